@@ -1,0 +1,71 @@
+//! Commands: what the engine is asked to do.
+//!
+//! A `Command` is a small `Copy` value so that it can live in a preallocated
+//! ring slot and be overwritten in place; it owns nothing on the heap.
+
+use crate::types::{Account, OrderId, Price, Qty, Side, Symbol, TimeInForce};
+
+/// One instruction to the matching engine. Instruments are defined at setup
+/// (`Engine::add_instrument`), not by commands, so that the hot path never
+/// allocates a book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Command {
+    /// A new limit order (`N` in the replay format).
+    New {
+        symbol: Symbol,
+        id: OrderId,
+        account: Account,
+        side: Side,
+        price: Price,
+        qty: Qty,
+        tif: TimeInForce,
+    },
+    /// A new market order: immediate or cancel at any price (`M`).
+    Market {
+        symbol: Symbol,
+        id: OrderId,
+        account: Account,
+        side: Side,
+        qty: Qty,
+    },
+    /// Cancel a live order (`C`).
+    Cancel { symbol: Symbol, id: OrderId },
+    /// Replace a live order's price and open quantity (`R`).
+    Replace {
+        symbol: Symbol,
+        id: OrderId,
+        price: Price,
+        qty: Qty,
+    },
+}
+
+impl Command {
+    /// The instrument the command is for.
+    #[inline]
+    pub fn symbol(&self) -> Symbol {
+        match *self {
+            Command::New { symbol, .. }
+            | Command::Market { symbol, .. }
+            | Command::Cancel { symbol, .. }
+            | Command::Replace { symbol, .. } => symbol,
+        }
+    }
+
+    /// The order the command is about.
+    #[inline]
+    pub fn order_id(&self) -> OrderId {
+        match *self {
+            Command::New { id, .. }
+            | Command::Market { id, .. }
+            | Command::Cancel { id, .. }
+            | Command::Replace { id, .. } => id,
+        }
+    }
+}
+
+impl Default for Command {
+    /// A harmless placeholder for preallocated ring slots.
+    fn default() -> Self {
+        Command::Cancel { symbol: 0, id: 0 }
+    }
+}
