@@ -1,0 +1,112 @@
+//! Preallocated storage for resting orders, with a free list.
+//!
+//! Orders refer to each other by `u32` arena index instead of by pointer: a
+//! level's FIFO is a doubly linked list threaded through the arena, so
+//! cancelling an order is O(1) (unlink by index) and nothing is ever
+//! allocated or freed on the hot path. Index 0 is never handed out, so that
+//! 0 can mean "no order" (`NIL`) in the links.
+
+use super::level::NIL;
+use crate::types::{Account, OrderId, Price, Qty, Side};
+
+/// A resting order, linked into its level's FIFO.
+#[derive(Debug, Clone, Copy)]
+pub struct Order {
+    pub id: OrderId,
+    pub price: Price,
+    pub leaves: Qty,
+    pub account: Account,
+    /// Previous (older) order at the same level, or `NIL`.
+    pub prev: u32,
+    /// Next (newer) order at the same level, or `NIL`; the free list's link
+    /// while the slot is free.
+    pub next: u32,
+    pub side: Side,
+    /// Post-only orders stay post-only when replaced.
+    pub post_only: bool,
+}
+
+const EMPTY: Order = Order {
+    id: 0,
+    price: 0,
+    leaves: 0,
+    account: 0,
+    prev: NIL,
+    next: NIL,
+    side: Side::Buy,
+    post_only: false,
+};
+
+/// A fixed-capacity slab of orders.
+#[derive(Debug)]
+pub struct OrderArena {
+    /// Slots handed out so far (slot 0 is the unused sentinel). Reserved at
+    /// full capacity up front and only pushed to while below it, so it never
+    /// reallocates; untouched capacity is address space, not memory.
+    slots: Vec<Order>,
+    /// Head of the free list (through `Order::next`), or `NIL`.
+    free: u32,
+    capacity: u32,
+}
+
+impl OrderArena {
+    /// Room for `capacity` live orders.
+    pub fn new(capacity: u32) -> Self {
+        let mut slots = Vec::with_capacity(capacity as usize + 1);
+        slots.push(EMPTY);
+        OrderArena {
+            slots,
+            free: NIL,
+            capacity,
+        }
+    }
+
+    /// Touches all the reserved memory now, so that no page fault lands on
+    /// the hot path later (the slots stay unused).
+    pub fn prefault(&mut self) {
+        for slot in self.slots.spare_capacity_mut() {
+            slot.write(EMPTY);
+        }
+    }
+
+    /// `true` when no slot is free.
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.free == NIL && self.slots.len() > self.capacity as usize
+    }
+
+    /// Stores `order` and returns its index, or `None` when full.
+    #[inline]
+    pub fn insert(&mut self, order: Order) -> Option<u32> {
+        if self.free != NIL {
+            let i = self.free;
+            let slot = &mut self.slots[i as usize];
+            self.free = slot.next;
+            *slot = order;
+            Some(i)
+        } else if self.slots.len() <= self.capacity as usize {
+            let i = self.slots.len() as u32;
+            self.slots.push(order);
+            Some(i)
+        } else {
+            None
+        }
+    }
+
+    /// Returns slot `i` to the free list.
+    #[inline]
+    pub fn remove(&mut self, i: u32) {
+        self.slots[i as usize].next = self.free;
+        self.free = i;
+    }
+
+    #[inline]
+    pub fn get(&self, i: u32) -> &Order {
+        &self.slots[i as usize]
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, i: u32) -> &mut Order {
+        &mut self.slots[i as usize]
+    }
+}

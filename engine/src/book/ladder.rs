@@ -1,0 +1,141 @@
+//! One side of a book: a dense array of price levels over the instrument's
+//! band, and a bitmap of which levels hold orders.
+//!
+//! A price maps to its level by one subtraction (`price - min_price`), with no
+//! tree to walk and no hashing. The cost is address space proportional to the
+//! band; the levels come from a zeroed allocation, so the OS commits a page
+//! only when an order first lands in it.
+
+use std::sync::Arc;
+
+use super::bitmap::LevelBitmap;
+use super::level::Level;
+use crate::types::{Price, Side};
+
+/// How a level is stored in the ladder. Padded to its own cache lines by
+/// default so that M writing one level never invalidates a market-data
+/// reader's copy of another; `--features unpadded-levels` packs them for the
+/// comparison in `docs/padding.md`.
+#[cfg(not(feature = "unpadded-levels"))]
+pub type LevelSlot = crossbeam_utils::CachePadded<Level>;
+#[cfg(feature = "unpadded-levels")]
+pub type LevelSlot = Unpadded<Level>;
+
+/// A level stored without padding (measurement builds only).
+#[cfg(feature = "unpadded-levels")]
+#[derive(Debug, Default)]
+#[repr(transparent)]
+pub struct Unpadded<T>(T);
+
+#[cfg(feature = "unpadded-levels")]
+impl<T> std::ops::Deref for Unpadded<T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Index meaning "this side is empty".
+const NO_BEST: usize = usize::MAX;
+
+/// The levels of one side of one book.
+#[derive(Debug)]
+pub struct Ladder {
+    side: Side,
+    min_price: Price,
+    levels: Arc<[LevelSlot]>,
+    occupied: LevelBitmap,
+    best: usize,
+}
+
+impl Ladder {
+    /// A ladder of `len` empty levels, the first at `min_price`.
+    pub fn new(side: Side, min_price: Price, len: usize) -> Self {
+        Ladder {
+            side,
+            min_price,
+            levels: zeroed_levels(len),
+            occupied: LevelBitmap::new(len),
+            best: NO_BEST,
+        }
+    }
+
+    /// The level index of `price`. The caller has checked the band.
+    #[inline]
+    pub fn index_of(&self, price: Price) -> usize {
+        price.wrapping_sub(self.min_price) as usize
+    }
+
+    /// The price of level `i`.
+    #[inline]
+    pub fn price_of(&self, i: usize) -> Price {
+        self.min_price.wrapping_add(i as Price)
+    }
+
+    #[inline]
+    pub fn level(&self, i: usize) -> &Level {
+        &self.levels[i]
+    }
+
+    /// The index of the best non-empty level, if any.
+    #[inline]
+    pub fn best(&self) -> Option<usize> {
+        (self.best != NO_BEST).then_some(self.best)
+    }
+
+    /// The best price, if any.
+    #[inline]
+    pub fn best_price(&self) -> Option<Price> {
+        self.best().map(|i| self.price_of(i))
+    }
+
+    /// Records that level `i` now holds orders.
+    #[inline]
+    pub fn mark_occupied(&mut self, i: usize) {
+        self.occupied.set(i);
+        let better = match self.side {
+            Side::Buy => self.best == NO_BEST || i > self.best,
+            Side::Sell => i < self.best,
+        };
+        if better {
+            self.best = i;
+        }
+    }
+
+    /// Records that level `i` is now empty, moving the best if it was.
+    #[inline]
+    pub fn mark_empty(&mut self, i: usize) {
+        self.occupied.clear(i);
+        if i == self.best {
+            let next = match self.side {
+                Side::Buy => self.occupied.prev_at_or_before(i),
+                Side::Sell => self.occupied.next_at_or_after(i),
+            };
+            self.best = next.unwrap_or(NO_BEST);
+        }
+    }
+
+    /// The next non-empty level after `i` in priority order (worse price).
+    #[inline]
+    pub fn next_worse(&self, i: usize) -> Option<usize> {
+        match self.side {
+            Side::Buy => self.occupied.prev_at_or_before(i.checked_sub(1)?),
+            Side::Sell => self.occupied.next_at_or_after(i + 1),
+        }
+    }
+}
+
+#[cfg(not(loom))]
+fn zeroed_levels(len: usize) -> Arc<[LevelSlot]> {
+    let zeroed = Arc::<[LevelSlot]>::new_zeroed_slice(len);
+    // SAFETY: a `Level` is five integer atomics, for which all-zero bits are a
+    // valid value (seq 0, empty queue, no depth), and `LevelSlot` only adds
+    // alignment padding around it.
+    unsafe { zeroed.assume_init() }
+}
+
+#[cfg(loom)]
+fn zeroed_levels(len: usize) -> Arc<[LevelSlot]> {
+    (0..len).map(|_| LevelSlot::default()).collect()
+}

@@ -1,0 +1,115 @@
+//! The engine: every instrument's book, and the dispatch of commands to them.
+
+use crate::book::{IdMap, OrderBook, RestingOrder};
+use crate::command::Command;
+use crate::config::{EngineConfig, SetupError};
+use crate::event::{EventSink, RejectReason};
+use crate::types::{InstrumentSpec, Symbol};
+
+/// The matching engine: a set of order books, one per instrument, with a
+/// single owner. `execute` is the whole hot path.
+#[derive(Debug)]
+pub struct Engine {
+    config: EngineConfig,
+    books: Vec<OrderBook>,
+    /// Symbol to `books` index + 1.
+    by_symbol: IdMap,
+    /// `(symbol, books index)` in ascending symbol order, for dumps.
+    sorted: Vec<(Symbol, usize)>,
+}
+
+impl Engine {
+    /// An engine with no instruments.
+    pub fn new(config: EngineConfig) -> Result<Self, SetupError> {
+        config.validate()?;
+        Ok(Engine {
+            books: Vec::with_capacity(config.max_instruments),
+            by_symbol: IdMap::with_capacity(config.max_instruments),
+            sorted: Vec::with_capacity(config.max_instruments),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Defines an instrument and allocates its book. Setup, not hot path.
+    pub fn add_instrument(&mut self, spec: InstrumentSpec) -> Result<(), SetupError> {
+        if self.by_symbol.get(spec.symbol.into()).is_some() {
+            return Err(SetupError::DuplicateInstrument(spec.symbol));
+        }
+        if self.books.len() >= self.config.max_instruments {
+            return Err(SetupError::TooManyInstruments {
+                limit: self.config.max_instruments,
+            });
+        }
+        let levels = self.config.levels_for(&spec)?;
+        self.books
+            .push(OrderBook::new(spec, levels, self.config.max_orders_per_book, self.config.prefault));
+        let index = self.books.len() - 1;
+        self.by_symbol.insert(spec.symbol.into(), index as u32 + 1);
+        let at = self.sorted.partition_point(|&(s, _)| s < spec.symbol);
+        self.sorted.insert(at, (spec.symbol, index));
+        Ok(())
+    }
+
+    /// The book of `symbol`, if defined.
+    #[inline]
+    pub fn book(&self, symbol: Symbol) -> Option<&OrderBook> {
+        let i = self.by_symbol.get(symbol.into())?;
+        self.books.get(i as usize - 1)
+    }
+
+    #[inline]
+    fn book_mut(&mut self, symbol: Symbol) -> Option<&mut OrderBook> {
+        let i = self.by_symbol.get(symbol.into())?;
+        self.books.get_mut(i as usize - 1)
+    }
+
+    /// Executes one command, writing its events into `sink` in order.
+    #[inline]
+    pub fn execute(&mut self, command: &Command, sink: &mut impl EventSink) {
+        let Some(book) = self.book_mut(command.symbol()) else {
+            return sink.event(crate::Event::Rejected {
+                symbol: command.symbol(),
+                id: command.order_id(),
+                reason: RejectReason::UnknownInstrument,
+            });
+        };
+        match *command {
+            Command::New {
+                id,
+                account,
+                side,
+                price,
+                qty,
+                tif,
+                ..
+            } => book.new_limit(id, account, side, price, qty, tif, sink),
+            Command::Market {
+                id,
+                account,
+                side,
+                qty,
+                ..
+            } => book.new_market(id, account, side, qty, sink),
+            Command::Cancel { id, .. } => book.cancel(id, sink),
+            Command::Replace { id, price, qty, .. } => book.replace(id, price, qty, sink),
+        }
+    }
+
+    /// The instruments, in ascending symbol order.
+    pub fn instruments(&self) -> impl Iterator<Item = &InstrumentSpec> {
+        self.sorted.iter().map(|&(_, i)| self.books[i].spec())
+    }
+
+    /// Every resting order in `replay --dump` order: instruments ascending,
+    /// bids best first, then asks best first, FIFO within a level.
+    pub fn resting_orders(&self) -> Vec<RestingOrder> {
+        self.sorted
+            .iter()
+            .flat_map(|&(_, i)| self.books[i].resting_orders())
+            .collect()
+    }
+}

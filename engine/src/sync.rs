@@ -1,0 +1,16 @@
+//! The atomics the engine's shared structures use, swapped for loom's under
+//! `--cfg loom` so the same hot-path code is model-checked unchanged.
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
+
+/// A busy-wait hint; under loom, a yield so the model explores other threads.
+#[inline]
+pub(crate) fn spin_hint() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+}

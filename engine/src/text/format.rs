@@ -1,0 +1,93 @@
+//! Writing events and resting orders as replay-format lines.
+
+use std::io::{self, Write};
+
+use crate::book::RestingOrder;
+use crate::command::Command;
+use crate::event::Event;
+use crate::types::InstrumentSpec;
+
+/// Writes `event` as one line (with its newline).
+pub fn write_event(out: &mut impl Write, event: &Event) -> io::Result<()> {
+    match *event {
+        Event::Accepted { symbol, id } => writeln!(out, "A {symbol} {id}"),
+        Event::Rejected { symbol, id, reason } => {
+            writeln!(out, "J {symbol} {id} {}", reason.word())
+        }
+        Event::Trade {
+            symbol,
+            taker,
+            maker,
+            price,
+            qty,
+        } => writeln!(out, "T {symbol} {taker} {maker} {price} {qty}"),
+        Event::Cancelled {
+            symbol,
+            id,
+            qty,
+            reason,
+        } => writeln!(out, "X {symbol} {id} {qty} {}", reason.word()),
+        Event::Replaced {
+            symbol,
+            id,
+            price,
+            qty,
+        } => writeln!(out, "U {symbol} {id} {price} {qty}"),
+    }
+}
+
+/// Writes a resting order as a `--dump` line: `O <sym> <B|S> <price> <id> <leaves>`.
+pub fn write_resting(out: &mut impl Write, order: &RestingOrder) -> io::Result<()> {
+    writeln!(
+        out,
+        "O {} {} {} {} {}",
+        order.symbol,
+        order.side.letter(),
+        order.price,
+        order.id,
+        order.leaves
+    )
+}
+
+/// Writes an instrument definition as an `I` line.
+pub fn write_instrument(out: &mut impl Write, spec: &InstrumentSpec) -> io::Result<()> {
+    writeln!(
+        out,
+        "I {} {} {} {}",
+        spec.symbol, spec.min_price, spec.max_price, spec.max_qty
+    )
+}
+
+/// Writes a command as an `N`, `M`, `C` or `R` line; `parse_line` reads it back.
+pub fn write_command(out: &mut impl Write, command: &Command) -> io::Result<()> {
+    match *command {
+        Command::New {
+            symbol,
+            id,
+            account,
+            side,
+            price,
+            qty,
+            tif,
+        } => writeln!(
+            out,
+            "N {symbol} {id} {account} {} {price} {qty} {}",
+            side.letter(),
+            tif.word()
+        ),
+        Command::Market {
+            symbol,
+            id,
+            account,
+            side,
+            qty,
+        } => writeln!(out, "M {symbol} {id} {account} {} {qty}", side.letter()),
+        Command::Cancel { symbol, id } => writeln!(out, "C {symbol} {id}"),
+        Command::Replace {
+            symbol,
+            id,
+            price,
+            qty,
+        } => writeln!(out, "R {symbol} {id} {price} {qty}"),
+    }
+}
