@@ -1,6 +1,6 @@
 //! The engine: every instrument's book, and the dispatch of commands to them.
 
-use crate::book::{IdMap, OrderBook, RestingOrder};
+use crate::book::{IdMap, OrderBook, RestingOrder, RestoreError, SnapshotOrder};
 use crate::command::Command;
 use crate::config::{EngineConfig, SetupError};
 use crate::event::{EventSink, RejectReason};
@@ -104,12 +104,35 @@ impl Engine {
         self.sorted.iter().map(|&(_, i)| self.books[i].spec())
     }
 
-    /// Every resting order in `replay --dump` order: instruments ascending,
-    /// bids best first, then asks best first, FIFO within a level.
+    /// Calls `f` with every resting order in `replay --dump` order:
+    /// instruments ascending, bids best first, then asks best first, FIFO
+    /// within a level. Restoring them in this order rebuilds the same books.
+    pub fn for_each_order(&self, mut f: impl FnMut(SnapshotOrder)) {
+        for &(_, i) in &self.sorted {
+            self.books[i].for_each_order(&mut f);
+        }
+    }
+
+    /// Every resting order in `replay --dump` order.
     pub fn resting_orders(&self) -> Vec<RestingOrder> {
-        self.sorted
-            .iter()
-            .flat_map(|&(_, i)| self.books[i].resting_orders())
-            .collect()
+        let mut out = Vec::new();
+        self.for_each_order(|o| {
+            out.push(RestingOrder {
+                symbol: o.symbol,
+                side: o.side,
+                price: o.price,
+                id: o.id,
+                leaves: o.leaves,
+            })
+        });
+        out
+    }
+
+    /// Puts a resting order back (from a snapshot) at the back of its
+    /// level, without matching. Setup, not hot path.
+    pub fn restore_order(&mut self, order: &SnapshotOrder) -> Result<(), RestoreError> {
+        self.book_mut(order.symbol)
+            .ok_or(RestoreError::UnknownInstrument(order.symbol))?
+            .restore(order)
     }
 }

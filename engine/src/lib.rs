@@ -14,7 +14,7 @@ pub mod text;
 pub mod types;
 pub mod workload;
 
-pub use book::RestingOrder;
+pub use book::{RestingOrder, RestoreError, SnapshotOrder};
 pub use command::Command;
 pub use config::{EngineConfig, SetupError};
 pub use engine::Engine;

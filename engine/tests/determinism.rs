@@ -49,3 +49,33 @@ fn same_seed_gives_same_stream_and_different_seeds_differ() {
     assert_eq!(a, b);
     assert_ne!(a, c);
 }
+
+#[test]
+fn restoring_a_snapshot_rebuilds_the_same_book() {
+    let config = WorkloadConfig { commands: 20_000, resting: 1_000, instruments: 2, ..WorkloadConfig::default() };
+    let workload = generate(&config).unwrap();
+    let (first, rest) = workload.commands.split_at(workload.commands.len() / 2);
+    let fresh = || {
+        let mut engine = Engine::new(EngineConfig::default()).unwrap();
+        for spec in &workload.instruments {
+            engine.add_instrument(*spec).unwrap();
+        }
+        engine
+    };
+    let mut original = fresh();
+    let mut events: Vec<Event> = Vec::new();
+    for command in first {
+        original.execute(command, &mut events);
+    }
+    let mut restored = fresh();
+    original.for_each_order(|o| restored.restore_order(&o).unwrap());
+    assert_eq!(restored.resting_orders(), original.resting_orders());
+    // Same future: the rest of the stream gives the same events.
+    let (mut a, mut b) = (Vec::<Event>::new(), Vec::<Event>::new());
+    for command in rest {
+        original.execute(command, &mut a);
+        restored.execute(command, &mut b);
+    }
+    assert_eq!(a, b);
+    assert_eq!(restored.resting_orders(), original.resting_orders());
+}

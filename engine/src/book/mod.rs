@@ -23,6 +23,22 @@ use level::NIL;
 use crate::event::{CancelReason, Event, EventSink, RejectReason};
 use crate::types::{Account, InstrumentSpec, OrderId, Price, Qty, Side, Symbol, TimeInForce};
 
+/// Why a snapshot order cannot be put back (a snapshot from another
+/// configuration, or a damaged one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RestoreError {
+    #[error("snapshot names instrument {0}, which is not defined")]
+    UnknownInstrument(Symbol),
+    #[error("snapshot order {0} has a price or quantity outside its instrument's limits")]
+    OutOfBand(OrderId),
+    #[error("snapshot order {0} appears twice")]
+    DuplicateId(OrderId),
+    #[error("snapshot order {0} would cross the book; snapshots hold uncrossed books only")]
+    Crossed(OrderId),
+    #[error("snapshot order {0} does not fit: raise max_orders_per_book")]
+    BookFull(OrderId),
+}
+
 /// A resting order as `replay --dump` lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RestingOrder {
@@ -31,6 +47,19 @@ pub struct RestingOrder {
     pub price: Price,
     pub id: OrderId,
     pub leaves: Qty,
+}
+
+/// A resting order with everything needed to rebuild the book from a
+/// snapshot: restoring these in order reproduces every level's FIFO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SnapshotOrder {
+    pub symbol: Symbol,
+    pub id: OrderId,
+    pub account: Account,
+    pub side: Side,
+    pub price: Price,
+    pub leaves: Qty,
+    pub post_only: bool,
 }
 
 /// The book of one instrument.
@@ -439,10 +468,9 @@ impl OrderBook {
         }
     }
 
-    /// Every resting order: bids best price first, then asks best price
-    /// first, FIFO within a level (the order of `replay --dump`).
-    pub fn resting_orders(&self) -> Vec<RestingOrder> {
-        let mut out = Vec::new();
+    /// Calls `f` with every resting order: bids best price first, then asks
+    /// best price first, FIFO within a level (the order of `replay --dump`).
+    pub fn for_each_order(&self, mut f: impl FnMut(SnapshotOrder)) {
         for side in [Side::Buy, Side::Sell] {
             let ladder = self.ladder(side);
             let mut next = ladder.best();
@@ -450,19 +478,47 @@ impl OrderBook {
                 let mut cur = ladder.level(i).head();
                 while cur != NIL {
                     let o = self.orders.get(cur);
-                    out.push(RestingOrder {
+                    f(SnapshotOrder {
                         symbol: self.spec.symbol,
+                        id: o.id,
+                        account: o.account,
                         side,
                         price: o.price,
-                        id: o.id,
                         leaves: o.leaves,
+                        post_only: o.post_only,
                     });
                     cur = o.next;
                 }
                 next = ladder.next_worse(i);
             }
         }
-        out
+    }
+
+    /// Puts a snapshot order back at the back of its level, without matching.
+    pub(crate) fn restore(&mut self, o: &SnapshotOrder) -> Result<(), RestoreError> {
+        if self.bad_qty(o.leaves) || self.bad_price(o.price) {
+            return Err(RestoreError::OutOfBand(o.id));
+        }
+        if self.ids.get(o.id).is_some() {
+            return Err(RestoreError::DuplicateId(o.id));
+        }
+        if self.crosses(o.side, o.price) {
+            return Err(RestoreError::Crossed(o.id));
+        }
+        let order = Order {
+            id: o.id,
+            price: o.price,
+            leaves: o.leaves,
+            account: o.account,
+            prev: NIL,
+            next: NIL,
+            side: o.side,
+            post_only: o.post_only,
+        };
+        let slot = self.orders.insert(order).ok_or(RestoreError::BookFull(o.id))?;
+        self.ids.insert(o.id, slot);
+        self.append(slot);
+        Ok(())
     }
 
     /// Depth of the best `n` levels of `side` as (price, depth), read through the
