@@ -72,7 +72,7 @@ impl EngineConfig {
                 max: max_orders,
             });
         }
-        let max_levels = 1u64 << 32;
+        let max_levels = crate::book::MAX_LEVELS as u64;
         if self.max_levels_per_side as u64 > max_levels {
             return Err(SetupError::BadCapacity {
                 field: "max_levels_per_side",

@@ -45,8 +45,12 @@ impl Engine {
             });
         }
         let levels = self.config.levels_for(&spec)?;
-        self.books
-            .push(OrderBook::new(spec, levels, self.config.max_orders_per_book, self.config.prefault));
+        self.books.push(OrderBook::new(
+            spec,
+            levels,
+            self.config.max_orders_per_book,
+            self.config.prefault,
+        ));
         let index = self.books.len() - 1;
         self.by_symbol.insert(spec.symbol.into(), index as u32 + 1);
         let at = self.sorted.partition_point(|&(s, _)| s < spec.symbol);

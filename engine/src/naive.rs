@@ -438,7 +438,14 @@ mod tests {
         }
     }
 
-    fn new(id: OrderId, account: Account, side: Side, price: Price, qty: Qty, tif: TimeInForce) -> Command {
+    fn new(
+        id: OrderId,
+        account: Account,
+        side: Side,
+        price: Price,
+        qty: Qty,
+        tif: TimeInForce,
+    ) -> Command {
         Command::New {
             symbol: 1,
             id,
@@ -616,5 +623,77 @@ mod tests {
         run(&mut e, replace(1, 100, 6));
         let ids: Vec<OrderId> = e.resting_orders().iter().map(|o| o.id).collect();
         assert_eq!(ids, vec![2, 1]);
+    }
+    /// Runs a replay file through the naive engine the way `replay --dump`
+    /// does: (stdout, stderr) of the run.
+    fn naive_replay(text: &str) -> (String, String) {
+        use crate::text::{Line, parse_line, write_event, write_resting};
+        let mut engine = NaiveEngine::new();
+        let mut out = Vec::new();
+        for (index, line) in text.split_terminator('\n').enumerate() {
+            let number = index + 1;
+            let parsed = match parse_line(line) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    return (
+                        String::from_utf8_lossy(&out).into(),
+                        format!("line {number}: {e}\n"),
+                    );
+                }
+            };
+            match parsed {
+                None => {}
+                Some(Line::Instrument(spec)) => {
+                    if let Err(e) = engine.add_instrument(spec) {
+                        return (
+                            String::from_utf8_lossy(&out).into(),
+                            format!("line {number}: {e}\n"),
+                        );
+                    }
+                }
+                Some(Line::Command(command)) => {
+                    let mut events = Vec::new();
+                    engine.execute(&command, &mut events);
+                    for event in &events {
+                        write_event(&mut out, event).expect("write to a Vec");
+                    }
+                }
+            }
+        }
+        for order in engine.resting_orders() {
+            write_resting(&mut out, &order).expect("write to a Vec");
+        }
+        (String::from_utf8_lossy(&out).into(), String::new())
+    }
+
+    /// The golden scenarios (`tests/scenarios/`, expected outputs derived by
+    /// hand from the spec) hold for the naive engine too, so that a golden
+    /// file and the oracle can never silently disagree.
+    #[test]
+    fn golden_scenarios_hold_for_the_naive_engine() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+        let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+            .expect("scenario directory")
+            .map(|entry| entry.expect("directory entry").path())
+            .filter(|path| path.extension().is_some_and(|e| e == "txt"))
+            .collect();
+        inputs.sort();
+        assert!(!inputs.is_empty());
+        let mut failures = Vec::new();
+        for input in &inputs {
+            let text = std::fs::read_to_string(input).expect("scenario input");
+            let expected_out =
+                std::fs::read_to_string(input.with_extension("out")).expect("scenario .out");
+            let expected_err =
+                std::fs::read_to_string(input.with_extension("err")).unwrap_or_default();
+            let (out, err) = naive_replay(&text);
+            if out != expected_out || err != expected_err {
+                failures.push(format!(
+                    "== {}\n--- expected\n{expected_out}{expected_err}--- naive\n{out}{err}---",
+                    input.display()
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }

@@ -95,19 +95,37 @@ pub fn generate(config: &WorkloadConfig) -> Result<Workload, SetupError> {
         let state = &mut states[rng.random_range(0..config.instruments.max(1) as usize)];
         let book = shadow.book(state.symbol).expect("defined above");
         if rng.random_ratio(1, 100) {
-            state.mid = (state.mid + rng.random_range(-2..=2)).clamp(MIN_PRICE + 1000, MAX_PRICE - 1000);
+            state.mid =
+                (state.mid + rng.random_range(-2..=2)).clamp(MIN_PRICE + 1000, MAX_PRICE - 1000);
         }
         let (best_bid, best_ask) = book.best_prices();
-        let side = if rng.random_bool(0.5) { Side::Buy } else { Side::Sell };
+        let side = if rng.random_bool(0.5) {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
         let roll = rng.random_range(0..100u32);
         // Steer the book size: a few more adds below target, a few fewer above.
-        let add_share = if state.live.len() < per_instrument { 55 } else { 45 };
+        let add_share = if state.live.len() < per_instrument {
+            55
+        } else {
+            45
+        };
         let account = rng.random_range(1..=config.accounts.max(1));
         let command = if !filling && roll < 10 && best_bid.is_some() && best_ask.is_some() {
             // Aggressive IOC through the opposite touch, sweeping a few levels.
-            let touch = if side == Side::Buy { best_ask } else { best_bid }.unwrap_or(state.mid);
+            let touch = if side == Side::Buy {
+                best_ask
+            } else {
+                best_bid
+            }
+            .unwrap_or(state.mid);
             let through = rng.random_range(0..3);
-            let price = if side == Side::Buy { touch + through } else { touch - through };
+            let price = if side == Side::Buy {
+                touch + through
+            } else {
+                touch - through
+            };
             let id = next_id;
             next_id += 1;
             Command::New {

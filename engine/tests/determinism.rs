@@ -1,5 +1,7 @@
 //! The same command stream gives byte-identical output on every run.
 
+#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
+
 use engine::text::{write_event, write_resting};
 use engine::workload::{WorkloadConfig, generate};
 use engine::{Engine, EngineConfig, Event};
@@ -36,23 +38,38 @@ fn same_stream_twice_gives_identical_bytes() {
     };
     let first = run_to_text(&config);
     let second = run_to_text(&config);
-    assert!(first.len() > 500_000, "the stream should produce plenty of output: {}", first.len());
+    assert!(
+        first.len() > 500_000,
+        "the stream should produce plenty of output: {}",
+        first.len()
+    );
     assert!(first == second, "two runs of the same stream differ");
 }
 
 #[test]
 fn same_seed_gives_same_stream_and_different_seeds_differ() {
-    let config = WorkloadConfig { commands: 10_000, resting: 500, ..WorkloadConfig::default() };
+    let config = WorkloadConfig {
+        commands: 10_000,
+        resting: 500,
+        ..WorkloadConfig::default()
+    };
     let a = generate(&config).unwrap().commands;
     let b = generate(&config).unwrap().commands;
-    let c = generate(&WorkloadConfig { seed: 2, ..config }).unwrap().commands;
+    let c = generate(&WorkloadConfig { seed: 2, ..config })
+        .unwrap()
+        .commands;
     assert_eq!(a, b);
     assert_ne!(a, c);
 }
 
 #[test]
 fn restoring_a_snapshot_rebuilds_the_same_book() {
-    let config = WorkloadConfig { commands: 20_000, resting: 1_000, instruments: 2, ..WorkloadConfig::default() };
+    let config = WorkloadConfig {
+        commands: 20_000,
+        resting: 1_000,
+        instruments: 2,
+        ..WorkloadConfig::default()
+    };
     let workload = generate(&config).unwrap();
     let (first, rest) = workload.commands.split_at(workload.commands.len() / 2);
     let fresh = || {

@@ -1,6 +1,8 @@
 //! The `replay` binary on bad input: it reports `line N: ...`, exits 2,
 //! keeps the events of earlier lines, and never panics, whatever it is fed.
 
+#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -37,7 +39,10 @@ fn assert_no_panic(out: &Output) {
 
 #[test]
 fn bad_line_keeps_earlier_events_and_exits_2() {
-    let out = replay(&[], b"I 1 1 100 10\nN 1 1 1 B 5 5 GTC\nN 1 2 1 B five 5 GTC\nC 1 1\n");
+    let out = replay(
+        &[],
+        b"I 1 1 100 10\nN 1 1 1 B 5 5 GTC\nN 1 2 1 B five 5 GTC\nC 1 1\n",
+    );
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "A 1 1\n");
     assert_eq!(
@@ -49,10 +54,15 @@ fn bad_line_keeps_earlier_events_and_exits_2() {
 #[test]
 fn invalid_utf8_and_redefinition_are_input_errors() {
     let out = replay(&[], b"I 1 1 100 10\n\xff\xfe\n");
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "line 2: not valid UTF-8\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "line 2: not valid UTF-8\n"
+    );
     let out = replay(&[], b"I 1 1 100 10\nI 1 1 100 10\n");
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).starts_with("line 2: instrument 1 is already defined"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("line 2: instrument 1 is already defined")
+    );
 }
 
 #[test]
@@ -60,7 +70,10 @@ fn too_wide_band_is_a_clear_input_error() {
     let out = replay(&[], b"I 1 -9223372036854775808 9223372036854775807 10\n");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("raise max_levels_per_side (replay: --max-levels)"), "{stderr}");
+    assert!(
+        stderr.contains("raise max_levels_per_side (replay: --max-levels)"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -80,13 +93,32 @@ fn bench_prints_one_json_object() {
     let dir = std::env::temp_dir().join(format!("replay-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("stream.txt");
-    std::fs::write(&file, "I 1 1 100 10\nN 1 1 1 B 5 5 GTC\nN 1 2 2 S 5 3 IOC\nC 1 1\n").unwrap();
+    std::fs::write(
+        &file,
+        "I 1 1 100 10\nN 1 1 1 B 5 5 GTC\nN 1 2 2 S 5 3 IOC\nC 1 1\n",
+    )
+    .unwrap();
     let out = replay(&["--bench", file.to_str().unwrap()], b"");
     std::fs::remove_dir_all(&dir).unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json = String::from_utf8(out.stdout).unwrap();
-    for key in ["commands", "seconds", "commands_per_sec", "p50_ns", "p99_ns", "p999_ns", "max_ns"] {
-        assert!(json.contains(&format!("\"{key}\":")), "{key} missing from {json}");
+    for key in [
+        "commands",
+        "seconds",
+        "commands_per_sec",
+        "p50_ns",
+        "p99_ns",
+        "p999_ns",
+        "max_ns",
+    ] {
+        assert!(
+            json.contains(&format!("\"{key}\":")),
+            "{key} missing from {json}"
+        );
     }
     assert!(json.starts_with("{\"commands\":3,"), "{json}");
 }

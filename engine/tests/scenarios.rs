@@ -13,7 +13,7 @@ fn scenario_files() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|entry| entry.unwrap().path())
+        .map(|entry| entry.expect("readable scenario entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
         .collect();
     files.sort();
@@ -40,10 +40,15 @@ fn check(input: &Path) -> Result<(), String> {
     match &expected_err {
         Some(err) => {
             if run.status.code() != Some(2) {
-                problems.push(format!("expected exit status 2, got {:?}", run.status.code()));
+                problems.push(format!(
+                    "expected exit status 2, got {:?}",
+                    run.status.code()
+                ));
             }
             if stderr != *err {
-                problems.push(format!("stderr differs\n--- expected\n{err}--- actual\n{stderr}---"));
+                problems.push(format!(
+                    "stderr differs\n--- expected\n{err}--- actual\n{stderr}---"
+                ));
             }
         }
         None => {
@@ -52,7 +57,11 @@ fn check(input: &Path) -> Result<(), String> {
             }
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
 }
 
 #[test]

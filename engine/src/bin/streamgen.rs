@@ -45,8 +45,11 @@ fn main() -> ExitCode {
     };
     let mut out = BufWriter::new(io::stdout().lock());
     let written = (|| -> io::Result<()> {
-        writeln!(out, "# streamgen --commands {} --resting {} --instruments {} --accounts {} --seed {}",
-            args.commands, args.resting, args.instruments, args.accounts, args.seed)?;
+        writeln!(
+            out,
+            "# streamgen --commands {} --resting {} --instruments {} --accounts {} --seed {}",
+            args.commands, args.resting, args.instruments, args.accounts, args.seed
+        )?;
         for spec in &workload.instruments {
             write_instrument(&mut out, spec)?;
         }

@@ -7,13 +7,15 @@
 //! 0 can mean "no order" (`NIL`) in the links.
 
 use super::level::NIL;
-use crate::types::{Account, OrderId, Price, Qty, Side};
+use crate::types::{Account, OrderId, Qty, Side};
 
-/// A resting order, linked into its level's FIFO.
+/// A resting order, linked into its level's FIFO. 32 bytes, so two share a
+/// cache line and none straddles two: a cancel touches the order and its
+/// two neighbours, and each is one line.
 #[derive(Debug, Clone, Copy)]
+#[repr(align(32))]
 pub struct Order {
     pub id: OrderId,
-    pub price: Price,
     pub leaves: Qty,
     pub account: Account,
     /// Previous (older) order at the same level, or `NIL`.
@@ -21,20 +23,74 @@ pub struct Order {
     /// Next (newer) order at the same level, or `NIL`; the free list's link
     /// while the slot is free.
     pub next: u32,
-    pub side: Side,
+    /// Ladder index of the price (bits 0-29), sell side (bit 30), post-only (bit 31).
+    place: u32,
+}
+
+/// Largest ladder index an order can record (the band limit, see `EngineConfig`).
+pub const MAX_LEVELS: usize = 1 << 30;
+const LEVEL_BITS: u32 = (MAX_LEVELS - 1) as u32;
+const SELL: u32 = 1 << 30;
+const POST_ONLY: u32 = 1 << 31;
+
+impl Order {
+    /// An unlinked order at ladder index `level` (below `MAX_LEVELS`).
+    #[inline]
+    pub fn new(
+        id: OrderId,
+        leaves: Qty,
+        account: Account,
+        side: Side,
+        level: usize,
+        post_only: bool,
+    ) -> Self {
+        let side_bit = if side == Side::Sell { SELL } else { 0 };
+        let post_bit = if post_only { POST_ONLY } else { 0 };
+        Order {
+            id,
+            leaves,
+            account,
+            prev: NIL,
+            next: NIL,
+            place: (level as u32 & LEVEL_BITS) | side_bit | post_bit,
+        }
+    }
+
+    /// Index of the order's price in its side's ladder.
+    #[inline]
+    pub fn level(&self) -> usize {
+        (self.place & LEVEL_BITS) as usize
+    }
+
+    /// Moves the order to ladder index `level` (it must be unlinked).
+    #[inline]
+    pub fn set_level(&mut self, level: usize) {
+        self.place = (self.place & !LEVEL_BITS) | (level as u32 & LEVEL_BITS);
+    }
+
+    #[inline]
+    pub fn side(&self) -> Side {
+        if self.place & SELL != 0 {
+            Side::Sell
+        } else {
+            Side::Buy
+        }
+    }
+
     /// Post-only orders stay post-only when replaced.
-    pub post_only: bool,
+    #[inline]
+    pub fn post_only(&self) -> bool {
+        self.place & POST_ONLY != 0
+    }
 }
 
 const EMPTY: Order = Order {
     id: 0,
-    price: 0,
     leaves: 0,
     account: 0,
     prev: NIL,
     next: NIL,
-    side: Side::Buy,
-    post_only: false,
+    place: 0,
 };
 
 /// A fixed-capacity slab of orders.

@@ -10,7 +10,9 @@ mod bitmap;
 mod id_map;
 mod ladder;
 mod level;
+mod order_index;
 
+pub use arena::MAX_LEVELS;
 pub use ladder::LevelSlot;
 pub use level::{Level, LevelDepth};
 
@@ -19,6 +21,7 @@ pub(crate) use id_map::IdMap;
 use arena::{Order, OrderArena};
 use ladder::Ladder;
 use level::NIL;
+use order_index::OrderIndex;
 
 use crate::event::{CancelReason, Event, EventSink, RejectReason};
 use crate::types::{Account, InstrumentSpec, OrderId, Price, Qty, Side, Symbol, TimeInForce};
@@ -69,16 +72,21 @@ pub struct OrderBook {
     bids: Ladder,
     asks: Ladder,
     orders: OrderArena,
-    ids: IdMap,
+    ids: OrderIndex,
 }
 
 impl OrderBook {
     /// An empty book over `spec`'s band with room for `max_orders` resting
     /// orders. `levels` is the band width, checked by the caller.
     /// `prefault` touches the order arena and id map now instead of on first use.
-    pub(crate) fn new(spec: InstrumentSpec, levels: usize, max_orders: u32, prefault: bool) -> Self {
+    pub(crate) fn new(
+        spec: InstrumentSpec,
+        levels: usize,
+        max_orders: u32,
+        prefault: bool,
+    ) -> Self {
         let mut orders = OrderArena::new(max_orders);
-        let mut ids = IdMap::with_capacity(max_orders as usize);
+        let mut ids = OrderIndex::with_capacity(max_orders as usize);
         if prefault {
             orders.prefault();
             ids.prefault();
@@ -98,7 +106,7 @@ impl OrderBook {
 
     /// `true` when order `id` is resting in this book.
     pub fn is_live(&self, id: OrderId) -> bool {
-        self.ids.get(id).is_some()
+        self.ids.get(id, &self.orders).is_some()
     }
 
     /// The best bid and best ask prices.
@@ -161,7 +169,7 @@ impl OrderBook {
             Some(RejectReason::BadQty)
         } else if self.bad_price(price) {
             Some(RejectReason::BadPrice)
-        } else if self.ids.get(id).is_some() {
+        } else if self.ids.get(id, &self.orders).is_some() {
             Some(RejectReason::DuplicateId)
         } else if tif == TimeInForce::Post && self.crosses(side, price) {
             Some(RejectReason::WouldCross)
@@ -188,16 +196,8 @@ impl OrderBook {
             return;
         }
         if rests {
-            let order = Order {
-                id,
-                price,
-                leaves,
-                account,
-                prev: NIL,
-                next: NIL,
-                side,
-                post_only: tif == TimeInForce::Post,
-            };
+            let level = self.ladder(side).index_of(price);
+            let order = Order::new(id, leaves, account, side, level, tif == TimeInForce::Post);
             // Cannot fail: `is_full` was checked above and matching only frees slots.
             if let Some(slot) = self.orders.insert(order) {
                 self.ids.insert(id, slot);
@@ -226,7 +226,7 @@ impl OrderBook {
         if self.bad_qty(qty) {
             return self.reject(id, RejectReason::BadQty, sink);
         }
-        if self.ids.get(id).is_some() {
+        if self.ids.get(id, &self.orders).is_some() {
             return self.reject(id, RejectReason::DuplicateId, sink);
         }
         let symbol = self.spec.symbol;
@@ -245,7 +245,7 @@ impl OrderBook {
     /// `C`: cancel a live order.
     #[inline]
     pub fn cancel(&mut self, id: OrderId, sink: &mut impl EventSink) {
-        let Some(slot) = self.ids.remove(id) else {
+        let Some(slot) = self.ids.remove(id, &self.orders) else {
             return self.reject(id, RejectReason::UnknownOrder, sink);
         };
         sink.event(Event::Cancelled {
@@ -266,14 +266,17 @@ impl OrderBook {
         } else if self.bad_price(price) {
             Err(RejectReason::BadPrice)
         } else {
-            self.ids.get(id).ok_or(RejectReason::UnknownOrder)
+            self.ids
+                .get(id, &self.orders)
+                .ok_or(RejectReason::UnknownOrder)
         };
         let slot = match reason {
             Ok(slot) => slot,
             Err(reason) => return self.reject(id, reason, sink),
         };
         let order = *self.orders.get(slot);
-        if order.post_only && self.crosses(order.side, price) {
+        let side = order.side();
+        if order.post_only() && self.crosses(side, price) {
             return self.reject(id, RejectReason::WouldCross, sink);
         }
         sink.event(Event::Replaced {
@@ -282,9 +285,10 @@ impl OrderBook {
             price,
             qty,
         });
-        if price == order.price && qty <= order.leaves {
+        let new_level = self.ladder(side).index_of(price);
+        if new_level == order.level() && qty <= order.leaves {
             // Keeps its place: only the level's depth changes.
-            let level = self.ladder(order.side).level(self.ladder(order.side).index_of(price));
+            let level = self.ladder(side).level(new_level);
             let mut depth = level.own_depth();
             depth.qty -= order.leaves - qty;
             level.publish(depth);
@@ -293,13 +297,13 @@ impl OrderBook {
         }
         // Loses its place: leaves the queue and comes back as an aggressor.
         self.unlink(slot);
-        let leaves = self.match_aggressor(id, order.account, order.side, Some(price), qty, sink);
+        let leaves = self.match_aggressor(id, order.account, side, Some(price), qty, sink);
         if leaves == 0 {
-            self.ids.remove(id);
+            self.ids.remove(id, &self.orders);
             self.orders.remove(slot);
         } else {
             let o = self.orders.get_mut(slot);
-            o.price = price;
+            o.set_level(new_level);
             o.leaves = leaves;
             self.append(slot);
         }
@@ -392,7 +396,7 @@ impl OrderBook {
                 }
                 let maker_id = maker.id;
                 depth.count -= 1;
-                self.ids.remove(maker_id);
+                self.ids.remove(maker_id, &self.orders);
                 self.orders.remove(cur);
                 cur = next;
             }
@@ -414,11 +418,11 @@ impl OrderBook {
     #[inline]
     fn append(&mut self, slot: u32) {
         let order = *self.orders.get(slot);
-        let ladder = match order.side {
+        let ladder = match order.side() {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
         };
-        let i = ladder.index_of(order.price);
+        let i = order.level();
         let level = ladder.level(i);
         let tail = level.tail();
         if tail == NIL {
@@ -443,11 +447,11 @@ impl OrderBook {
     #[inline]
     fn unlink(&mut self, slot: u32) {
         let order = *self.orders.get(slot);
-        let ladder = match order.side {
+        let ladder = match order.side() {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
         };
-        let i = ladder.index_of(order.price);
+        let i = order.level();
         let level = ladder.level(i);
         if order.prev == NIL {
             level.set_head(order.next);
@@ -483,9 +487,9 @@ impl OrderBook {
                         id: o.id,
                         account: o.account,
                         side,
-                        price: o.price,
+                        price: ladder.price_of(i),
                         leaves: o.leaves,
-                        post_only: o.post_only,
+                        post_only: o.post_only(),
                     });
                     cur = o.next;
                 }
@@ -499,23 +503,18 @@ impl OrderBook {
         if self.bad_qty(o.leaves) || self.bad_price(o.price) {
             return Err(RestoreError::OutOfBand(o.id));
         }
-        if self.ids.get(o.id).is_some() {
+        if self.ids.get(o.id, &self.orders).is_some() {
             return Err(RestoreError::DuplicateId(o.id));
         }
         if self.crosses(o.side, o.price) {
             return Err(RestoreError::Crossed(o.id));
         }
-        let order = Order {
-            id: o.id,
-            price: o.price,
-            leaves: o.leaves,
-            account: o.account,
-            prev: NIL,
-            next: NIL,
-            side: o.side,
-            post_only: o.post_only,
-        };
-        let slot = self.orders.insert(order).ok_or(RestoreError::BookFull(o.id))?;
+        let level = self.ladder(o.side).index_of(o.price);
+        let order = Order::new(o.id, o.leaves, o.account, o.side, level, o.post_only);
+        let slot = self
+            .orders
+            .insert(order)
+            .ok_or(RestoreError::BookFull(o.id))?;
         self.ids.insert(o.id, slot);
         self.append(slot);
         Ok(())

@@ -193,9 +193,18 @@ mod tests {
                 tif: TimeInForce::Post
             })))
         );
-        assert!(matches!(parse_line("M 1 2 3 B 4"), Ok(Some(Line::Command(Command::Market { .. })))));
-        assert!(matches!(parse_line("C 1 2"), Ok(Some(Line::Command(Command::Cancel { .. })))));
-        assert!(matches!(parse_line("R 1 2 3 4"), Ok(Some(Line::Command(Command::Replace { .. })))));
+        assert!(matches!(
+            parse_line("M 1 2 3 B 4"),
+            Ok(Some(Line::Command(Command::Market { .. })))
+        ));
+        assert!(matches!(
+            parse_line("C 1 2"),
+            Ok(Some(Line::Command(Command::Cancel { .. })))
+        ));
+        assert!(matches!(
+            parse_line("R 1 2 3 4"),
+            Ok(Some(Line::Command(Command::Replace { .. })))
+        ));
         assert_eq!(parse_line(""), Ok(None));
         assert_eq!(parse_line("   "), Ok(None));
         assert_eq!(parse_line("# comment"), Ok(None));
@@ -204,15 +213,33 @@ mod tests {
     #[test]
     fn names_what_is_wrong() {
         let err = |l: &str| parse_line(l).unwrap_err().to_string();
-        assert_eq!(err("X 1"), "unknown line type `X`: expected one of I, N, M, C, R");
+        assert_eq!(
+            err("X 1"),
+            "unknown line type `X`: expected one of I, N, M, C, R"
+        );
         assert_eq!(err("C 1"), "`C` takes 2 fields after the letter, got 1");
-        assert_eq!(err("C 1 2 3 4 5 6 7 8 9 10"), "`C` takes 2 fields after the letter, got 10");
-        assert_eq!(err("C  1 2"), "empty field: fields are separated by single spaces or tabs");
-        assert_eq!(err("C 1 2 "), "empty field: fields are separated by single spaces or tabs");
+        assert_eq!(
+            err("C 1 2 3 4 5 6 7 8 9 10"),
+            "`C` takes 2 fields after the letter, got 10"
+        );
+        assert_eq!(
+            err("C  1 2"),
+            "empty field: fields are separated by single spaces or tabs"
+        );
+        assert_eq!(
+            err("C 1 2 "),
+            "empty field: fields are separated by single spaces or tabs"
+        );
         assert_eq!(err("C -1 2"), "sym `-1` is not an unsigned 32-bit integer");
         assert_eq!(err("C 1 +2"), "id `+2` is not an unsigned 64-bit integer");
         assert_eq!(err("N 1 2 3 Q 5 6 GTC"), "side `Q` is not B or S");
-        assert_eq!(err("N 1 2 3 B 5 6 DAY"), "time in force `DAY` is not GTC, IOC, FOK or POST");
-        assert_eq!(err("R 1 2 99999999999999999999 1"), "price `99999999999999999999` is not a signed 64-bit integer");
+        assert_eq!(
+            err("N 1 2 3 B 5 6 DAY"),
+            "time in force `DAY` is not GTC, IOC, FOK or POST"
+        );
+        assert_eq!(
+            err("R 1 2 99999999999999999999 1"),
+            "price `99999999999999999999` is not a signed 64-bit integer"
+        );
     }
 }

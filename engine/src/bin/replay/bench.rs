@@ -57,7 +57,8 @@ pub fn run(path: &Path, mut config: EngineConfig) -> Result<(), Failure> {
         Err(Outcome::Io(e)) => return Err(failure(format!("replay: {e}"), 1)),
     }
     let fresh_engine = || -> Result<Engine, Failure> {
-        let mut engine = Engine::new(config.clone()).map_err(|e| failure(format!("replay: {e}"), 1))?;
+        let mut engine =
+            Engine::new(config.clone()).map_err(|e| failure(format!("replay: {e}"), 1))?;
         for spec in &instruments {
             engine
                 .add_instrument(*spec)
@@ -92,7 +93,11 @@ pub fn run(path: &Path, mut config: EngineConfig) -> Result<(), Failure> {
     black_box((sink.events, sink.traded));
 
     let n = commands.len();
-    let per_sec = if seconds > 0.0 { n as f64 / seconds } else { 0.0 };
+    let per_sec = if seconds > 0.0 {
+        n as f64 / seconds
+    } else {
+        0.0
+    };
     println!(
         "{{\"commands\":{n},\"seconds\":{seconds:.6},\"commands_per_sec\":{per_sec:.0},\
          \"p50_ns\":{},\"p99_ns\":{},\"p999_ns\":{},\"max_ns\":{},\"events\":{},\"resting_at_end\":{resting}}}",

@@ -139,7 +139,10 @@ fn for_each_line(
     loop {
         buf.clear();
         number += 1;
-        let n = input.by_ref().take(MAX_LINE as u64 + 1).read_until(b'\n', &mut buf)?;
+        let n = input
+            .by_ref()
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)?;
         if n == 0 {
             return Ok(());
         }

@@ -1,0 +1,125 @@
+//! Messages a client sends to the gateway.
+//!
+//! Each message is a body struct wrapped in a variant of [`ClientMessage`]. On
+//! the wire the variant's tag (a `u32`) comes first, then the body's fields in
+//! declaration order, each at its fixed width: bincode's layout of the enum.
+//! The tags are written out (`#[wincode(tag = N)]`) and equal the variant
+//! index, so the bytes are bincode's; new messages are appended, never inserted.
+//!
+//! Integer fields use plain `u32`/`u64`/`i64` rather than the engine's type
+//! aliases, so that a change of an alias in the engine cannot silently change
+//! the wire.
+
+use wincode::{SchemaRead, SchemaWrite};
+
+use super::code_schema::Code;
+use super::codes::{Side, TimeInForce};
+
+/// Opens the session for an account. Must be the first message, with sequence number 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Logon {
+    /// The account every order of this session belongs to.
+    pub account: u32,
+}
+
+/// A new order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct NewOrder {
+    /// The client's id for the order: unique among the session's live orders.
+    /// Cancels, replaces and execution reports refer to it.
+    pub client_order_id: u64,
+    /// The instrument (symbol number).
+    pub instrument: u32,
+    /// Buy or sell.
+    #[wincode(with = "Code<Side>")]
+    pub side: Side,
+    /// Limit price in ticks. Not used when `time_in_force` is `Market`; send 0.
+    pub price: i64,
+    /// Quantity in lots.
+    pub qty: u64,
+    /// GTC, IOC, FOK, POST, or MARKET (IOC at any price).
+    #[wincode(with = "Code<TimeInForce>")]
+    pub time_in_force: TimeInForce,
+}
+
+/// Cancel the open quantity of a live order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Cancel {
+    /// The order to cancel, by the id the client gave it.
+    pub client_order_id: u64,
+}
+
+/// Change a live order's price and open quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Replace {
+    /// The order to change, by the id the client gave it.
+    pub client_order_id: u64,
+    /// The new limit price in ticks.
+    pub price: i64,
+    /// The new open quantity in lots.
+    pub qty: u64,
+}
+
+/// Ask for the market data (trades, top of book) of an instrument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Subscribe {
+    /// The instrument.
+    pub instrument: u32,
+}
+
+/// Everything a client can send. The `u32` tag of each variant is its wire code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub enum ClientMessage {
+    /// Tag 0.
+    #[wincode(tag = 0)]
+    Logon(Logon),
+    /// Tag 1.
+    #[wincode(tag = 1)]
+    NewOrder(NewOrder),
+    /// Tag 2.
+    #[wincode(tag = 2)]
+    Cancel(Cancel),
+    /// Tag 3.
+    #[wincode(tag = 3)]
+    Replace(Replace),
+    /// Tag 4: "I am alive"; sent when the client has sent nothing for a heartbeat interval.
+    #[wincode(tag = 4)]
+    Heartbeat,
+    /// Tag 5: end the session. The gateway answers `Logout { UserRequested }` and closes.
+    #[wincode(tag = 5)]
+    Logout,
+    /// Tag 6.
+    #[wincode(tag = 6)]
+    Subscribe(Subscribe),
+}
+
+impl ClientMessage {
+    /// How many tags this direction has (tags are `0..TAG_COUNT`).
+    pub const TAG_COUNT: u32 = 7;
+
+    /// The message's wire tag.
+    pub fn tag(&self) -> u32 {
+        match self {
+            Self::Logon(_) => 0,
+            Self::NewOrder(_) => 1,
+            Self::Cancel(_) => 2,
+            Self::Replace(_) => 3,
+            Self::Heartbeat => 4,
+            Self::Logout => 5,
+            Self::Subscribe(_) => 6,
+        }
+    }
+
+    /// The message's name, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Logon(_) => "Logon",
+            Self::NewOrder(_) => "NewOrder",
+            Self::Cancel(_) => "Cancel",
+            Self::Replace(_) => "Replace",
+            Self::Heartbeat => "Heartbeat",
+            Self::Logout => "Logout",
+            Self::Subscribe(_) => "Subscribe",
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Messages the gateway sends to a client: session answers, execution reports
+//! and market data.
+//!
+//! Same layout rules as the client messages (see `client.rs`): a `u32` tag,
+//! then the body's fields in order at fixed width, tags appended never inserted.
+
+use wincode::{SchemaRead, SchemaWrite};
+
+use super::code_schema::Code;
+use super::codes::SessionRejectReason;
+use super::codes::{CancelReason, LogonRejectReason, LogoutReason, OrderRejectReason};
+
+/// The order an execution report is about. Every report starts with it, so a
+/// client can find its order before it looks at the report's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct OrderRef {
+    /// The id the client gave the order.
+    pub client_order_id: u64,
+    /// The id the engine knows the order by (assigned by the gateway at
+    /// ingest; 0 when the order was refused before it got one).
+    pub order_id: u64,
+    /// The instrument (symbol number).
+    pub instrument: u32,
+}
+
+/// The logon was accepted; the session is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct LogonAck {
+    /// The account the session trades for.
+    pub account: u32,
+    /// The client must send something (a `Heartbeat` if nothing else) at least
+    /// this often, in milliseconds; the gateway does the same.
+    pub heartbeat_interval_ms: u32,
+    /// The session's throttle: most client messages accepted per second (0: none).
+    pub max_msgs_per_sec: u32,
+}
+
+/// The logon was refused; the gateway closes the connection after this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct LogonReject {
+    /// Why.
+    #[wincode(with = "Code<LogonRejectReason>")]
+    pub reason: LogonRejectReason,
+}
+
+/// A new order was accepted by the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Accepted {
+    /// The order.
+    pub order: OrderRef,
+}
+
+/// A new order, cancel or replace was refused and changed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Rejected {
+    /// The order the refused message was about.
+    pub order: OrderRef,
+    /// Why.
+    #[wincode(with = "Code<OrderRejectReason>")]
+    pub reason: OrderRejectReason,
+}
+
+/// Part or all of an order traded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Fill {
+    /// The order.
+    pub order: OrderRef,
+    /// The trade price in ticks (the resting order's price).
+    pub price: i64,
+    /// The quantity traded in this fill.
+    pub qty: u64,
+    /// The order's open quantity after this fill (0: the order is done).
+    pub leaves: u64,
+}
+
+/// Open quantity of an order was cancelled; the order is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Cancelled {
+    /// The order.
+    pub order: OrderRef,
+    /// The open quantity that was cancelled.
+    pub qty: u64,
+    /// Why.
+    #[wincode(with = "Code<CancelReason>")]
+    pub reason: CancelReason,
+}
+
+/// A replace was accepted; the order now has this price and open quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Replaced {
+    /// The order.
+    pub order: OrderRef,
+    /// The order's price in ticks now.
+    pub price: i64,
+    /// The order's open quantity now.
+    pub qty: u64,
+}
+
+/// Market data: a trade in a subscribed instrument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Trade {
+    /// The instrument.
+    pub instrument: u32,
+    /// The trade price in ticks.
+    pub price: i64,
+    /// The quantity traded.
+    pub qty: u64,
+}
+
+/// One side of the top of the book: the best price and the quantity resting there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Level {
+    /// The best price in ticks.
+    pub price: i64,
+    /// The total open quantity at that price.
+    pub qty: u64,
+}
+
+/// Market data: the best bid and offer of a subscribed instrument.
+///
+/// An empty side is `None`: bincode's option layout, one presence byte, 0 for
+/// none or 1 for some, followed by the level only when it is 1. That is
+/// explicit where a "price 0, qty 0" sentinel would be a convention every
+/// reader must know, and 0 is a valid price for instruments that trade
+/// around zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct TopOfBook {
+    /// The instrument.
+    pub instrument: u32,
+    /// The best bid, or `None` when no buy order rests.
+    pub bid: Option<Level>,
+    /// The best offer, or `None` when no sell order rests.
+    pub ask: Option<Level>,
+}
+
+/// The gateway refused one frame; the session goes on (unless the reason says otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Reject {
+    /// The sequence number of the refused frame, or 0 when the frame was too
+    /// short to hold one (client sequence numbers start at 1).
+    pub ref_seq: u64,
+    /// Why.
+    #[wincode(with = "Code<SessionRejectReason>")]
+    pub reason: SessionRejectReason,
+}
+
+/// The gateway ends the session; the connection is closed after this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Logout {
+    /// Why.
+    #[wincode(with = "Code<LogoutReason>")]
+    pub reason: LogoutReason,
+}
+
+/// Everything the gateway can send. The `u32` tag of each variant is its wire code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub enum ServerMessage {
+    /// Tag 0.
+    #[wincode(tag = 0)]
+    LogonAck(LogonAck),
+    /// Tag 1.
+    #[wincode(tag = 1)]
+    LogonReject(LogonReject),
+    /// Tag 2: execution report.
+    #[wincode(tag = 2)]
+    Accepted(Accepted),
+    /// Tag 3: execution report.
+    #[wincode(tag = 3)]
+    Rejected(Rejected),
+    /// Tag 4: execution report.
+    #[wincode(tag = 4)]
+    Fill(Fill),
+    /// Tag 5: execution report.
+    #[wincode(tag = 5)]
+    Cancelled(Cancelled),
+    /// Tag 6: execution report.
+    #[wincode(tag = 6)]
+    Replaced(Replaced),
+    /// Tag 7: market data.
+    #[wincode(tag = 7)]
+    Trade(Trade),
+    /// Tag 8: market data.
+    #[wincode(tag = 8)]
+    TopOfBook(TopOfBook),
+    /// Tag 9: session-level refusal of one frame.
+    #[wincode(tag = 9)]
+    Reject(Reject),
+    /// Tag 10: "I am alive"; sent when the gateway has sent nothing for a heartbeat interval.
+    #[wincode(tag = 10)]
+    Heartbeat,
+    /// Tag 11.
+    #[wincode(tag = 11)]
+    Logout(Logout),
+}
+
+impl ServerMessage {
+    /// How many tags this direction has (tags are `0..TAG_COUNT`).
+    pub const TAG_COUNT: u32 = 12;
+
+    /// The message's wire tag.
+    pub fn tag(&self) -> u32 {
+        match self {
+            Self::LogonAck(_) => 0,
+            Self::LogonReject(_) => 1,
+            Self::Accepted(_) => 2,
+            Self::Rejected(_) => 3,
+            Self::Fill(_) => 4,
+            Self::Cancelled(_) => 5,
+            Self::Replaced(_) => 6,
+            Self::Trade(_) => 7,
+            Self::TopOfBook(_) => 8,
+            Self::Reject(_) => 9,
+            Self::Heartbeat => 10,
+            Self::Logout(_) => 11,
+        }
+    }
+
+    /// The message's name, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::LogonAck(_) => "LogonAck",
+            Self::LogonReject(_) => "LogonReject",
+            Self::Accepted(_) => "Accepted",
+            Self::Rejected(_) => "Rejected",
+            Self::Fill(_) => "Fill",
+            Self::Cancelled(_) => "Cancelled",
+            Self::Replaced(_) => "Replaced",
+            Self::Trade(_) => "Trade",
+            Self::TopOfBook(_) => "TopOfBook",
+            Self::Reject(_) => "Reject",
+            Self::Heartbeat => "Heartbeat",
+            Self::Logout(_) => "Logout",
+        }
+    }
+
+    /// The order an execution report is about; `None` for other messages.
+    pub fn order_ref(&self) -> Option<&OrderRef> {
+        match self {
+            Self::Accepted(m) => Some(&m.order),
+            Self::Rejected(m) => Some(&m.order),
+            Self::Fill(m) => Some(&m.order),
+            Self::Cancelled(m) => Some(&m.order),
+            Self::Replaced(m) => Some(&m.order),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,480 @@
+//! The wire bytes are bincode's: every message kind, encoded by wincode, is
+//! compared with bincode 2.0.1's `config::legacy()` encoding of the same
+//! message written as plain serde types.
+//!
+//! The serde types below are the byte tables of docs/protocol.md restated:
+//! fields in table order, enum variants in code order, and the conversions
+//! from the protocol's types match variants by *name*. So a wrong code in
+//! `codes.rs`, a field out of place, or a width that differs from the table
+//! shows up as a byte difference here, with bincode as the referee.
+
+mod common;
+
+use bincode::config::legacy;
+use gateway::protocol::*;
+use proptest::prelude::*;
+use serde::{Deserialize, Serialize};
+
+// ---- The reference layout, as serde types -------------------------------------------------
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct EnvelopeRef<M> {
+    seq: u64,
+    msg: M,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum SideRef {
+    Buy,
+    Sell,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum TimeInForceRef {
+    Gtc,
+    Ioc,
+    Fok,
+    Post,
+    Market,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum ClientRef {
+    Logon {
+        account: u32,
+    },
+    NewOrder {
+        client_order_id: u64,
+        instrument: u32,
+        side: SideRef,
+        price: i64,
+        qty: u64,
+        time_in_force: TimeInForceRef,
+    },
+    Cancel {
+        client_order_id: u64,
+    },
+    Replace {
+        client_order_id: u64,
+        price: i64,
+        qty: u64,
+    },
+    Heartbeat,
+    Logout,
+    Subscribe {
+        instrument: u32,
+    },
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum LogonRejectReasonRef {
+    UnknownAccount,
+    AccountInUse,
+    BadSequence,
+    SessionLimit,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum OrderRejectReasonRef {
+    UnknownInstrument,
+    BadQty,
+    BadPrice,
+    DuplicateId,
+    UnknownOrder,
+    WouldCross,
+    BookFull,
+    DuplicateClientOrderId,
+    UnknownClientOrderId,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum CancelReasonRef {
+    User,
+    Expired,
+    SelfTrade,
+}
+
+/// Flat on the wire: each decode-error kind is a code of its own.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum SessionRejectReasonRef {
+    NotLoggedOn,
+    AlreadyLoggedOn,
+    Throttled,
+    SeqGap,
+    SeqDuplicate,
+    UnknownInstrument,
+    DecodeFrameTooLarge,
+    DecodeTruncated,
+    DecodeTrailingBytes,
+    DecodeUnknownMessageTag,
+    DecodeBadEnumValue,
+    DecodeMalformed,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum LogoutReasonRef {
+    UserRequested,
+    HeartbeatTimeout,
+    LogonTimeout,
+    Throttled,
+    SeqGap,
+    FrameTooLarge,
+    SlowReader,
+    Shutdown,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct OrderRefRef {
+    client_order_id: u64,
+    order_id: u64,
+    instrument: u32,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct LevelRef {
+    price: i64,
+    qty: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum ServerRef {
+    LogonAck {
+        account: u32,
+        heartbeat_interval_ms: u32,
+        max_msgs_per_sec: u32,
+    },
+    LogonReject {
+        reason: LogonRejectReasonRef,
+    },
+    Accepted {
+        order: OrderRefRef,
+    },
+    Rejected {
+        order: OrderRefRef,
+        reason: OrderRejectReasonRef,
+    },
+    Fill {
+        order: OrderRefRef,
+        price: i64,
+        qty: u64,
+        leaves: u64,
+    },
+    Cancelled {
+        order: OrderRefRef,
+        qty: u64,
+        reason: CancelReasonRef,
+    },
+    Replaced {
+        order: OrderRefRef,
+        price: i64,
+        qty: u64,
+    },
+    Trade {
+        instrument: u32,
+        price: i64,
+        qty: u64,
+    },
+    TopOfBook {
+        instrument: u32,
+        bid: Option<LevelRef>,
+        ask: Option<LevelRef>,
+    },
+    Reject {
+        ref_seq: u64,
+        reason: SessionRejectReasonRef,
+    },
+    Heartbeat,
+    Logout {
+        reason: LogoutReasonRef,
+    },
+}
+
+// ---- Protocol value -> reference value, matched by name ------------------------------------
+
+fn side(v: Side) -> SideRef {
+    match v {
+        Side::Buy => SideRef::Buy,
+        Side::Sell => SideRef::Sell,
+    }
+}
+
+fn tif(v: TimeInForce) -> TimeInForceRef {
+    match v {
+        TimeInForce::Gtc => TimeInForceRef::Gtc,
+        TimeInForce::Ioc => TimeInForceRef::Ioc,
+        TimeInForce::Fok => TimeInForceRef::Fok,
+        TimeInForce::Post => TimeInForceRef::Post,
+        TimeInForce::Market => TimeInForceRef::Market,
+    }
+}
+
+fn client(m: ClientMessage) -> ClientRef {
+    match m {
+        ClientMessage::Logon(Logon { account }) => ClientRef::Logon { account },
+        ClientMessage::NewOrder(o) => ClientRef::NewOrder {
+            client_order_id: o.client_order_id,
+            instrument: o.instrument,
+            side: side(o.side),
+            price: o.price,
+            qty: o.qty,
+            time_in_force: tif(o.time_in_force),
+        },
+        ClientMessage::Cancel(Cancel { client_order_id }) => ClientRef::Cancel { client_order_id },
+        ClientMessage::Replace(Replace {
+            client_order_id,
+            price,
+            qty,
+        }) => ClientRef::Replace {
+            client_order_id,
+            price,
+            qty,
+        },
+        ClientMessage::Heartbeat => ClientRef::Heartbeat,
+        ClientMessage::Logout => ClientRef::Logout,
+        ClientMessage::Subscribe(Subscribe { instrument }) => ClientRef::Subscribe { instrument },
+    }
+}
+
+fn logon_reject(v: LogonRejectReason) -> LogonRejectReasonRef {
+    match v {
+        LogonRejectReason::UnknownAccount => LogonRejectReasonRef::UnknownAccount,
+        LogonRejectReason::AccountInUse => LogonRejectReasonRef::AccountInUse,
+        LogonRejectReason::BadSequence => LogonRejectReasonRef::BadSequence,
+        LogonRejectReason::SessionLimit => LogonRejectReasonRef::SessionLimit,
+    }
+}
+
+fn order_reject(v: OrderRejectReason) -> OrderRejectReasonRef {
+    use OrderRejectReason as R;
+    use OrderRejectReasonRef as F;
+    match v {
+        R::UnknownInstrument => F::UnknownInstrument,
+        R::BadQty => F::BadQty,
+        R::BadPrice => F::BadPrice,
+        R::DuplicateId => F::DuplicateId,
+        R::UnknownOrder => F::UnknownOrder,
+        R::WouldCross => F::WouldCross,
+        R::BookFull => F::BookFull,
+        R::DuplicateClientOrderId => F::DuplicateClientOrderId,
+        R::UnknownClientOrderId => F::UnknownClientOrderId,
+    }
+}
+
+fn cancel_reason(v: CancelReason) -> CancelReasonRef {
+    match v {
+        CancelReason::User => CancelReasonRef::User,
+        CancelReason::Expired => CancelReasonRef::Expired,
+        CancelReason::SelfTrade => CancelReasonRef::SelfTrade,
+    }
+}
+
+fn session_reject(v: SessionRejectReason) -> SessionRejectReasonRef {
+    use DecodeErrorKind as K;
+    use SessionRejectReason as R;
+    use SessionRejectReasonRef as F;
+    match v {
+        R::NotLoggedOn => F::NotLoggedOn,
+        R::AlreadyLoggedOn => F::AlreadyLoggedOn,
+        R::Throttled => F::Throttled,
+        R::SeqGap => F::SeqGap,
+        R::SeqDuplicate => F::SeqDuplicate,
+        R::UnknownInstrument => F::UnknownInstrument,
+        R::DecodeFailed(K::FrameTooLarge) => F::DecodeFrameTooLarge,
+        R::DecodeFailed(K::Truncated) => F::DecodeTruncated,
+        R::DecodeFailed(K::TrailingBytes) => F::DecodeTrailingBytes,
+        R::DecodeFailed(K::UnknownMessageTag) => F::DecodeUnknownMessageTag,
+        R::DecodeFailed(K::BadEnumValue) => F::DecodeBadEnumValue,
+        R::DecodeFailed(K::Malformed) => F::DecodeMalformed,
+    }
+}
+
+fn logout_reason(v: LogoutReason) -> LogoutReasonRef {
+    use LogoutReason as R;
+    use LogoutReasonRef as F;
+    match v {
+        R::UserRequested => F::UserRequested,
+        R::HeartbeatTimeout => F::HeartbeatTimeout,
+        R::LogonTimeout => F::LogonTimeout,
+        R::Throttled => F::Throttled,
+        R::SeqGap => F::SeqGap,
+        R::FrameTooLarge => F::FrameTooLarge,
+        R::SlowReader => F::SlowReader,
+        R::Shutdown => F::Shutdown,
+    }
+}
+
+fn order(o: OrderRef) -> OrderRefRef {
+    OrderRefRef {
+        client_order_id: o.client_order_id,
+        order_id: o.order_id,
+        instrument: o.instrument,
+    }
+}
+
+fn level(l: Option<Level>) -> Option<LevelRef> {
+    l.map(|l| LevelRef {
+        price: l.price,
+        qty: l.qty,
+    })
+}
+
+fn server(m: ServerMessage) -> ServerRef {
+    match m {
+        ServerMessage::LogonAck(LogonAck {
+            account,
+            heartbeat_interval_ms,
+            max_msgs_per_sec,
+        }) => ServerRef::LogonAck {
+            account,
+            heartbeat_interval_ms,
+            max_msgs_per_sec,
+        },
+        ServerMessage::LogonReject(m) => ServerRef::LogonReject {
+            reason: logon_reject(m.reason),
+        },
+        ServerMessage::Accepted(m) => ServerRef::Accepted {
+            order: order(m.order),
+        },
+        ServerMessage::Rejected(m) => ServerRef::Rejected {
+            order: order(m.order),
+            reason: order_reject(m.reason),
+        },
+        ServerMessage::Fill(m) => ServerRef::Fill {
+            order: order(m.order),
+            price: m.price,
+            qty: m.qty,
+            leaves: m.leaves,
+        },
+        ServerMessage::Cancelled(m) => ServerRef::Cancelled {
+            order: order(m.order),
+            qty: m.qty,
+            reason: cancel_reason(m.reason),
+        },
+        ServerMessage::Replaced(m) => ServerRef::Replaced {
+            order: order(m.order),
+            price: m.price,
+            qty: m.qty,
+        },
+        ServerMessage::Trade(Trade {
+            instrument,
+            price,
+            qty,
+        }) => ServerRef::Trade {
+            instrument,
+            price,
+            qty,
+        },
+        ServerMessage::TopOfBook(m) => ServerRef::TopOfBook {
+            instrument: m.instrument,
+            bid: level(m.bid),
+            ask: level(m.ask),
+        },
+        ServerMessage::Reject(m) => ServerRef::Reject {
+            ref_seq: m.ref_seq,
+            reason: session_reject(m.reason),
+        },
+        ServerMessage::Heartbeat => ServerRef::Heartbeat,
+        ServerMessage::Logout(m) => ServerRef::Logout {
+            reason: logout_reason(m.reason),
+        },
+    }
+}
+
+// ---- The comparison ------------------------------------------------------------------------
+
+/// bincode 2.0.1's legacy encoding of a reference value.
+fn bincode_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    bincode::serde::encode_to_vec(value, legacy()).expect("bincode encodes")
+}
+
+/// Asserts that wincode's payload of `env` is bincode's encoding of `reference`,
+/// and that each side decodes the other's bytes back to the same value.
+fn assert_same_bytes<M, R>(env: Envelope<M>, reference: EnvelopeRef<R>)
+where
+    M: Message + PartialEq,
+    R: Serialize + serde::de::DeserializeOwned + std::fmt::Debug + PartialEq,
+{
+    let expected = bincode_bytes(&reference);
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    let len = encode_payload(&env, &mut buf).expect("wincode encodes");
+    assert_eq!(&buf[..len], &expected[..], "{} ({env:?})", env.msg.name());
+    assert_eq!(decode_payload::<M>(&expected), Ok(env));
+    let (decoded, read): (EnvelopeRef<R>, usize) =
+        bincode::serde::decode_from_slice(&buf[..len], legacy()).expect("bincode decodes");
+    assert_eq!(read, len);
+    assert_eq!(decoded, reference);
+}
+
+#[test]
+fn every_client_message_is_bincode_legacy() {
+    for msg in common::every_client_message() {
+        let env = Envelope {
+            seq: common::SEQ,
+            msg,
+        };
+        assert_same_bytes(
+            env,
+            EnvelopeRef {
+                seq: common::SEQ,
+                msg: client(msg),
+            },
+        );
+    }
+}
+
+#[test]
+fn every_server_message_is_bincode_legacy() {
+    for msg in common::every_server_message() {
+        let env = Envelope {
+            seq: common::SEQ,
+            msg,
+        };
+        assert_same_bytes(
+            env,
+            EnvelopeRef {
+                seq: common::SEQ,
+                msg: server(msg),
+            },
+        );
+    }
+}
+
+/// One literal byte string, checked by eye against the table in docs/protocol.md,
+/// so that the reference types above cannot drift together with the code.
+#[test]
+fn a_new_order_has_the_documented_bytes() {
+    let msg = ClientMessage::NewOrder(NewOrder {
+        client_order_id: 0x0102_0304_0506_0708,
+        instrument: 0x1112_1314,
+        side: Side::Sell,
+        price: -2,
+        qty: 300,
+        time_in_force: TimeInForce::Post,
+    });
+    let frame = common::frame(&Envelope { seq: 5, msg });
+    #[rustfmt::skip]
+    let expected: [u8; 52] = [
+        48, 0, 0, 0,                                     // length prefix: 48
+        5, 0, 0, 0, 0, 0, 0, 0,                          // seq: 5
+        1, 0, 0, 0,                                      // tag: NewOrder
+        0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // client_order_id
+        0x14, 0x13, 0x12, 0x11,                          // instrument
+        1, 0, 0, 0,                                      // side: Sell
+        0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // price: -2
+        0x2c, 0x01, 0, 0, 0, 0, 0, 0,                    // qty: 300
+        3, 0, 0, 0,                                      // time_in_force: POST
+    ];
+    assert_eq!(frame, expected);
+}
+
+proptest! {
+    #[test]
+    fn random_client_messages_are_bincode_legacy(env in common::envelope(common::client_message())) {
+        assert_same_bytes(env, EnvelopeRef { seq: env.seq, msg: client(env.msg) });
+    }
+
+    #[test]
+    fn random_server_messages_are_bincode_legacy(env in common::envelope(common::server_message())) {
+        assert_same_bytes(env, EnvelopeRef { seq: env.seq, msg: server(env.msg) });
+    }
+}

@@ -1,0 +1,277 @@
+//! Messages and property strategies shared by the protocol tests.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+
+use gateway::protocol::*;
+use proptest::prelude::*;
+
+/// A value of every code of an enumeration.
+pub fn code<T: WireCode + std::fmt::Debug>() -> impl Strategy<Value = T> {
+    proptest::sample::select(T::ALL)
+}
+
+fn order_ref() -> impl Strategy<Value = OrderRef> {
+    (any::<u64>(), any::<u64>(), any::<u32>()).prop_map(
+        |(client_order_id, order_id, instrument)| OrderRef {
+            client_order_id,
+            order_id,
+            instrument,
+        },
+    )
+}
+
+fn level() -> impl Strategy<Value = Option<Level>> {
+    proptest::option::of((any::<i64>(), any::<u64>()).prop_map(|(price, qty)| Level { price, qty }))
+}
+
+/// Any client message.
+pub fn client_message() -> impl Strategy<Value = ClientMessage> {
+    prop_oneof![
+        any::<u32>().prop_map(|account| ClientMessage::Logon(Logon { account })),
+        (
+            any::<u64>(),
+            any::<u32>(),
+            code(),
+            any::<i64>(),
+            any::<u64>(),
+            code()
+        )
+            .prop_map(
+                |(client_order_id, instrument, side, price, qty, time_in_force)| {
+                    ClientMessage::NewOrder(NewOrder {
+                        client_order_id,
+                        instrument,
+                        side,
+                        price,
+                        qty,
+                        time_in_force,
+                    })
+                }
+            ),
+        any::<u64>().prop_map(|client_order_id| ClientMessage::Cancel(Cancel { client_order_id })),
+        (any::<u64>(), any::<i64>(), any::<u64>()).prop_map(|(client_order_id, price, qty)| {
+            ClientMessage::Replace(Replace {
+                client_order_id,
+                price,
+                qty,
+            })
+        }),
+        Just(ClientMessage::Heartbeat),
+        Just(ClientMessage::Logout),
+        any::<u32>().prop_map(|instrument| ClientMessage::Subscribe(Subscribe { instrument })),
+    ]
+}
+
+/// Any server message.
+pub fn server_message() -> impl Strategy<Value = ServerMessage> {
+    prop_oneof![
+        (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(
+            |(account, heartbeat_interval_ms, max_msgs_per_sec)| {
+                ServerMessage::LogonAck(LogonAck {
+                    account,
+                    heartbeat_interval_ms,
+                    max_msgs_per_sec,
+                })
+            }
+        ),
+        code().prop_map(|reason| ServerMessage::LogonReject(LogonReject { reason })),
+        order_ref().prop_map(|order| ServerMessage::Accepted(Accepted { order })),
+        (order_ref(), code())
+            .prop_map(|(order, reason)| ServerMessage::Rejected(Rejected { order, reason })),
+        (order_ref(), any::<i64>(), any::<u64>(), any::<u64>()).prop_map(
+            |(order, price, qty, leaves)| ServerMessage::Fill(Fill {
+                order,
+                price,
+                qty,
+                leaves
+            })
+        ),
+        (order_ref(), any::<u64>(), code()).prop_map(|(order, qty, reason)| {
+            ServerMessage::Cancelled(Cancelled { order, qty, reason })
+        }),
+        (order_ref(), any::<i64>(), any::<u64>()).prop_map(|(order, price, qty)| {
+            ServerMessage::Replaced(Replaced { order, price, qty })
+        }),
+        (any::<u32>(), any::<i64>(), any::<u64>()).prop_map(|(instrument, price, qty)| {
+            ServerMessage::Trade(Trade {
+                instrument,
+                price,
+                qty,
+            })
+        }),
+        (any::<u32>(), level(), level()).prop_map(|(instrument, bid, ask)| {
+            ServerMessage::TopOfBook(TopOfBook {
+                instrument,
+                bid,
+                ask,
+            })
+        }),
+        (any::<u64>(), code())
+            .prop_map(|(ref_seq, reason)| ServerMessage::Reject(Reject { ref_seq, reason })),
+        Just(ServerMessage::Heartbeat),
+        code().prop_map(|reason| ServerMessage::Logout(Logout { reason })),
+    ]
+}
+
+/// Any envelope of `message`.
+pub fn envelope<M: std::fmt::Debug>(
+    message: impl Strategy<Value = M>,
+) -> impl Strategy<Value = Envelope<M>> {
+    (any::<u64>(), message).prop_map(|(seq, msg)| Envelope { seq, msg })
+}
+
+/// An order reference whose bytes are all different, so a field written at
+/// the wrong place or width shows in a byte comparison.
+pub const ORDER: OrderRef = OrderRef {
+    client_order_id: 0x1112_1314_1516_1718,
+    order_id: 0x2122_2324_2526_2728,
+    instrument: 0x3132_3334,
+};
+
+/// Every client message kind, with every value of each enumerated field and
+/// the extremes of the integer fields.
+pub fn every_client_message() -> Vec<ClientMessage> {
+    let mut all = vec![
+        ClientMessage::Logon(Logon {
+            account: 0x0102_0304,
+        }),
+        ClientMessage::Cancel(Cancel {
+            client_order_id: u64::MAX,
+        }),
+        ClientMessage::Replace(Replace {
+            client_order_id: 7,
+            price: i64::MIN,
+            qty: u64::MAX,
+        }),
+        ClientMessage::Replace(Replace {
+            client_order_id: 0,
+            price: -1,
+            qty: 0,
+        }),
+        ClientMessage::Heartbeat,
+        ClientMessage::Logout,
+        ClientMessage::Subscribe(Subscribe {
+            instrument: u32::MAX,
+        }),
+    ];
+    for &side in Side::ALL {
+        for &time_in_force in TimeInForce::ALL {
+            all.push(ClientMessage::NewOrder(NewOrder {
+                client_order_id: 0x0102_0304_0506_0708,
+                instrument: 0x1112_1314,
+                side,
+                price: -0x2122_2324_2526_2728,
+                qty: 0x3132_3334_3536_3738,
+                time_in_force,
+            }));
+        }
+    }
+    assert_covers_every_tag(all.iter().map(ClientMessage::tag), ClientMessage::TAG_COUNT);
+    all
+}
+
+/// Every server message kind, with every value of each enumerated field, both
+/// states of each optional book side, and the extremes of the integer fields.
+pub fn every_server_message() -> Vec<ServerMessage> {
+    let mut all = vec![
+        ServerMessage::LogonAck(LogonAck {
+            account: 0x0102_0304,
+            heartbeat_interval_ms: 0x1112_1314,
+            max_msgs_per_sec: 0x2122_2324,
+        }),
+        ServerMessage::Accepted(Accepted { order: ORDER }),
+        ServerMessage::Fill(Fill {
+            order: ORDER,
+            price: i64::MIN,
+            qty: 0x4142_4344_4546_4748,
+            leaves: u64::MAX,
+        }),
+        ServerMessage::Replaced(Replaced {
+            order: ORDER,
+            price: i64::MAX,
+            qty: 1,
+        }),
+        ServerMessage::Trade(Trade {
+            instrument: 9,
+            price: -5,
+            qty: 0x5152_5354_5556_5758,
+        }),
+        ServerMessage::Heartbeat,
+    ];
+    let levels = [
+        None,
+        Some(Level {
+            price: -0x0102_0304_0506_0708,
+            qty: 0x1112_1314_1516_1718,
+        }),
+    ];
+    for bid in levels {
+        for ask in levels {
+            all.push(ServerMessage::TopOfBook(TopOfBook {
+                instrument: 0x6162_6364,
+                bid,
+                ask,
+            }));
+        }
+    }
+    all.extend(
+        LogonRejectReason::ALL
+            .iter()
+            .map(|&reason| ServerMessage::LogonReject(LogonReject { reason })),
+    );
+    all.extend(OrderRejectReason::ALL.iter().map(|&reason| {
+        ServerMessage::Rejected(Rejected {
+            order: ORDER,
+            reason,
+        })
+    }));
+    all.extend(CancelReason::ALL.iter().map(|&reason| {
+        ServerMessage::Cancelled(Cancelled {
+            order: ORDER,
+            qty: 0x7172_7374_7576_7778,
+            reason,
+        })
+    }));
+    all.extend(SessionRejectReason::ALL.iter().map(|&reason| {
+        ServerMessage::Reject(Reject {
+            ref_seq: 0x0a0b_0c0d_0e0f_1011,
+            reason,
+        })
+    }));
+    all.extend(
+        LogoutReason::ALL
+            .iter()
+            .map(|&reason| ServerMessage::Logout(Logout { reason })),
+    );
+    assert_covers_every_tag(all.iter().map(ServerMessage::tag), ServerMessage::TAG_COUNT);
+    all
+}
+
+fn assert_covers_every_tag(tags: impl Iterator<Item = u32>, count: u32) {
+    let seen: BTreeSet<u32> = tags.collect();
+    assert_eq!(
+        seen,
+        (0..count).collect(),
+        "the sample must hold every message kind"
+    );
+}
+
+/// A sequence number whose bytes are all different.
+pub const SEQ: u64 = 0xf1f2_f3f4_f5f6_f7f8;
+
+/// The payload bytes of `msg` at sequence number [`SEQ`].
+pub fn payload<M: Message>(msg: M) -> Vec<u8> {
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    let len = encode_payload(&Envelope { seq: SEQ, msg }, &mut buf).expect("encodes");
+    buf[..len].to_vec()
+}
+
+/// The frame bytes (prefix and payload) of `envelope`.
+pub fn frame<M: Message>(envelope: &Envelope<M>) -> Vec<u8> {
+    let mut buf = [0u8; MAX_FRAME_BYTES];
+    let len = encode_frame(envelope, &mut buf).expect("encodes");
+    buf[..len].to_vec()
+}

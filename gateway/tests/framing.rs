@@ -1,0 +1,516 @@
+//! The frame decoder over a read buffer, and every decode error it names.
+
+mod common;
+
+use gateway::protocol::*;
+
+fn new_order() -> ClientMessage {
+    ClientMessage::NewOrder(NewOrder {
+        client_order_id: 42,
+        instrument: 7,
+        side: Side::Buy,
+        price: 100,
+        qty: 10,
+        time_in_force: TimeInForce::Gtc,
+    })
+}
+
+/// A frame around raw payload bytes, for payloads no encoder would write.
+fn raw_frame(payload: &[u8]) -> Vec<u8> {
+    let mut frame = u32::try_from(payload.len())
+        .expect("short payload")
+        .to_le_bytes()
+        .to_vec();
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// The payload of a new order with `value` written over the `u32` at `offset`.
+fn new_order_with_u32_at(offset: usize, value: u32) -> Vec<u8> {
+    let mut payload = common::payload(new_order());
+    payload[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
+    payload
+}
+
+fn decode_err<M: Message>(frame: &[u8]) -> FrameError {
+    decode_frame::<M>(frame).expect_err("must not decode")
+}
+
+#[test]
+fn an_empty_or_short_buffer_needs_more() {
+    for len in 0..LEN_PREFIX {
+        let bytes = vec![0u8; len];
+        assert_eq!(
+            decode_frame::<ClientMessage>(&bytes),
+            Ok(Decoded::NeedMore { needed: LEN_PREFIX })
+        );
+    }
+}
+
+#[test]
+fn every_prefix_of_a_frame_needs_more_and_the_whole_frame_decodes() {
+    let env = Envelope {
+        seq: 1,
+        msg: new_order(),
+    };
+    let frame = common::frame(&env);
+    for cut in LEN_PREFIX..frame.len() {
+        assert_eq!(
+            decode_frame::<ClientMessage>(&frame[..cut]),
+            Ok(Decoded::NeedMore {
+                needed: frame.len()
+            }),
+            "cut at {cut}"
+        );
+    }
+    assert_eq!(
+        decode_frame::<ClientMessage>(&frame),
+        Ok(Decoded::Message {
+            envelope: env,
+            consumed: frame.len()
+        })
+    );
+}
+
+#[test]
+fn a_buffer_of_several_frames_decodes_one_at_a_time() {
+    let envs: Vec<_> = common::every_client_message()
+        .into_iter()
+        .zip(1..)
+        .map(|(msg, seq)| Envelope { seq, msg })
+        .collect();
+    let mut buf: Vec<u8> = envs.iter().flat_map(common::frame).collect();
+    // And half of one more frame at the end.
+    let next = common::frame(&Envelope {
+        seq: 99,
+        msg: ClientMessage::Heartbeat,
+    });
+    buf.extend_from_slice(&next[..next.len() / 2]);
+
+    let mut pos = 0;
+    for env in &envs {
+        match decode_frame::<ClientMessage>(&buf[pos..]) {
+            Ok(Decoded::Message { envelope, consumed }) => {
+                assert_eq!(&envelope, env);
+                pos += consumed;
+            }
+            other => panic!("expected {env:?}, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        decode_frame::<ClientMessage>(&buf[pos..]),
+        Ok(Decoded::NeedMore { needed: next.len() })
+    );
+}
+
+#[test]
+fn a_length_above_the_maximum_is_its_own_fatal_error() {
+    let at_max = u32::try_from(MAX_FRAME_LEN).unwrap();
+    // At the maximum the decoder waits for the bytes...
+    assert_eq!(
+        decode_frame::<ClientMessage>(&at_max.to_le_bytes()),
+        Ok(Decoded::NeedMore {
+            needed: MAX_FRAME_BYTES
+        })
+    );
+    // ...one above, it refuses at once, without waiting for the payload.
+    for len in [at_max + 1, u32::MAX] {
+        let err = decode_err::<ClientMessage>(&len.to_le_bytes());
+        assert_eq!(err.error, DecodeError::FrameTooLarge { len });
+        assert_eq!(err.error.kind(), DecodeErrorKind::FrameTooLarge);
+        assert!(err.is_fatal());
+        assert_eq!((err.consumed, err.seq), (0, None));
+    }
+}
+
+#[test]
+fn a_short_payload_is_truncated_and_names_its_seq_when_it_has_one() {
+    // No room for a sequence number.
+    let err = decode_err::<ClientMessage>(&raw_frame(&[]));
+    assert_eq!(
+        (err.error, err.consumed, err.seq),
+        (DecodeError::Truncated, LEN_PREFIX, None)
+    );
+    let err = decode_err::<ClientMessage>(&raw_frame(&[1, 0, 0, 0, 0, 0, 0]));
+    assert_eq!((err.error, err.seq), (DecodeError::Truncated, None));
+
+    // A sequence number, then not all of the message.
+    let payload = common::payload(new_order());
+    for cut in 8..payload.len() {
+        let frame = raw_frame(&payload[..cut]);
+        let err = decode_err::<ClientMessage>(&frame);
+        assert_eq!(err.error, DecodeError::Truncated, "cut at {cut}");
+        assert_eq!(err.consumed, frame.len());
+        assert_eq!(err.seq, Some(common::SEQ));
+        assert!(!err.is_fatal());
+    }
+}
+
+#[test]
+fn bytes_after_the_message_are_trailing() {
+    let mut payload = common::payload(ClientMessage::Heartbeat);
+    payload.extend_from_slice(&[0, 0, 0]);
+    let frame = raw_frame(&payload);
+    let err = decode_err::<ClientMessage>(&frame);
+    assert_eq!(err.error, DecodeError::TrailingBytes { extra: 3 });
+    assert_eq!((err.consumed, err.seq), (frame.len(), Some(common::SEQ)));
+}
+
+#[test]
+fn an_unknown_tag_is_named() {
+    for tag in [ClientMessage::TAG_COUNT, 0xdead_beef, u32::MAX] {
+        let err = decode_err::<ClientMessage>(&raw_frame(&new_order_with_u32_at(8, tag)));
+        assert_eq!(err.error, DecodeError::UnknownMessageTag { tag });
+        assert_eq!(err.seq, Some(common::SEQ));
+    }
+    let mut payload = common::payload(ServerMessage::Heartbeat);
+    payload[8..12].copy_from_slice(&ServerMessage::TAG_COUNT.to_le_bytes());
+    assert_eq!(
+        decode_err::<ServerMessage>(&raw_frame(&payload)).error,
+        DecodeError::UnknownMessageTag {
+            tag: ServerMessage::TAG_COUNT
+        }
+    );
+}
+
+#[test]
+fn a_bad_side_or_time_in_force_is_named() {
+    // Offsets from the NewOrder table: side at 24, time_in_force at 44.
+    let err = decode_err::<ClientMessage>(&raw_frame(&new_order_with_u32_at(24, 2)));
+    assert_eq!(err.error, DecodeError::BadEnumValue { field: "side" });
+    assert_eq!(err.error.kind(), DecodeErrorKind::BadEnumValue);
+    let err = decode_err::<ClientMessage>(&raw_frame(&new_order_with_u32_at(44, 5)));
+    assert_eq!(
+        err.error,
+        DecodeError::BadEnumValue {
+            field: "time_in_force"
+        }
+    );
+}
+
+#[test]
+fn a_bad_reason_code_is_named() {
+    let cases: [(ServerMessage, usize, &str); 5] = [
+        (
+            ServerMessage::LogonReject(LogonReject {
+                reason: LogonRejectReason::UnknownAccount,
+            }),
+            12,
+            "logon_reject_reason",
+        ),
+        (
+            ServerMessage::Rejected(Rejected {
+                order: common::ORDER,
+                reason: OrderRejectReason::BadQty,
+            }),
+            32,
+            "order_reject_reason",
+        ),
+        (
+            ServerMessage::Cancelled(Cancelled {
+                order: common::ORDER,
+                qty: 1,
+                reason: CancelReason::User,
+            }),
+            40,
+            "cancel_reason",
+        ),
+        (
+            ServerMessage::Reject(Reject {
+                ref_seq: 3,
+                reason: SessionRejectReason::Throttled,
+            }),
+            20,
+            "session_reject_reason",
+        ),
+        (
+            ServerMessage::Logout(Logout {
+                reason: LogoutReason::Shutdown,
+            }),
+            12,
+            "logout_reason",
+        ),
+    ];
+    for (msg, offset, field) in cases {
+        let mut payload = common::payload(msg);
+        payload[offset..offset + 4].copy_from_slice(&1000u32.to_le_bytes());
+        let err = decode_err::<ServerMessage>(&raw_frame(&payload));
+        assert_eq!(
+            err.error,
+            DecodeError::BadEnumValue { field },
+            "{}",
+            msg.name()
+        );
+    }
+}
+
+#[test]
+fn a_bad_presence_flag_is_named() {
+    let msg = ServerMessage::TopOfBook(TopOfBook {
+        instrument: 1,
+        bid: None,
+        ask: None,
+    });
+    for offset in [16, 17] {
+        let mut payload = common::payload(msg);
+        payload[offset] = 2;
+        let err = decode_err::<ServerMessage>(&raw_frame(&payload));
+        assert_eq!(
+            err.error,
+            DecodeError::BadEnumValue {
+                field: "presence flag"
+            }
+        );
+    }
+}
+
+#[test]
+fn payload_sizes_match_the_documented_tables() {
+    let client: [(ClientMessage, usize); 7] = [
+        (ClientMessage::Logon(Logon { account: 1 }), 16),
+        (new_order(), 48),
+        (ClientMessage::Cancel(Cancel { client_order_id: 1 }), 20),
+        (
+            ClientMessage::Replace(Replace {
+                client_order_id: 1,
+                price: 1,
+                qty: 1,
+            }),
+            36,
+        ),
+        (ClientMessage::Heartbeat, 12),
+        (ClientMessage::Logout, 12),
+        (ClientMessage::Subscribe(Subscribe { instrument: 1 }), 16),
+    ];
+    for (msg, len) in client {
+        assert_eq!(common::payload(msg).len(), len, "{}", msg.name());
+    }
+    let level = Some(Level { price: 1, qty: 1 });
+    let o = common::ORDER;
+    let server: [(ServerMessage, usize); 15] = [
+        (
+            ServerMessage::LogonAck(LogonAck {
+                account: 1,
+                heartbeat_interval_ms: 1,
+                max_msgs_per_sec: 1,
+            }),
+            24,
+        ),
+        (
+            ServerMessage::LogonReject(LogonReject {
+                reason: LogonRejectReason::AccountInUse,
+            }),
+            16,
+        ),
+        (ServerMessage::Accepted(Accepted { order: o }), 32),
+        (
+            ServerMessage::Rejected(Rejected {
+                order: o,
+                reason: OrderRejectReason::BadQty,
+            }),
+            36,
+        ),
+        (
+            ServerMessage::Fill(Fill {
+                order: o,
+                price: 1,
+                qty: 1,
+                leaves: 1,
+            }),
+            56,
+        ),
+        (
+            ServerMessage::Cancelled(Cancelled {
+                order: o,
+                qty: 1,
+                reason: CancelReason::User,
+            }),
+            44,
+        ),
+        (
+            ServerMessage::Replaced(Replaced {
+                order: o,
+                price: 1,
+                qty: 1,
+            }),
+            48,
+        ),
+        (
+            ServerMessage::Trade(Trade {
+                instrument: 1,
+                price: 1,
+                qty: 1,
+            }),
+            32,
+        ),
+        (
+            ServerMessage::TopOfBook(TopOfBook {
+                instrument: 1,
+                bid: None,
+                ask: None,
+            }),
+            18,
+        ),
+        (
+            ServerMessage::TopOfBook(TopOfBook {
+                instrument: 1,
+                bid: level,
+                ask: None,
+            }),
+            34,
+        ),
+        (
+            ServerMessage::TopOfBook(TopOfBook {
+                instrument: 1,
+                bid: None,
+                ask: level,
+            }),
+            34,
+        ),
+        (
+            ServerMessage::TopOfBook(TopOfBook {
+                instrument: 1,
+                bid: level,
+                ask: level,
+            }),
+            50,
+        ),
+        (
+            ServerMessage::Reject(Reject {
+                ref_seq: 1,
+                reason: SessionRejectReason::SeqGap,
+            }),
+            24,
+        ),
+        (ServerMessage::Heartbeat, 12),
+        (
+            ServerMessage::Logout(Logout {
+                reason: LogoutReason::SlowReader,
+            }),
+            16,
+        ),
+    ];
+    for (msg, len) in server {
+        assert_eq!(common::payload(msg).len(), len, "{}", msg.name());
+    }
+}
+
+#[test]
+fn every_message_fits_the_maximum_frame() {
+    let client = common::every_client_message()
+        .into_iter()
+        .map(|m| common::payload(m).len());
+    let server = common::every_server_message()
+        .into_iter()
+        .map(|m| common::payload(m).len());
+    let largest = client.chain(server).max().unwrap();
+    assert_eq!(largest, 56);
+    assert!(largest <= MAX_FRAME_LEN);
+}
+
+#[test]
+fn encoding_into_a_small_buffer_writes_nothing() {
+    let env = Envelope {
+        seq: 1,
+        msg: new_order(),
+    };
+    let needed = frame_len(&env).unwrap();
+    assert_eq!(needed, LEN_PREFIX + 48);
+    for size in [0, 3, LEN_PREFIX, needed - 1] {
+        let mut buf = vec![0xaau8; size];
+        assert_eq!(
+            encode_frame(&env, &mut buf),
+            Err(EncodeError::BufferTooSmall {
+                needed,
+                available: size
+            })
+        );
+        assert!(
+            buf.iter().all(|&b| b == 0xaa),
+            "buffer of {size} was written"
+        );
+    }
+    let mut buf = vec![0u8; needed + 10];
+    assert_eq!(encode_frame(&env, &mut buf), Ok(needed));
+    let mut small = [0u8; 47];
+    assert_eq!(
+        encode_payload(&env, &mut small),
+        Err(EncodeError::BufferTooSmall {
+            needed: 48,
+            available: 47
+        })
+    );
+}
+
+#[test]
+fn decode_errors_read_as_sentences() {
+    assert_eq!(
+        DecodeError::FrameTooLarge { len: 1000 }.to_string(),
+        "frame length 1000 is above the maximum of 256 bytes"
+    );
+    assert_eq!(
+        DecodeError::BadEnumValue { field: "side" }.to_string(),
+        "bad value for side"
+    );
+    assert_eq!(
+        SessionRejectReason::DecodeFailed(DecodeError::Truncated.kind()).code(),
+        7,
+        "DecodeFailed(Truncated) is code 7 in the Reject table"
+    );
+}
+
+/// The headings of docs/protocol.md ("### NewOrder (tag 1), 48 bytes") give
+/// each message's tag and payload size; they must match the code.
+#[test]
+fn the_protocol_document_states_every_tag_and_size() {
+    let doc = include_str!("../../docs/protocol.md");
+    let (client_part, server_part) = doc
+        .split_once("## Gateway → client messages")
+        .expect("the document has a server section");
+    // (name, tag, sizes) of every "### Name (tag N), sizes bytes" heading.
+    let headings = |part: &str| -> Vec<(String, u32, Vec<usize>)> {
+        part.lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix("### ")?;
+                let (name, rest) = rest.split_once(" (tag ")?;
+                let (tag, rest) = rest.split_once("), ")?;
+                let sizes = rest.strip_suffix(" bytes")?;
+                let sizes = sizes
+                    .split([',', ' '])
+                    .filter_map(|s| s.parse().ok())
+                    .collect();
+                Some((name.to_string(), tag.parse().ok()?, sizes))
+            })
+            .collect()
+    };
+    let check = |docs: Vec<(String, u32, Vec<usize>)>, name: &str, tag: u32, size: usize| {
+        let Some((_, doc_tag, doc_sizes)) = docs.iter().find(|(n, ..)| n == name) else {
+            panic!("docs/protocol.md has no heading for {name}");
+        };
+        assert_eq!(*doc_tag, tag, "tag of {name}");
+        assert!(
+            doc_sizes.contains(&size),
+            "{name}: {size} bytes not in {doc_sizes:?}"
+        );
+    };
+    let client_docs = headings(client_part);
+    assert_eq!(client_docs.len(), 7);
+    for msg in common::every_client_message() {
+        check(
+            client_docs.clone(),
+            msg.name(),
+            msg.tag(),
+            common::payload(msg).len(),
+        );
+    }
+    let server_docs = headings(server_part);
+    assert_eq!(server_docs.len(), 12);
+    for msg in common::every_server_message() {
+        check(
+            server_docs.clone(),
+            msg.name(),
+            msg.tag(),
+            common::payload(msg).len(),
+        );
+    }
+}
