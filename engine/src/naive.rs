@@ -1,9 +1,10 @@
-//! A naive reference implementation of the matching spec (`docs/matching.md`,
-//! shared contract `spec/matching.md`), used as an oracle.
+//! A naive reference implementation of the matching spec (`matching.md`, the
+//! contract of this crate), used as an oracle.
 //!
-//! Property tests and golden scenarios run the same commands through the fast
+//! Property tests run the same commands through the fast
 //! [`Engine`](crate::Engine) and through [`NaiveEngine`] and require the same
-//! events and the same final book. For that comparison to mean anything, this
+//! events and the same final book; the golden scenarios of
+//! `tests/scenarios/` are checked against both (see the tests below). For that comparison to mean anything, this
 //! engine is written independently of `book/` and `engine.rs`, straight from
 //! the spec, and for clarity rather than speed:
 //!

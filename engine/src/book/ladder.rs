@@ -8,8 +8,12 @@
 
 use std::sync::Arc;
 
+use crossbeam_utils::CachePadded;
+
 use super::bitmap::LevelBitmap;
+use super::depth::{DepthView, NO_BEST_HINT};
 use super::level::Level;
+use crate::sync::{AtomicU64, Ordering::Relaxed};
 use crate::types::{Price, Side};
 
 /// How a level is stored in the ladder. Padded to its own cache lines by
@@ -47,6 +51,8 @@ pub struct Ladder {
     levels: Arc<[LevelSlot]>,
     occupied: LevelBitmap,
     best: usize,
+    /// `best` published for depth readers (on its own cache line).
+    best_hint: Arc<CachePadded<AtomicU64>>,
 }
 
 impl Ladder {
@@ -58,6 +64,7 @@ impl Ladder {
             levels: zeroed_levels(len),
             occupied: LevelBitmap::new(len),
             best: NO_BEST,
+            best_hint: Arc::new(CachePadded::new(AtomicU64::new(NO_BEST_HINT))),
         }
     }
 
@@ -99,7 +106,7 @@ impl Ladder {
             Side::Sell => i < self.best,
         };
         if better {
-            self.best = i;
+            self.set_best(i);
         }
     }
 
@@ -112,7 +119,25 @@ impl Ladder {
                 Side::Buy => self.occupied.prev_at_or_before(i),
                 Side::Sell => self.occupied.next_at_or_after(i),
             };
-            self.best = next.unwrap_or(NO_BEST);
+            self.set_best(next.unwrap_or(NO_BEST));
+        }
+    }
+
+    #[inline]
+    fn set_best(&mut self, i: usize) {
+        self.best = i;
+        let hint = if i == NO_BEST { NO_BEST_HINT } else { i as u64 };
+        // A hint for readers, who check each level under its own sequence lock.
+        self.best_hint.store(hint, Relaxed);
+    }
+
+    /// A view of this side for depth readers on other threads.
+    pub fn depth_view(&self) -> DepthView {
+        DepthView {
+            side: self.side,
+            min_price: self.min_price,
+            levels: Arc::clone(&self.levels),
+            best: Arc::clone(&self.best_hint),
         }
     }
 

@@ -12,19 +12,20 @@
 //! stores on x86-64 and AArch64.
 
 use crate::sync::{AtomicU32, AtomicU64, Ordering::*, fence};
-use crate::types::Qty;
 
 /// Arena index meaning "no order" (slot 0 of the arena is never used).
 pub const NIL: u32 = 0;
 
-/// One price level. 32 bytes; the ladder pads each to a cache-line pair
+/// One price level. 40 bytes; the ladder pads each to a cache-line pair
 /// (`crossbeam_utils::CachePadded`), see `docs/padding.md` for why and what it costs.
 #[derive(Debug, Default)]
 pub struct Level {
-    /// Sequence lock over `qty` and `count`: odd while M is writing them.
+    /// Sequence lock over the depth fields: odd while M is writing them.
     seq: AtomicU64,
-    /// Total open quantity of the orders at this level.
-    qty: AtomicU64,
+    /// Total open quantity of the orders at this level, low and high 64
+    /// bits: quantities are `u64`, so a level's total can exceed one.
+    qty_lo: AtomicU64,
+    qty_hi: AtomicU64,
     /// Number of orders at this level.
     count: AtomicU32,
     /// Oldest order (arena index), or `NIL`.
@@ -36,7 +37,8 @@ pub struct Level {
 /// A consistent reading of a level's depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LevelDepth {
-    pub qty: Qty,
+    /// Total open quantity (a sum of `u64` quantities, so wider).
+    pub qty: u128,
     pub count: u32,
 }
 
@@ -68,7 +70,7 @@ impl Level {
     #[inline]
     pub fn own_depth(&self) -> LevelDepth {
         LevelDepth {
-            qty: self.qty.load(Relaxed),
+            qty: join(self.qty_lo.load(Relaxed), self.qty_hi.load(Relaxed)),
             count: self.count.load(Relaxed),
         }
     }
@@ -81,7 +83,8 @@ impl Level {
         // Orders the odd `seq` before the data stores; pairs with the
         // reader's `fence(Acquire)` before its second `seq` load.
         fence(Release);
-        self.qty.store(depth.qty, Relaxed);
+        self.qty_lo.store(depth.qty as u64, Relaxed);
+        self.qty_hi.store((depth.qty >> 64) as u64, Relaxed);
         self.count.store(depth.count, Relaxed);
         // Releases the data; pairs with the reader's first `seq` load (Acquire).
         self.seq.store(s.wrapping_add(2), Release);
@@ -99,7 +102,7 @@ impl Level {
                 continue;
             }
             let depth = LevelDepth {
-                qty: self.qty.load(Relaxed),
+                qty: join(self.qty_lo.load(Relaxed), self.qty_hi.load(Relaxed)),
                 count: self.count.load(Relaxed),
             };
             // Keeps the data loads before the second `seq` load; pairs with
@@ -111,4 +114,9 @@ impl Level {
             }
         }
     }
+}
+
+#[inline]
+fn join(lo: u64, hi: u64) -> u128 {
+    u128::from(hi) << 64 | u128::from(lo)
 }

@@ -7,12 +7,14 @@
 
 mod arena;
 mod bitmap;
+mod depth;
 mod id_map;
 mod ladder;
 mod level;
 mod order_index;
 
 pub use arena::MAX_LEVELS;
+pub use depth::DepthView;
 pub use ladder::LevelSlot;
 pub use level::{Level, LevelDepth};
 
@@ -290,7 +292,7 @@ impl OrderBook {
             // Keeps its place: only the level's depth changes.
             let level = self.ladder(side).level(new_level);
             let mut depth = level.own_depth();
-            depth.qty -= order.leaves - qty;
+            depth.qty -= u128::from(order.leaves - qty);
             level.publish(depth);
             self.orders.get_mut(slot).leaves = qty;
             return;
@@ -377,7 +379,7 @@ impl OrderBook {
                         qty: maker.leaves,
                         reason: CancelReason::SelfTrade,
                     });
-                    depth.qty -= maker.leaves;
+                    depth.qty -= u128::from(maker.leaves);
                 } else {
                     let q = leaves.min(maker.leaves);
                     sink.event(Event::Trade {
@@ -389,7 +391,7 @@ impl OrderBook {
                     });
                     leaves -= q;
                     maker.leaves -= q;
-                    depth.qty -= q;
+                    depth.qty -= u128::from(q);
                     if maker.leaves > 0 {
                         break;
                     }
@@ -435,7 +437,7 @@ impl OrderBook {
         o.prev = tail;
         o.next = NIL;
         let mut depth = level.own_depth();
-        depth.qty += order.leaves;
+        depth.qty += u128::from(order.leaves);
         depth.count += 1;
         level.publish(depth);
         if depth.count == 1 {
@@ -464,7 +466,7 @@ impl OrderBook {
             self.orders.get_mut(order.next).prev = order.prev;
         }
         let mut depth = level.own_depth();
-        depth.qty -= order.leaves;
+        depth.qty -= u128::from(order.leaves);
         depth.count -= 1;
         level.publish(depth);
         if depth.count == 0 {
@@ -520,19 +522,9 @@ impl OrderBook {
         Ok(())
     }
 
-    /// Depth of the best `n` levels of `side` as (price, depth), read through the
-    /// levels' sequence locks.
-    pub fn depth(&self, side: Side, n: usize) -> Vec<(Price, LevelDepth)> {
-        let ladder = self.ladder(side);
-        let mut out = Vec::with_capacity(n);
-        let mut next = ladder.best();
-        while let Some(i) = next {
-            if out.len() == n {
-                break;
-            }
-            out.push((ladder.price_of(i), ladder.level(i).read_depth()));
-            next = ladder.next_worse(i);
-        }
-        out
+    /// A view of one side's depth that another thread can read while this
+    /// book keeps matching.
+    pub fn depth_view(&self, side: Side) -> DepthView {
+        self.ladder(side).depth_view()
     }
 }
