@@ -1,0 +1,54 @@
+//! The durable journal: every inbound command, sequenced, in append-only
+//! segment files, so the engine can be rebuilt after any crash and every
+//! run can be audited and re-run (`journal export DIR | replay`).
+//!
+//! The journal stage of the pipeline appends each command with its
+//! sequence and ingest timestamp (`JournalWriter::append`), and at the end
+//! of each batch commits it (`commit`: write, fsync, or neither, per the
+//! `Durability` setting). The output stage releases a command's events only
+//! once `durable_seq()` covers it. On start, `recover` rebuilds the engine
+//! from the newest snapshot and the records after it, and
+//! `JournalWriter::open` continues at the next sequence.
+//!
+//! Files, one concept each: `codec` (payload bytes), `record` (framing and
+//! checksum), `segment` (file header), `layout` (names in the directory),
+//! `writer`, `reader` (scanning and classifying damage), `repair` (what
+//! recovery changes on disk), `snapshot`, `instruments`, `recovery`,
+//! `inspect` (`journal verify`), `durability`, `error`, `warning`.
+//! `docs/journal.md` has the byte tables and the reasoning.
+
+mod codec;
+mod durability;
+mod error;
+mod files;
+mod inspect;
+mod instruments;
+mod layout;
+mod reader;
+pub mod record;
+mod recovery;
+mod repair;
+mod segment;
+mod snapshot;
+mod warning;
+mod writer;
+
+pub use codec::{DecodeError, MAX_PAYLOAD_LEN};
+pub use durability::{Durability, ParseDurabilityError};
+pub use error::JournalError;
+pub use inspect::{Inspection, SegmentCheck, SnapshotCheck, SnapshotStatus, inspect};
+pub use instruments::{read_instruments, write_instruments};
+pub use layout::{INSTRUMENTS_FILE, segment_name, snapshot_name};
+pub use reader::{Damage, ReadSummary, SegmentReport, read_journal};
+pub use record::{Record, RecordProblem};
+pub use recovery::{Recovered, recover};
+pub use segment::{HeaderProblem, SEGMENT_HEADER_LEN};
+pub use snapshot::{Snapshot, read_snapshot, write_snapshot};
+pub use warning::Warning;
+pub use writer::{JournalWriter, OpenReport, WriterOptions};
+
+/// `true` when `dir` holds a journal (its `instruments` file): decides
+/// between `JournalWriter::create` on first start and `recover` + `open`.
+pub fn exists(dir: &std::path::Path) -> bool {
+    dir.join(INSTRUMENTS_FILE).is_file()
+}

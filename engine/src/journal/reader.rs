@@ -1,0 +1,307 @@
+//! Reading segments: every record in order, with each problem found named
+//! by file and byte offset and classified as a torn tail (what a crash
+//! during a write leaves, safe to cut off) or damage (anything else).
+//!
+//! The rule: a bad record is a torn tail only in the last segment and only
+//! when no valid record follows it anywhere in that file. A crash can only
+//! tear what was being written last; valid data after a bad record means
+//! bytes changed after they were written, and those records may already
+//! have been acknowledged, so guessing is not safe.
+
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::error::JournalError;
+use super::layout::{self, Numbered};
+use super::record::{self, Record, RecordProblem};
+use super::segment::{self, HeaderProblem, SEGMENT_HEADER_LEN};
+use super::warning::Warning;
+
+/// A problem in a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    /// The last segment ends inside a record: recovery truncates at `offset`.
+    TornTail {
+        offset: u64,
+        dropped: u64,
+        problem: RecordProblem,
+    },
+    /// The last segment ends inside its header: recovery rewrites it.
+    TornHeader { bytes: u64 },
+    /// The header is not this segment's.
+    BadHeader(HeaderProblem),
+    /// A bad record with valid data after it, or in a segment that is not
+    /// the last, or a checksum-valid record that does not decode.
+    Corrupt { offset: u64, problem: RecordProblem },
+    /// A valid record whose sequence is not the next one.
+    SequenceGap {
+        offset: u64,
+        expected: u64,
+        found: u64,
+    },
+    /// The segment's first sequence does not continue the segment before it.
+    SegmentGap { expected: u64, found: u64 },
+}
+
+impl Damage {
+    /// `true` for what recovery repairs by itself (torn tails, torn headers).
+    pub fn is_repairable(&self) -> bool {
+        matches!(self, Damage::TornTail { .. } | Damage::TornHeader { .. })
+    }
+
+    /// The byte offset in the file where the problem starts.
+    pub fn offset(&self) -> u64 {
+        match *self {
+            Damage::TornTail { offset, .. }
+            | Damage::Corrupt { offset, .. }
+            | Damage::SequenceGap { offset, .. } => offset,
+            Damage::TornHeader { .. } | Damage::BadHeader(_) | Damage::SegmentGap { .. } => 0,
+        }
+    }
+}
+
+impl fmt::Display for Damage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Damage::TornTail {
+                offset,
+                dropped,
+                problem,
+            } => write!(
+                f,
+                "torn tail at byte {offset}: {dropped} bytes of an incomplete record ({problem})"
+            ),
+            Damage::TornHeader { bytes } => {
+                write!(
+                    f,
+                    "torn header: the file ends after {bytes} bytes of its header"
+                )
+            }
+            Damage::BadHeader(problem) => write!(f, "bad header at byte 0: {problem}"),
+            Damage::Corrupt { offset, problem } => {
+                write!(f, "corrupt record at byte {offset}: {problem}")
+            }
+            Damage::SequenceGap {
+                offset,
+                expected,
+                found,
+            } => write!(
+                f,
+                "sequence gap at byte {offset}: expected sequence {expected}, found {found}"
+            ),
+            Damage::SegmentGap { expected, found } => write!(
+                f,
+                "segment starts at sequence {found} but the previous segment ends before \
+                 {expected}: records {expected}..{found} are missing or duplicated"
+            ),
+        }
+    }
+}
+
+/// What a scan of one segment found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentReport {
+    pub path: PathBuf,
+    /// The first sequence, from the file name.
+    pub first_seq: u64,
+    /// Size of the file.
+    pub file_bytes: u64,
+    /// Whole valid records before any damage.
+    pub records: u64,
+    pub last_seq: Option<u64>,
+    /// Where the valid part ends: the header plus those records.
+    pub valid_bytes: u64,
+    pub damage: Option<Damage>,
+}
+
+impl SegmentReport {
+    /// The sequence the record after this segment's last must carry.
+    pub fn next_seq(&self) -> u64 {
+        self.last_seq
+            .map_or(self.first_seq, |s| s.saturating_add(1))
+    }
+}
+
+/// Scans the bytes of one segment, calling `f` with each valid record in
+/// order, and stops at the first problem. `is_last`: the segment is the
+/// newest one, the only place where a torn tail can be.
+pub fn scan_segment(
+    path: &Path,
+    first_seq: u64,
+    bytes: &[u8],
+    is_last: bool,
+    mut f: impl FnMut(&Record),
+) -> SegmentReport {
+    let mut report = SegmentReport {
+        path: path.to_path_buf(),
+        first_seq,
+        file_bytes: bytes.len() as u64,
+        records: 0,
+        last_seq: None,
+        valid_bytes: 0,
+        damage: None,
+    };
+    if let Err(problem) = segment::check_header(bytes, first_seq) {
+        report.damage = Some(if is_last && segment::is_torn_header(bytes, first_seq) {
+            Damage::TornHeader {
+                bytes: bytes.len() as u64,
+            }
+        } else {
+            Damage::BadHeader(problem)
+        });
+        return report;
+    }
+    let mut at = SEGMENT_HEADER_LEN;
+    let mut expected = first_seq;
+    while let Some(rest) = bytes.get(at..).filter(|r| !r.is_empty()) {
+        match record::decode(rest) {
+            Ok((rec, len)) => {
+                if rec.seq != expected {
+                    report.damage = Some(Damage::SequenceGap {
+                        offset: at as u64,
+                        expected,
+                        found: rec.seq,
+                    });
+                    break;
+                }
+                f(&rec);
+                report.records += 1;
+                report.last_seq = Some(rec.seq);
+                expected = expected.saturating_add(1);
+                at += len;
+            }
+            Err(problem) => {
+                // A checksum-valid record that does not decode was written
+                // that way: not a torn write.
+                let torn = is_last
+                    && !matches!(problem, RecordProblem::Undecodable(_))
+                    && record::next_valid_record(bytes, at + 1).is_none();
+                let offset = at as u64;
+                report.damage = Some(if torn {
+                    Damage::TornTail {
+                        offset,
+                        dropped: (bytes.len() - at) as u64,
+                        problem,
+                    }
+                } else {
+                    Damage::Corrupt { offset, problem }
+                });
+                break;
+            }
+        }
+    }
+    report.valid_bytes = at as u64;
+    report
+}
+
+/// Reads a whole file into `buf` (reused between segments).
+pub(crate) fn read_file(path: &Path, buf: &mut Vec<u8>) -> Result<(), JournalError> {
+    buf.clear();
+    let mut file = File::open(path).map_err(JournalError::io("open", path))?;
+    file.read_to_end(buf)
+        .map_err(JournalError::io("read", path))?;
+    Ok(())
+}
+
+/// What `read_journal` read.
+#[derive(Debug, Clone, Default)]
+pub struct ReadSummary {
+    /// The journal's last whole record, if it has any.
+    pub last_seq: Option<u64>,
+    /// Records passed to the callback (those after `after`).
+    pub records: u64,
+    /// Torn tails ignored (not repaired: reading changes nothing).
+    pub warnings: Vec<Warning>,
+}
+
+/// Calls `f` with every record whose sequence is above `after`, in order,
+/// from the journal in `dir`. Read-only: a torn tail is reported as a
+/// warning and left in place; any other damage, or a gap between
+/// segments, is an error naming the file and offset (the records before it
+/// have been passed to `f`). Segments wholly at or below `after` are not
+/// read, which is how a snapshot bounds recovery time.
+pub fn read_journal(
+    dir: &Path,
+    after: u64,
+    f: impl FnMut(&Record),
+) -> Result<ReadSummary, JournalError> {
+    let listing = layout::list(dir)?;
+    read_segments(&listing.segments, after, f)
+}
+
+pub(crate) fn read_segments(
+    segments: &[Numbered],
+    after: u64,
+    mut f: impl FnMut(&Record),
+) -> Result<ReadSummary, JournalError> {
+    let mut summary = ReadSummary::default();
+    let Some(first) = segments.first() else {
+        return Ok(summary);
+    };
+    let needed = after.saturating_add(1);
+    if first.seq > needed {
+        return Err(JournalError::MissingStart {
+            needed,
+            first: first.seq,
+        });
+    }
+    // The newest segment that starts at or before the first needed record.
+    let start = segments
+        .partition_point(|s| s.seq <= needed)
+        .saturating_sub(1);
+    let mut buf = Vec::new();
+    let mut expected: Option<u64> = None;
+    for (i, seg) in segments.iter().enumerate().skip(start) {
+        if let Some(expected) = expected
+            && seg.seq != expected
+        {
+            return Err(JournalError::Damaged {
+                file: seg.path.clone(),
+                damage: Damage::SegmentGap {
+                    expected,
+                    found: seg.seq,
+                },
+            });
+        }
+        read_file(&seg.path, &mut buf)?;
+        let is_last = i + 1 == segments.len();
+        let report = scan_segment(&seg.path, seg.seq, &buf, is_last, |rec| {
+            if rec.seq > after {
+                summary.records += 1;
+                f(rec);
+            }
+        });
+        match report.damage {
+            None => {}
+            Some(Damage::TornTail {
+                offset,
+                dropped,
+                problem,
+            }) => summary.warnings.push(Warning::TornTail {
+                file: seg.path.clone(),
+                offset,
+                dropped,
+                problem,
+                repaired: false,
+            }),
+            Some(Damage::TornHeader { bytes }) => summary.warnings.push(Warning::TornHeader {
+                file: seg.path.clone(),
+                bytes,
+                repaired: false,
+            }),
+            Some(damage) => {
+                return Err(JournalError::Damaged {
+                    file: seg.path.clone(),
+                    damage,
+                });
+            }
+        }
+        if report.last_seq.is_some() {
+            summary.last_seq = report.last_seq;
+        }
+        expected = Some(report.next_seq());
+    }
+    Ok(summary)
+}

@@ -1,0 +1,74 @@
+//! Everything a pipeline is started with, and what can go wrong starting it.
+
+use std::path::PathBuf;
+
+use super::health::StageFailure;
+use super::topology::{Topology, TopologyError};
+use crate::config::{EngineConfig, SetupError};
+use crate::journal::{Durability, JournalError, WriterOptions};
+use crate::types::InstrumentSpec;
+
+/// A pipeline's settings. `PipelineConfig::new` gives working defaults.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    pub engine: EngineConfig,
+    /// The instruments of a new journal. When the journal directory already
+    /// holds a journal, its instruments are used, and these must be equal or
+    /// empty.
+    pub instruments: Vec<InstrumentSpec>,
+    pub journal_dir: PathBuf,
+    pub durability: Durability,
+    /// Segment size and buffer of the journal writer (its durability is
+    /// taken from `durability`).
+    pub journal: WriterOptions,
+    /// Cores per thread; `None` fits the cores found (see `Topology`).
+    pub topology: Option<Topology>,
+    /// Slots in the inbound ring (a power of two). Bounds how far the
+    /// publisher can run ahead of the slower of J and M before it is held back.
+    pub inbound_ring: usize,
+    /// Slots in the outbound ring (a power of two). Bounds how far M can run
+    /// ahead of O (and so of the journal's durable sequence).
+    pub outbound_ring: usize,
+    /// Write a snapshot of the books on clean shutdown, so the next start
+    /// replays nothing.
+    pub snapshot_on_shutdown: bool,
+}
+
+impl PipelineConfig {
+    pub fn new(journal_dir: impl Into<PathBuf>, instruments: Vec<InstrumentSpec>) -> Self {
+        PipelineConfig {
+            engine: EngineConfig {
+                prefault: true,
+                ..EngineConfig::default()
+            },
+            instruments,
+            journal_dir: journal_dir.into(),
+            durability: Durability::Fsync,
+            journal: WriterOptions::default(),
+            topology: None,
+            inbound_ring: 1 << 16,
+            outbound_ring: 1 << 16,
+            snapshot_on_shutdown: true,
+        }
+    }
+}
+
+/// Why a pipeline could not start, or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("{0}")]
+    Topology(#[from] TopologyError),
+    #[error("journal: {0}")]
+    Journal(#[from] JournalError),
+    #[error("engine: {0}")]
+    Engine(#[from] SetupError),
+    #[error("{name} ring size {size} must be a power of two of at least 64")]
+    RingSize { name: &'static str, size: usize },
+    #[error(
+        "the journal in {dir} was created with other instruments than the ones given; \
+         start with the journal's instruments (or none), or use a new directory"
+    )]
+    InstrumentsDiffer { dir: PathBuf },
+    #[error("the {} stage failed: {}", .0.stage, .0.message)]
+    StageFailed(StageFailure),
+}

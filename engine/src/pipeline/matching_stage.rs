@@ -1,0 +1,187 @@
+//! M: the single writer of every order book.
+//!
+//! Executes each command and collects its events in a preallocated outbox,
+//! which it publishes to the outbound ring in one batch at the end of each
+//! inbound batch (or sooner, when the outbox fills). M never waits for the
+//! journal: J runs beside it on the same sequence, and the output stage,
+//! not M, holds events back until they are durable.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use disruptor::{Producer, SingleConsumerBarrier, SingleProducer};
+
+use super::guard::guarded;
+use super::health::Health;
+use super::slots::{Inbound, Output};
+use super::wait::{Backoff, StageWait};
+use crate::engine::Engine;
+use crate::event::{Event, EventSink};
+use crate::journal::write_snapshot;
+
+pub(crate) const STAGE: &str = "matching";
+
+pub(crate) type OutboundProducer = SingleProducer<Output, SingleConsumerBarrier>;
+
+/// Events waiting to be published to the outbound ring.
+pub(crate) struct Outbox {
+    producer: OutboundProducer,
+    pending: Vec<Output>,
+    health: Arc<Health>,
+    wait: StageWait,
+}
+
+impl Outbox {
+    /// `capacity` events are buffered at most (never more than the ring holds).
+    pub fn new(
+        producer: OutboundProducer,
+        capacity: usize,
+        health: Arc<Health>,
+        wait: StageWait,
+    ) -> Self {
+        Outbox {
+            producer,
+            pending: Vec::with_capacity(capacity),
+            health,
+            wait,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, output: Output) {
+        if self.pending.len() == self.pending.capacity() {
+            self.flush();
+        }
+        self.pending.push(output);
+    }
+
+    /// Publishes the pending events in one batch, waiting while the ring is
+    /// full (backpressure from the output stage), unless the pipeline failed.
+    #[inline]
+    pub fn flush(&mut self) {
+        let n = self.pending.len();
+        if n == 0 {
+            return;
+        }
+        let mut backoff = Backoff::new(self.wait);
+        let pending = &self.pending;
+        while self
+            .producer
+            .try_batch_publish(n, |slots| {
+                for (slot, output) in slots.zip(pending) {
+                    *slot = *output;
+                }
+            })
+            .is_err()
+        {
+            if self.health.failed() {
+                break;
+            }
+            backoff.snooze();
+        }
+        self.pending.clear();
+    }
+}
+
+/// Writes the engine's events into the outbox, tagged with their command.
+struct CommandSink<'a> {
+    outbox: &'a mut Outbox,
+    seq: u64,
+    ts_ns: u64,
+}
+
+impl EventSink for CommandSink<'_> {
+    #[inline]
+    fn event(&mut self, event: Event) {
+        self.outbox.push(Output {
+            seq: self.seq,
+            ts_ns: self.ts_ns,
+            event,
+            last: false,
+        });
+    }
+}
+
+pub(crate) struct MatchingStage {
+    engine: Engine,
+    outbox: Outbox,
+    health: Arc<Health>,
+    /// The last command applied.
+    last_seq: u64,
+    /// Where to write a snapshot on a clean shutdown, if anywhere.
+    snapshot_dir: Option<PathBuf>,
+}
+
+impl MatchingStage {
+    pub fn new(
+        engine: Engine,
+        outbox: Outbox,
+        health: Arc<Health>,
+        last_seq: u64,
+        snapshot_dir: Option<PathBuf>,
+    ) -> Self {
+        MatchingStage {
+            engine,
+            outbox,
+            health,
+            last_seq,
+            snapshot_dir,
+        }
+    }
+
+    /// The processor's step: `on_command`, with a panic reported, not propagated.
+    #[inline]
+    pub fn handle(&mut self, slot: &Inbound, end_of_batch: bool) {
+        if let Err(message) = guarded(|| self.on_command(slot, end_of_batch)) {
+            self.health.fail(STAGE, message);
+        }
+    }
+
+    #[inline]
+    fn on_command(&mut self, slot: &Inbound, end_of_batch: bool) {
+        if self.health.failed() {
+            return;
+        }
+        let mut sink = CommandSink {
+            outbox: &mut self.outbox,
+            seq: slot.seq,
+            ts_ns: slot.ts_ns,
+        };
+        self.engine.execute(&slot.command, &mut sink);
+        // Every command has at least one event, and `push` flushes before
+        // it adds, so the command's last event is still pending here.
+        if let Some(last) = self.outbox.pending.last_mut() {
+            last.last = true;
+        }
+        self.last_seq = slot.seq;
+        if end_of_batch {
+            self.outbox.flush();
+        }
+    }
+}
+
+impl Drop for MatchingStage {
+    /// Shutdown: publish what is pending, and snapshot the books so the
+    /// next start has nothing to replay.
+    fn drop(&mut self) {
+        if self.health.failed() {
+            return;
+        }
+        self.outbox.flush();
+        if let Some(dir) = &self.snapshot_dir
+            && self.last_seq > 0
+            && let Err(e) = write_snapshot(dir, &self.engine, self.last_seq)
+        {
+            self.health
+                .fail(STAGE, format!("writing the shutdown snapshot: {e}"));
+        }
+    }
+}
+
+impl std::fmt::Debug for MatchingStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MatchingStage")
+            .field("last_seq", &self.last_seq)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,35 @@
+//! The pinned pipeline: the engine behind two rings, with a durable journal.
+//!
+//! `start` wires it (see the diagram there). The files, one concept each:
+//! `config` (settings, errors), `topology` (cores and wait strategies),
+//! `startup` (recover or create the journal), `slots` (ring slot types),
+//! `publisher` (commands in), `journal_stage` (J), `matching_stage` (M),
+//! `output_stage` (O), `gate` (the durable sequence J publishes and O waits
+//! on), `wait` (spin / yield / park), `health` and `guard` (a failed stage
+//! stops the pipeline with its name), `handle` (the running `Pipeline`).
+//! `docs/pipeline.md` explains the design and the measurements.
+
+mod config;
+pub mod gate;
+mod guard;
+mod handle;
+mod health;
+mod journal_stage;
+mod matching_stage;
+mod output_stage;
+mod publisher;
+mod slots;
+mod startup;
+mod topology;
+mod wait;
+mod wiring;
+
+pub use config::{PipelineConfig, PipelineError};
+pub use handle::{Pipeline, ShutdownReport};
+pub use health::StageFailure;
+pub use output_stage::OutputSink;
+pub use publisher::Publisher;
+pub use slots::{Inbound, Output};
+pub use topology::{Topology, TopologyError};
+pub use wait::{SpinYieldPark, StageWait};
+pub use wiring::start;

@@ -1,0 +1,95 @@
+//! O: releases events once the commands that caused them are durable.
+//!
+//! Output gating: no event of a command leaves the process before the
+//! journal's durable sequence covers that command. O remembers the last
+//! durable sequence it read, so in the common case (J ahead) it checks a
+//! local number, not the shared gate.
+
+use std::sync::Arc;
+
+use super::gate::DurableGate;
+use super::guard::guarded;
+use super::health::Health;
+use super::slots::Output;
+use super::wait::{Backoff, StageWait};
+
+pub(crate) const STAGE: &str = "output";
+
+/// Where released events go: the gateway's sessions, a test's buffer, a
+/// callback. Runs on the output thread.
+pub trait OutputSink: Send + 'static {
+    /// One released event, in order.
+    fn output(&mut self, output: &Output);
+    /// The ring has no more events for now: flush any batching.
+    fn end_of_batch(&mut self) {}
+}
+
+impl<F: FnMut(&Output) + Send + 'static> OutputSink for F {
+    #[inline]
+    fn output(&mut self, output: &Output) {
+        self(output)
+    }
+}
+
+pub(crate) struct OutputStage<S> {
+    sink: S,
+    gate: Arc<DurableGate>,
+    /// The durable sequence as last read from the gate.
+    durable: u64,
+    health: Arc<Health>,
+    wait: StageWait,
+}
+
+impl<S: OutputSink> OutputStage<S> {
+    pub fn new(sink: S, gate: Arc<DurableGate>, health: Arc<Health>, wait: StageWait) -> Self {
+        let durable = gate.durable();
+        OutputStage {
+            sink,
+            gate,
+            durable,
+            health,
+            wait,
+        }
+    }
+
+    /// The processor's step: `on_event`, with a panic (in the sink, say)
+    /// reported, not propagated.
+    #[inline]
+    pub fn handle(&mut self, output: &Output, end_of_batch: bool) {
+        if let Err(message) = guarded(|| self.on_event(output, end_of_batch)) {
+            self.health.fail(STAGE, message);
+        }
+    }
+
+    #[inline]
+    fn on_event(&mut self, output: &Output, end_of_batch: bool) {
+        if self.health.failed() {
+            return;
+        }
+        if output.seq > self.durable {
+            let mut backoff = Backoff::new(self.wait);
+            loop {
+                self.durable = self.gate.durable();
+                if output.seq <= self.durable {
+                    break;
+                }
+                if self.health.failed() {
+                    return;
+                }
+                backoff.snooze();
+            }
+        }
+        self.sink.output(output);
+        if end_of_batch {
+            self.sink.end_of_batch();
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for OutputStage<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutputStage")
+            .field("durable", &self.durable)
+            .finish_non_exhaustive()
+    }
+}

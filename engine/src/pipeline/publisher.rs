@@ -1,0 +1,124 @@
+//! The publisher: how commands enter the pipeline.
+//!
+//! One thread publishes (the gateway's poll loop). It numbers the commands
+//! (gap-free, continuing after the journal's last record) and writes them
+//! into inbound ring slots, a batch at a time. A full ring holds the
+//! publisher back instead of dropping anything; a failed stage turns the
+//! wait into an error.
+
+use std::sync::Arc;
+
+use disruptor::{MultiConsumerBarrier, Producer, SingleProducer};
+
+use super::config::PipelineError;
+use super::health::Health;
+use super::slots::Inbound;
+use super::wait::{Backoff, StageWait};
+use crate::command::Command;
+
+pub(crate) type InboundProducer = SingleProducer<Inbound, MultiConsumerBarrier>;
+
+pub struct Publisher {
+    producer: InboundProducer,
+    ring: usize,
+    next_seq: u64,
+    health: Arc<Health>,
+    wait: StageWait,
+}
+
+impl Publisher {
+    pub(crate) fn new(
+        producer: InboundProducer,
+        ring: usize,
+        next_seq: u64,
+        health: Arc<Health>,
+        wait: StageWait,
+    ) -> Self {
+        Publisher {
+            producer,
+            ring,
+            next_seq,
+            health,
+            wait,
+        }
+    }
+
+    /// The sequence the next command will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Publishes one command taken in at `ts_ns`; returns its sequence.
+    #[inline]
+    pub fn publish(&mut self, ts_ns: u64, command: &Command) -> Result<u64, PipelineError> {
+        let seq = self.next_seq;
+        let mut backoff = Backoff::new(self.wait);
+        while self
+            .producer
+            .try_publish(|slot| {
+                *slot = Inbound {
+                    seq,
+                    ts_ns,
+                    command: *command,
+                }
+            })
+            .is_err()
+        {
+            self.check()?;
+            backoff.snooze();
+        }
+        self.next_seq += 1;
+        Ok(seq)
+    }
+
+    /// Publishes commands taken in at the same time, in as few ring
+    /// operations as the ring's size allows; returns the last sequence.
+    #[inline]
+    pub fn publish_batch(
+        &mut self,
+        ts_ns: u64,
+        commands: &[Command],
+    ) -> Result<u64, PipelineError> {
+        for chunk in commands.chunks(self.ring) {
+            let first = self.next_seq;
+            let mut backoff = Backoff::new(self.wait);
+            while self
+                .producer
+                .try_batch_publish(chunk.len(), |slots| {
+                    for (i, (slot, command)) in slots.zip(chunk).enumerate() {
+                        *slot = Inbound {
+                            seq: first + i as u64,
+                            ts_ns,
+                            command: *command,
+                        };
+                    }
+                })
+                .is_err()
+            {
+                self.check()?;
+                backoff.snooze();
+            }
+            self.next_seq += chunk.len() as u64;
+        }
+        Ok(self.next_seq - 1)
+    }
+
+    /// An error if a stage has failed.
+    #[inline]
+    pub fn check(&self) -> Result<(), PipelineError> {
+        if self.health.failed()
+            && let Some(failure) = self.health.failure()
+        {
+            return Err(PipelineError::StageFailed(failure));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
+    }
+}

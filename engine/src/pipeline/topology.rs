@@ -1,0 +1,184 @@
+//! Which core each pipeline thread runs on, and so how each one waits.
+//!
+//! The threads: the publisher (the gateway's poll loop, or the caller), J
+//! (journal), M (matching) and O (output). M is the one whose speed is the
+//! engine's speed, so it gets a core of its own whenever there are two.
+//!
+//! | cores | publisher | J | M | O | waits |
+//! |---|---|---|---|---|---|
+//! | 1 | 0 | 0 | 0 | 0 | all shared |
+//! | 2 | 0 | 0 | 1 | 0 | M spins; publisher, J, O share core 0 |
+//! | 3 | 0 | 2 | 1 | 2 | M and the publisher spin; J and O share core 2 |
+//! | 4+ | 0 | 2 | 1 | 3 | every stage spins on its own core |
+//!
+//! On the 2-core reference machine that means one core for matching and
+//! one for everything that talks to the outside world. More cores buy J and
+//! O their own cores, so fsync latency and socket writes stop sharing a core
+//! with the gateway's reads.
+
+use super::wait::{SpinYieldPark, StageWait};
+
+/// The core of each thread, by `core_affinity` id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Topology {
+    /// The thread that publishes commands (the gateway). The pipeline does
+    /// not pin it; its owner does (`Topology::pin_publisher`).
+    pub publisher: usize,
+    pub journal: usize,
+    pub matching: usize,
+    pub output: usize,
+}
+
+/// Why a topology cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TopologyError {
+    #[error("cannot list this machine's cores (core_affinity found none); run without pinning")]
+    NoCores,
+    #[error(
+        "the {stage} stage is set to core {core}, but this machine's cores are {available:?}; \
+         choose one of those (or leave the topology unset to fit the cores found)"
+    )]
+    MissingCore {
+        stage: &'static str,
+        core: usize,
+        available: Vec<usize>,
+    },
+}
+
+impl Topology {
+    /// The core ids this process may run on.
+    pub fn available_cores() -> Result<Vec<usize>, TopologyError> {
+        let ids = core_affinity::get_core_ids().ok_or(TopologyError::NoCores)?;
+        if ids.is_empty() {
+            return Err(TopologyError::NoCores);
+        }
+        Ok(ids.into_iter().map(|c| c.id).collect())
+    }
+
+    /// The layout of the table above for the cores this process may use.
+    pub fn fit(cores: &[usize]) -> Topology {
+        let core = |i: usize| cores.get(i).or(cores.last()).copied().unwrap_or(0);
+        match cores.len() {
+            0 | 1 => Topology {
+                publisher: core(0),
+                journal: core(0),
+                matching: core(0),
+                output: core(0),
+            },
+            2 => Topology {
+                publisher: core(0),
+                journal: core(0),
+                matching: core(1),
+                output: core(0),
+            },
+            3 => Topology {
+                publisher: core(0),
+                journal: core(2),
+                matching: core(1),
+                output: core(2),
+            },
+            _ => Topology {
+                publisher: core(0),
+                journal: core(2),
+                matching: core(1),
+                output: core(3),
+            },
+        }
+    }
+
+    /// Fits the cores found on this machine.
+    pub fn detect() -> Result<Topology, TopologyError> {
+        Ok(Topology::fit(&Topology::available_cores()?))
+    }
+
+    /// Checks that every core exists (the disruptor crate would panic on a
+    /// missing one; this says what to change instead).
+    pub fn validate(&self) -> Result<(), TopologyError> {
+        let available = Topology::available_cores()?;
+        for (stage, core) in self.stages() {
+            if !available.contains(&core) {
+                return Err(TopologyError::MissingCore {
+                    stage,
+                    core,
+                    available,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn stages(&self) -> [(&'static str, usize); 4] {
+        [
+            ("publisher", self.publisher),
+            ("journal", self.journal),
+            ("matching", self.matching),
+            ("output", self.output),
+        ]
+    }
+
+    /// How a thread on `core` should wait: spin if it has the core to itself.
+    pub fn wait_on(&self, core: usize) -> StageWait {
+        let sharing = self.stages().iter().filter(|(_, c)| *c == core).count();
+        if sharing <= 1 {
+            StageWait::BusySpin
+        } else {
+            StageWait::Shared(SpinYieldPark::default())
+        }
+    }
+
+    /// Pins the calling thread to the publisher's core. Returns `false` if
+    /// the OS refused.
+    pub fn pin_publisher(&self) -> bool {
+        core_affinity::set_for_current(core_affinity::CoreId { id: self.publisher })
+    }
+
+    /// One line for logs: what runs where and how it waits.
+    pub fn describe(&self) -> String {
+        let wait = |core| match self.wait_on(core) {
+            StageWait::BusySpin => "spin",
+            StageWait::Shared(_) => "shared",
+        };
+        format!(
+            "publisher core {} ({}), journal core {} ({}), matching core {} ({}), output core {} ({})",
+            self.publisher,
+            wait(self.publisher),
+            self.journal,
+            wait(self.journal),
+            self.matching,
+            wait(self.matching),
+            self.output,
+            wait(self.output)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_cores_give_matching_its_own() {
+        let t = Topology::fit(&[0, 1]);
+        assert_eq!(t.matching, 1);
+        assert_eq!(t.wait_on(1), StageWait::BusySpin);
+        assert!(matches!(t.wait_on(0), StageWait::Shared(_)));
+    }
+
+    #[test]
+    fn four_cores_let_every_stage_spin() {
+        let t = Topology::fit(&[0, 1, 2, 3]);
+        for core in [t.publisher, t.journal, t.matching, t.output] {
+            assert_eq!(t.wait_on(core), StageWait::BusySpin);
+        }
+    }
+
+    #[test]
+    fn a_missing_core_is_a_clear_error() {
+        let t = Topology {
+            matching: 4096,
+            ..Topology::fit(&[0])
+        };
+        let err = t.validate().unwrap_err().to_string();
+        assert!(err.contains("matching stage is set to core 4096"), "{err}");
+    }
+}

@@ -1,0 +1,143 @@
+//! The one function that builds the pipeline.
+
+use std::sync::Arc;
+
+use disruptor::{ProcessorSettings, build_single_producer};
+
+use super::config::{PipelineConfig, PipelineError};
+use super::gate::DurableGate;
+use super::handle::{Pipeline, ShutdownReport};
+use super::health::Health;
+use super::journal_stage::JournalStage;
+use super::matching_stage::{MatchingStage, Outbox};
+use super::output_stage::{OutputSink, OutputStage};
+use super::publisher::Publisher;
+use super::slots::{Inbound, Output};
+use super::startup::open_or_create;
+use super::topology::Topology;
+use crate::types::Side;
+
+/// Starts the pipeline: recovers (or creates) the journal, then wires
+///
+/// ```text
+///  Publisher ──▶ inbound ring ──┬──▶ J  journal: append; per batch commit
+///  (gateway)    (Inbound slots) │        → DurableGate ─────────────┐
+///                               └──▶ M  matching: execute            │
+///                                       → outbound ring (Output) ──▶ O  output:
+///                                                                       wait for gate,
+///                                                                       → OutputSink
+/// ```
+///
+/// J and M consume the inbound ring in parallel; M is the outbound ring's
+/// only producer; O releases an event only when the gate covers its command.
+/// Threads are pinned per `Topology` (printed by `Pipeline::topology`), and
+/// every stage runs inside a panic guard that reports to `Health`.
+pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, PipelineError> {
+    for (name, size) in [
+        ("inbound", config.inbound_ring),
+        ("outbound", config.outbound_ring),
+    ] {
+        if size < 64 || !size.is_power_of_two() {
+            return Err(PipelineError::RingSize { name, size });
+        }
+    }
+    let topology = match config.topology {
+        Some(t) => t,
+        None => Topology::detect()?,
+    };
+    topology.validate()?;
+
+    let started = open_or_create(&config)?;
+    let health = Arc::new(Health::default());
+    let gate = Arc::new(DurableGate::new(started.last_seq));
+    let depth = started
+        .engine
+        .instruments()
+        .filter_map(|spec| started.engine.book(spec.symbol))
+        .map(|book| {
+            (
+                book.spec().symbol,
+                book.depth_view(Side::Buy),
+                book.depth_view(Side::Sell),
+            )
+        })
+        .collect();
+
+    // O: the outbound ring's consumer.
+    let o_wait = topology.wait_on(topology.output);
+    let o_state = {
+        let (gate, health) = (Arc::clone(&gate), Arc::clone(&health));
+        move || OutputStage::new(sink, gate, health, o_wait)
+    };
+    let outbound = build_single_producer(config.outbound_ring, Output::default, o_wait)
+        .pin_at_core(topology.output)
+        .thread_name("output")
+        .handle_events_and_state_with_wait_strategy(
+            |stage: &mut OutputStage<_>, output: &Output, _, end_of_batch| {
+                stage.handle(output, end_of_batch)
+            },
+            o_state,
+            o_wait,
+        )
+        .build();
+
+    // J and M: the inbound ring's consumers, side by side.
+    let j_wait = topology.wait_on(topology.journal);
+    let m_wait = topology.wait_on(topology.matching);
+    let j_state = {
+        let (gate, health, writer) = (Arc::clone(&gate), Arc::clone(&health), started.writer);
+        move || JournalStage::new(writer, gate, health)
+    };
+    let m_state = {
+        let health = Arc::clone(&health);
+        let outbox = Outbox::new(
+            outbound,
+            config.outbound_ring.min(4096),
+            Arc::clone(&health),
+            m_wait,
+        );
+        let snapshot_dir = config
+            .snapshot_on_shutdown
+            .then(|| config.journal_dir.clone());
+        let (engine, last_seq) = (started.engine, started.last_seq);
+        move || MatchingStage::new(engine, outbox, health, last_seq, snapshot_dir)
+    };
+    let inbound = build_single_producer(config.inbound_ring, Inbound::default, j_wait)
+        .pin_at_core(topology.journal)
+        .thread_name("journal")
+        .handle_events_and_state_with_wait_strategy(
+            |stage: &mut JournalStage, slot: &Inbound, _, end_of_batch| {
+                stage.handle(slot, end_of_batch)
+            },
+            j_state,
+            j_wait,
+        )
+        .pin_at_core(topology.matching)
+        .thread_name("matching")
+        .handle_events_and_state_with_wait_strategy(
+            |stage: &mut MatchingStage, slot: &Inbound, _, end_of_batch| {
+                stage.handle(slot, end_of_batch)
+            },
+            m_state,
+            m_wait,
+        )
+        .build();
+
+    let p_wait = topology.wait_on(topology.publisher);
+    let publisher = Publisher::new(
+        inbound,
+        config.inbound_ring,
+        started.last_seq + 1,
+        Arc::clone(&health),
+        p_wait,
+    );
+    Ok(Pipeline::new(
+        publisher,
+        health,
+        gate,
+        topology,
+        started.recovered,
+        depth,
+        ShutdownReport::default(),
+    ))
+}
