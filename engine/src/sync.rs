@@ -14,3 +14,12 @@ pub(crate) fn spin_hint() {
     #[cfg(not(loom))]
     std::hint::spin_loop();
 }
+
+/// The ordering of the store that hands data to another thread: the end of
+/// a seqlock write, and the durable gate. `--cfg planted_bug` weakens it to
+/// `Relaxed`, so that `tests/loom.rs` can show it catches the missing
+/// `Release` (`scripts/check-loom.sh` runs both ways). Never set it otherwise.
+#[cfg(not(planted_bug))]
+pub(crate) const PUBLISH: Ordering = Ordering::Release;
+#[cfg(planted_bug)]
+pub(crate) const PUBLISH: Ordering = Ordering::Relaxed;

@@ -11,7 +11,7 @@
 //! Rust; M's own accesses are `Relaxed`, which compile to plain loads and
 //! stores on x86-64 and AArch64.
 
-use crate::sync::{AtomicU32, AtomicU64, Ordering::*, fence};
+use crate::sync::{AtomicU32, AtomicU64, Ordering::*, PUBLISH, fence};
 
 /// Arena index meaning "no order" (slot 0 of the arena is never used).
 pub const NIL: u32 = 0;
@@ -86,8 +86,9 @@ impl Level {
         self.qty_lo.store(depth.qty as u64, Relaxed);
         self.qty_hi.store((depth.qty >> 64) as u64, Relaxed);
         self.count.store(depth.count, Relaxed);
-        // Releases the data; pairs with the reader's first `seq` load (Acquire).
-        self.seq.store(s.wrapping_add(2), Release);
+        // Release (PUBLISH): hands over the data; pairs with the reader's
+        // first `seq` load (Acquire).
+        self.seq.store(s.wrapping_add(2), PUBLISH);
     }
 
     /// Reads a consistent depth from any thread. Never blocks M; retries

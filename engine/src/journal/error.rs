@@ -25,6 +25,12 @@ pub enum JournalError {
     )]
     NotAJournal { dir: PathBuf },
     #[error(
+        "{} is locked by another journal writer or recovery (its `lock` file): stop that \
+         process first; reading (`journal export`, `journal verify`) needs no lock",
+        dir.display()
+    )]
+    Locked { dir: PathBuf },
+    #[error(
         "{} already holds a journal: open it (JournalWriter::open) instead of creating one, \
          or choose an empty directory",
         dir.display()

@@ -81,9 +81,8 @@ pub fn inspect(dir: &Path) -> Result<Inspection, JournalError> {
     let mut segments: Vec<SegmentCheck> = Vec::with_capacity(listing.segments.len());
     let mut buf = Vec::new();
     for (i, seg) in listing.segments.iter().enumerate() {
-        reader::read_file(&seg.path, &mut buf)?;
         let is_last = i + 1 == listing.segments.len();
-        let report = reader::scan_segment(&seg.path, seg.seq, &buf, is_last, |_| {});
+        let report = reader::scan_segment(&seg.path, seg.seq, is_last, &mut buf, |_| {})?;
         let gap = segments.last().and_then(|prev| {
             let expected = prev.report.next_seq();
             (expected != seg.seq).then_some(Damage::SegmentGap {
@@ -101,7 +100,7 @@ pub fn inspect(dir: &Path) -> Result<Inspection, JournalError> {
     let mut snapshots = Vec::with_capacity(listing.snapshots.len());
     for snap in &listing.snapshots {
         let status = match read_snapshot(&snap.path) {
-            Err(e) => SnapshotStatus::Damaged(e.to_string()),
+            Err(e) => SnapshotStatus::Damaged(super::recovery::snapshot_problem(e)),
             Ok(s) if instruments.as_ref().is_ok_and(|i| *i != s.instruments) => {
                 SnapshotStatus::Unusable("its instruments differ from the journal's".into())
             }

@@ -12,8 +12,8 @@
 //!
 //! Files, one concept each: `codec` (payload bytes), `record` (framing and
 //! checksum), `segment` (file header), `layout` (names in the directory),
-//! `writer`, `reader` (scanning and classifying damage), `repair` (what
-//! recovery changes on disk), `snapshot`, `instruments`, `recovery`,
+//! `writer`, `lock` (one writer per directory), `reader` (scanning and
+//! classifying damage), `repair` (what recovery changes on disk), `snapshot`, `instruments`, `recovery`,
 //! `inspect` (`journal verify`), `durability`, `error`, `warning`.
 //! `docs/journal.md` has the byte tables and the reasoning.
 
@@ -24,6 +24,7 @@ mod files;
 mod inspect;
 mod instruments;
 mod layout;
+mod lock;
 mod reader;
 pub mod record;
 mod recovery;
@@ -39,6 +40,7 @@ pub use error::JournalError;
 pub use inspect::{Inspection, SegmentCheck, SnapshotCheck, SnapshotStatus, inspect};
 pub use instruments::{read_instruments, write_instruments};
 pub use layout::{INSTRUMENTS_FILE, segment_name, snapshot_name};
+pub use lock::LOCK_FILE;
 pub use reader::{Damage, ReadSummary, SegmentReport, read_journal};
 pub use record::{Record, RecordProblem};
 pub use recovery::{Recovered, recover};

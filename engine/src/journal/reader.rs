@@ -124,43 +124,75 @@ impl SegmentReport {
     }
 }
 
-/// Scans the bytes of one segment, calling `f` with each valid record in
-/// order, and stops at the first problem. `is_last`: the segment is the
-/// newest one, the only place where a torn tail can be.
+/// How much of a segment is read at a time. Small enough to stay in the
+/// CPU's cache between the copy from the page cache and the scan that
+/// follows it, and to be allocated once; large enough that the read
+/// syscalls cost nothing next to the records. Reading whole 64 MiB
+/// segments instead made recovery a third slower (page faults and cache
+/// misses on a buffer that size).
+const CHUNK: usize = 256 << 10;
+
+/// Scans one segment file, calling `f` with each valid record in order,
+/// and stops at the first problem, which the report names with its byte
+/// offset. `is_last`: the segment is the newest one, the only place where
+/// a torn tail can be. `buf` is reused between calls. Errors are I/O
+/// errors only; damage is in the report.
 pub fn scan_segment(
     path: &Path,
     first_seq: u64,
-    bytes: &[u8],
     is_last: bool,
+    buf: &mut Vec<u8>,
     mut f: impl FnMut(&Record),
-) -> SegmentReport {
+) -> Result<SegmentReport, JournalError> {
+    let mut file = File::open(path).map_err(JournalError::io("open", path))?;
+    let file_bytes = file
+        .metadata()
+        .map_err(JournalError::io("stat", path))?
+        .len();
     let mut report = SegmentReport {
         path: path.to_path_buf(),
         first_seq,
-        file_bytes: bytes.len() as u64,
+        file_bytes,
         records: 0,
         last_seq: None,
         valid_bytes: 0,
         damage: None,
     };
-    if let Err(problem) = segment::check_header(bytes, first_seq) {
-        report.damage = Some(if is_last && segment::is_torn_header(bytes, first_seq) {
+    let mut window = Window::new(buf);
+    window
+        .fill(&mut file)
+        .map_err(JournalError::io("read", path))?;
+    if let Err(problem) = segment::check_header(window.bytes(), first_seq) {
+        // Rare: look at the whole file to tell a torn header from a bad one.
+        let mut all = window.bytes().to_vec();
+        file.read_to_end(&mut all)
+            .map_err(JournalError::io("read", path))?;
+        report.damage = Some(if is_last && segment::is_torn_header(&all, first_seq) {
             Damage::TornHeader {
-                bytes: bytes.len() as u64,
+                bytes: all.len() as u64,
             }
         } else {
             Damage::BadHeader(problem)
         });
-        return report;
+        return Ok(report);
     }
-    let mut at = SEGMENT_HEADER_LEN;
+    window.consume(SEGMENT_HEADER_LEN);
     let mut expected = first_seq;
-    while let Some(rest) = bytes.get(at..).filter(|r| !r.is_empty()) {
-        match record::decode(rest) {
+    loop {
+        if window.bytes().is_empty() {
+            if window.eof {
+                break;
+            }
+            window
+                .fill(&mut file)
+                .map_err(JournalError::io("read", path))?;
+            continue;
+        }
+        match record::decode(window.bytes()) {
             Ok((rec, len)) => {
                 if rec.seq != expected {
                     report.damage = Some(Damage::SequenceGap {
-                        offset: at as u64,
+                        offset: window.offset(),
                         expected,
                         found: rec.seq,
                     });
@@ -170,19 +202,30 @@ pub fn scan_segment(
                 report.records += 1;
                 report.last_seq = Some(rec.seq);
                 expected = expected.saturating_add(1);
-                at += len;
+                window.consume(len);
+            }
+            // The record continues past the window: read on. A chunk holds
+            // the longest record, so after a fill it is whole or at the end.
+            Err(RecordProblem::Truncated { .. }) if !window.eof => {
+                window
+                    .fill(&mut file)
+                    .map_err(JournalError::io("read", path))?;
             }
             Err(problem) => {
+                let offset = window.offset();
+                // Rare: the rest of the file decides torn tail or damage.
+                let mut rest = window.bytes().to_vec();
+                file.read_to_end(&mut rest)
+                    .map_err(JournalError::io("read", path))?;
                 // A checksum-valid record that does not decode was written
                 // that way: not a torn write.
                 let torn = is_last
                     && !matches!(problem, RecordProblem::Undecodable(_))
-                    && record::next_valid_record(bytes, at + 1).is_none();
-                let offset = at as u64;
+                    && record::next_valid_record(&rest, 1).is_none();
                 report.damage = Some(if torn {
                     Damage::TornTail {
                         offset,
-                        dropped: (bytes.len() - at) as u64,
+                        dropped: rest.len() as u64,
                         problem,
                     }
                 } else {
@@ -192,24 +235,78 @@ pub fn scan_segment(
             }
         }
     }
-    report.valid_bytes = at as u64;
-    report
+    report.valid_bytes = window.offset();
+    Ok(report)
 }
 
-/// Reads a whole file into `buf` (reused between segments).
-pub(crate) fn read_file(path: &Path, buf: &mut Vec<u8>) -> Result<(), JournalError> {
-    buf.clear();
-    let mut file = File::open(path).map_err(JournalError::io("open", path))?;
-    file.read_to_end(buf)
-        .map_err(JournalError::io("read", path))?;
-    Ok(())
+/// The part of a file in memory: `buf[start..end]` holds the bytes from
+/// file offset `base + start` on.
+struct Window<'a> {
+    buf: &'a mut Vec<u8>,
+    base: u64,
+    start: usize,
+    end: usize,
+    eof: bool,
+}
+
+impl<'a> Window<'a> {
+    fn new(buf: &'a mut Vec<u8>) -> Self {
+        if buf.len() != CHUNK {
+            buf.clear();
+            buf.resize(CHUNK, 0);
+        }
+        Window {
+            buf,
+            base: 0,
+            start: 0,
+            end: 0,
+            eof: false,
+        }
+    }
+
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or(&[])
+    }
+
+    #[inline]
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    /// The file offset of the first unconsumed byte.
+    #[inline]
+    fn offset(&self) -> u64 {
+        self.base + self.start as u64
+    }
+
+    /// Moves the unconsumed bytes to the front and reads until the buffer
+    /// is full or the file ends.
+    fn fill(&mut self, file: &mut File) -> std::io::Result<()> {
+        self.buf.copy_within(self.start..self.end, 0);
+        self.base += self.start as u64;
+        self.end -= self.start;
+        self.start = 0;
+        while let Some(free) = self.buf.get_mut(self.end..).filter(|f| !f.is_empty()) {
+            match file.read(free) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What `read_journal` read.
 #[derive(Debug, Clone, Default)]
 pub struct ReadSummary {
-    /// The journal's last whole record, if it has any.
-    pub last_seq: Option<u64>,
+    /// The sequence of the journal's last whole record (0: none).
+    pub last_seq: u64,
     /// Records passed to the callback (those after `after`).
     pub records: u64,
     /// Torn tails ignored (not repaired: reading changes nothing).
@@ -265,14 +362,13 @@ pub(crate) fn read_segments(
                 },
             });
         }
-        read_file(&seg.path, &mut buf)?;
         let is_last = i + 1 == segments.len();
-        let report = scan_segment(&seg.path, seg.seq, &buf, is_last, |rec| {
+        let report = scan_segment(&seg.path, seg.seq, is_last, &mut buf, |rec| {
             if rec.seq > after {
                 summary.records += 1;
                 f(rec);
             }
-        });
+        })?;
         match report.damage {
             None => {}
             Some(Damage::TornTail {
@@ -298,9 +394,7 @@ pub(crate) fn read_segments(
                 });
             }
         }
-        if report.last_seq.is_some() {
-            summary.last_seq = report.last_seq;
-        }
+        summary.last_seq = report.next_seq().saturating_sub(1);
         expected = Some(report.next_seq());
     }
     Ok(summary)

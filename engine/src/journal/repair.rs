@@ -21,9 +21,8 @@ use super::warning::Warning;
 pub(crate) fn repair_last_segment(
     seg: &Numbered,
 ) -> Result<(SegmentReport, Vec<Warning>), JournalError> {
-    let mut bytes = Vec::new();
-    reader::read_file(&seg.path, &mut bytes)?;
-    let mut report = reader::scan_segment(&seg.path, seg.seq, &bytes, true, |_| {});
+    let mut buf = Vec::new();
+    let mut report = reader::scan_segment(&seg.path, seg.seq, true, &mut buf, |_| {})?;
     let mut warnings = Vec::new();
     let open = || {
         OpenOptions::new()

@@ -19,6 +19,7 @@ use super::error::JournalError;
 use super::files;
 use super::instruments;
 use super::layout;
+use super::lock::DirLock;
 use super::record::{self, MAX_RECORD_LEN};
 use super::repair;
 use super::segment::{self, SEGMENT_HEADER_LEN};
@@ -86,6 +87,9 @@ pub struct OpenReport {
 /// sequence and refuses any other than `next_seq()`, so a pipeline bug
 /// cannot write a journal that recovery would then refuse.
 ///
+/// It holds the directory's lock (`DIR/lock`) until dropped, so a second
+/// writer, or a recovery run against the live journal, fails at once.
+///
 /// After an I/O error the writer is poisoned: what reached the file is
 /// unknown (a failed fsync may even have dropped dirty pages), so every
 /// later call fails, and the way on is to reopen, which lets recovery read
@@ -115,6 +119,8 @@ pub struct JournalWriter {
     /// A segment was created since the last directory fsync.
     dir_unsynced: bool,
     poisoned: bool,
+    /// Held for the writer's life: one writer per directory.
+    _lock: DirLock,
 }
 
 impl JournalWriter {
@@ -132,6 +138,7 @@ impl JournalWriter {
         if !existed && let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
             files::sync_dir(parent)?;
         }
+        let lock = DirLock::acquire(dir)?;
         let listing = layout::list(dir)?;
         if dir.join(layout::INSTRUMENTS_FILE).exists() || !listing.segments.is_empty() {
             return Err(JournalError::AlreadyExists {
@@ -146,6 +153,7 @@ impl JournalWriter {
         Ok(Self::new(
             dir,
             options,
+            lock,
             file,
             1,
             SEGMENT_HEADER_LEN as u64,
@@ -162,6 +170,7 @@ impl JournalWriter {
     pub fn open(dir: &Path, options: WriterOptions) -> Result<(Self, OpenReport), JournalError> {
         options.validate()?;
         let instruments = instruments::read_instruments(dir)?;
+        let lock = DirLock::acquire(dir)?;
         let listing = layout::list(dir)?;
         let mut warnings = Vec::new();
         let (first, len, next) = match listing.segments.last() {
@@ -184,7 +193,7 @@ impl JournalWriter {
             .append(true)
             .open(&path)
             .map_err(JournalError::io("open segment", &path))?;
-        let writer = Self::new(dir, options, file, first, len, next);
+        let writer = Self::new(dir, options, lock, file, first, len, next);
         Ok((
             writer,
             OpenReport {
@@ -197,6 +206,7 @@ impl JournalWriter {
     fn new(
         dir: &Path,
         options: WriterOptions,
+        lock: DirLock,
         file: File,
         segment_first: u64,
         segment_len: u64,
@@ -217,6 +227,7 @@ impl JournalWriter {
             unsynced_closed: Vec::with_capacity(4),
             dir_unsynced: false,
             poisoned: false,
+            _lock: lock,
         }
     }
 

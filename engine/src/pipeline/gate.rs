@@ -8,7 +8,7 @@
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{AtomicU64, Ordering, PUBLISH};
 
 #[derive(Debug)]
 pub struct DurableGate {
@@ -28,9 +28,9 @@ impl DurableGate {
     /// fsync that made it so has returned.
     #[inline]
     pub fn publish(&self, seq: u64) {
-        // Release: pairs with the Acquire load in `durable`, so whatever J
-        // did before (the journal write) happens-before O's release of events.
-        self.durable.store(seq, Ordering::Release);
+        // Release (PUBLISH): pairs with the Acquire load in `durable`, so
+        // whatever J did before (the journal write) happens-before O's release.
+        self.durable.store(seq, PUBLISH);
     }
 
     /// The highest durable sequence.

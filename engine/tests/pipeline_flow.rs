@@ -1,0 +1,204 @@
+//! The pipeline end to end, in process: determinism through the journal,
+//! backpressure, clean shutdown, recovery, and a failing stage.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
+
+mod pipeline_support;
+
+use std::process::Command as Process;
+
+use engine::journal::Durability;
+use engine::pipeline::{self, Output, PipelineError};
+use engine::text::write_event;
+use engine::{Command, Engine, EngineConfig, Event};
+use pipeline_support::{TempDir, collector, config, stream};
+
+fn events_text(outputs: &[Output]) -> String {
+    let mut out = Vec::new();
+    for o in outputs {
+        write_event(&mut out, &o.event).unwrap();
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn live_events_equal_journal_export_replayed() {
+    let dir = TempDir::new("export");
+    let workload = stream(30_000, 11);
+    let (seen, sink) = collector();
+    let mut p = pipeline::start(
+        config(dir.path(), workload.instruments.clone(), Durability::Os),
+        sink,
+    )
+    .unwrap();
+    for chunk in workload.commands.chunks(100) {
+        p.publish_batch(0, chunk).unwrap();
+    }
+    p.shutdown().unwrap();
+    let live = events_text(&seen.lock().unwrap());
+
+    let export = Process::new(env!("CARGO_BIN_EXE_journal"))
+        .arg("export")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let exported = dir.path().join("export.txt");
+    std::fs::write(&exported, &export.stdout).unwrap();
+    let replayed = Process::new(env!("CARGO_BIN_EXE_replay"))
+        .arg(&exported)
+        .output()
+        .unwrap();
+    assert!(replayed.status.success());
+    let replayed = String::from_utf8(replayed.stdout).unwrap();
+    assert!(live.lines().count() > 30_000);
+    assert!(
+        live == replayed,
+        "live events differ from `journal export | replay`"
+    );
+}
+
+#[test]
+fn a_small_ring_holds_the_publisher_back_and_loses_nothing() {
+    let dir = TempDir::new("backpressure");
+    let workload = stream(100_000, 12);
+    let (seen, sink) = collector();
+    let mut cfg = config(dir.path(), workload.instruments.clone(), Durability::None);
+    cfg.inbound_ring = 64;
+    cfg.outbound_ring = 64;
+    let mut p = pipeline::start(cfg, sink).unwrap();
+    // One at a time and in batches larger than the ring.
+    let (first, rest) = workload.commands.split_at(10_000);
+    for command in first {
+        p.publish(1, command).unwrap();
+    }
+    for chunk in rest.chunks(1000) {
+        p.publish_batch(2, chunk).unwrap();
+    }
+    let report = p.shutdown().unwrap();
+    assert_eq!(report.last_seq, workload.commands.len() as u64);
+
+    // Every command answered exactly once, in order, with the events a
+    // plain engine gives.
+    let seen = seen.lock().unwrap();
+    let lasts: Vec<u64> = seen.iter().filter(|o| o.last).map(|o| o.seq).collect();
+    assert_eq!(
+        lasts,
+        (1..=workload.commands.len() as u64).collect::<Vec<_>>()
+    );
+    let mut engine = Engine::new(EngineConfig::default()).unwrap();
+    for spec in &workload.instruments {
+        engine.add_instrument(*spec).unwrap();
+    }
+    let mut expected: Vec<Event> = Vec::new();
+    for command in &workload.commands {
+        engine.execute(command, &mut expected);
+    }
+    let got: Vec<Event> = seen.iter().map(|o| o.event).collect();
+    assert!(got == expected, "pipeline events differ from the engine's");
+}
+
+#[test]
+fn restart_recovers_the_books_and_continues_the_sequence() {
+    let dir = TempDir::new("restart");
+    let workload = stream(20_000, 13);
+    let (half_a, half_b) = workload.commands.split_at(10_000);
+    let run = |commands: &[Command], snapshot: bool| {
+        let (seen, sink) = collector();
+        let mut cfg = config(dir.path(), workload.instruments.clone(), Durability::Fsync);
+        cfg.snapshot_on_shutdown = snapshot;
+        let mut p = pipeline::start(cfg, sink).unwrap();
+        let recovered = p.recovered().map(|r| (r.last_seq, r.snapshot.is_some()));
+        p.publish_batch(0, commands).unwrap();
+        p.shutdown().unwrap();
+        let events: Vec<Event> = seen.lock().unwrap().iter().map(|o| o.event).collect();
+        (recovered, events)
+    };
+    let (recovered, _) = run(half_a, false);
+    assert_eq!(recovered, None);
+    // Second start: from the journal alone; third: from the snapshot.
+    let (recovered, second) = run(&half_b[..5_000], true);
+    assert_eq!(recovered, Some((10_000, false)));
+    let (recovered, third) = run(&half_b[5_000..], true);
+    assert_eq!(recovered, Some((15_000, true)));
+
+    let mut engine = Engine::new(EngineConfig::default()).unwrap();
+    for spec in &workload.instruments {
+        engine.add_instrument(*spec).unwrap();
+    }
+    let mut expected: Vec<Event> = Vec::new();
+    for command in half_a {
+        engine.execute(command, &mut Vec::new());
+    }
+    for command in half_b {
+        engine.execute(command, &mut expected);
+    }
+    let mut got = second;
+    got.extend(third);
+    assert!(
+        got == expected,
+        "events after recovery differ from an uninterrupted run"
+    );
+}
+
+#[test]
+fn a_panicking_stage_stops_the_pipeline_with_its_name() {
+    let dir = TempDir::new("panic");
+    let workload = stream(5_000, 14);
+    let mut calls = 0;
+    let sink = move |_: &Output| {
+        calls += 1;
+        if calls == 100 {
+            panic!("sink exploded");
+        }
+    };
+    let mut p = pipeline::start(
+        config(dir.path(), workload.instruments.clone(), Durability::None),
+        sink,
+    )
+    .unwrap();
+    // Publishing may fail once the failure is seen; it must not hang.
+    for chunk in workload.commands.chunks(500) {
+        if p.publish_batch(0, chunk).is_err() {
+            break;
+        }
+    }
+    match p.shutdown() {
+        Err(PipelineError::StageFailed(f)) => {
+            assert_eq!(f.stage, "output");
+            assert!(f.message.contains("sink exploded"), "{}", f.message);
+        }
+        other => panic!("expected a stage failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn other_instruments_than_the_journals_are_refused() {
+    let dir = TempDir::new("instruments");
+    let workload = stream(100, 15);
+    let p = pipeline::start(
+        config(dir.path(), workload.instruments.clone(), Durability::None),
+        |_: &Output| {},
+    )
+    .unwrap();
+    p.shutdown().unwrap();
+    let mut other = workload.instruments.clone();
+    other[0].max_qty += 1;
+    let err =
+        pipeline::start(config(dir.path(), other, Durability::None), |_: &Output| {}).unwrap_err();
+    assert!(
+        matches!(err, PipelineError::InstrumentsDiffer { .. }),
+        "{err}"
+    );
+    // Starting with no instruments takes the journal's.
+    let p = pipeline::start(
+        config(dir.path(), vec![], Durability::None),
+        |_: &Output| {},
+    )
+    .unwrap();
+    p.shutdown().unwrap();
+}

@@ -1,0 +1,79 @@
+//! Shared by the pipeline tests: temp directories, a stream, a collecting sink.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use engine::InstrumentSpec;
+use engine::journal::Durability;
+use engine::pipeline::{Output, PipelineConfig};
+use engine::workload::{Workload, WorkloadConfig, generate};
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "engine-{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn stream(commands: usize, seed: u64) -> Workload {
+    generate(&WorkloadConfig {
+        commands,
+        resting: 2_000,
+        instruments: 2,
+        accounts: 20,
+        seed,
+    })
+    .unwrap()
+}
+
+/// A small-footprint configuration for tests (no prefault, small rings
+/// so that backpressure is exercised).
+pub fn config(
+    dir: &Path,
+    instruments: Vec<InstrumentSpec>,
+    durability: Durability,
+) -> PipelineConfig {
+    let mut config = PipelineConfig::new(dir, instruments);
+    config.durability = durability;
+    config.engine.prefault = false;
+    config.engine.max_orders_per_book = 1 << 16;
+    config.inbound_ring = 256;
+    config.outbound_ring = 256;
+    config
+}
+
+/// Collects every released event.
+pub fn collector() -> (
+    Arc<Mutex<Vec<Output>>>,
+    impl FnMut(&Output) + Send + 'static,
+) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = {
+        let seen = Arc::clone(&seen);
+        move |out: &Output| seen.lock().unwrap().push(*out)
+    };
+    (seen, sink)
+}
