@@ -90,6 +90,11 @@ impl Pipeline {
         self.recovered.as_ref()
     }
 
+    /// The instruments' symbols, ascending.
+    pub fn symbols(&self) -> Vec<Symbol> {
+        self.depth.iter().map(|(s, _, _)| *s).collect()
+    }
+
     /// A lock-free depth view of one side of `symbol`'s book.
     pub fn depth(&self, symbol: Symbol, side: Side) -> Option<DepthView> {
         self.depth

@@ -1,0 +1,95 @@
+//! `gateway`: the matching engine behind a TCP port.
+//!
+//! Recovers from its journal, listens, and serves until SIGINT or SIGTERM;
+//! then it stops accepting, answers what it has received, logs every
+//! session out, fsyncs the journal and exits 0.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use clap::Parser;
+use engine::journal::Durability;
+use gateway::{Gateway, GatewayConfig, load_instruments};
+
+/// Serve the matching engine over TCP (protocol: docs/protocol.md).
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7001")]
+    listen: SocketAddr,
+    /// Journal directory: recovered from on start, appended to while running.
+    #[arg(long, default_value = "gateway-journal")]
+    journal: PathBuf,
+    /// When a command counts as durable (and its replies may leave): none, os or fsync.
+    #[arg(long, default_value = "fsync")]
+    durability: Durability,
+    /// Instruments file (TOML, see gateway/instruments.example.toml). Default:
+    /// the built-in set loadgen also uses (8 instruments, symbols 1-8).
+    #[arg(long)]
+    instruments: Option<PathBuf>,
+    /// Messages per second a session may send before it is closed.
+    #[arg(long, default_value_t = 2_000_000)]
+    throttle: u32,
+    /// Connections served at once.
+    #[arg(long, default_value_t = 1024)]
+    max_sessions: usize,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut config = GatewayConfig::new(args.listen, &args.journal);
+    config.pipeline.durability = args.durability;
+    config.limits.max_msgs_per_sec = args.throttle;
+    config.max_sessions = args.max_sessions;
+    if let Some(path) = &args.instruments {
+        match load_instruments(path) {
+            Ok(specs) => config.pipeline.instruments = specs,
+            Err(e) => {
+                eprintln!("gateway: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+            eprintln!("gateway: cannot handle signal {signal}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let gateway = match Gateway::start_with_stop(config, stop) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("gateway: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "gateway: listening on {} (journal {}, durability {}); {}",
+        gateway.local_addr(),
+        args.journal.display(),
+        args.durability,
+        gateway.topology()
+    );
+    while !gateway.is_finished() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    match gateway.shutdown() {
+        Ok(stats) => {
+            eprintln!(
+                "gateway: stopped cleanly ({} sessions, {} commands, {} replies)",
+                stats.sessions_accepted, stats.commands, stats.replies
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gateway: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

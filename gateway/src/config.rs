@@ -1,0 +1,62 @@
+//! The gateway's settings.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use engine::journal::Durability;
+use engine::pipeline::PipelineConfig;
+
+use crate::instruments::default_instruments;
+
+/// Per-session limits: what a client may do before the gateway closes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Messages per second a session may send (token bucket, burst = one
+    /// second's worth); over it, the session is closed with a reason.
+    pub max_msgs_per_sec: u32,
+    /// Bytes of replies a session may have waiting to be written; a client
+    /// that stops reading fills it and is closed, so nobody waits for it.
+    pub outbound_buffer_bytes: usize,
+    /// How often the gateway expects a message (and sends heartbeats).
+    pub heartbeat_interval: Duration,
+    /// How long a connection may stay silent before Logon.
+    pub logon_timeout: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            max_msgs_per_sec: 2_000_000,
+            outbound_buffer_bytes: 8 << 20,
+            heartbeat_interval: Duration::from_secs(5),
+            logon_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Everything a gateway is started with.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub listen: SocketAddr,
+    pub pipeline: PipelineConfig,
+    pub limits: SessionLimits,
+    /// Connections accepted at once; more are refused at accept.
+    pub max_sessions: usize,
+}
+
+impl GatewayConfig {
+    /// Defaults: the default instruments, `os` durability, journal in `journal_dir`.
+    pub fn new(listen: SocketAddr, journal_dir: impl Into<PathBuf>) -> Self {
+        let mut pipeline = PipelineConfig::new(journal_dir, default_instruments());
+        pipeline.durability = Durability::Os;
+        // 8 books: keep each one's preallocation moderate.
+        pipeline.engine.max_orders_per_book = 1 << 18;
+        GatewayConfig {
+            listen,
+            pipeline,
+            limits: SessionLimits::default(),
+            max_sessions: 1024,
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The TCP server: recovers the engine, listens, and runs the poll loop.
+//!
+//! ```text
+//!  clients ─TCP─▶ poll loop (pinned; sessions, decode, publish) ─▶ pipeline: J ∥ M ─▶ O
+//!                    ▲                                                          │
+//!                    └────────────── reply ring + waker (bridge) ◀──────────────┘
+//! ```
+
+mod bridge;
+mod poll_loop;
+mod registry;
+mod session;
+mod throttle;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+use engine::pipeline::{self, PipelineError};
+use mio::net::TcpListener;
+use mio::{Interest, Poll, Waker};
+
+pub use poll_loop::LoopStats;
+
+use crate::config::GatewayConfig;
+use poll_loop::{LISTENER, PollLoop, WAKER};
+
+/// Slots of the ring that carries replies from the output stage to the poll loop.
+const REPLY_RING: usize = 1 << 16;
+
+/// Why the gateway could not start, or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error(
+        "cannot listen on {addr}: {source} (is another gateway running there? choose another --listen)"
+    )]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot set up the poll loop: {0}")]
+    Poll(#[source] std::io::Error),
+    #[error("{0}")]
+    Pipeline(#[from] PipelineError),
+    #[error("the poll loop thread panicked")]
+    Panicked,
+}
+
+/// A running gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+    thread: Option<JoinHandle<Result<LoopStats, PipelineError>>>,
+    topology: String,
+}
+
+impl Gateway {
+    /// Recovers the engine from the journal (or creates one), binds the
+    /// listening socket and starts the poll loop on the publisher's core.
+    pub fn start(config: GatewayConfig) -> Result<Gateway, GatewayError> {
+        Self::start_with_stop(config, Arc::new(AtomicBool::new(false)))
+    }
+
+    /// As `start`, stopping when `stop` is set (for signal handlers).
+    pub fn start_with_stop(
+        config: GatewayConfig,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Gateway, GatewayError> {
+        let poll = Poll::new().map_err(GatewayError::Poll)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(GatewayError::Poll)?);
+        let replies_closed = Arc::new(AtomicBool::new(false));
+        let (bridge, replies) =
+            bridge::reply_ring(REPLY_RING, Arc::clone(&waker), Arc::clone(&replies_closed));
+        let pipeline = pipeline::start(config.pipeline.clone(), bridge)?;
+        let topology = pipeline.topology().describe();
+        let pin = *pipeline.topology();
+        let instruments = pipeline.symbols();
+
+        let addr = config.listen;
+        let mut listener = match TcpListener::bind(addr) {
+            Ok(l) => l,
+            Err(source) => {
+                let _ = pipeline.shutdown();
+                return Err(GatewayError::Listen { addr, source });
+            }
+        };
+        let local = listener.local_addr().map_err(GatewayError::Poll)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)
+            .map_err(GatewayError::Poll)?;
+
+        let event_loop = PollLoop::new(
+            poll,
+            listener,
+            pipeline,
+            replies,
+            config.limits.clone(),
+            config.max_sessions,
+            instruments,
+            Arc::clone(&stop),
+            replies_closed,
+        );
+        let thread = std::thread::Builder::new()
+            .name("gateway".into())
+            .spawn(move || {
+                // Best effort: an unpinned gateway still works.
+                let _ = pin.pin_publisher();
+                event_loop.run()
+            })
+            .map_err(GatewayError::Poll)?;
+        Ok(Gateway {
+            addr: local,
+            stop,
+            waker,
+            thread: Some(thread),
+            topology,
+        })
+    }
+
+    /// The address the gateway listens on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Where each thread runs, for the startup banner.
+    pub fn topology(&self) -> &str {
+        &self.topology
+    }
+
+    /// `true` once the poll loop has ended (after a stop, or a failure).
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Stops accepting, answers everything already received, logs every
+    /// session out, fsyncs the journal and joins every thread.
+    pub fn shutdown(mut self) -> Result<LoopStats, GatewayError> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> Result<LoopStats, GatewayError> {
+        // Release: pairs with the poll loop's Acquire load of `stop`.
+        self.stop.store(true, Ordering::Release);
+        let _ = self.waker.wake();
+        match self.thread.take() {
+            Some(thread) => match thread.join() {
+                Ok(result) => Ok(result?),
+                Err(_) => Err(GatewayError::Panicked),
+            },
+            None => Ok(LoopStats::default()),
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.stop_and_join();
+    }
+}

@@ -1,0 +1,157 @@
+//! One client connection: its socket, buffers, sequence numbers and limits.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::time::Instant;
+
+use mio::net::TcpStream;
+
+use super::registry::SessionRef;
+use super::throttle::Throttle;
+use crate::protocol::{Envelope, MAX_FRAME_BYTES, SeqTracker, ServerMessage, encode_frame};
+
+/// Bytes of unread input a session buffers: many frames, so one `read`
+/// call takes a whole burst.
+pub const READ_BUFFER: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Connected; only `Logon` is acceptable.
+    AwaitingLogon,
+    /// Logged on as this account.
+    LoggedOn(u32),
+}
+
+/// The session's outbound buffer is full: it stopped reading.
+#[derive(Debug)]
+pub struct SlowReader;
+
+#[derive(Debug)]
+pub struct Session {
+    pub stream: TcpStream,
+    pub me: SessionRef,
+    pub phase: Phase,
+    pub inbound: SeqTracker,
+    outbound: SeqTracker,
+    read_buf: Box<[u8]>,
+    read_len: usize,
+    write_buf: Vec<u8>,
+    write_pos: usize,
+    write_limit: usize,
+    pub throttle: Throttle,
+    pub connected_at: Instant,
+    pub last_received: Instant,
+    pub last_sent: Instant,
+    /// Live orders of this session: client order id → engine order id.
+    pub client_orders: HashMap<u64, u64>,
+    pub subscriptions: Vec<u32>,
+    /// Close once the outbound buffer is written (after a Logout).
+    pub closing: bool,
+    /// Waiting for a writable event.
+    pub blocked: bool,
+}
+
+impl Session {
+    pub fn new(
+        stream: TcpStream,
+        me: SessionRef,
+        throttle: Throttle,
+        write_limit: usize,
+        now: Instant,
+    ) -> Self {
+        Session {
+            stream,
+            me,
+            phase: Phase::AwaitingLogon,
+            inbound: SeqTracker::new(),
+            outbound: SeqTracker::new(),
+            read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
+            read_len: 0,
+            write_buf: Vec::with_capacity(write_limit.min(1 << 16)),
+            write_pos: 0,
+            write_limit,
+            throttle,
+            connected_at: now,
+            last_received: now,
+            last_sent: now,
+            client_orders: HashMap::with_capacity(1024),
+            subscriptions: Vec::new(),
+            closing: false,
+            blocked: false,
+        }
+    }
+
+    /// Queues a message (with the session's next outbound sequence number)
+    /// for the next flush.
+    #[inline]
+    pub fn send(&mut self, msg: ServerMessage) -> Result<(), SlowReader> {
+        if self.write_buf.len() - self.write_pos + MAX_FRAME_BYTES > self.write_limit {
+            return Err(SlowReader);
+        }
+        let seq = self.outbound.next_outbound();
+        let mut frame = [0u8; MAX_FRAME_BYTES];
+        // Every server message fits a frame: the codec's tests check the sizes.
+        let n = encode_frame(&Envelope { seq, msg }, &mut frame).unwrap_or(0);
+        self.write_buf.extend_from_slice(&frame[..n]);
+        Ok(())
+    }
+
+    pub fn has_output(&self) -> bool {
+        self.write_pos < self.write_buf.len()
+    }
+
+    /// Writes as much queued output as the socket takes. `Ok(true)` when
+    /// everything was written.
+    pub fn flush(&mut self, now: Instant) -> io::Result<bool> {
+        while self.write_pos < self.write_buf.len() {
+            match self.stream.write(&self.write_buf[self.write_pos..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.write_pos += n;
+                    self.last_sent = now;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.blocked = true;
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.write_buf.clear();
+        self.write_pos = 0;
+        self.blocked = false;
+        Ok(true)
+    }
+
+    /// Reads what the socket has into the read buffer. `Ok(false)` when the
+    /// peer closed the connection.
+    pub fn fill(&mut self) -> io::Result<bool> {
+        while self.read_len < self.read_buf.len() {
+            match self.stream.read(&mut self.read_buf[self.read_len..]) {
+                Ok(0) => return Ok(false),
+                Ok(n) => self.read_len += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    /// The unread input.
+    pub fn input(&self) -> &[u8] {
+        &self.read_buf[..self.read_len]
+    }
+
+    /// Drops the first `n` bytes of input (decoded frames).
+    pub fn consume(&mut self, n: usize) {
+        self.read_buf.copy_within(n..self.read_len, 0);
+        self.read_len -= n;
+    }
+
+    /// `true` when the read buffer is full (more may be waiting in the socket).
+    pub fn input_full(&self) -> bool {
+        self.read_len == self.read_buf.len()
+    }
+}

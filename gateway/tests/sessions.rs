@@ -1,0 +1,181 @@
+//! The gateway over real loopback TCP: order flow, fills to both parties,
+//! cancel and replace, market data, restart with recovery.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
+
+mod support;
+
+use gateway::Gateway;
+use gateway::protocol::{
+    Cancel, CancelReason, ClientMessage, OrderRejectReason, Replace, ServerMessage, Side,
+    Subscribe, TimeInForce,
+};
+use support::{Client, TempDir, config, start};
+
+#[test]
+fn fills_reach_both_parties_with_their_own_ids() {
+    let dir = TempDir::new("fills");
+    let gw = start(&dir);
+    let mut seller = Client::logon(gw.local_addr(), 1);
+    let mut buyer = Client::logon(gw.local_addr(), 2);
+
+    seller.order(100, Side::Sell, 101, 5, TimeInForce::Gtc);
+    let ServerMessage::Accepted(a) =
+        seller.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)))
+    else {
+        unreachable!()
+    };
+    assert_eq!(a.order.client_order_id, 100);
+    let maker_id = a.order.order_id;
+
+    buyer.order(7, Side::Buy, 102, 8, TimeInForce::Ioc);
+    buyer.expect(
+        "accepted",
+        |m| matches!(m, ServerMessage::Accepted(a) if a.order.client_order_id == 7),
+    );
+    let ServerMessage::Fill(f) = buyer.expect("fill", |m| matches!(m, ServerMessage::Fill(_)))
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (f.order.client_order_id, f.price, f.qty, f.leaves),
+        (7, 101, 5, 3)
+    );
+    let ServerMessage::Cancelled(x) =
+        buyer.expect("expired", |m| matches!(m, ServerMessage::Cancelled(_)))
+    else {
+        unreachable!()
+    };
+    assert_eq!((x.qty, x.reason), (3, CancelReason::Expired));
+
+    let ServerMessage::Fill(f) =
+        seller.expect("maker fill", |m| matches!(m, ServerMessage::Fill(_)))
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (f.order.client_order_id, f.order.order_id, f.qty, f.leaves),
+        (100, maker_id, 5, 0)
+    );
+    gw.shutdown().unwrap();
+}
+
+#[test]
+fn cancel_replace_and_their_rejects() {
+    let dir = TempDir::new("cancel");
+    let gw = start(&dir);
+    let mut c = Client::logon(gw.local_addr(), 1);
+    c.order(1, Side::Buy, 100, 10, TimeInForce::Gtc);
+    c.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
+    c.send(ClientMessage::Replace(Replace {
+        client_order_id: 1,
+        price: 99,
+        qty: 4,
+    }));
+    let ServerMessage::Replaced(r) =
+        c.expect("replaced", |m| matches!(m, ServerMessage::Replaced(_)))
+    else {
+        unreachable!()
+    };
+    assert_eq!((r.order.client_order_id, r.price, r.qty), (1, 99, 4));
+    c.send(ClientMessage::Cancel(Cancel { client_order_id: 1 }));
+    let ServerMessage::Cancelled(x) =
+        c.expect("cancelled", |m| matches!(m, ServerMessage::Cancelled(_)))
+    else {
+        unreachable!()
+    };
+    assert_eq!((x.qty, x.reason), (4, CancelReason::User));
+    // The order is gone: the client order id is unknown now.
+    c.send(ClientMessage::Cancel(Cancel { client_order_id: 1 }));
+    let ServerMessage::Rejected(j) =
+        c.expect("rejected", |m| matches!(m, ServerMessage::Rejected(_)))
+    else {
+        unreachable!()
+    };
+    assert_eq!(j.reason, OrderRejectReason::UnknownClientOrderId);
+    // Engine rejects come back as order rejects.
+    c.order(2, Side::Buy, 0, 10, TimeInForce::Gtc);
+    let ServerMessage::Rejected(j) =
+        c.expect("bad price", |m| matches!(m, ServerMessage::Rejected(_)))
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (j.order.client_order_id, j.reason),
+        (2, OrderRejectReason::BadPrice)
+    );
+    // And a rejected new order frees its client order id.
+    c.order(2, Side::Buy, 100, 10, TimeInForce::Gtc);
+    c.expect(
+        "accepted",
+        |m| matches!(m, ServerMessage::Accepted(a) if a.order.client_order_id == 2),
+    );
+    gw.shutdown().unwrap();
+}
+
+#[test]
+fn subscribers_get_trades_and_top_of_book() {
+    let dir = TempDir::new("md");
+    let gw = start(&dir);
+    let mut watcher = Client::logon(gw.local_addr(), 9);
+    watcher.send(ClientMessage::Subscribe(Subscribe { instrument: 1 }));
+    let ServerMessage::TopOfBook(top) =
+        watcher.expect("snapshot", |m| matches!(m, ServerMessage::TopOfBook(_)))
+    else {
+        unreachable!()
+    };
+    assert_eq!((top.bid, top.ask), (None, None));
+    let mut a = Client::logon(gw.local_addr(), 1);
+    a.order(1, Side::Sell, 105, 10, TimeInForce::Gtc);
+    let ServerMessage::TopOfBook(top) = watcher.expect(
+        "ask",
+        |m| matches!(m, ServerMessage::TopOfBook(t) if t.ask.is_some()),
+    ) else {
+        unreachable!()
+    };
+    let ask = top.ask.unwrap();
+    assert_eq!((ask.price, ask.qty), (105, 10));
+    let mut b = Client::logon(gw.local_addr(), 2);
+    b.order(1, Side::Buy, 105, 4, TimeInForce::Ioc);
+    let ServerMessage::Trade(t) = watcher.expect("trade", |m| matches!(m, ServerMessage::Trade(_)))
+    else {
+        unreachable!()
+    };
+    assert_eq!((t.instrument, t.price, t.qty), (1, 105, 4));
+    watcher.expect(
+        "ask after trade",
+        |m| matches!(m, ServerMessage::TopOfBook(t) if t.ask.map(|l| l.qty) == Some(6)),
+    );
+    gw.shutdown().unwrap();
+}
+
+#[test]
+fn restart_keeps_every_acknowledged_order() {
+    let dir = TempDir::new("restart");
+    let gw = start(&dir);
+    let mut maker = Client::logon(gw.local_addr(), 1);
+    for i in 0..20u64 {
+        maker.order(i, Side::Sell, 110 + i as i64 % 3, 10, TimeInForce::Gtc);
+        maker.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
+    }
+    drop(maker);
+    gw.shutdown().unwrap();
+
+    let gw = Gateway::start(config(&dir)).unwrap();
+    let mut taker = Client::logon(gw.local_addr(), 2);
+    taker.order(1, Side::Buy, 200, 1_000, TimeInForce::Ioc);
+    let mut filled = 0;
+    loop {
+        match taker.recv() {
+            Some(ServerMessage::Fill(f)) => filled += f.qty,
+            Some(ServerMessage::Cancelled(x)) => {
+                assert_eq!(x.qty, 1_000 - 200);
+                break;
+            }
+            Some(_) => {}
+            None => panic!("no expiry after {filled} filled"),
+        }
+    }
+    assert_eq!(filled, 200, "every acknowledged order survived the restart");
+    gw.shutdown().unwrap();
+}

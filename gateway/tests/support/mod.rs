@@ -1,0 +1,173 @@
+//! A blocking test client for the gateway, and a gateway on a free loopback port.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use engine::journal::Durability;
+use gateway::protocol::{
+    ClientMessage, Decoded, Envelope, Logon, MAX_FRAME_BYTES, NewOrder, ServerMessage, Side,
+    TimeInForce, decode_frame, encode_frame,
+};
+use gateway::{Gateway, GatewayConfig};
+
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!("gw-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A gateway config for tests: loopback port 0, small books, `os` durability.
+pub fn config(dir: &TempDir) -> GatewayConfig {
+    let mut config = GatewayConfig::new("127.0.0.1:0".parse().unwrap(), &dir.0);
+    config.pipeline.durability = Durability::Os;
+    config.pipeline.engine.prefault = false;
+    config.pipeline.engine.max_orders_per_book = 1 << 12;
+    config.pipeline.inbound_ring = 1024;
+    config.pipeline.outbound_ring = 1024;
+    config
+}
+
+pub fn start(dir: &TempDir) -> Gateway {
+    Gateway::start(config(dir)).unwrap()
+}
+
+pub struct Client {
+    pub stream: TcpStream,
+    pub seq: u64,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        Client {
+            stream,
+            seq: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Connects and logs on as `account`, returning the client after the ack.
+    pub fn logon(addr: SocketAddr, account: u32) -> Client {
+        let mut c = Client::connect(addr);
+        c.send(ClientMessage::Logon(Logon { account }));
+        match c.recv() {
+            Some(ServerMessage::LogonAck(ack)) => assert_eq!(ack.account, account),
+            other => panic!("expected LogonAck, got {other:?}"),
+        }
+        c
+    }
+
+    pub fn send(&mut self, msg: ClientMessage) {
+        self.seq += 1;
+        self.send_with_seq(self.seq, msg);
+    }
+
+    pub fn send_with_seq(&mut self, seq: u64, msg: ClientMessage) {
+        let mut frame = [0u8; MAX_FRAME_BYTES];
+        let n = encode_frame(&Envelope { seq, msg }, &mut frame).unwrap();
+        self.stream.write_all(&frame[..n]).unwrap();
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    pub fn order(
+        &mut self,
+        client_order_id: u64,
+        side: Side,
+        price: i64,
+        qty: u64,
+        tif: TimeInForce,
+    ) {
+        self.send(ClientMessage::NewOrder(NewOrder {
+            client_order_id,
+            instrument: 1,
+            side,
+            price,
+            qty,
+            time_in_force: tif,
+        }));
+    }
+
+    /// The next message, or `None` after 5 s without one (or when closed).
+    pub fn recv(&mut self) -> Option<ServerMessage> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Ok(Decoded::Message { envelope, consumed }) =
+                decode_frame::<ServerMessage>(&self.buf)
+            {
+                self.buf.drain(..consumed);
+                return Some(envelope.msg);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Messages until `pred` matches one (returned), skipping heartbeats and market data.
+    pub fn expect(&mut self, what: &str, pred: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
+        let mut seen = Vec::new();
+        while let Some(msg) = self.recv() {
+            if pred(&msg) {
+                return msg;
+            }
+            seen.push(msg);
+        }
+        panic!("expected {what}; got {seen:?}");
+    }
+
+    /// `true` when the gateway has closed the connection (within 5 s).
+    pub fn closed(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => return true,
+            }
+        }
+        false
+    }
+}
