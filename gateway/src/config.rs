@@ -18,6 +18,10 @@ pub struct SessionLimits {
     /// Bytes of replies a session may have waiting to be written; a client
     /// that stops reading fills it and is closed, so nobody waits for it.
     pub outbound_buffer_bytes: usize,
+    /// The kernel send buffer of each session socket (`SO_SNDBUF`), or the
+    /// kernel's autotuning when `None`. A small one bounds the memory a
+    /// stalled client can pin in the kernel and finds slow readers sooner.
+    pub socket_send_buffer: Option<usize>,
     /// How often the gateway expects a message (and sends heartbeats).
     pub heartbeat_interval: Duration,
     /// How long a connection may stay silent before Logon.
@@ -29,6 +33,7 @@ impl Default for SessionLimits {
         SessionLimits {
             max_msgs_per_sec: 2_000_000,
             outbound_buffer_bytes: 8 << 20,
+            socket_send_buffer: None,
             heartbeat_interval: Duration::from_secs(5),
             logon_timeout: Duration::from_secs(5),
         }

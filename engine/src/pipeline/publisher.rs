@@ -103,6 +103,43 @@ impl Publisher {
         Ok(self.next_seq - 1)
     }
 
+    /// Publishes `commands` (at most the ring's size) if the ring has room
+    /// for all of them now; `Ok(None)` if not, without waiting. For a
+    /// publisher that must keep doing other work while the ring is full
+    /// (the gateway drains replies meanwhile: waiting there would close a
+    /// cycle of full rings).
+    #[inline]
+    pub fn try_publish_batch(
+        &mut self,
+        ts_ns: u64,
+        commands: &[Command],
+    ) -> Result<Option<u64>, PipelineError> {
+        self.check()?;
+        if commands.is_empty() {
+            return Ok(Some(self.next_seq - 1));
+        }
+        let first = self.next_seq;
+        let published = self.producer.try_batch_publish(commands.len(), |slots| {
+            for (i, (slot, command)) in slots.zip(commands).enumerate() {
+                *slot = Inbound {
+                    seq: first + i as u64,
+                    ts_ns,
+                    command: *command,
+                };
+            }
+        });
+        if published.is_err() {
+            return Ok(None);
+        }
+        self.next_seq += commands.len() as u64;
+        Ok(Some(self.next_seq - 1))
+    }
+
+    /// The inbound ring's size: the most commands one batch can hold.
+    pub fn ring_size(&self) -> usize {
+        self.ring
+    }
+
     /// An error if a stage has failed.
     #[inline]
     pub fn check(&self) -> Result<(), PipelineError> {

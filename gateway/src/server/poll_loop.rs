@@ -19,7 +19,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::bridge::ReplyPoller;
 use super::registry::{OrderInfo, Registry, SessionRef};
-use super::session::{Phase, Session, SlowReader};
+use super::session::{Fill as ReadResult, Phase, Session, SlowReader};
 use super::throttle::Throttle;
 use crate::config::SessionLimits;
 use crate::protocol::{
@@ -71,6 +71,8 @@ pub struct PollLoop {
     published: u64,
     released: u64,
     epoch: Instant,
+    /// The time of this loop turn.
+    now: Instant,
     stats: LoopStats,
 }
 
@@ -108,6 +110,7 @@ impl PollLoop {
             published,
             released: published,
             epoch: Instant::now(),
+            now: Instant::now(),
             stats: LoopStats::default(),
         }
     }
@@ -127,6 +130,7 @@ impl PollLoop {
                 break;
             }
             let now = Instant::now();
+            self.now = now;
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(now),
@@ -178,7 +182,12 @@ impl PollLoop {
         self.close_all(LogoutReason::Shutdown);
         let grace = Instant::now() + LOGOUT_GRACE;
         while Instant::now() < grace && self.sessions.iter().flatten().any(Session::has_output) {
-            self.flush_dirty(Instant::now());
+            let now = Instant::now();
+            self.now = now;
+            for slot in 0..self.sessions.len() {
+                self.mark_dirty(slot);
+            }
+            self.flush_dirty(now);
             std::thread::sleep(Duration::from_millis(1));
         }
         // Release: pairs with the bridge's Acquire load; it stops waiting for us.
@@ -207,6 +216,9 @@ impl PollLoop {
                 continue;
             }
             let _ = stream.set_nodelay(true);
+            if let Some(bytes) = self.limits.socket_send_buffer {
+                let _ = socket2::SockRef::from(&stream).set_send_buffer_size(bytes);
+            }
             let slot = self.free.pop().unwrap_or_else(|| {
                 self.sessions.push(None);
                 self.sessions.len() - 1
@@ -258,15 +270,19 @@ impl PollLoop {
             let Some(Some(session)) = self.sessions.get_mut(slot) else {
                 return;
             };
-            // A read error closes the session like an orderly close does.
-            let open = session.fill().unwrap_or(false);
-            self.decode_frames(slot, now);
-            if !open {
-                return self.close(slot);
+            if session.draining_since.is_some() {
+                if !session.drain_input() {
+                    self.close(slot);
+                }
+                return;
             }
-            match self.sessions.get(slot) {
-                Some(Some(s)) if s.input_full() && !s.closing => continue,
-                _ => return,
+            // A read error closes the session like an orderly close does.
+            let fill = session.fill().unwrap_or(ReadResult::Closed);
+            self.decode_frames(slot, now);
+            match fill {
+                ReadResult::Closed => return self.close(slot),
+                ReadResult::Drained => return,
+                ReadResult::Full => {}
             }
         }
     }
@@ -482,17 +498,44 @@ impl PollLoop {
         }
     }
 
-    /// Publishes the turn's commands in one batch.
+    /// Publishes the turn's commands. While the inbound ring is full it keeps
+    /// draining replies: the output stage may be waiting for this loop to
+    /// take them, and waiting here instead would close a cycle of full
+    /// rings (gateway → J/M → O → gateway) and stop everything.
     fn publish(&mut self, now: Instant) -> Result<(), PipelineError> {
         if self.batch.is_empty() {
             return Ok(());
         }
         let ts = now.duration_since(self.epoch).as_nanos() as u64;
-        let last = self.pipeline.publish_batch(ts, &self.batch)?;
-        self.stats.commands += self.batch.len() as u64;
-        self.published = last;
-        self.batch.clear();
-        Ok(())
+        let mut batch = std::mem::take(&mut self.batch);
+        let chunk_size = self.pipeline.publisher().ring_size();
+        let mut result = Ok(());
+        for chunk in batch.chunks(chunk_size) {
+            loop {
+                match self.pipeline.publisher().try_publish_batch(ts, chunk) {
+                    Ok(Some(last)) => {
+                        self.published = last;
+                        break;
+                    }
+                    Ok(None) => {
+                        self.drain_replies();
+                        self.flush_dirty(Instant::now());
+                        std::thread::yield_now();
+                    }
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            if result.is_err() {
+                break;
+            }
+            self.stats.commands += chunk.len() as u64;
+        }
+        batch.clear();
+        self.batch = batch;
+        result
     }
 
     /// Turns released events into execution reports and market data.
@@ -707,7 +750,7 @@ impl PollLoop {
         let Some(Some(session)) = self.sessions.get_mut(slot) else {
             return;
         };
-        match session.send(msg) {
+        match session.send(msg, self.now) {
             Ok(()) => {
                 if !session.blocked && !self.dirty.contains(&slot) {
                     self.dirty.push(slot);
@@ -727,7 +770,9 @@ impl PollLoop {
                 continue;
             };
             match session.flush(now) {
-                Ok(true) if session.closing => self.close(slot),
+                Ok(true) if session.closing && session.draining_since.is_none() => {
+                    session.half_close(now)
+                }
                 Ok(_) => {}
                 Err(_) => self.close(slot),
             }
@@ -781,6 +826,12 @@ impl PollLoop {
             let Some(Some(session)) = self.sessions.get(slot) else {
                 continue;
             };
+            if let Some(since) = session.draining_since {
+                if now.duration_since(since) > LOGOUT_GRACE {
+                    self.close(slot);
+                }
+                continue;
+            }
             if session.closing {
                 continue;
             }

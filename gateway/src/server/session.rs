@@ -22,6 +22,18 @@ pub enum Phase {
     LoggedOn(u32),
 }
 
+/// What a read found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// The socket has nothing more for now (mio will signal new data).
+    Drained,
+    /// The buffer filled first: more may be waiting, and with edge-triggered
+    /// readiness no new event will say so, so read again after decoding.
+    Full,
+    /// The peer closed the connection (or it failed).
+    Closed,
+}
+
 /// The session's outbound buffer is full: it stopped reading.
 #[derive(Debug)]
 pub struct SlowReader;
@@ -47,6 +59,11 @@ pub struct Session {
     pub subscriptions: Vec<u32>,
     /// Close once the outbound buffer is written (after a Logout).
     pub closing: bool,
+    /// Since when the session has been half-closed (our FIN sent after the
+    /// Logout), reading and discarding until the client closes too. Closing
+    /// at once would make the kernel answer the client's in-flight data with
+    /// a reset, which can destroy the Logout before the client reads it.
+    pub draining_since: Option<Instant>,
     /// Waiting for a writable event.
     pub blocked: bool,
 }
@@ -77,6 +94,7 @@ impl Session {
             client_orders: HashMap::with_capacity(1024),
             subscriptions: Vec::new(),
             closing: false,
+            draining_since: None,
             blocked: false,
         }
     }
@@ -84,9 +102,15 @@ impl Session {
     /// Queues a message (with the session's next outbound sequence number)
     /// for the next flush.
     #[inline]
-    pub fn send(&mut self, msg: ServerMessage) -> Result<(), SlowReader> {
+    pub fn send(&mut self, msg: ServerMessage, now: Instant) -> Result<(), SlowReader> {
         if self.write_buf.len() - self.write_pos + MAX_FRAME_BYTES > self.write_limit {
-            return Err(SlowReader);
+            // Full: give the socket a chance first. Only a client whose
+            // socket will not take more is a slow reader.
+            if self.flush(now).is_err()
+                || self.write_buf.len() - self.write_pos + MAX_FRAME_BYTES > self.write_limit
+            {
+                return Err(SlowReader);
+            }
         }
         let seq = self.outbound.next_outbound();
         let mut frame = [0u8; MAX_FRAME_BYTES];
@@ -124,19 +148,37 @@ impl Session {
         Ok(true)
     }
 
-    /// Reads what the socket has into the read buffer. `Ok(false)` when the
-    /// peer closed the connection.
-    pub fn fill(&mut self) -> io::Result<bool> {
+    /// Reads what the socket has into the read buffer.
+    pub fn fill(&mut self) -> io::Result<Fill> {
         while self.read_len < self.read_buf.len() {
             match self.stream.read(&mut self.read_buf[self.read_len..]) {
-                Ok(0) => return Ok(false),
+                Ok(0) => return Ok(Fill::Closed),
                 Ok(n) => self.read_len += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Fill::Drained),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        Ok(true)
+        Ok(Fill::Full)
+    }
+
+    /// Sends our FIN: the client reads everything queued, then end of stream.
+    pub fn half_close(&mut self, now: Instant) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        self.draining_since = Some(now);
+    }
+
+    /// Reads and discards input; `false` once the client has closed.
+    pub fn drain_input(&mut self) -> bool {
+        loop {
+            let fill = self.fill();
+            self.read_len = 0;
+            match fill {
+                Ok(Fill::Full) => continue,
+                Ok(Fill::Drained) => return true,
+                Ok(Fill::Closed) | Err(_) => return false,
+            }
+        }
     }
 
     /// The unread input.
@@ -148,10 +190,5 @@ impl Session {
     pub fn consume(&mut self, n: usize) {
         self.read_buf.copy_within(n..self.read_len, 0);
         self.read_len -= n;
-    }
-
-    /// `true` when the read buffer is full (more may be waiting in the socket).
-    pub fn input_full(&self) -> bool {
-        self.read_len == self.read_buf.len()
     }
 }

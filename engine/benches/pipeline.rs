@@ -1,0 +1,147 @@
+//! Pipeline benchmarks (criterion).
+//!
+//! - `ring_hop/one_event`: publish one event into a disruptor ring and wait
+//!   until the consumer thread has seen it (a round of the two cache lines
+//!   the hop moves). The floor under every stage boundary of the pipeline.
+//! - `pipeline/<durability>`: 10,000 commands of the realistic stream
+//!   published in batches of 100, timed until the last event is released:
+//!   throughput through J, M and O with output gating on.
+//! - `recovery/journal`: rebuild the engine from a 200,000-command journal
+//!   (snapshots off): the replay rate recovery achieves.
+//!
+//! Thread placement follows `Topology::detect()`: on the 2-core reference
+//! machine M spins on core 1 and everything else shares core 0.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use disruptor::{BusySpin, Producer, build_single_producer};
+use engine::journal::{self, Durability};
+use engine::pipeline::{self, Output, PipelineConfig};
+use engine::workload::{Workload, WorkloadConfig, generate};
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    std::env::temp_dir().join(format!(
+        "engine-bench-{name}-{}-{nanos}",
+        std::process::id()
+    ))
+}
+
+fn ring_hop(c: &mut Criterion) {
+    let seen = Arc::new(AtomicI64::new(-1));
+    let mut producer = {
+        let seen = Arc::clone(&seen);
+        build_single_producer(1024, || 0u64, BusySpin)
+            .handle_events_with(move |_: &u64, sequence, _| seen.store(sequence, Ordering::Release))
+            .build()
+    };
+    let mut next = 0i64;
+    c.bench_function("ring_hop/one_event", |b| {
+        b.iter(|| {
+            producer.publish(|slot| *slot = next as u64);
+            while seen.load(Ordering::Acquire) < next {
+                std::hint::spin_loop();
+            }
+            next += 1;
+        })
+    });
+}
+
+fn stream() -> Workload {
+    generate(&WorkloadConfig {
+        commands: 200_000,
+        resting: 10_000,
+        ..WorkloadConfig::default()
+    })
+    .expect("valid workload")
+}
+
+fn pipeline_throughput(c: &mut Criterion, workload: &Workload) {
+    let mut group = c.benchmark_group("pipeline");
+    group.throughput(Throughput::Elements(10_000));
+    group.sample_size(20);
+    for durability in [Durability::None, Durability::Os, Durability::Fsync] {
+        let dir = temp_dir("throughput");
+        let mut config = PipelineConfig::new(&dir, workload.instruments.clone());
+        config.durability = durability;
+        config.snapshot_on_shutdown = false;
+        let released = Arc::new(AtomicU64::new(0));
+        let sink = {
+            let released = Arc::clone(&released);
+            move |out: &Output| {
+                if out.last {
+                    released.store(out.seq, Ordering::Release);
+                }
+            }
+        };
+        let mut p = pipeline::start(config, sink).expect("pipeline starts");
+        let mut offset = 0usize;
+        group.bench_function(BenchmarkId::from_parameter(durability.word()), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    if offset + 10_000 > workload.commands.len() {
+                        offset = 0; // ids repeat: the engine rejects duplicates, still work
+                    }
+                    let chunk = &workload.commands[offset..offset + 10_000];
+                    offset += 10_000;
+                    let start = Instant::now();
+                    let mut last = 0;
+                    for batch in chunk.chunks(100) {
+                        last = p.publish_batch(0, batch).expect("publish");
+                    }
+                    while released.load(Ordering::Acquire) < last {
+                        std::hint::spin_loop();
+                    }
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+        p.shutdown().expect("clean shutdown");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    group.finish();
+}
+
+fn recovery(c: &mut Criterion, workload: &Workload) {
+    let dir = temp_dir("recovery");
+    let mut config = PipelineConfig::new(&dir, workload.instruments.clone());
+    config.durability = Durability::Os;
+    config.snapshot_on_shutdown = false;
+    let engine_config = config.engine.clone();
+    let mut p = pipeline::start(config, |_: &Output| {}).expect("pipeline starts");
+    for batch in workload.commands.chunks(1000) {
+        p.publish_batch(0, batch).expect("publish");
+    }
+    p.shutdown().expect("clean shutdown");
+    let mut group = c.benchmark_group("recovery");
+    group.throughput(Throughput::Elements(workload.commands.len() as u64));
+    group.sample_size(10);
+    group.bench_function("journal", |b| {
+        b.iter(|| black_box(journal::recover(&dir, engine_config.clone()).expect("recovers")))
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn benches(c: &mut Criterion) {
+    ring_hop(c);
+    let workload = stream();
+    pipeline_throughput(c, &workload);
+    recovery(c, &workload);
+}
+
+criterion_group! {
+    name = pipeline_benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    targets = benches
+}
+criterion_main!(pipeline_benches);
