@@ -186,12 +186,7 @@ impl OrderBook {
         let symbol = self.spec.symbol;
         sink.event(Event::Accepted { symbol, id });
         if tif == TimeInForce::Fok && !self.can_fill(side, price, account, qty) {
-            return sink.event(Event::Cancelled {
-                symbol,
-                id,
-                qty,
-                reason: CancelReason::Expired,
-            });
+            return self.expire(id, qty, sink);
         }
         let leaves = self.match_aggressor(id, account, side, Some(price), qty, sink);
         if leaves == 0 {
@@ -206,12 +201,7 @@ impl OrderBook {
                 self.append(slot);
             }
         } else {
-            sink.event(Event::Cancelled {
-                symbol,
-                id,
-                qty: leaves,
-                reason: CancelReason::Expired,
-            });
+            self.expire(id, leaves, sink);
         }
     }
 
@@ -235,13 +225,19 @@ impl OrderBook {
         sink.event(Event::Accepted { symbol, id });
         let leaves = self.match_aggressor(id, account, side, None, qty, sink);
         if leaves > 0 {
-            sink.event(Event::Cancelled {
-                symbol,
-                id,
-                qty: leaves,
-                reason: CancelReason::Expired,
-            });
+            self.expire(id, leaves, sink);
         }
+    }
+
+    /// The unfilled rest of an order that may not rest: `X ... EXPIRED`.
+    #[inline]
+    fn expire(&self, id: OrderId, qty: Qty, sink: &mut impl EventSink) {
+        sink.event(Event::Cancelled {
+            symbol: self.spec.symbol,
+            id,
+            qty,
+            reason: CancelReason::Expired,
+        });
     }
 
     /// `C`: cancel a live order.

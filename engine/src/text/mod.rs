@@ -3,7 +3,9 @@
 //! implementation, line by line.
 
 mod format;
+mod lines;
 mod parse;
 
 pub use format::{write_command, write_event, write_instrument, write_resting};
+pub use lines::{LineError, MAX_LINE, for_each_line};
 pub use parse::{Line, ParseError, parse_line};

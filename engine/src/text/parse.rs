@@ -161,7 +161,7 @@ fn time_in_force(value: &str) -> Result<TimeInForce, ParseError> {
 /// Quotes at most 40 characters of a bad field, so a huge line gives a short message.
 fn truncated(value: &str) -> String {
     match value.char_indices().nth(40) {
-        Some((end, _)) => format!("{}...", &value[..end + 1]),
+        Some((end, _)) => format!("{}...", &value[..end]),
         None => value.to_string(),
     }
 }

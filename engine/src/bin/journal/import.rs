@@ -1,16 +1,13 @@
 //! `journal import DIR [FILE]`: a new journal from replay text.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
 use std::process::ExitCode;
 
 use engine::InstrumentSpec;
 use engine::journal::{JournalWriter, WriterOptions};
-use engine::text::{Line, parse_line};
-
-/// Longest line accepted, as in `replay`.
-const MAX_LINE: usize = 1 << 20;
+use engine::text::{Line, for_each_line, parse_line};
 
 pub fn run(dir: &Path, file: Option<&Path>, segment_bytes: u64) -> Result<ExitCode, String> {
     let input: Box<dyn Read> = match file {
@@ -28,29 +25,11 @@ pub fn run(dir: &Path, file: Option<&Path>, segment_bytes: u64) -> Result<ExitCo
     let mut instruments: Vec<InstrumentSpec> = Vec::new();
     let mut writer: Option<JournalWriter> = None;
     let mut ts = 0u64;
-    let mut buf = Vec::with_capacity(256);
-    let mut number = 0u64;
-    loop {
-        buf.clear();
-        number += 1;
-        let n = input
-            .by_ref()
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| format!("reading input: {e}"))?;
-        if n == 0 {
-            break;
-        }
+    for_each_line(&mut input, |number, text| -> Result<(), String> {
         let at = |what: String| format!("line {number}: {what}");
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
-        } else if buf.len() > MAX_LINE {
-            return Err(at(format!("longer than {MAX_LINE} bytes")));
-        }
-        let text = std::str::from_utf8(&buf).map_err(|_| at("not valid UTF-8".into()))?;
         if let Some(t) = timestamp_comment(text) {
             ts = t;
-            continue;
+            return Ok(());
         }
         match parse_line(text).map_err(|e| at(e.to_string()))? {
             None => {}
@@ -78,7 +57,8 @@ pub fn run(dir: &Path, file: Option<&Path>, segment_bytes: u64) -> Result<ExitCo
                 ts = 0;
             }
         }
-    }
+        Ok(())
+    })?;
     let writer = match writer {
         Some(w) => w,
         None => create(dir, &instruments, &options)?,

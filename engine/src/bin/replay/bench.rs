@@ -19,7 +19,7 @@ use engine::text::Line;
 use engine::{Command, Engine, EngineConfig, Event, EventSink, InstrumentSpec};
 use hdrhistogram::Histogram;
 
-use super::{Failure, Outcome, for_each_line};
+use super::{Failure, Outcome, for_each_command_line};
 
 /// Counts events and folds in their quantities, so the optimiser cannot
 /// drop the work, at the cost of a few instructions per event.
@@ -47,7 +47,7 @@ pub fn run(path: &Path, mut config: EngineConfig) -> Result<(), Failure> {
         .map_err(|e| failure(format!("replay: cannot open {}: {e}", path.display()), 1))?;
     let mut instruments: Vec<InstrumentSpec> = Vec::new();
     let mut commands: Vec<Command> = Vec::new();
-    let parsed = for_each_line(BufReader::new(file), |_, line| {
+    let parsed = for_each_command_line(BufReader::new(file), |_, line| {
         match line {
             Line::Instrument(spec) => instruments.push(spec),
             Line::Command(command) => commands.push(command),

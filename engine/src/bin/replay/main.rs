@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use engine::text::{Line, parse_line, write_event, write_resting};
+use engine::text::{Line, LineError, for_each_line, parse_line, write_event, write_resting};
 use engine::{Engine, EngineConfig, Event};
 
 mod bench;
@@ -32,9 +32,6 @@ struct Args {
     #[arg(long, default_value_t = EngineConfig::default().max_orders_per_book)]
     max_orders: u32,
 }
-
-/// Longest line accepted; a longer one is an input error, not an allocation.
-const MAX_LINE: usize = 1 << 20;
 
 /// How a run ended badly: the message for stderr and the exit status.
 struct Failure {
@@ -104,7 +101,7 @@ fn run_lines(
     dump: bool,
 ) -> Result<(), Outcome> {
     let mut events: Vec<Event> = Vec::with_capacity(64);
-    for_each_line(input, |number, line| {
+    for_each_command_line(input, |number, line| {
         match line {
             Line::Instrument(spec) => {
                 let defined = engine.add_instrument(spec);
@@ -130,31 +127,23 @@ fn run_lines(
 
 /// Calls `f` with each meaningful line and its 1-based number, stopping at
 /// the first line that does not parse (or that `f` refuses).
-fn for_each_line(
-    mut input: impl BufRead,
+fn for_each_command_line(
+    input: impl BufRead,
     mut f: impl FnMut(u64, Line) -> Result<(), Outcome>,
 ) -> Result<(), Outcome> {
-    let mut buf = Vec::with_capacity(256);
-    let mut number = 0u64;
-    loop {
-        buf.clear();
-        number += 1;
-        let n = input
-            .by_ref()
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut buf)?;
-        if n == 0 {
-            return Ok(());
+    for_each_line(input, |number, text| {
+        match parse_line(text).map_err(|e| Outcome::Input(format!("line {number}: {e}")))? {
+            Some(line) => f(number, line),
+            None => Ok(()),
         }
-        let bad = |what: String| Outcome::Input(format!("line {number}: {what}"));
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
-        } else if buf.len() > MAX_LINE {
-            return Err(bad(format!("longer than {MAX_LINE} bytes")));
-        }
-        let text = std::str::from_utf8(&buf).map_err(|_| bad("not valid UTF-8".into()))?;
-        if let Some(line) = parse_line(text).map_err(|e| bad(e.to_string()))? {
-            f(number, line)?;
+    })
+}
+
+impl From<LineError> for Outcome {
+    fn from(e: LineError) -> Self {
+        match e {
+            LineError::Read(e) => Outcome::Io(e),
+            other => Outcome::Input(other.to_string()),
         }
     }
 }

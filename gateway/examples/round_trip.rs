@@ -1,0 +1,153 @@
+//! One order's round trip through the gateway over loopback, against a bare
+//! TCP echo measured in the same run.
+//!
+//! `cargo run --release -p gateway --example round_trip [-- ROUND_TRIPS [DURABILITY]]`
+//!
+//! Both are measured the same way: a blocking client sends one frame, waits
+//! for the answer, and records the time (HdrHistogram), one at a time (low
+//! rate: no batching, no queueing). The echo server answers each frame with
+//! the same bytes from a thread blocked in `read`; the gateway answers a
+//! NewOrder with its `Accepted` after the matching engine executed it and
+//! the journal wrote it (durability `os` by default). The difference is what
+//! the gateway, the rings, the engine and the journal add to the kernel's
+//! own loopback round trip.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Instant;
+
+use engine::journal::Durability;
+use gateway::protocol::{
+    ClientMessage, Decoded, Envelope, Logon, MAX_FRAME_BYTES, NewOrder, ServerMessage, Side,
+    TimeInForce, decode_frame, encode_frame,
+};
+use gateway::{Gateway, GatewayConfig};
+use hdrhistogram::Histogram;
+
+fn frame(seq: u64, msg: ClientMessage) -> Vec<u8> {
+    let mut buf = [0u8; MAX_FRAME_BYTES];
+    let n = encode_frame(&Envelope { seq, msg }, &mut buf).expect("encodes");
+    buf[..n].to_vec()
+}
+
+/// Reads until one whole server frame is decoded.
+fn read_message(stream: &mut TcpStream, buf: &mut Vec<u8>) -> ServerMessage {
+    loop {
+        if let Ok(Decoded::Message { envelope, consumed }) = decode_frame::<ServerMessage>(buf) {
+            buf.drain(..consumed);
+            return envelope.msg;
+        }
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).expect("reads");
+        assert!(n > 0, "connection closed");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn report(name: &str, h: &Histogram<u64>) {
+    println!(
+        "{name:<22} p50 {:>6.1} µs  p90 {:>6.1} µs  p99 {:>6.1} µs  p99.9 {:>7.1} µs  max {:>8.1} µs  (n={})",
+        h.value_at_quantile(0.50) as f64 / 1000.0,
+        h.value_at_quantile(0.90) as f64 / 1000.0,
+        h.value_at_quantile(0.99) as f64 / 1000.0,
+        h.value_at_quantile(0.999) as f64 / 1000.0,
+        h.max() as f64 / 1000.0,
+        h.len()
+    );
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let n: u64 = args
+        .next()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(20_000);
+    let durability: Durability = args
+        .next()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(Durability::Os);
+    let order_frame_len = frame(2, ClientMessage::Heartbeat).len();
+
+    // Bare TCP echo.
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let echo = std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.set_nodelay(true);
+            let mut buf = [0u8; 256];
+            while let Ok(k) = s.read(&mut buf) {
+                if k == 0 || s.write_all(&buf[..k]).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let mut client = TcpStream::connect(addr)?;
+    client.set_nodelay(true)?;
+    let mut echo_h = Histogram::<u64>::new(3)?;
+    let payload = vec![7u8; order_frame_len];
+    let mut back = vec![0u8; order_frame_len];
+    for i in 0..n + 1000 {
+        let t = Instant::now();
+        client.write_all(&payload)?;
+        client.read_exact(&mut back)?;
+        if i >= 1000 {
+            echo_h.record(t.elapsed().as_nanos() as u64)?;
+        }
+    }
+    drop(client);
+    let _ = echo.join();
+
+    // The gateway.
+    let dir = std::env::temp_dir().join(format!("round-trip-{}", std::process::id()));
+    let mut config = GatewayConfig::new("127.0.0.1:0".parse()?, &dir);
+    config.pipeline.durability = durability;
+    let gw = Gateway::start(config)?;
+    let mut stream = TcpStream::connect(gw.local_addr())?;
+    stream.set_nodelay(true)?;
+    let mut buf = Vec::new();
+    stream.write_all(&frame(1, ClientMessage::Logon(Logon { account: 1 })))?;
+    let _ack = read_message(&mut stream, &mut buf);
+    let mut gw_h = Histogram::<u64>::new(3)?;
+    for i in 0..n + 1000 {
+        // A resting order far from any other, then its cancel: the book
+        // stays small and every order is answered with one Accepted.
+        let order = ClientMessage::NewOrder(NewOrder {
+            client_order_id: i,
+            instrument: 1,
+            side: Side::Buy,
+            price: 1_000 + (i % 100) as i64,
+            qty: 1,
+            time_in_force: TimeInForce::Ioc,
+        });
+        let bytes = frame(2 + i, order);
+        let t = Instant::now();
+        stream.write_all(&bytes)?;
+        loop {
+            match read_message(&mut stream, &mut buf) {
+                ServerMessage::Accepted(_) => break,
+                ServerMessage::Rejected(r) => return Err(format!("rejected: {r:?}").into()),
+                _ => {}
+            }
+        }
+        if i >= 1000 {
+            gw_h.record(t.elapsed().as_nanos() as u64)?;
+        }
+    }
+    drop(stream);
+    gw.shutdown()?;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    println!(
+        "{n} sequential round trips each, after 1000 warm-up; gateway durability {durability}"
+    );
+    report("tcp echo", &echo_h);
+    report("gateway order→ack", &gw_h);
+    println!(
+        "gateway p50 / echo p50 = {:.2}x",
+        gw_h.value_at_quantile(0.5) as f64 / echo_h.value_at_quantile(0.5).max(1) as f64
+    );
+    Ok(())
+}
