@@ -6,13 +6,19 @@ use crate::config::{EngineConfig, SetupError};
 use crate::event::{EventSink, RejectReason};
 use crate::types::{InstrumentSpec, Symbol};
 
+/// Symbols below this are found by direct indexing (a table of at most 256 KiB).
+const DIRECT_SYMBOLS: usize = 1 << 16;
+
 /// The matching engine: a set of order books, one per instrument, with a
 /// single owner. `execute` is the whole hot path.
 #[derive(Debug)]
 pub struct Engine {
     config: EngineConfig,
     books: Vec<OrderBook>,
-    /// Symbol to `books` index + 1.
+    /// Symbol to `books` index + 1, for symbols below `DIRECT_SYMBOLS`: one
+    /// indexed load on every command instead of a hash lookup.
+    direct: Vec<u32>,
+    /// Symbol to `books` index + 1, for larger symbols.
     by_symbol: IdMap,
     /// `(symbol, books index)` in ascending symbol order, for dumps.
     sorted: Vec<(Symbol, usize)>,
@@ -24,6 +30,7 @@ impl Engine {
         config.validate()?;
         Ok(Engine {
             books: Vec::with_capacity(config.max_instruments),
+            direct: Vec::new(),
             by_symbol: IdMap::with_capacity(config.max_instruments),
             sorted: Vec::with_capacity(config.max_instruments),
             config,
@@ -36,7 +43,7 @@ impl Engine {
 
     /// Defines an instrument and allocates its book. Setup, not hot path.
     pub fn add_instrument(&mut self, spec: InstrumentSpec) -> Result<(), SetupError> {
-        if self.by_symbol.get(spec.symbol.into()).is_some() {
+        if self.index_of(spec.symbol).is_some() {
             return Err(SetupError::DuplicateInstrument(spec.symbol));
         }
         if self.books.len() >= self.config.max_instruments {
@@ -52,23 +59,41 @@ impl Engine {
             self.config.prefault,
         ));
         let index = self.books.len() - 1;
-        self.by_symbol.insert(spec.symbol.into(), index as u32 + 1);
+        let symbol = spec.symbol as usize;
+        if symbol < DIRECT_SYMBOLS {
+            if self.direct.len() <= symbol {
+                self.direct.resize(symbol + 1, 0);
+            }
+            self.direct[symbol] = index as u32 + 1;
+        } else {
+            self.by_symbol.insert(spec.symbol.into(), index as u32 + 1);
+        }
         let at = self.sorted.partition_point(|&(s, _)| s < spec.symbol);
         self.sorted.insert(at, (spec.symbol, index));
         Ok(())
     }
 
+    /// The `books` index of `symbol`, if defined.
+    #[inline]
+    fn index_of(&self, symbol: Symbol) -> Option<usize> {
+        let i = match self.direct.get(symbol as usize) {
+            Some(&i) => i,
+            None if (symbol as usize) < DIRECT_SYMBOLS => 0,
+            None => self.by_symbol.get(symbol.into())?,
+        };
+        (i as usize).checked_sub(1)
+    }
+
     /// The book of `symbol`, if defined.
     #[inline]
     pub fn book(&self, symbol: Symbol) -> Option<&OrderBook> {
-        let i = self.by_symbol.get(symbol.into())?;
-        self.books.get(i as usize - 1)
+        self.books.get(self.index_of(symbol)?)
     }
 
     #[inline]
     fn book_mut(&mut self, symbol: Symbol) -> Option<&mut OrderBook> {
-        let i = self.by_symbol.get(symbol.into())?;
-        self.books.get_mut(i as usize - 1)
+        let i = self.index_of(symbol)?;
+        self.books.get_mut(i)
     }
 
     /// Executes one command, writing its events into `sink` in order.
