@@ -26,9 +26,9 @@ pub struct SpinYieldPark {
 impl Default for SpinYieldPark {
     fn default() -> Self {
         SpinYieldPark {
-            spins: 200,
-            yields: 50,
-            park: Duration::from_micros(50),
+            spins: 100,
+            yields: 20_000,
+            park: Duration::from_micros(20),
         }
     }
 }
