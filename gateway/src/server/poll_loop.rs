@@ -6,6 +6,7 @@
 //! sessions' buffers, and write each session's buffer once. One thread
 //! owns all session state, so nothing here takes a lock.
 
+use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,6 +63,10 @@ pub struct PollLoop {
     free: Vec<usize>,
     generation: u64,
     registry: Registry,
+    /// Cancels and replaces in flight, by their command's sequence: who
+    /// asked. Their target may complete (fill, expire) before they reach
+    /// the engine; the engine's reject must still reach the requester.
+    requests: HashMap<u64, OrderInfo>,
     batch: Vec<Command>,
     /// Sessions with output to write this turn.
     dirty: Vec<usize>,
@@ -104,6 +109,7 @@ impl PollLoop {
             free: Vec::new(),
             generation: 0,
             registry: Registry::with_capacity(1 << 20),
+            requests: HashMap::with_capacity(1 << 16),
             batch: Vec::with_capacity(BATCH),
             dirty: Vec::with_capacity(1024),
             touched: Vec::with_capacity(64),
@@ -430,6 +436,7 @@ impl PollLoop {
             }
             ClientMessage::Replace(replace) => {
                 if let Some((id, instrument)) = self.live_order(slot, replace.client_order_id) {
+                    self.note_request(slot, replace.client_order_id, instrument);
                     self.push_command(Command::Replace {
                         symbol: instrument,
                         id,
@@ -465,6 +472,21 @@ impl PollLoop {
                 self.send(slot, ServerMessage::Reject(reject));
             }
         }
+    }
+
+    /// Remembers who sent the cancel or replace about to be pushed.
+    fn note_request(&mut self, slot: usize, client_order_id: u64, instrument: u32) {
+        let Some(Some(session)) = self.sessions.get(slot) else {
+            return;
+        };
+        let seq = self.pipeline.publisher().next_seq() + self.batch.len() as u64;
+        let request = OrderInfo {
+            owner: session.me,
+            client_order_id,
+            instrument,
+            leaves: 0,
+        };
+        self.requests.insert(seq, request);
     }
 
     fn live_order(&self, slot: usize, client_order_id: u64) -> Option<(u64, u32)> {
@@ -570,9 +592,16 @@ impl PollLoop {
 
     fn route(&mut self, out: &Output) {
         self.stats.replies += 1;
+        self.route_event(out);
         if out.last {
             self.released = out.seq;
+            if !self.requests.is_empty() {
+                self.requests.remove(&out.seq);
+            }
         }
+    }
+
+    fn route_event(&mut self, out: &Output) {
         match out.event {
             Event::Accepted { id, .. } => {
                 if let Some((slot, order)) = self.owner(id) {
@@ -580,13 +609,25 @@ impl PollLoop {
                 }
             }
             Event::Rejected { id, reason, .. } => {
-                if let Some((slot, order)) = self.owner(id) {
-                    let reason = reason.into();
-                    self.send(slot, ServerMessage::Rejected(Rejected { order, reason }));
-                    // A new order's reject ends it (its id is its own
-                    // sequence); a refused cancel or replace leaves the order live.
-                    if out.seq == id {
-                        self.forget(id);
+                let reason = reason.into();
+                if out.seq == id {
+                    // A new order's reject ends it (its id is its own sequence).
+                    if let Some((slot, order)) = self.owner(id) {
+                        self.send(slot, ServerMessage::Rejected(Rejected { order, reason }));
+                    }
+                    self.forget(id);
+                } else if let Some(request) = self.requests.get(&out.seq).copied() {
+                    // A refused cancel or replace: answer whoever asked, even
+                    // if the order completed meanwhile; a live order stays live.
+                    let live = self.sessions.get(request.owner.slot);
+                    if matches!(live, Some(Some(s)) if s.me == request.owner) {
+                        let order = OrderRef {
+                            client_order_id: request.client_order_id,
+                            order_id: id,
+                            instrument: request.instrument,
+                        };
+                        let slot = request.owner.slot;
+                        self.send(slot, ServerMessage::Rejected(Rejected { order, reason }));
                     }
                 }
             }
