@@ -68,6 +68,9 @@ pub struct PollLoop {
     /// the engine; the engine's reject must still reach the requester.
     requests: HashMap<u64, OrderInfo>,
     batch: Vec<Command>,
+    /// For each command of `batch`: who asked, when it is a cancel or replace.
+    /// Keyed by sequence only once published, when the sequence is known.
+    batch_requests: Vec<Option<OrderInfo>>,
     /// Sessions with output to write this turn.
     dirty: Vec<usize>,
     /// Instruments whose top of book may have changed (with subscribers).
@@ -111,6 +114,7 @@ impl PollLoop {
             registry: Registry::with_capacity(1 << 20),
             requests: HashMap::with_capacity(1 << 16),
             batch: Vec::with_capacity(BATCH),
+            batch_requests: Vec::with_capacity(BATCH),
             dirty: Vec::with_capacity(1024),
             touched: Vec::with_capacity(64),
             published,
@@ -436,13 +440,14 @@ impl PollLoop {
             }
             ClientMessage::Replace(replace) => {
                 if let Some((id, instrument)) = self.live_order(slot, replace.client_order_id) {
-                    self.note_request(slot, replace.client_order_id, instrument);
-                    self.push_command(Command::Replace {
+                    let request = self.request(slot, replace.client_order_id, instrument);
+                    let command = Command::Replace {
                         symbol: instrument,
                         id,
                         price: replace.price,
                         qty: replace.qty,
-                    });
+                    };
+                    self.push_request(command, request);
                 } else {
                     self.reject_unknown_client_order(slot, replace.client_order_id);
                 }
@@ -474,19 +479,15 @@ impl PollLoop {
         }
     }
 
-    /// Remembers who sent the cancel or replace about to be pushed.
-    fn note_request(&mut self, slot: usize, client_order_id: u64, instrument: u32) {
-        let Some(Some(session)) = self.sessions.get(slot) else {
-            return;
-        };
-        let seq = self.pipeline.publisher().next_seq() + self.batch.len() as u64;
-        let request = OrderInfo {
+    /// Who sent the cancel or replace about to be pushed.
+    fn request(&self, slot: usize, client_order_id: u64, instrument: u32) -> Option<OrderInfo> {
+        let session = self.sessions.get(slot)?.as_ref()?;
+        Some(OrderInfo {
             owner: session.me,
             client_order_id,
             instrument,
             leaves: 0,
-        };
-        self.requests.insert(seq, request);
+        })
     }
 
     fn live_order(&self, slot: usize, client_order_id: u64) -> Option<(u64, u32)> {
@@ -513,7 +514,12 @@ impl PollLoop {
     }
 
     fn push_command(&mut self, command: Command) {
+        self.push_request(command, None);
+    }
+
+    fn push_request(&mut self, command: Command, request: Option<OrderInfo>) {
         self.batch.push(command);
+        self.batch_requests.push(request);
         if self.batch.len() == BATCH {
             // A failure here is seen again by the turn's own publish.
             let _ = self.publish(Instant::now());
@@ -532,11 +538,18 @@ impl PollLoop {
         let mut batch = std::mem::take(&mut self.batch);
         let chunk_size = self.pipeline.publisher().ring_size();
         let mut result = Ok(());
-        for chunk in batch.chunks(chunk_size) {
+        let requests = std::mem::take(&mut self.batch_requests);
+        for (chunk, chunk_requests) in batch.chunks(chunk_size).zip(requests.chunks(chunk_size)) {
             loop {
                 match self.pipeline.publisher().try_publish_batch(ts, chunk) {
                     Ok(Some(last)) => {
                         self.published = last;
+                        let first = last + 1 - chunk.len() as u64;
+                        for (seq, request) in (first..).zip(chunk_requests) {
+                            if let Some(request) = request {
+                                self.requests.insert(seq, *request);
+                            }
+                        }
                         break;
                     }
                     Ok(None) => {
@@ -557,6 +570,9 @@ impl PollLoop {
         }
         batch.clear();
         self.batch = batch;
+        let mut requests = requests;
+        requests.clear();
+        self.batch_requests = requests;
         result
     }
 
@@ -610,13 +626,14 @@ impl PollLoop {
             }
             Event::Rejected { id, reason, .. } => {
                 let reason = reason.into();
-                if out.seq == id {
-                    // A new order's reject ends it (its id is its own sequence).
+                let request = self.requests.get(&out.seq).copied();
+                if request.is_none() {
+                    // A new order's reject ends it.
                     if let Some((slot, order)) = self.owner(id) {
                         self.send(slot, ServerMessage::Rejected(Rejected { order, reason }));
                     }
                     self.forget(id);
-                } else if let Some(request) = self.requests.get(&out.seq).copied() {
+                } else if let Some(request) = request {
                     // A refused cancel or replace: answer whoever asked, even
                     // if the order completed meanwhile; a live order stays live.
                     let live = self.sessions.get(request.owner.slot);
