@@ -119,7 +119,10 @@ fn recovery(c: &mut Criterion, workload: &Workload) {
     config.durability = Durability::Os;
     config.snapshot_on_shutdown = false;
     // Time the replay, not the setup: no prefaulting of the books.
-    let engine_config = engine::EngineConfig { prefault: false, ..config.engine.clone() };
+    let engine_config = engine::EngineConfig {
+        prefault: false,
+        ..config.engine.clone()
+    };
     let mut p = pipeline::start(config, |_: &Output| {}).expect("pipeline starts");
     for batch in workload.commands.chunks(1000) {
         p.publish_batch(0, batch).expect("publish");
