@@ -1,0 +1,315 @@
+//! The run itself: the open-loop send schedule, the replies, the end.
+//!
+//! One thread does everything, for either transport:
+//!
+//! 1. wait (in `epoll_wait`) for replies or the next tick, whichever is first;
+//! 2. take every reply that has arrived, timestamp it, and match it to its
+//!    request in the order table (latency = receive time − intended time);
+//! 3. on a tick: every order whose intended time has passed is decided by
+//!    the workload, noted in the order table with its intended time, and
+//!    encoded; then each session's batch is written with one `write`.
+//!
+//! The tick only decides how often loadgen *looks* at the schedule; it never
+//! moves an intended time. An order that waits for the next tick, or for a
+//! slow loop turn, has that wait in its latency, exactly as a client whose
+//! send loop stalled would. If loadgen cannot keep up at all, orders pile
+//! into the next batch, the lag histogram shows it, and the achieved rate
+//! says it.
+//!
+//! After the last order: wait (up to `--drain`) for every answer, close the
+//! transport cleanly, and list whatever was never answered.
+
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::error::RunError;
+use crate::exec::{Exec, ExecKind, reject_word};
+use crate::histlog::IntervalSink;
+use crate::measure::Recorder;
+use crate::orders::{OrderTable, RequestKind, Unanswered};
+use crate::progress::Progress;
+use crate::record::Record;
+use crate::schedule::Schedule;
+use crate::workload::{Action, Workload};
+
+/// One way of getting requests to the engine and answers back.
+pub trait Transport {
+    /// Encodes (or stages) one request. Nothing need leave before `flush`.
+    fn queue(&mut self, action: &Action, intended_ns: u64) -> Result<(), RunError>;
+    /// Sends everything queued: one write per session, or one ring batch.
+    fn flush(&mut self, now_ns: u64) -> Result<(), RunError>;
+    /// Sleeps until `timeout` has passed or replies arrive.
+    fn wait(&mut self, timeout: Duration) -> Result<(), RunError>;
+    /// Hands every execution report received so far to `on_exec`, each with
+    /// the clock time it was received at.
+    fn receive(
+        &mut self,
+        clock: &Clock,
+        on_exec: &mut dyn FnMut(&Exec, u64),
+    ) -> Result<(), RunError>;
+    /// Called about once a second: heartbeats, liveness checks.
+    fn housekeeping(&mut self, _now_ns: u64) -> Result<(), RunError> {
+        Ok(())
+    }
+    /// Ends cleanly (logout, pipeline shutdown), delivering the last reports.
+    fn close(&mut self, clock: &Clock, on_exec: &mut dyn FnMut(&Exec, u64))
+    -> Result<(), RunError>;
+    /// The transport's own latency measurement, if it has one: inproc,
+    /// command→event from the command's publish (see `inproc.rs`).
+    fn event_latency(&self) -> Option<hdrhistogram::Histogram<u64>> {
+        None
+    }
+    /// Sets the clock time from which the transport's own latency is measured
+    /// (the end of the warm-up).
+    fn measure_from(&mut self, _clock_ns: u64) {}
+    /// Things the report should mention (session rejects, say).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// How to drive.
+#[derive(Debug, Clone)]
+pub struct DriveConfig {
+    pub schedule: Schedule,
+    /// How often the schedule is looked at and batches are sent.
+    pub tick: Duration,
+    /// How long to wait for answers after the last order.
+    pub drain: Duration,
+    pub instruments: u32,
+}
+
+/// What a drive produced.
+#[derive(Debug)]
+pub struct DriveOutcome {
+    pub recorder: Recorder,
+    /// Requests never answered (oldest first), intended times relative to the start.
+    pub unanswered: Vec<Unanswered>,
+    /// What stopped the run early, if anything did.
+    pub failure: Option<RunError>,
+    /// When the last order was handed to the transport (ns from the start).
+    pub last_send_ns: u64,
+    /// How long the run took from the first order to the last answer (ns).
+    pub elapsed_ns: u64,
+    pub notes: Vec<String>,
+    /// The transport's command→event latency (inproc), measured orders only.
+    pub event: Option<hdrhistogram::Histogram<u64>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Sending,
+    Draining { deadline: u64 },
+}
+
+const SECOND: u64 = 1_000_000_000;
+/// Most orders encoded in one loop turn (see the send step).
+const MAX_PER_TURN: u64 = 8192;
+/// The longest sleep while draining (answers are checked this often inproc).
+const DRAIN_POLL: Duration = Duration::from_millis(1);
+
+/// Runs the schedule over `transport`. Never returns an error: a failure
+/// mid-run ends the run and is returned in the outcome with everything
+/// measured up to then (the report says what happened).
+pub fn drive(
+    transport: &mut dyn Transport,
+    workload: &mut Workload,
+    clock: &Clock,
+    config: &DriveConfig,
+    record: Option<&mut Record>,
+    mut hist: Option<&mut dyn IntervalSink>,
+    progress: &mut Progress,
+) -> DriveOutcome {
+    let schedule = config.schedule;
+    let tick_ns = crate::schedule::duration_ns(config.tick).max(1);
+    let start = clock.now_ns();
+    transport.measure_from(start.saturating_add(schedule.warmup_ns()));
+    let mut st = State {
+        table: OrderTable::new(config.instruments),
+        rec: Recorder::new(start.saturating_add(schedule.warmup_ns())),
+        record,
+        record_error: None,
+    };
+    let total = schedule.total();
+    let mut next: u64 = 0;
+    let mut next_tick = start;
+    let mut next_second = start + SECOND;
+    let mut phase = Phase::Sending;
+    let mut last_send = start;
+
+    let failure: Option<RunError> = 'run: loop {
+        // Replies first: they were waiting while we slept.
+        if let Err(e) = transport.receive(clock, &mut |e, t| st.on_exec(e, t)) {
+            break 'run Some(e);
+        }
+        let now = clock.now_ns();
+
+        if phase == Phase::Sending && now >= next_tick {
+            // Behind schedule, send at most a turn's worth before taking
+            // replies again: the late orders keep their intended times (and
+            // their lateness shows), but replies are not left unread while
+            // a backlog of millions is encoded.
+            let due = schedule.due_at(now - start).min(next + MAX_PER_TURN);
+            while next < due {
+                let intended = start + schedule.intended_ns(next);
+                let action = workload.next(&mut st.table);
+                st.table.on_send(&action, intended);
+                let kind = match action {
+                    Action::New(_) => RequestKind::New,
+                    Action::Cancel { .. } => RequestKind::Cancel,
+                    Action::Replace { .. } => RequestKind::Replace,
+                };
+                st.rec.sent(kind, intended, now);
+                if let Err(e) = transport.queue(&action, intended) {
+                    break 'run Some(e);
+                }
+                next += 1;
+            }
+            if let Err(e) = transport.flush(now) {
+                break 'run Some(e);
+            }
+            last_send = now;
+            if next >= total {
+                phase = Phase::Draining {
+                    deadline: now.saturating_add(crate::schedule::duration_ns(config.drain)),
+                };
+            } else if schedule.due_at(now - start) > next {
+                // Still behind: look again at once, after the replies.
+                next_tick = now;
+            } else {
+                // The next look: one tick on, or the next order's time if later.
+                let next_due = start + schedule.intended_ns(next);
+                next_tick = (now + tick_ns).max(next_due);
+            }
+        }
+
+        if now >= next_second {
+            let interval = st.rec.take_interval();
+            if let Some(h) = hist.as_deref_mut()
+                && let Err(source) = h.interval(
+                    Duration::from_nanos(next_second - SECOND - start),
+                    Duration::from_secs(1),
+                    &interval,
+                )
+            {
+                break 'run Some(RunError::Write {
+                    what: "the histogram log",
+                    source,
+                });
+            }
+            progress.second(
+                now - start,
+                &schedule,
+                &st.rec,
+                &interval,
+                st.table.pending(),
+                next >= total,
+            );
+            if let Some(r) = st.record.as_deref_mut()
+                && let Err(source) = r.flush()
+            {
+                break 'run Some(RunError::Write {
+                    what: "the record file",
+                    source,
+                });
+            }
+            if let Err(e) = transport.housekeeping(now) {
+                break 'run Some(e);
+            }
+            next_second += SECOND;
+        }
+        if let Some(e) = st.record_error.take() {
+            break 'run Some(e);
+        }
+
+        let wait = match phase {
+            Phase::Sending => Duration::from_nanos(next_tick.saturating_sub(now)),
+            Phase::Draining { deadline } => {
+                if st.table.pending() == 0 || now >= deadline {
+                    break 'run None;
+                }
+                Duration::from_nanos(deadline - now).min(DRAIN_POLL)
+            }
+        };
+        let wait = wait.min(Duration::from_nanos(next_second.saturating_sub(now)));
+        if let Err(e) = transport.wait(wait) {
+            break 'run Some(e);
+        }
+    };
+
+    // Close cleanly even after a failure: the other sessions log out, the
+    // pipeline drains, and their last reports are counted.
+    let close = transport.close(clock, &mut |e, t| st.on_exec(e, t));
+    let failure = failure.or(close.err()).or(st.record_error.take());
+    let end = clock.now_ns();
+    let last = st.rec.take_interval();
+    if let Some(h) = hist {
+        let from = next_second - SECOND - start;
+        let _ = h.interval(
+            Duration::from_nanos(from),
+            Duration::from_nanos((end - start).saturating_sub(from)),
+            &last,
+        );
+    }
+    if let Some(r) = st.record.as_deref_mut() {
+        // Flushed even when the run failed: the record is the evidence.
+        let _ = r.flush();
+    }
+    progress.finish();
+    let unanswered = st
+        .table
+        .unanswered()
+        .into_iter()
+        .map(|mut u| {
+            u.intended_ns -= start;
+            u
+        })
+        .collect();
+    DriveOutcome {
+        recorder: st.rec,
+        unanswered,
+        failure,
+        last_send_ns: last_send - start,
+        elapsed_ns: end - start,
+        notes: transport.notes(),
+        event: transport.event_latency(),
+    }
+}
+
+/// The run's state that replies update.
+struct State<'r> {
+    table: OrderTable,
+    rec: Recorder,
+    record: Option<&'r mut Record>,
+    /// The first failed write to the record file; ends the run.
+    record_error: Option<RunError>,
+}
+
+impl State<'_> {
+    /// One execution report, received at `recv_ns`.
+    #[inline]
+    fn on_exec(&mut self, exec: &Exec, recv_ns: u64) {
+        let rec = &mut self.rec;
+        match exec.kind {
+            ExecKind::Accepted => rec.counts.accepted += 1,
+            ExecKind::Rejected(reason) => {
+                rec.counts.rejected += 1;
+                rec.reject_reason(reject_word(reason));
+            }
+            ExecKind::Fill { .. } => rec.counts.fills += 1,
+            ExecKind::Cancelled { .. } => rec.counts.cancelled += 1,
+            ExecKind::Replaced { .. } => rec.counts.replaced += 1,
+        }
+        let seen = self.table.on_exec(exec);
+        rec.observed(&seen, recv_ns);
+        if let Some(r) = self.record.as_deref_mut()
+            && self.record_error.is_none()
+            && let Err(source) = r.write(exec)
+        {
+            self.record_error = Some(RunError::Write {
+                what: "the record file",
+                source,
+            });
+        }
+    }
+}

@@ -1,0 +1,491 @@
+//! loadgen: the open-loop load generator of the reference matching engine.
+//!
+//! `loadgen --rate 1M` starts a gateway in-process, drives it over TCP at a
+//! million orders a second, and reports order→ack and order→fill latency
+//! percentiles beside the targets in `docs/targets.md`.
+//!
+//! The files, one concept each:
+//!
+//! - `cli`, `options`: the command line and the settings it fills in;
+//!   `rate`, `duration`, `mix`: the values people type.
+//! - `schedule`: the intended send time of every order (exact integers).
+//! - `workload`: what each order is (seeded flow around a moving mid).
+//! - `orders`: what loadgen knows of its orders, and which are unanswered.
+//! - `driver`: the one loop that sends on the schedule and takes the replies;
+//!   `wait`: sleeping until the next tick or a reply, without spinning.
+//! - `tcp`, `session`: the TCP transport (every session on one thread);
+//!   `local`: the gateway loadgen starts when there is no `--target`;
+//!   `inproc`: the pipeline without the gateway; `exec`: execution reports
+//!   from either.
+//! - `measure`: histograms and counters; `report`: the table and JSON;
+//!   `targets`: the targets document; `record`, `histlog`: the `--record`
+//!   and `--hist` files; `progress`: the line per second; `host`: the
+//!   machine facts every figure needs; `clock`: one time base.
+//!
+//! Threads: loadgen itself uses one (the caller's), which sleeps whenever it
+//! has nothing to do. See `docs/targets.md` for what more cores would buy.
+
+pub mod cli;
+pub mod clock;
+pub mod driver;
+pub mod duration;
+pub mod error;
+pub mod exec;
+pub mod histlog;
+pub mod host;
+pub mod inproc;
+pub mod local;
+pub mod measure;
+pub mod mix;
+pub mod options;
+pub mod orders;
+pub mod progress;
+pub mod rate;
+pub mod record;
+pub mod report;
+pub mod schedule;
+pub mod session;
+pub mod targets;
+pub mod tcp;
+pub mod wait;
+pub mod workload;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::SystemTime;
+
+use engine::InstrumentSpec;
+use engine::pipeline::Topology;
+use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
+
+pub use error::RunError;
+pub use options::{CpuChoice, Options, TransportKind};
+pub use report::Summary;
+
+use crate::clock::Clock;
+use crate::driver::{DriveConfig, DriveOutcome, Transport, drive};
+use crate::duration::format_duration;
+use crate::histlog::{IntervalSink, MAX_VALUE_DIVISOR};
+use crate::host::HostFacts;
+use crate::inproc::InprocTransport;
+use crate::local::LocalGateway;
+use crate::measure::Metric;
+use crate::progress::Progress;
+use crate::record::Record;
+use crate::report::{LatencySummary, checks};
+use crate::schedule::Schedule;
+use crate::targets::{Targets, parse_targets};
+use crate::tcp::TcpTransport;
+use crate::workload::{Band, Workload, WorkloadConfig};
+
+/// The instruments loadgen defines when it starts the engine itself:
+/// symbols `1..=n`, each with the gateway's default band.
+pub fn instruments(n: u32) -> Vec<InstrumentSpec> {
+    let band = Band::default();
+    (1..=n)
+        .map(|symbol| InstrumentSpec {
+            symbol,
+            min_price: band.min_price,
+            max_price: band.max_price,
+            max_qty: band.max_qty,
+        })
+        .collect()
+}
+
+/// Reads the targets: `--targets FILE`, or the built-in `docs/targets.md`.
+pub fn load_targets(options: &Options) -> Result<Targets, RunError> {
+    match &options.targets_file {
+        Some(path) => {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|source| RunError::Create {
+                what: "(read) the targets file",
+                path: path.clone(),
+                source,
+            })?;
+            parse_targets(&text).map_err(|source| RunError::Targets {
+                path: shown,
+                source,
+            })
+        }
+        None => parse_targets(targets::BUILTIN).map_err(|source| RunError::Targets {
+            path: "docs/targets.md (built in)".into(),
+            source,
+        }),
+    }
+}
+
+/// Messages for the person running loadgen (stderr in the binary).
+pub type Log<'a> = &'a mut dyn FnMut(&str);
+
+/// Runs loadgen as `options` say and returns the report. Errors are for
+/// runs that could not start; a run that started and then failed (the
+/// gateway went away) returns its report with `failure` set.
+pub fn run(options: &Options, log: Log<'_>) -> Result<Summary, RunError> {
+    options.validate().map_err(RunError::Config)?;
+    let targets = load_targets(options)?;
+    // Before pinning: pinning narrows what the process may use.
+    let host = HostFacts::detect();
+    let clock = Clock::start();
+    let schedule = Schedule::new(options.rate, options.warmup, options.duration);
+    let specs = instruments(options.instruments);
+
+    // What to drive, and where loadgen's thread should run.
+    let Setup {
+        mut transport,
+        local,
+        driven,
+        durability,
+        topology,
+        pin,
+    } = setup(options, specs, &clock, log)?;
+    let pin = match options.cpu {
+        CpuChoice::Auto => pin,
+        CpuChoice::None => None,
+        CpuChoice::Core(c) => Some(c),
+    };
+    if let Some(core) = pin
+        && !core_affinity::set_for_current(core_affinity::CoreId { id: core })
+    {
+        log(&format!(
+            "note: could not pin loadgen to core {core}; running unpinned"
+        ));
+    }
+
+    let mut workload = Workload::new(WorkloadConfig {
+        mix: options.mix,
+        sessions: options.sessions,
+        instruments: options.instruments,
+        seed: options.seed,
+        resting: options.resting,
+        band: Band::default(),
+    });
+    let drive_config = DriveConfig {
+        schedule,
+        tick: options.tick,
+        drain: options.drain,
+        instruments: options.instruments,
+    };
+    log(&format!(
+        "loadgen: {} orders at {}/s: {} warm-up + {} measured, {} sessions, {} instruments{}",
+        schedule.total(),
+        options.rate,
+        format_duration(options.warmup),
+        format_duration(options.duration),
+        options.sessions,
+        options.instruments,
+        pin.map(|c| format!(", loadgen on core {c}"))
+            .unwrap_or_default()
+    ));
+
+    let mut record = match &options.record {
+        Some(path) => Some(Record::create(path).map_err(|source| RunError::Create {
+            what: "the record file",
+            path: path.clone(),
+            source,
+        })?),
+        None => None,
+    };
+    let mut progress = Progress::new(options.progress);
+    let outcome = match &options.hist {
+        Some(path) => {
+            let file = File::create(path).map_err(|source| RunError::Create {
+                what: "the histogram log",
+                path: path.clone(),
+                source,
+            })?;
+            let mut out = BufWriter::new(file);
+            let mut serializer = V2DeflateSerializer::new();
+            let mut builder = IntervalLogWriterBuilder::new();
+            builder
+                .add_comment(&format!(
+                    "loadgen {} at {}/s; values in ns; tags: ack (order→ack), fill (order→first fill)",
+                    options.transport.scope(),
+                    options.rate
+                ))
+                .with_start_time(SystemTime::now())
+                .with_max_value_divisor(MAX_VALUE_DIVISOR);
+            let mut writer =
+                builder
+                    .begin_log_with(&mut out, &mut serializer)
+                    .map_err(|source| RunError::Write {
+                        what: "the histogram log",
+                        source,
+                    })?;
+            let outcome = drive(
+                transport.as_mut(),
+                &mut workload,
+                &clock,
+                &drive_config,
+                record.as_mut(),
+                Some(&mut writer as &mut dyn IntervalSink),
+                &mut progress,
+            );
+            drop(writer);
+            out.flush().map_err(|source| RunError::Write {
+                what: "the histogram log",
+                source,
+            })?;
+            outcome
+        }
+        None => drive(
+            transport.as_mut(),
+            &mut workload,
+            &clock,
+            &drive_config,
+            record.as_mut(),
+            None,
+            &mut progress,
+        ),
+    };
+    drop(transport);
+    let mut notes = Vec::new();
+    if let Some(gw) = local
+        && let Err(e) = gw.shutdown()
+    {
+        notes.push(format!(
+            "the in-process gateway did not shut down cleanly: {e}"
+        ));
+    }
+    if let Some(r) = &record {
+        notes.push(format!("{} execution reports recorded", r.lines()));
+    }
+
+    Ok(summarize(
+        options, host, &schedule, &targets, outcome, driven, durability, topology, notes,
+    ))
+}
+
+/// What a run drives, set up and connected.
+struct Setup {
+    transport: Box<dyn Transport>,
+    /// The gateway loadgen started, if it did.
+    local: Option<LocalGateway>,
+    driven: String,
+    durability: Option<String>,
+    topology: Option<String>,
+    /// The core `--cpu auto` picks: the pipeline's publisher core when the
+    /// engine runs in this process (the core its matching thread does not
+    /// spin on), none for an external gateway.
+    pin: Option<usize>,
+}
+
+/// Starts (or connects to) what the options say to drive.
+fn setup(
+    options: &Options,
+    specs: Vec<InstrumentSpec>,
+    clock: &Clock,
+    log: Log<'_>,
+) -> Result<Setup, RunError> {
+    match (options.transport, &options.target) {
+        (TransportKind::Inproc, _) => {
+            let t = InprocTransport::start(
+                specs,
+                options.durability,
+                options.first_account,
+                options.idle,
+                clock,
+            )?;
+            let topology = t.topology().to_string();
+            let pin = Topology::detect().ok().map(|t| t.publisher);
+            Ok(Setup {
+                transport: Box::new(t),
+                local: None,
+                driven: "pipeline in this process (no gateway, no TCP)".into(),
+                durability: Some(options.durability.to_string()),
+                topology: Some(topology),
+                pin,
+            })
+        }
+        (TransportKind::Tcp, Some(target)) => {
+            let addr = resolve(target)?;
+            if options.durability != engine::journal::Durability::Os {
+                log(
+                    "note: --durability has no effect with --target (the gateway has its own setting)",
+                );
+            }
+            let t = TcpTransport::connect(
+                addr,
+                options.sessions,
+                options.first_account,
+                options.idle,
+                clock,
+            )?;
+            warn_throttle(&t, options, log);
+            Ok(Setup {
+                transport: Box::new(t),
+                local: None,
+                driven: format!("gateway at {addr}"),
+                durability: None,
+                topology: None,
+                pin: None,
+            })
+        }
+        (TransportKind::Tcp, None) => {
+            let gw = LocalGateway::start(specs, options.durability, options.sessions)?;
+            let addr = gw
+                .addr()
+                .ok_or_else(|| RunError::Config("the gateway has no address".into()))?;
+            let topology = gw.topology();
+            log(&format!(
+                "loadgen: started a gateway on {addr} (journal {}, durability {})",
+                gw.journal_dir().display(),
+                options.durability
+            ));
+            let t = TcpTransport::connect(
+                addr,
+                options.sessions,
+                options.first_account,
+                options.idle,
+                clock,
+            );
+            let t = match t {
+                Ok(t) => t,
+                Err(e) => {
+                    let _ = gw.shutdown();
+                    return Err(e);
+                }
+            };
+            warn_throttle(&t, options, log);
+            let pin = Topology::detect().ok().map(|t| t.publisher);
+            Ok(Setup {
+                transport: Box::new(t),
+                local: Some(gw),
+                driven: format!("in-process gateway at {addr}"),
+                durability: Some(options.durability.to_string()),
+                topology: Some(format!("gateway: {topology}")),
+                pin,
+            })
+        }
+    }
+}
+
+/// Resolves `HOST:PORT` with a clear error.
+fn resolve(target: &str) -> Result<SocketAddr, RunError> {
+    let mut addrs = target.to_socket_addrs().map_err(|e| {
+        RunError::Config(format!(
+            "--target `{target}` is not a reachable HOST:PORT ({e})"
+        ))
+    })?;
+    addrs
+        .next()
+        .ok_or_else(|| RunError::Config(format!("--target `{target}` resolves to no address")))
+}
+
+/// Says so when the gateway's throttle would refuse part of the rate.
+fn warn_throttle(t: &TcpTransport, options: &Options, log: Log<'_>) {
+    let limit = u64::from(t.throttle());
+    let per_session = options.rate.per_sec().div_ceil(u64::from(options.sessions));
+    if limit > 0 && per_session > limit {
+        log(&format!(
+            "warning: {per_session} orders/s per session is above the gateway's throttle of \
+             {limit}/s; use more --sessions"
+        ));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summarize(
+    options: &Options,
+    host: HostFacts,
+    schedule: &Schedule,
+    targets: &Targets,
+    outcome: DriveOutcome,
+    driven: String,
+    durability: Option<String>,
+    topology: Option<String>,
+    mut notes: Vec<String>,
+) -> Summary {
+    let rec = &outcome.recorder;
+    let ack = LatencySummary::of(rec.total(Metric::Ack));
+    let fill = LatencySummary::of(rec.total(Metric::Fill));
+    let send_lag = LatencySummary::of(rec.lag());
+    let event = outcome.event.as_ref().map(LatencySummary::of);
+    // The measured window: from the end of the warm-up to the scheduled end,
+    // stretched to the last send if loadgen sent late.
+    let window_ns = schedule
+        .end_ns()
+        .max(outcome.last_send_ns)
+        .saturating_sub(schedule.warmup_ns())
+        .max(1);
+    let window_s = window_ns as f64 / 1e9;
+    let achieved_rate = rec.counts.sent_measured as f64 / window_s;
+    let answered_rate = rec.counts.answered_measured as f64 / window_s;
+    let requested = schedule.rate();
+    let achieved_pct = if outcome.failure.is_some() {
+        // A run that stopped early did not achieve its rate, whatever it sent.
+        100.0 * rec.counts.sent_measured as f64
+            / schedule
+                .total()
+                .saturating_sub(schedule.warmup_orders())
+                .max(1) as f64
+    } else {
+        100.0 * achieved_rate / requested as f64
+    };
+    let unanswered = outcome.unanswered.len() as u64;
+    let scope = options.transport.scope();
+    let checks = checks(
+        scope,
+        targets,
+        &ack,
+        &fill,
+        options.mix.aggressive > 0,
+        event.as_ref(),
+        unanswered,
+        achieved_pct,
+    );
+    // The tick is batching by design; lateness beyond it is loadgen's.
+    let tick_ns = schedule::duration_ns(options.tick);
+    if let Some(lag) = send_lag.p99_ns
+        && lag > tick_ns.saturating_add(1_000_000)
+    {
+        notes.push(format!(
+            "loadgen sent orders late (send lag p99 {}, more than its {} tick): it did not \
+             get the CPU in time, or could not generate {}/s, alongside what it drives on \
+             this host; the latencies include that wait, as a real client's would",
+            report::format_latency(lag),
+            format_duration(options.tick),
+            options.rate
+        ));
+    }
+    notes.extend(outcome.notes);
+    let failure = outcome.failure.map(|e| e.to_string());
+    let pass = failure.is_none() && checks.iter().all(|c| c.pass);
+    Summary {
+        transport: scope.to_string(),
+        driven,
+        durability,
+        topology,
+        host,
+        sessions: options.sessions,
+        instruments: options.instruments,
+        seed: options.seed,
+        mix: options.mix.to_string(),
+        tick: format_duration(options.tick),
+        idle: format!("{:?}", options.idle).to_lowercase(),
+        warmup: format_duration(options.warmup),
+        duration: format_duration(options.duration),
+        requested_rate: requested,
+        achieved_rate,
+        achieved_pct,
+        answered_rate,
+        targets_rate: targets.stated_rate(scope).map(|r| r.per_sec()),
+        counts: rec.counts.clone(),
+        rejects_by_reason: rec
+            .reject_reasons
+            .iter()
+            .map(|(w, n)| ((*w).to_string(), *n))
+            .collect(),
+        ack,
+        fill,
+        event,
+        send_lag,
+        unanswered,
+        unanswered_first: outcome.unanswered.iter().take(20).copied().collect(),
+        checks,
+        pass,
+        failure,
+        notes,
+    }
+}

@@ -1,0 +1,76 @@
+//! The gateway loadgen starts for itself when no `--target` is given.
+//!
+//! A real `gateway::Gateway` on 127.0.0.1 with an OS-chosen port, its
+//! journal in a new temporary directory (deleted after the run), so that
+//! `loadgen --rate 1M` on a fresh clone measures the whole path (TCP,
+//! sessions, journal, matching, output) with nothing to set up.
+
+use std::net::SocketAddr;
+
+use engine::InstrumentSpec;
+use engine::journal::Durability;
+use gateway::{Gateway, GatewayConfig};
+
+use crate::error::RunError;
+
+/// A gateway running in this process.
+#[derive(Debug)]
+pub struct LocalGateway {
+    gateway: Option<Gateway>,
+    dir: tempfile::TempDir,
+}
+
+impl LocalGateway {
+    /// Starts a gateway with these instruments and durability.
+    pub fn start(
+        instruments: Vec<InstrumentSpec>,
+        durability: Durability,
+        sessions: u16,
+    ) -> Result<LocalGateway, RunError> {
+        let dir = tempfile::Builder::new()
+            .prefix("loadgen-gateway-")
+            .tempdir()
+            .map_err(|source| RunError::Create {
+                what: "the journal directory in",
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut config = GatewayConfig::new(listen, dir.path());
+        config.pipeline.instruments = instruments;
+        config.pipeline.durability = durability;
+        config.pipeline.snapshot_on_shutdown = false;
+        config.max_sessions = config.max_sessions.max(usize::from(sessions) + 1);
+        let gateway = Gateway::start(config)?;
+        Ok(LocalGateway {
+            gateway: Some(gateway),
+            dir,
+        })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.gateway.as_ref().map(Gateway::local_addr)
+    }
+
+    /// Where its threads run.
+    pub fn topology(&self) -> String {
+        self.gateway
+            .as_ref()
+            .map(|g| g.topology().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Its journal directory.
+    pub fn journal_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Stops it: answers what it has, logs sessions out, flushes the journal.
+    pub fn shutdown(mut self) -> Result<(), RunError> {
+        match self.gateway.take() {
+            Some(g) => g.shutdown().map(|_| ()).map_err(RunError::from),
+            None => Ok(()),
+        }
+    }
+}

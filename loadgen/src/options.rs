@@ -1,0 +1,141 @@
+//! Everything a run is started with, as the library takes it (the command
+//! line in `cli.rs` is one way to fill it in; tests fill it in directly).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use engine::journal::Durability;
+
+use crate::mix::Mix;
+use crate::rate::Rate;
+use crate::wait::Idle;
+
+/// How requests reach the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// TCP to a gateway: `--target`, or one loadgen starts in-process.
+    Tcp,
+    /// The engine's pipeline in-process, no gateway and no sockets.
+    Inproc,
+}
+
+impl TransportKind {
+    /// The scope of this transport's targets in `docs/targets.md`.
+    pub fn scope(self) -> &'static str {
+        match self {
+            TransportKind::Tcp => "tcp",
+            TransportKind::Inproc => "inproc",
+        }
+    }
+}
+
+/// Which core loadgen's thread runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuChoice {
+    /// In-process runs: the pipeline's publisher core (the one the matching
+    /// thread does not spin on). Against an external gateway: not pinned.
+    Auto,
+    /// Not pinned: the OS places it.
+    None,
+    /// This core.
+    Core(usize),
+}
+
+/// A run's settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub rate: Rate,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub sessions: u16,
+    pub instruments: u32,
+    pub seed: u64,
+    pub durability: Durability,
+    pub mix: Mix,
+    /// `HOST:PORT` of an external gateway; `None` starts one in-process.
+    pub target: Option<String>,
+    pub transport: TransportKind,
+    pub tick: Duration,
+    pub drain: Duration,
+    /// Live orders to steer towards, over all instruments.
+    pub resting: usize,
+    pub cpu: CpuChoice,
+    /// How loadgen waits when idle.
+    pub idle: Idle,
+    /// Account of session 0; session i uses `first_account + i`.
+    pub first_account: u32,
+    pub record: Option<PathBuf>,
+    pub hist: Option<PathBuf>,
+    /// A targets document other than the built-in `docs/targets.md`.
+    pub targets_file: Option<PathBuf>,
+    pub progress: bool,
+}
+
+/// Most instruments a run may use (each is a book the engine preallocates).
+pub const MAX_INSTRUMENTS: u32 = 64;
+/// Most sessions a run may open.
+pub const MAX_SESSIONS: u16 = 256;
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            rate: crate::rate::DEFAULT_RATE,
+            duration: Duration::from_secs(10),
+            warmup: Duration::from_secs(2),
+            sessions: 4,
+            instruments: gateway::instruments::DEFAULT_COUNT,
+            seed: 1,
+            durability: Durability::Os,
+            mix: Mix::default(),
+            target: None,
+            transport: TransportKind::Tcp,
+            tick: Duration::from_micros(20),
+            drain: Duration::from_secs(5),
+            resting: 10_000,
+            cpu: CpuChoice::Auto,
+            idle: Idle::Yield,
+            first_account: 1,
+            record: None,
+            hist: None,
+            targets_file: None,
+            progress: true,
+        }
+    }
+}
+
+impl Options {
+    /// Checks the settings that parse but cannot work together.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.duration.is_zero() {
+            return Err("--duration must be above 0".into());
+        }
+        if !(1..=MAX_SESSIONS).contains(&self.sessions) {
+            return Err(format!("--sessions must be 1 to {MAX_SESSIONS}"));
+        }
+        if !(1..=MAX_INSTRUMENTS).contains(&self.instruments) {
+            return Err(format!("--instruments must be 1 to {MAX_INSTRUMENTS}"));
+        }
+        if self.tick < Duration::from_micros(1) || self.tick > Duration::from_millis(100) {
+            return Err("--tick must be from 1us to 100ms".into());
+        }
+        if self.transport == TransportKind::Inproc && self.target.is_some() {
+            return Err(
+                "--target drives a gateway over TCP; --transport inproc drives the pipeline \
+                 in this process. Use one or the other."
+                    .into(),
+            );
+        }
+        if self.resting == 0 {
+            return Err("--resting must be at least 1".into());
+        }
+        if self
+            .first_account
+            .checked_add(u32::from(self.sessions))
+            .is_none()
+        {
+            return Err("--account plus --sessions is beyond the account range".into());
+        }
+        Ok(())
+    }
+}

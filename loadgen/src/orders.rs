@@ -1,0 +1,497 @@
+//! What loadgen knows about its own orders: which request of each is waiting
+//! for an answer, which are live, and when each was meant to be sent.
+//!
+//! Every request (new order, cancel, replace) expects exactly one answer:
+//! `Accepted`/`Rejected` for a new order, `Cancelled`/`Rejected` for a cancel,
+//! `Replaced`/`Rejected` for a replace. The table holds the request's intended
+//! send time until the answer comes, so the answer's latency is measured from
+//! the schedule, and whatever is still waiting at the end is an unanswered
+//! order, listed by id.
+//!
+//! Loadgen sends a cancel or replace only for an order that is accepted,
+//! resting, and has no request in flight, so an order has at most one
+//! request waiting and an answer is never ambiguous. Those orders are kept
+//! in a per-instrument "live" list that the workload picks from.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use gateway::protocol::{CancelReason, OrderRejectReason, Side};
+
+use crate::exec::{Exec, ExecKind};
+use crate::workload::Action;
+
+/// What a request was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    New,
+    Cancel,
+    Replace,
+}
+
+impl RequestKind {
+    /// The name reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            RequestKind::New => "new order",
+            RequestKind::Cancel => "cancel",
+            RequestKind::Replace => "replace",
+        }
+    }
+}
+
+/// A request waiting for its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pending {
+    kind: RequestKind,
+    intended_ns: u64,
+}
+
+/// One order's state.
+#[derive(Debug, Clone, Copy)]
+struct OrderState {
+    session: u16,
+    /// Index of the instrument (symbol - 1).
+    instrument: u32,
+    side: Side,
+    price: i64,
+    /// Open quantity, as far as the reports so far say.
+    leaves: u64,
+    /// Sent as an aggressive (IOC) order: its first fill is timed.
+    aggressive: bool,
+    accepted: bool,
+    filled: bool,
+    /// Gone from the book (filled, cancelled, expired, or refused).
+    done: bool,
+    /// When the new order was meant to be sent (for order→fill).
+    new_intended_ns: u64,
+    pending: Option<Pending>,
+    /// Position in the instrument's live list, or `NOT_LIVE`.
+    live_pos: u32,
+    /// The engine's id, once a report said it (0 until then).
+    order_id: u64,
+}
+
+const NOT_LIVE: u32 = u32::MAX;
+
+/// What one execution report meant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// It answered a request: which kind, and when that request was meant to be sent.
+    pub answer: Option<(RequestKind, u64)>,
+    /// It was the first fill of an aggressive order meant to be sent then.
+    pub first_fill: Option<u64>,
+    /// It was about no order loadgen knows, or did not fit the order's
+    /// state (a second answer, say): a gateway or loadgen bug.
+    pub unexpected: bool,
+    /// An aggressive order expired without trading.
+    pub unfilled_aggressive: bool,
+}
+
+/// A request that was never answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Unanswered {
+    pub session: u16,
+    pub client_order_id: u64,
+    /// The engine's id of the order, if any report named it (0 if none did).
+    pub order_id: u64,
+    pub symbol: u32,
+    pub kind: RequestKind,
+    /// When it was meant to be sent, ns from the schedule's start.
+    pub intended_ns: u64,
+}
+
+/// A multiplicative hasher for the order table's sequential `u64` ids: one
+/// multiply instead of SipHash, with the high bits (the ones hashbrown uses
+/// to pick a group) well mixed. Ids are loadgen's own, so there is no
+/// hostile input to defend against.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+/// Every order loadgen has sent and not yet seen finished.
+#[derive(Debug)]
+pub struct OrderTable {
+    orders: IdMap<OrderState>,
+    /// Per instrument: orders that are accepted, resting, with nothing in flight.
+    live: Vec<Vec<u64>>,
+    pending: u64,
+}
+
+impl OrderTable {
+    /// A table for `instruments` instruments (symbols 1..=instruments).
+    pub fn new(instruments: u32) -> OrderTable {
+        OrderTable {
+            orders: IdMap::with_capacity_and_hasher(1 << 10, Default::default()),
+            live: (0..instruments).map(|_| Vec::new()).collect(),
+            pending: 0,
+        }
+    }
+
+    /// Requests waiting for an answer.
+    pub fn pending(&self) -> u64 {
+        self.pending
+    }
+
+    /// Orders known to be resting in `instrument`'s book with nothing in flight.
+    pub fn live_count(&self, instrument: u32) -> usize {
+        self.live.get(instrument as usize).map_or(0, Vec::len)
+    }
+
+    /// Orders the table tracks (resting, or with a request in flight).
+    pub fn tracked(&self) -> usize {
+        self.orders.len()
+    }
+
+    /// Takes the `index`-th live order of `instrument` out of the live list,
+    /// for a cancel or replace: returns its id, session, side and price.
+    pub fn take_live(&mut self, instrument: u32, index: usize) -> Option<(u64, u16, Side, i64)> {
+        let list = self.live.get_mut(instrument as usize)?;
+        if index >= list.len() {
+            return None;
+        }
+        let coid = list.swap_remove(index);
+        if let Some(&moved) = list.get(index)
+            && let Some(m) = self.orders.get_mut(&moved)
+        {
+            m.live_pos = index as u32;
+        }
+        let o = self.orders.get_mut(&coid)?;
+        o.live_pos = NOT_LIVE;
+        Some((coid, o.session, o.side, o.price))
+    }
+
+    /// Notes a request as sent (queued to the transport), meant to go at `intended_ns`.
+    pub fn on_send(&mut self, action: &Action, intended_ns: u64) {
+        match *action {
+            Action::New(ref n) => {
+                self.orders.insert(
+                    n.coid,
+                    OrderState {
+                        session: n.session,
+                        instrument: n.symbol - 1,
+                        side: n.side,
+                        price: n.price,
+                        leaves: n.qty,
+                        aggressive: n.aggressive,
+                        accepted: false,
+                        filled: false,
+                        done: false,
+                        new_intended_ns: intended_ns,
+                        pending: Some(Pending {
+                            kind: RequestKind::New,
+                            intended_ns,
+                        }),
+                        live_pos: NOT_LIVE,
+                        order_id: 0,
+                    },
+                );
+                self.pending += 1;
+            }
+            Action::Cancel { coid, .. } | Action::Replace { coid, .. } => {
+                let kind = if matches!(action, Action::Cancel { .. }) {
+                    RequestKind::Cancel
+                } else {
+                    RequestKind::Replace
+                };
+                if let Some(o) = self.orders.get_mut(&coid)
+                    && o.pending.is_none()
+                {
+                    o.pending = Some(Pending { kind, intended_ns });
+                    self.pending += 1;
+                }
+            }
+        }
+    }
+
+    /// Applies one execution report and says what it meant.
+    pub fn on_exec(&mut self, exec: &Exec) -> Observed {
+        let mut seen = Observed::default();
+        let Some(o) = self.orders.get_mut(&exec.coid) else {
+            seen.unexpected = true;
+            return seen;
+        };
+        if exec.order_id != 0 {
+            o.order_id = exec.order_id;
+        }
+        let pending_kind = o.pending.map(|p| p.kind);
+        let mut answered = false;
+        match exec.kind {
+            ExecKind::Accepted => {
+                if pending_kind == Some(RequestKind::New) && !o.accepted {
+                    answered = true;
+                    o.accepted = true;
+                } else {
+                    seen.unexpected = true;
+                }
+            }
+            ExecKind::Rejected(reason) => {
+                if pending_kind.is_some() {
+                    answered = true;
+                    // A refused new order never existed; a refused cancel or
+                    // replace of an order loadgen thought live means the
+                    // engine no longer has it (it traded or expired in the
+                    // meantime, and that report is already here).
+                    let order_gone = pending_kind == Some(RequestKind::New)
+                        || matches!(
+                            reason,
+                            OrderRejectReason::UnknownOrder
+                                | OrderRejectReason::UnknownClientOrderId
+                        );
+                    if order_gone {
+                        o.done = true;
+                    }
+                } else {
+                    seen.unexpected = true;
+                }
+            }
+            ExecKind::Fill { qty, leaves, .. } => {
+                if !o.filled && o.aggressive {
+                    seen.first_fill = Some(o.new_intended_ns);
+                }
+                o.filled = true;
+                o.leaves = leaves.unwrap_or(o.leaves.saturating_sub(qty));
+                if o.leaves == 0 {
+                    o.done = true;
+                }
+            }
+            ExecKind::Cancelled { reason, .. } => {
+                if pending_kind == Some(RequestKind::Cancel) && reason == CancelReason::User {
+                    answered = true;
+                }
+                if o.aggressive && !o.filled {
+                    seen.unfilled_aggressive = true;
+                }
+                o.done = true;
+            }
+            ExecKind::Replaced { price, qty } => {
+                if pending_kind == Some(RequestKind::Replace) {
+                    answered = true;
+                    o.price = price;
+                    o.leaves = qty;
+                } else {
+                    seen.unexpected = true;
+                }
+            }
+        }
+        if answered && let Some(p) = o.pending.take() {
+            seen.answer = Some((p.kind, p.intended_ns));
+            self.pending -= 1;
+        }
+        self.settle(exec.coid);
+        seen
+    }
+
+    /// After a report: forget a finished order with nothing in flight; put
+    /// an accepted resting order with nothing in flight on the live list.
+    fn settle(&mut self, coid: u64) {
+        let Some(o) = self.orders.get(&coid).copied() else {
+            return;
+        };
+        let resting = o.accepted && !o.done && !o.aggressive && o.pending.is_none() && o.leaves > 0;
+        if resting {
+            if o.live_pos == NOT_LIVE
+                && let Some(list) = self.live.get_mut(o.instrument as usize)
+            {
+                let pos = list.len() as u32;
+                list.push(coid);
+                if let Some(m) = self.orders.get_mut(&coid) {
+                    m.live_pos = pos;
+                }
+            }
+            return;
+        }
+        if o.live_pos != NOT_LIVE {
+            let index = o.live_pos as usize;
+            if let Some(list) = self.live.get_mut(o.instrument as usize)
+                && index < list.len()
+            {
+                list.swap_remove(index);
+                if let Some(&moved) = list.get(index)
+                    && let Some(m) = self.orders.get_mut(&moved)
+                {
+                    m.live_pos = index as u32;
+                }
+            }
+            if let Some(m) = self.orders.get_mut(&coid) {
+                m.live_pos = NOT_LIVE;
+            }
+        }
+        if o.done && o.pending.is_none() {
+            self.orders.remove(&coid);
+        }
+    }
+
+    /// Every request still waiting, oldest first.
+    pub fn unanswered(&self) -> Vec<Unanswered> {
+        let mut list: Vec<Unanswered> = self
+            .orders
+            .iter()
+            .filter_map(|(&coid, o)| {
+                o.pending.map(|p| Unanswered {
+                    session: o.session,
+                    client_order_id: coid,
+                    order_id: o.order_id,
+                    symbol: o.instrument + 1,
+                    kind: p.kind,
+                    intended_ns: p.intended_ns,
+                })
+            })
+            .collect();
+        list.sort_by_key(|u| (u.intended_ns, u.client_order_id));
+        list
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::workload::NewOrder;
+    use gateway::protocol::TimeInForce;
+
+    fn new(coid: u64, aggressive: bool) -> Action {
+        Action::New(NewOrder {
+            session: 0,
+            coid,
+            symbol: 1,
+            side: Side::Buy,
+            price: 100,
+            qty: 10,
+            tif: if aggressive {
+                TimeInForce::Ioc
+            } else {
+                TimeInForce::Gtc
+            },
+            aggressive,
+        })
+    }
+
+    fn exec(coid: u64, kind: ExecKind) -> Exec {
+        Exec {
+            coid,
+            order_id: coid,
+            symbol: 1,
+            kind,
+        }
+    }
+
+    #[test]
+    fn a_passive_order_goes_live_and_its_cancel_is_answered() {
+        let mut t = OrderTable::new(1);
+        t.on_send(&new(1, false), 100);
+        assert_eq!(t.pending(), 1);
+        let seen = t.on_exec(&exec(1, ExecKind::Accepted));
+        assert_eq!(seen.answer, Some((RequestKind::New, 100)));
+        assert_eq!((t.pending(), t.live_count(0)), (0, 1));
+        let (coid, ..) = t.take_live(0, 0).unwrap();
+        assert_eq!((coid, t.live_count(0)), (1, 0));
+        t.on_send(
+            &Action::Cancel {
+                session: 0,
+                coid: 1,
+                symbol: 1,
+            },
+            200,
+        );
+        let seen = t.on_exec(&exec(
+            1,
+            ExecKind::Cancelled {
+                qty: 10,
+                reason: CancelReason::User,
+            },
+        ));
+        assert_eq!(seen.answer, Some((RequestKind::Cancel, 200)));
+        assert_eq!((t.pending(), t.tracked()), (0, 0));
+    }
+
+    #[test]
+    fn an_aggressive_order_times_its_first_fill_only() {
+        let mut t = OrderTable::new(1);
+        t.on_send(&new(5, true), 1_000);
+        t.on_exec(&exec(5, ExecKind::Accepted));
+        let fill = |leaves| ExecKind::Fill {
+            price: 100,
+            qty: 3,
+            leaves,
+        };
+        assert_eq!(t.on_exec(&exec(5, fill(Some(7)))).first_fill, Some(1_000));
+        assert_eq!(t.on_exec(&exec(5, fill(None))).first_fill, None);
+        let seen = t.on_exec(&exec(
+            5,
+            ExecKind::Cancelled {
+                qty: 4,
+                reason: CancelReason::Expired,
+            },
+        ));
+        assert!(!seen.unfilled_aggressive && seen.answer.is_none());
+        assert_eq!((t.tracked(), t.live_count(0)), (0, 0));
+    }
+
+    #[test]
+    fn a_cancel_that_loses_the_race_with_a_fill_is_still_answered() {
+        let mut t = OrderTable::new(1);
+        t.on_send(&new(1, false), 0);
+        t.on_exec(&exec(1, ExecKind::Accepted));
+        t.take_live(0, 0).unwrap();
+        t.on_send(
+            &Action::Cancel {
+                session: 0,
+                coid: 1,
+                symbol: 1,
+            },
+            10,
+        );
+        let full_fill = ExecKind::Fill {
+            price: 100,
+            qty: 10,
+            leaves: None,
+        };
+        assert_eq!(t.on_exec(&exec(1, full_fill)).answer, None);
+        assert_eq!(t.unanswered().len(), 1);
+        let seen = t.on_exec(&exec(
+            1,
+            ExecKind::Rejected(OrderRejectReason::UnknownClientOrderId),
+        ));
+        assert_eq!(seen.answer, Some((RequestKind::Cancel, 10)));
+        assert!(t.unanswered().is_empty());
+        assert_eq!(t.tracked(), 0);
+    }
+
+    #[test]
+    fn unknown_and_doubled_answers_are_unexpected() {
+        let mut t = OrderTable::new(1);
+        assert!(t.on_exec(&exec(9, ExecKind::Accepted)).unexpected);
+        t.on_send(&new(1, false), 0);
+        assert!(!t.on_exec(&exec(1, ExecKind::Accepted)).unexpected);
+        assert!(t.on_exec(&exec(1, ExecKind::Accepted)).unexpected);
+        let left = t.unanswered();
+        assert!(left.is_empty());
+        t.on_send(&new(2, false), 7);
+        let left = t.unanswered();
+        assert_eq!(left.len(), 1);
+        assert_eq!(
+            (left[0].client_order_id, left[0].kind),
+            (2, RequestKind::New)
+        );
+    }
+}

@@ -1,0 +1,482 @@
+//! The end report: what was asked, what was achieved, each latency beside
+//! its documented target with PASS or FAIL. The same content goes to the
+//! terminal as a table and to `--json` as JSON.
+
+use std::fmt::Write as _;
+
+use hdrhistogram::Histogram;
+
+use crate::host::HostFacts;
+use crate::measure::Counts;
+use crate::orders::Unanswered;
+use crate::targets::{PERCENTILES, Targets, Value};
+
+/// Percentiles of one latency (ns); all `None` when there were no samples.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub p50_ns: Option<u64>,
+    pub p90_ns: Option<u64>,
+    pub p99_ns: Option<u64>,
+    #[serde(rename = "p99.9_ns")]
+    pub p99_9_ns: Option<u64>,
+    #[serde(rename = "p99.99_ns")]
+    pub p99_99_ns: Option<u64>,
+    pub max_ns: Option<u64>,
+    pub mean_ns: Option<f64>,
+}
+
+impl LatencySummary {
+    pub fn of(h: &Histogram<u64>) -> LatencySummary {
+        if h.is_empty() {
+            return LatencySummary::default();
+        }
+        let q = |p: f64| Some(h.value_at_quantile(p / 100.0));
+        LatencySummary {
+            count: h.len(),
+            p50_ns: q(50.0),
+            p90_ns: q(90.0),
+            p99_ns: q(99.0),
+            p99_9_ns: q(99.9),
+            p99_99_ns: q(99.99),
+            max_ns: Some(h.max()),
+            mean_ns: Some(h.mean()),
+        }
+    }
+
+    /// The value of a percentile by its key name (`p50` ... `max`).
+    pub fn get(&self, name: &str) -> Option<u64> {
+        match name {
+            "p50" => self.p50_ns,
+            "p90" => self.p90_ns,
+            "p99" => self.p99_ns,
+            "p99.9" => self.p99_9_ns,
+            "p99.99" => self.p99_99_ns,
+            "max" => self.max_ns,
+            _ => None,
+        }
+    }
+}
+
+/// One comparison with a documented target.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Check {
+    /// The key in `docs/targets.md`, e.g. `tcp.ack.p99`.
+    pub key: String,
+    /// The measured value as shown (`48.1µs`, `0`, `99.98%`), or `no samples`.
+    pub measured: String,
+    /// The bound, e.g. `<= 100us`.
+    pub target: String,
+    pub pass: bool,
+}
+
+/// The whole report of a run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    /// `tcp` or `inproc`: the scope of the targets used.
+    pub transport: String,
+    /// What was driven: an address, "in-process gateway at ...", or "pipeline".
+    pub driven: String,
+    pub durability: Option<String>,
+    pub topology: Option<String>,
+    pub host: HostFacts,
+    pub sessions: u16,
+    pub instruments: u32,
+    pub seed: u64,
+    pub mix: String,
+    pub tick: String,
+    /// How loadgen waited between ticks (`--idle`).
+    pub idle: String,
+    pub warmup: String,
+    pub duration: String,
+    /// Orders per second asked for.
+    pub requested_rate: u64,
+    /// Measured orders sent per second of the measured window (which is
+    /// stretched if loadgen fell behind and sent the last ones late).
+    pub achieved_rate: f64,
+    /// `achieved_rate` as a percentage of `requested_rate`.
+    pub achieved_pct: f64,
+    /// Measured orders answered per second of the same window.
+    pub answered_rate: f64,
+    /// The rate the targets are stated at, if `docs/targets.md` says.
+    pub targets_rate: Option<u64>,
+    pub counts: Counts,
+    pub rejects_by_reason: Vec<(String, u64)>,
+    pub ack: LatencySummary,
+    pub fill: LatencySummary,
+    /// inproc only: command→event, from the publish into the pipeline to the
+    /// command's first released event (the pipeline without loadgen's tick).
+    pub event: Option<LatencySummary>,
+    /// How late loadgen handed measured orders to the transport (tick
+    /// batching included): loadgen's own share of the latency.
+    pub send_lag: LatencySummary,
+    pub unanswered: u64,
+    /// The first unanswered requests (at most 20), oldest first.
+    pub unanswered_first: Vec<Unanswered>,
+    pub checks: Vec<Check>,
+    /// Every check passed and the run completed.
+    pub pass: bool,
+    /// What ended the run early (the gateway went away, say).
+    pub failure: Option<String>,
+    pub notes: Vec<String>,
+}
+
+/// A latency in the unit that reads best: `850ns`, `12.3µs`, `1.52ms`, `2.10s`.
+pub fn format_latency(ns: u64) -> String {
+    let ns_f = ns as f64;
+    if ns < 1_000 {
+        format!("{ns}ns")
+    } else if ns < 1_000_000 {
+        format!("{:.1}µs", ns_f / 1e3)
+    } else if ns < 1_000_000_000 {
+        format!("{:.2}ms", ns_f / 1e6)
+    } else {
+        format!("{:.2}s", ns_f / 1e9)
+    }
+}
+
+/// A rate in the unit that reads best: `999.8k`, `1.00M`, `350`.
+pub fn format_rate(per_sec: f64) -> String {
+    if per_sec >= 1e6 {
+        format!("{:.2}M", per_sec / 1e6)
+    } else if per_sec >= 1e3 {
+        format!("{:.1}k", per_sec / 1e3)
+    } else {
+        format!("{per_sec:.0}")
+    }
+}
+
+/// Compares the measured values with the targets of `scope`.
+#[allow(clippy::too_many_arguments)]
+pub fn checks(
+    scope: &str,
+    targets: &Targets,
+    ack: &LatencySummary,
+    fill: &LatencySummary,
+    fill_expected: bool,
+    event: Option<&LatencySummary>,
+    unanswered: u64,
+    achieved_pct: f64,
+) -> Vec<Check> {
+    let mut out = Vec::new();
+    let none = LatencySummary::default();
+    let metrics = [
+        ("ack", ack, true),
+        ("fill", fill, fill_expected),
+        // Only a transport that measures it has it to check.
+        ("event", event.unwrap_or(&none), event.is_some()),
+    ];
+    for (metric, summary, expected) in metrics {
+        for (name, _) in PERCENTILES {
+            let key = format!("{scope}.{metric}.{name}");
+            let Some(target) = targets.get(&key) else {
+                continue;
+            };
+            match summary.get(name) {
+                Some(ns) => out.push(Check {
+                    measured: format_latency(ns),
+                    target: target.bound(),
+                    pass: target.met_by(Value::Latency(std::time::Duration::from_nanos(ns))),
+                    key,
+                }),
+                // No aggressive orders in the mix: nothing to time, nothing to fail.
+                None if !expected => {}
+                None => out.push(Check {
+                    measured: "no samples".into(),
+                    target: target.bound(),
+                    pass: false,
+                    key,
+                }),
+            }
+        }
+    }
+    let key = format!("{scope}.unanswered");
+    if let Some(t) = targets.get(&key) {
+        out.push(Check {
+            measured: unanswered.to_string(),
+            target: t.bound(),
+            pass: t.met_by(Value::Count(unanswered)),
+            key,
+        });
+    }
+    let key = format!("{scope}.achieved");
+    if let Some(t) = targets.get(&key) {
+        out.push(Check {
+            measured: format!("{achieved_pct:.2}%"),
+            target: t.bound(),
+            pass: t.met_by(Value::Percent(achieved_pct)),
+            key,
+        });
+    }
+    out
+}
+
+impl Summary {
+    /// The table for the terminal.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "loadgen {} → {}{}",
+            self.transport,
+            self.driven,
+            self.durability
+                .as_ref()
+                .map(|d| format!(", durability {d}"))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(s, "host      {}", self.host.describe());
+        if let Some(t) = &self.topology {
+            let _ = writeln!(s, "threads   {t}");
+        }
+        let _ = writeln!(
+            s,
+            "run       {} sessions, {} instruments, seed {}, mix {}, tick {} (idle {}), warm-up {}, measured {}",
+            self.sessions,
+            self.instruments,
+            self.seed,
+            self.mix,
+            self.tick,
+            self.idle,
+            self.warmup,
+            self.duration
+        );
+        let _ = writeln!(
+            s,
+            "rate      requested {}/s, achieved {}/s ({:.2}%), answered {}/s",
+            format_rate(self.requested_rate as f64),
+            format_rate(self.achieved_rate),
+            self.achieved_pct,
+            format_rate(self.answered_rate),
+        );
+        if let Some(r) = self.targets_rate
+            && r != self.requested_rate
+        {
+            let _ = writeln!(
+                s,
+                "          (the targets are stated for {}/s; this run asked for {}/s)",
+                format_rate(r as f64),
+                format_rate(self.requested_rate as f64)
+            );
+        }
+        let c = &self.counts;
+        let _ = writeln!(
+            s,
+            "orders    sent {} ({} measured: {} new, {} cancel, {} replace in all), answered {}, unanswered {}",
+            c.sent,
+            c.sent_measured,
+            c.sent_new,
+            c.sent_cancel,
+            c.sent_replace,
+            c.answered,
+            self.unanswered
+        );
+        let mut rejects = String::new();
+        for (word, n) in &self.rejects_by_reason {
+            let _ = write!(rejects, " {word} {n}");
+        }
+        let _ = writeln!(
+            s,
+            "reports   accepted {}, rejected {}{}, fills {}, cancelled {}, replaced {}; aggressive filled {}, expired unfilled {}{}",
+            c.accepted,
+            c.rejected,
+            if rejects.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", rejects.trim())
+            },
+            c.fills,
+            c.cancelled,
+            c.replaced,
+            c.aggressive_filled,
+            c.aggressive_unfilled,
+            if c.unexpected > 0 {
+                format!(", UNEXPECTED {}", c.unexpected)
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(s);
+        let _ = write!(
+            s,
+            "  {:<8} {:>10}  {:<10} {:<6} {:>10}  {:<10} {:<6}",
+            "", "order→ack", "target", "", "order→fill", "target", ""
+        );
+        if self.event.is_some() {
+            let _ = write!(s, " {:>10}  {:<10} {:<6}", "cmd→event", "target", "");
+        }
+        let _ = writeln!(s);
+        let scope = &self.transport;
+        for (name, label) in [
+            ("p50", "P50"),
+            ("p90", "P90"),
+            ("p99", "P99"),
+            ("p99.9", "P99.9"),
+            ("p99.99", "P99.99"),
+            ("max", "max"),
+        ] {
+            let cell = |metric: &str, summary: &LatencySummary| {
+                let key = format!("{scope}.{metric}.{name}");
+                let value = summary
+                    .get(name)
+                    .map_or_else(|| "-".to_string(), format_latency);
+                match self.checks.iter().find(|c| c.key == key) {
+                    Some(c) => (value, c.target.clone(), verdict(c.pass)),
+                    None => (value, "-".to_string(), ""),
+                }
+            };
+            let (av, at, ar) = cell("ack", &self.ack);
+            let (fv, ft, fr) = cell("fill", &self.fill);
+            let _ = write!(
+                s,
+                "  {label:<8} {av:>10}  {at:<10} {ar:<6} {fv:>10}  {ft:<10} {fr:<6}"
+            );
+            if let Some(event) = &self.event {
+                let (ev, et, er) = cell("event", event);
+                let _ = write!(s, " {ev:>10}  {et:<10} {er:<6}");
+            }
+            let _ = writeln!(s);
+        }
+        let _ = write!(
+            s,
+            "  {:<8} {:>10}  {:<10} {:<6} {:>10}",
+            "samples", self.ack.count, "", "", self.fill.count
+        );
+        if let Some(event) = &self.event {
+            let _ = write!(s, "  {:<10} {:<6} {:>10}", "", "", event.count);
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(s);
+        for c in &self.checks {
+            if c.key.ends_with(".unanswered") || c.key.ends_with(".achieved") {
+                let _ = writeln!(
+                    s,
+                    "  {:<22} {:>10}  {:<10} {}",
+                    c.key.split_once('.').map_or(c.key.as_str(), |(_, k)| k),
+                    c.measured,
+                    c.target,
+                    verdict(c.pass)
+                );
+            }
+        }
+        if let (Some(p99), Some(max)) = (self.send_lag.p99_ns, self.send_lag.max_ns) {
+            let _ = writeln!(
+                s,
+                "  {:<22} {:>10}  (max {}; loadgen's own share: tick batching and its loop)",
+                "send lag p99",
+                format_latency(p99),
+                format_latency(max)
+            );
+        }
+        for u in &self.unanswered_first {
+            let _ = writeln!(
+                s,
+                "  unanswered: session {} {} of coid {} (engine id {}) symbol {} (meant for {:.6}s)",
+                u.session,
+                u.kind.name(),
+                u.client_order_id,
+                u.order_id,
+                u.symbol,
+                u.intended_ns as f64 / 1e9
+            );
+        }
+        for n in &self.notes {
+            let _ = writeln!(s, "  note: {n}");
+        }
+        if let Some(f) = &self.failure {
+            let _ = writeln!(s, "  RUN FAILED: {f}");
+        }
+        let _ = writeln!(s);
+        let failed = self.checks.iter().filter(|c| !c.pass).count();
+        let _ = writeln!(
+            s,
+            "result    {} ({} of {} checks passed{})",
+            if self.pass { "PASS" } else { "FAIL" },
+            self.checks.len() - failed,
+            self.checks.len(),
+            if self.failure.is_some() {
+                "; the run did not complete"
+            } else {
+                ""
+            }
+        );
+        s
+    }
+
+    /// One CSV row (see `CSV_HEADER`).
+    pub fn csv_row(&self) -> String {
+        let v = |x: Option<u64>| x.map(|n| n.to_string()).unwrap_or_default();
+        format!(
+            "{},{},{:.0},{:.2},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            self.transport,
+            self.requested_rate,
+            self.achieved_rate,
+            self.achieved_pct,
+            v(self.ack.p50_ns),
+            v(self.ack.p90_ns),
+            v(self.ack.p99_ns),
+            v(self.ack.p99_9_ns),
+            v(self.ack.p99_99_ns),
+            v(self.ack.max_ns),
+            v(self.fill.p50_ns),
+            v(self.fill.p99_ns),
+            v(self.fill.p99_9_ns),
+            v(self.event.as_ref().and_then(|e| e.p50_ns)),
+            v(self.event.as_ref().and_then(|e| e.p99_ns)),
+            v(self.event.as_ref().and_then(|e| e.p99_9_ns)),
+            self.unanswered,
+            if self.pass { "PASS" } else { "FAIL" },
+            self.failure.as_deref().unwrap_or("").replace(',', ";"),
+        )
+    }
+}
+
+/// The header of `Summary::csv_row`.
+pub const CSV_HEADER: &str = "transport,requested_rate,achieved_rate,achieved_pct,ack_p50_ns,ack_p90_ns,ack_p99_ns,ack_p99.9_ns,ack_p99.99_ns,ack_max_ns,fill_p50_ns,fill_p99_ns,fill_p99.9_ns,event_p50_ns,event_p99_ns,event_p99.9_ns,unanswered,result,failure";
+
+fn verdict(pass: bool) -> &'static str {
+    if pass { "PASS" } else { "FAIL" }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::measure::latency_histogram;
+    use crate::targets::parse_targets;
+
+    #[test]
+    fn latencies_and_rates_read_well() {
+        assert_eq!(format_latency(850), "850ns");
+        assert_eq!(format_latency(12_345), "12.3µs");
+        assert_eq!(format_latency(1_520_000), "1.52ms");
+        assert_eq!(format_latency(2_100_000_000), "2.10s");
+        assert_eq!(format_rate(999_800.0), "999.8k");
+        assert_eq!(format_rate(1_000_000.0), "1.00M");
+        assert_eq!(format_rate(350.0), "350");
+    }
+
+    #[test]
+    fn checks_compare_each_percentile_with_its_target() {
+        let targets = parse_targets(
+            "```targets\ntcp.ack.p99 <= 100us\ntcp.fill.p99 <= 100us\ntcp.unanswered == 0\n\
+             tcp.achieved >= 99%\n```\n",
+        )
+        .unwrap();
+        let mut h = latency_histogram();
+        for v in 1..=1000u64 {
+            h.record(v * 100).unwrap();
+        }
+        let ack = LatencySummary::of(&h);
+        assert!(ack.p99_ns.unwrap() <= 100_000);
+        let empty = LatencySummary::of(&latency_histogram());
+        let c = checks("tcp", &targets, &ack, &empty, false, None, 0, 100.0);
+        assert_eq!(c.len(), 3, "no fill check without aggressive orders: {c:?}");
+        assert!(c.iter().all(|c| c.pass), "{c:?}");
+        let c = checks("tcp", &targets, &ack, &empty, true, None, 2, 50.0);
+        assert_eq!(c.len(), 4);
+        assert_eq!(c.iter().filter(|c| !c.pass).count(), 3, "{c:?}");
+        assert_eq!(c[1].measured, "no samples");
+    }
+}

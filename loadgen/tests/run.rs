@@ -1,0 +1,268 @@
+//! Short real runs: the inproc pipeline, the in-process gateway over TCP,
+//! and a gateway that goes away in the middle.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use gateway::protocol::{
+    Accepted, ClientMessage, Decoded, Envelope, LogonAck, MAX_FRAME_BYTES, OrderRef, ServerMessage,
+    decode_frame, encode_frame,
+};
+use loadgen::mix::parse_mix;
+use loadgen::rate::parse_rate;
+use loadgen::{Options, Summary, TransportKind};
+
+fn short(rate: &str) -> Options {
+    Options {
+        rate: parse_rate(rate).unwrap(),
+        duration: Duration::from_millis(800),
+        warmup: Duration::from_millis(200),
+        progress: false,
+        drain: Duration::from_secs(5),
+        ..Options::default()
+    }
+}
+
+fn run(options: &Options) -> Summary {
+    let mut log = |line: &str| eprintln!("{line}");
+    loadgen::run(options, &mut log).unwrap()
+}
+
+/// What every completed run's report must say.
+fn check_fields(s: &Summary, options: &Options) {
+    let total = 5_000 * (options.warmup + options.duration).as_millis() as u64 / 1_000;
+    assert_eq!(s.failure, None, "{}", s.render());
+    assert_eq!(s.requested_rate, 5_000);
+    assert_eq!(s.counts.sent, total, "every scheduled order is sent");
+    assert_eq!(s.counts.sent_measured, 4_000, "the warm-up is not measured");
+    assert_eq!(
+        s.counts.sent,
+        s.counts.sent_new + s.counts.sent_cancel + s.counts.sent_replace
+    );
+    assert!(s.achieved_pct > 99.0, "{}", s.render());
+    assert_eq!(s.ack.count, s.counts.answered_measured);
+    assert!(s.ack.p50_ns.unwrap() <= s.ack.p99_ns.unwrap());
+    assert!(s.ack.p99_ns.unwrap() <= s.ack.max_ns.unwrap());
+    assert_eq!(s.counts.unexpected, 0, "{}", s.render());
+    // Every documented target of the scope is checked.
+    for key in ["ack.p99", "ack.p99.9", "unanswered", "achieved"] {
+        let key = format!("{}.{key}", s.transport);
+        assert!(s.checks.iter().any(|c| c.key == key), "{key} not checked");
+    }
+    let json: serde_json::Value = serde_json::to_value(s).unwrap();
+    for field in [
+        "requested_rate",
+        "achieved_rate",
+        "ack",
+        "fill",
+        "checks",
+        "pass",
+        "host",
+    ] {
+        assert!(json.get(field).is_some(), "JSON has no {field}");
+    }
+    assert!(json["ack"]["p99.9_ns"].is_u64());
+    let table = s.render();
+    for text in [
+        "order→ack",
+        "order→fill",
+        "P99.9",
+        "requested 5.0k/s",
+        "result",
+    ] {
+        assert!(table.contains(text), "table has no {text}:\n{table}");
+    }
+}
+
+#[test]
+fn inproc_run_answers_every_order() {
+    let mut options = short("5k");
+    options.transport = TransportKind::Inproc;
+    let s = run(&options);
+    check_fields(&s, &options);
+    assert_eq!(s.unanswered, 0, "{}", s.render());
+    assert_eq!(s.counts.answered, s.counts.sent);
+    assert!(s.counts.fills > 0 && s.counts.cancelled > 0 && s.counts.replaced > 0);
+    assert!(s.fill.count > 0, "aggressive orders trade");
+    // The pipeline's own latency, from the publish, is measured too, and is
+    // below order→ack, which also has loadgen's tick in it.
+    let event = s.event.clone().expect("inproc measures command→event");
+    // Measured from the publish time, so the orders of the tick that spans
+    // the end of the warm-up may fall on either side.
+    assert!(
+        event.count.abs_diff(s.counts.sent_measured) <= 100,
+        "{event:?}"
+    );
+    assert!(
+        event.p50_ns.unwrap() <= s.ack.p50_ns.unwrap(),
+        "{}",
+        s.render()
+    );
+    assert!(s.checks.iter().any(|c| c.key == "inproc.event.p99"));
+    assert!(s.render().contains("cmd→event"));
+}
+
+#[test]
+fn tcp_run_against_the_in_process_gateway() {
+    // New orders only: every one is answered whatever the gateway does with
+    // cancels that race a fill (see the next test).
+    let mut options = short("5k");
+    options.mix = parse_mix("passive=60,aggressive=40").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    options.record = Some(dir.path().join("record.txt"));
+    options.hist = Some(dir.path().join("latency.hlog"));
+    let s = run(&options);
+    check_fields(&s, &options);
+    assert_eq!(s.unanswered, 0, "{}", s.render());
+    assert!(s.fill.count > 0);
+    assert!(s.event.is_none(), "command→event is an inproc measurement");
+    // The record has one line per execution report, in the documented form.
+    let record = std::fs::read_to_string(dir.path().join("record.txt")).unwrap();
+    let reports = s.counts.accepted + s.counts.rejected + s.counts.fills + s.counts.cancelled;
+    assert_eq!(record.lines().count() as u64, reports);
+    for line in record.lines() {
+        let words: Vec<&str> = line.split(' ').collect();
+        let ok = match words[0] {
+            "A" => words.len() == 3,
+            "F" | "U" => words.len() == 5,
+            "J" => words.len() == 4,
+            "X" => words.len() == 5,
+            _ => false,
+        };
+        assert!(ok, "bad record line `{line}`");
+    }
+    let hlog = std::fs::read_to_string(dir.path().join("latency.hlog")).unwrap();
+    assert!(hlog.contains("Tag=ack,"), "{hlog}");
+}
+
+#[test]
+#[ignore = "open bug: over TCP a few cancels go unanswered (in process they do not); see issue 5"]
+fn tcp_run_with_cancels_and_replaces_answers_every_request() {
+    // The default mix: cancels and replaces race fills from other sessions.
+    let options = short("5k");
+    let s = run(&options);
+    check_fields(&s, &options);
+    assert_eq!(s.unanswered, 0, "{}", s.render());
+}
+
+/// A fake gateway: logs one session on, accepts `answer` orders, then drops
+/// the connection without a Logout.
+fn vanishing_gateway(answer: usize) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut len = 0;
+        let mut seq = 0u64;
+        let mut answered = 0;
+        let mut send = |sock: &mut std::net::TcpStream, msg: ServerMessage| {
+            seq += 1;
+            let mut frame = [0u8; MAX_FRAME_BYTES];
+            let n = encode_frame(&Envelope { seq, msg }, &mut frame).unwrap();
+            sock.write_all(&frame[..n]).unwrap();
+        };
+        while answered < answer {
+            let n = sock.read(&mut buf[len..]).unwrap();
+            assert!(n > 0);
+            len += n;
+            let mut pos = 0;
+            while let Ok(Decoded::Message { envelope, consumed }) =
+                decode_frame::<ClientMessage>(&buf[pos..len])
+            {
+                pos += consumed;
+                match envelope.msg {
+                    ClientMessage::Logon(l) => send(
+                        &mut sock,
+                        ServerMessage::LogonAck(LogonAck {
+                            account: l.account,
+                            heartbeat_interval_ms: 5_000,
+                            max_msgs_per_sec: 0,
+                        }),
+                    ),
+                    ClientMessage::NewOrder(o) if answered < answer => {
+                        answered += 1;
+                        send(
+                            &mut sock,
+                            ServerMessage::Accepted(Accepted {
+                                order: OrderRef {
+                                    client_order_id: o.client_order_id,
+                                    order_id: 1_000 + o.client_order_id,
+                                    instrument: o.instrument,
+                                },
+                            }),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            buf.copy_within(pos..len, 0);
+            len -= pos;
+        }
+        // Gone: no Logout, the socket just closes.
+    });
+    (addr, thread)
+}
+
+#[test]
+fn a_gateway_that_goes_away_is_reported_and_the_record_is_kept() {
+    let (addr, server) = vanishing_gateway(50);
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = short("2k");
+    options.sessions = 1;
+    options.target = Some(addr.to_string());
+    options.mix = parse_mix("passive=1").unwrap();
+    options.record = Some(dir.path().join("record.txt"));
+    let s = run(&options);
+    server.join().unwrap();
+    let failure = s.failure.clone().expect("the run must fail");
+    assert!(failure.contains("closed the connection"), "{failure}");
+    assert!(!s.pass);
+    assert!(s.render().contains("RUN FAILED"));
+    let record = std::fs::read_to_string(dir.path().join("record.txt")).unwrap();
+    assert_eq!(
+        record.lines().count(),
+        50,
+        "every report before the end is kept"
+    );
+    assert!(record.lines().all(|l| l.starts_with("A ")), "{record}");
+}
+
+#[test]
+fn the_binary_exits_non_zero_when_the_gateway_goes_away() {
+    let (addr, server) = vanishing_gateway(20);
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record.txt");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args([
+            "--target",
+            &addr.to_string(),
+            "--sessions",
+            "1",
+            "--rate",
+            "2k",
+        ])
+        .args([
+            "--duration",
+            "2s",
+            "--warmup",
+            "0s",
+            "--mix",
+            "passive=1",
+            "-q",
+        ])
+        .arg("--record")
+        .arg(&record)
+        .output()
+        .unwrap();
+    server.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("did not complete"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&record).unwrap().lines().count(),
+        20
+    );
+}
