@@ -138,7 +138,6 @@ fn tcp_run_against_the_in_process_gateway() {
 }
 
 #[test]
-#[ignore = "open bug: over TCP a few cancels go unanswered (in process they do not); see issue 5"]
 fn tcp_run_with_cancels_and_replaces_answers_every_request() {
     // The default mix: cancels and replaces race fills from other sessions.
     let options = short("5k");

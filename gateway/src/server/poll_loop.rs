@@ -430,10 +430,14 @@ impl PollLoop {
             }
             ClientMessage::Cancel(cancel) => {
                 if let Some((id, instrument)) = self.live_order(slot, cancel.client_order_id) {
-                    self.push_command(Command::Cancel {
-                        symbol: instrument,
-                        id,
-                    });
+                    let request = self.request(slot, cancel.client_order_id, instrument);
+                    self.push_request(
+                        Command::Cancel {
+                            symbol: instrument,
+                            id,
+                        },
+                        request,
+                    );
                 } else {
                     self.reject_unknown_client_order(slot, cancel.client_order_id);
                 }
