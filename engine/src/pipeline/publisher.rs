@@ -80,25 +80,10 @@ impl Publisher {
         commands: &[Command],
     ) -> Result<u64, PipelineError> {
         for chunk in commands.chunks(self.ring) {
-            let first = self.next_seq;
             let mut backoff = Backoff::new(self.wait);
-            while self
-                .producer
-                .try_batch_publish(chunk.len(), |slots| {
-                    for (i, (slot, command)) in slots.zip(chunk).enumerate() {
-                        *slot = Inbound {
-                            seq: first + i as u64,
-                            ts_ns,
-                            command: *command,
-                        };
-                    }
-                })
-                .is_err()
-            {
-                self.check()?;
+            while self.try_publish_batch(ts_ns, chunk)?.is_none() {
                 backoff.snooze();
             }
-            self.next_seq += chunk.len() as u64;
         }
         Ok(self.next_seq - 1)
     }
