@@ -18,9 +18,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use engine::journal::{self, Durability};
 use engine::pipeline::{self, Output, OutputSink};
 use engine::{Engine, EngineConfig};
-use pipeline_support::{TempDir, config, stream};
+use pipeline_support::{TempDir, config, placed, stream};
 
 const CHILD_DIR: &str = "ENGINE_CRASH_CHILD_DIR";
+/// Set (to anything) when the child runs J and O on its publishing thread.
+const CHILD_HOSTED: &str = "ENGINE_CRASH_CHILD_HOSTED";
 const COMMANDS: usize = 400_000;
 const SEED: u64 = 21;
 
@@ -46,18 +48,28 @@ fn crash_child() {
         return;
     };
     let workload = stream(COMMANDS, SEED);
-    let cfg = config(
-        dir.as_ref(),
-        workload.instruments.clone(),
-        Durability::Fsync,
+    let hosted = std::env::var_os(CHILD_HOSTED).is_some();
+    let cfg = placed(
+        config(
+            dir.as_ref(),
+            workload.instruments.clone(),
+            Durability::Fsync,
+        ),
+        hosted,
     );
     let sink = PrintReleased(BufWriter::new(std::io::stdout()));
     let mut p = pipeline::start(cfg, sink).unwrap();
     for chunk in workload.commands.chunks(64) {
         p.publish_batch(0, chunk).unwrap();
+        p.poll();
     }
-    // Wait to be killed.
-    std::thread::sleep(Duration::from_secs(600));
+    // Wait to be killed (hosted: releasing the rest meanwhile).
+    let until = std::time::Instant::now() + Duration::from_secs(600);
+    while std::time::Instant::now() < until {
+        if p.poll() == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
 }
 
 #[test]
@@ -68,11 +80,19 @@ fn released_commands_survive_sigkill() {
         .unwrap()
         .as_nanos() as u64;
     let delays = [seed % 10, 20 + seed % 100, 150 + seed % 300];
-    for delay_ms in delays {
+    let runs = delays
+        .iter()
+        .flat_map(|&delay| [(delay, false), (delay, true)]);
+    for (delay_ms, hosted) in runs {
         let dir = TempDir::new("crash");
-        let mut child = Process::new(std::env::current_exe().unwrap())
+        let mut child = Process::new(std::env::current_exe().unwrap());
+        child
             .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
-            .env(CHILD_DIR, dir.path())
+            .env(CHILD_DIR, dir.path());
+        if hosted {
+            child.env(CHILD_HOSTED, "1");
+        }
+        let mut child = child
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -104,8 +124,8 @@ fn released_commands_survive_sigkill() {
         let (recovered, report) = journal::recover(dir.path(), cfg.engine.clone()).unwrap();
         assert!(
             report.last_seq >= released,
-            "killed after {delay_ms} ms (seed {seed}): events of command {released} were released \
-             but recovery found only {}",
+            "killed after {delay_ms} ms (seed {seed}, hosted {hosted}): events of command \
+             {released} were released but recovery found only {}",
             report.last_seq
         );
         // The recovered books are exactly those of the recovered prefix.
@@ -122,7 +142,7 @@ fn released_commands_survive_sigkill() {
         }
         assert_eq!(recovered.resting_orders(), expected.resting_orders());
         eprintln!(
-            "killed after {delay_ms} ms: released up to {released}, recovered up to {}",
+            "killed after {delay_ms} ms (hosted {hosted}): released up to {released}, recovered up to {}",
             report.last_seq
         );
     }

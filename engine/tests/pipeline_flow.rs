@@ -11,7 +11,7 @@ use engine::journal::Durability;
 use engine::pipeline::{self, Output, PipelineError};
 use engine::text::write_event;
 use engine::{Command, Engine, EngineConfig, Event};
-use pipeline_support::{TempDir, collector, config, stream};
+use pipeline_support::{TempDir, collector, config, placed, stream};
 
 fn events_text(outputs: &[Output]) -> String {
     let mut out = Vec::new();
@@ -23,14 +23,27 @@ fn events_text(outputs: &[Output]) -> String {
 
 #[test]
 fn live_events_equal_journal_export_replayed() {
+    live_events_equal_journal_export_replayed_in(false);
+}
+
+#[test]
+fn live_events_equal_journal_export_replayed_hosted() {
+    live_events_equal_journal_export_replayed_in(true);
+}
+
+fn live_events_equal_journal_export_replayed_in(hosted: bool) {
     let dir = TempDir::new("export");
     let workload = stream(30_000, 11);
     let (seen, sink) = collector();
     let mut p = pipeline::start(
-        config(dir.path(), workload.instruments.clone(), Durability::Os),
+        placed(
+            config(dir.path(), workload.instruments.clone(), Durability::Os),
+            hosted,
+        ),
         sink,
     )
     .unwrap();
+    assert_eq!(p.publisher().hosts_stages(), hosted);
     for chunk in workload.commands.chunks(100) {
         p.publish_batch(0, chunk).unwrap();
     }
@@ -64,13 +77,23 @@ fn live_events_equal_journal_export_replayed() {
 
 #[test]
 fn a_small_ring_holds_the_publisher_back_and_loses_nothing() {
+    a_small_ring_holds_the_publisher_back_and_loses_nothing_in(false);
+}
+
+#[test]
+fn a_small_ring_holds_the_publisher_back_and_loses_nothing_hosted() {
+    a_small_ring_holds_the_publisher_back_and_loses_nothing_in(true);
+}
+
+fn a_small_ring_holds_the_publisher_back_and_loses_nothing_in(hosted: bool) {
     let dir = TempDir::new("backpressure");
     let workload = stream(100_000, 12);
     let (seen, sink) = collector();
     let mut cfg = config(dir.path(), workload.instruments.clone(), Durability::None);
     cfg.inbound_ring = 64;
     cfg.outbound_ring = 64;
-    let mut p = pipeline::start(cfg, sink).unwrap();
+    let mut p = pipeline::start(placed(cfg, hosted), sink).unwrap();
+    assert_eq!(p.publisher().hosts_stages(), hosted);
     // One at a time and in batches larger than the ring.
     let (first, rest) = workload.commands.split_at(10_000);
     for command in first {
@@ -104,6 +127,15 @@ fn a_small_ring_holds_the_publisher_back_and_loses_nothing() {
 
 #[test]
 fn restart_recovers_the_books_and_continues_the_sequence() {
+    restart_recovers_the_books_and_continues_the_sequence_in(false);
+}
+
+#[test]
+fn restart_recovers_the_books_and_continues_the_sequence_hosted() {
+    restart_recovers_the_books_and_continues_the_sequence_in(true);
+}
+
+fn restart_recovers_the_books_and_continues_the_sequence_in(hosted: bool) {
     let dir = TempDir::new("restart");
     let workload = stream(20_000, 13);
     let (half_a, half_b) = workload.commands.split_at(10_000);
@@ -111,7 +143,7 @@ fn restart_recovers_the_books_and_continues_the_sequence() {
         let (seen, sink) = collector();
         let mut cfg = config(dir.path(), workload.instruments.clone(), Durability::Fsync);
         cfg.snapshot_on_shutdown = snapshot;
-        let mut p = pipeline::start(cfg, sink).unwrap();
+        let mut p = pipeline::start(placed(cfg, hosted), sink).unwrap();
         let recovered = p.recovered().map(|r| (r.last_seq, r.snapshot.is_some()));
         p.publish_batch(0, commands).unwrap();
         p.shutdown().unwrap();
@@ -147,6 +179,15 @@ fn restart_recovers_the_books_and_continues_the_sequence() {
 
 #[test]
 fn a_panicking_stage_stops_the_pipeline_with_its_name() {
+    a_panicking_stage_stops_the_pipeline_with_its_name_in(false);
+}
+
+#[test]
+fn a_panicking_stage_stops_the_pipeline_with_its_name_hosted() {
+    a_panicking_stage_stops_the_pipeline_with_its_name_in(true);
+}
+
+fn a_panicking_stage_stops_the_pipeline_with_its_name_in(hosted: bool) {
     let dir = TempDir::new("panic");
     let workload = stream(5_000, 14);
     let mut calls = 0;
@@ -157,7 +198,10 @@ fn a_panicking_stage_stops_the_pipeline_with_its_name() {
         }
     };
     let mut p = pipeline::start(
-        config(dir.path(), workload.instruments.clone(), Durability::None),
+        placed(
+            config(dir.path(), workload.instruments.clone(), Durability::None),
+            hosted,
+        ),
         sink,
     )
     .unwrap();

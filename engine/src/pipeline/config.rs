@@ -32,6 +32,13 @@ pub struct PipelineConfig {
     /// Write a snapshot of the books on clean shutdown, so the next start
     /// replays nothing.
     pub snapshot_on_shutdown: bool,
+    /// Run J and O on the publisher's thread when the topology puts them on
+    /// its core (as on 2 cores), instead of threads of their own. The
+    /// publisher must then call `Pipeline::poll` whenever it is not
+    /// publishing: events are released only there (and inside a publish
+    /// that waits for room). For owners with a loop of their own, like the
+    /// gateway; see `Topology`.
+    pub stages_on_publisher: bool,
 }
 
 impl PipelineConfig {
@@ -49,6 +56,7 @@ impl PipelineConfig {
             inbound_ring: 1 << 16,
             outbound_ring: 1 << 16,
             snapshot_on_shutdown: true,
+            stages_on_publisher: false,
         }
     }
 }

@@ -70,6 +70,15 @@ impl Pipeline {
         self.publisher.publish_batch(ts_ns, commands)
     }
 
+    /// Runs J and O if they are hosted on this thread (see
+    /// `PipelineConfig::stages_on_publisher`): journals what was published
+    /// and releases what M produced to the sink. Returns the events
+    /// released; always 0 when J and O have threads of their own.
+    #[inline]
+    pub fn poll(&mut self) -> usize {
+        self.publisher.poll()
+    }
+
     /// The publisher itself, for a caller that publishes from a loop of its own.
     pub fn publisher(&mut self) -> &mut Publisher {
         &mut self.publisher
@@ -113,7 +122,8 @@ impl Pipeline {
 
     /// Stops taking commands, lets J, M and O finish every command already
     /// published (J fsyncs the journal, M writes a snapshot, O releases the
-    /// last events), and joins their threads. Errors name the failed stage.
+    /// last events), and joins their threads (hosted J and O: polls them
+    /// until done). Errors name the failed stage.
     pub fn shutdown(self) -> Result<ShutdownReport, PipelineError> {
         let Pipeline {
             publisher,
@@ -122,6 +132,19 @@ impl Pipeline {
             ..
         } = self;
         report.last_seq = publisher.next_seq() - 1;
+        // Hosted J and O run only when polled: poll until every published
+        // command is journalled and its events released. M meanwhile
+        // empties the inbound ring, so its exit below has nothing to flush.
+        let mut publisher = publisher;
+        while publisher
+            .released()
+            .is_some_and(|released| released < report.last_seq)
+            && !health.failed()
+        {
+            if publisher.poll() == 0 {
+                std::thread::yield_now();
+            }
+        }
         // Dropping the producer ends the inbound ring: J and M drain it and
         // exit; M's exit drops the outbound producer, so O drains and exits.
         // The disruptor joins each thread in turn.

@@ -14,6 +14,7 @@ pub mod gate;
 mod guard;
 mod handle;
 mod health;
+mod hosted;
 mod journal_stage;
 mod matching_stage;
 mod output_stage;

@@ -4,7 +4,9 @@
 //! (gap-free, continuing after the journal's last record) and writes them
 //! into inbound ring slots, a batch at a time. A full ring holds the
 //! publisher back instead of dropping anything; a failed stage turns the
-//! wait into an error.
+//! wait into an error. When J and O are hosted on the publisher's thread
+//! (see `hosted.rs`), the publisher drives them: in `poll`, and while it
+//! waits for room (the room J must make).
 
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use disruptor::{MultiConsumerBarrier, Producer, SingleProducer};
 
 use super::config::PipelineError;
 use super::health::Health;
+use super::hosted::HostedStages;
 use super::slots::Inbound;
 use super::wait::{Backoff, StageWait};
 use crate::command::Command;
@@ -24,6 +27,8 @@ pub struct Publisher {
     next_seq: u64,
     health: Arc<Health>,
     wait: StageWait,
+    /// J and O, when this thread runs them.
+    hosted: Option<Box<dyn HostedStages>>,
 }
 
 impl Publisher {
@@ -33,6 +38,7 @@ impl Publisher {
         next_seq: u64,
         health: Arc<Health>,
         wait: StageWait,
+        hosted: Option<Box<dyn HostedStages>>,
     ) -> Self {
         Publisher {
             producer,
@@ -40,6 +46,38 @@ impl Publisher {
             next_seq,
             health,
             wait,
+            hosted,
+        }
+    }
+
+    /// Runs the stages hosted on this thread, if any: journals every
+    /// command published so far, then releases every event M has produced
+    /// to the sink. Returns the number of events released (always 0 when J
+    /// and O have threads of their own). Cheap when there is nothing to do.
+    #[inline]
+    pub fn poll(&mut self) -> usize {
+        match self.hosted.as_mut() {
+            Some(stages) => stages.poll(),
+            None => 0,
+        }
+    }
+
+    /// `true` when J and O run on this thread (`poll` must be called).
+    pub fn hosts_stages(&self) -> bool {
+        self.hosted.is_some()
+    }
+
+    /// Hosted stages: the last command whose events have all been released.
+    pub(crate) fn released(&self) -> Option<u64> {
+        self.hosted.as_ref().map(|stages| stages.released())
+    }
+
+    /// Waits once for room in the ring: runs the hosted stages (they make
+    /// room), or backs off.
+    #[inline]
+    fn wait_for_room(&mut self, backoff: &mut Backoff) {
+        if self.poll() == 0 {
+            backoff.snooze();
         }
     }
 
@@ -65,7 +103,7 @@ impl Publisher {
             .is_err()
         {
             self.check()?;
-            backoff.snooze();
+            self.wait_for_room(&mut backoff);
         }
         self.next_seq += 1;
         Ok(seq)
@@ -82,7 +120,7 @@ impl Publisher {
         for chunk in commands.chunks(self.ring) {
             let mut backoff = Backoff::new(self.wait);
             while self.try_publish_batch(ts_ns, chunk)?.is_none() {
-                backoff.snooze();
+                self.wait_for_room(&mut backoff);
             }
         }
         Ok(self.next_seq - 1)
@@ -92,7 +130,8 @@ impl Publisher {
     /// for all of them now; `Ok(None)` if not, without waiting. For a
     /// publisher that must keep doing other work while the ring is full
     /// (the gateway drains replies meanwhile: waiting there would close a
-    /// cycle of full rings).
+    /// cycle of full rings). With hosted stages, the caller must `poll`
+    /// before trying again: only that makes room.
     #[inline]
     pub fn try_publish_batch(
         &mut self,

@@ -15,6 +15,16 @@
 //! one for everything that talks to the outside world. More cores buy J and
 //! O their own cores, so fsync latency and socket writes stop sharing a core
 //! with the gateway's reads.
+//!
+//! Where J and O share the publisher's core, they can run on the
+//! publisher's own thread instead of threads of their own (`hosted`, asked
+//! for with `PipelineConfig::stages_on_publisher`): the publisher journals
+//! what it published and releases what M produced whenever it calls
+//! `Pipeline::poll`. Three threads taking turns on one core pay a context
+//! switch at every hand-off, and on the 2-vCPU reference VM a hand-off by
+//! `sched_yield` costs about 2.3 µs and a wake-up from sleep 6 µs on the same
+//! core and 39 µs across cores (docs/performance.md); one thread doing all
+//! three in turn pays none.
 
 use super::wait::{SpinYieldPark, StageWait};
 
@@ -27,6 +37,10 @@ pub struct Topology {
     pub journal: usize,
     pub matching: usize,
     pub output: usize,
+    /// J and O run on the publisher's thread, not threads of their own
+    /// (only when they share its core; set by `pipeline::start` from
+    /// `PipelineConfig::stages_on_publisher`).
+    pub hosted: bool,
 }
 
 /// Why a topology cannot be used.
@@ -64,24 +78,28 @@ impl Topology {
                 journal: core(0),
                 matching: core(0),
                 output: core(0),
+                hosted: false,
             },
             2 => Topology {
                 publisher: core(0),
                 journal: core(0),
                 matching: core(1),
                 output: core(0),
+                hosted: false,
             },
             3 => Topology {
                 publisher: core(0),
                 journal: core(2),
                 matching: core(1),
                 output: core(2),
+                hosted: false,
             },
             _ => Topology {
                 publisher: core(0),
                 journal: core(2),
                 matching: core(1),
                 output: core(3),
+                hosted: false,
             },
         }
     }
@@ -107,6 +125,11 @@ impl Topology {
         Ok(())
     }
 
+    /// Whether J and O can run on the publisher's thread: they share its core.
+    pub fn can_host(&self) -> bool {
+        self.journal == self.publisher && self.output == self.publisher
+    }
+
     fn stages(&self) -> [(&'static str, usize); 4] {
         [
             ("publisher", self.publisher),
@@ -118,7 +141,10 @@ impl Topology {
 
     /// How a thread on `core` should wait: spin if it has the core to itself.
     pub fn wait_on(&self, core: usize) -> StageWait {
-        let sharing = self.stages().iter().filter(|(_, c)| *c == core).count();
+        let threads = |(stage, c): &&(&str, usize)| {
+            *c == core && !(self.hosted && matches!(*stage, "journal" | "output"))
+        };
+        let sharing = self.stages().iter().filter(threads).count();
         if sharing <= 1 {
             StageWait::BusySpin
         } else {
@@ -138,6 +164,15 @@ impl Topology {
             StageWait::BusySpin => "spin",
             StageWait::Shared(_) => "shared",
         };
+        if self.hosted {
+            return format!(
+                "publisher core {} ({}) runs journal and output, matching core {} ({})",
+                self.publisher,
+                wait(self.publisher),
+                self.matching,
+                wait(self.matching)
+            );
+        }
         format!(
             "publisher core {} ({}), journal core {} ({}), matching core {} ({}), output core {} ({})",
             self.publisher,
@@ -162,6 +197,22 @@ mod tests {
         assert_eq!(t.matching, 1);
         assert_eq!(t.wait_on(1), StageWait::BusySpin);
         assert!(matches!(t.wait_on(0), StageWait::Shared(_)));
+    }
+
+    #[test]
+    fn hosted_stages_leave_the_publisher_alone_on_its_core() {
+        let t = Topology {
+            hosted: true,
+            ..Topology::fit(&[0, 1])
+        };
+        assert!(t.can_host());
+        assert_eq!(t.wait_on(0), StageWait::BusySpin);
+        assert!(
+            t.describe().contains("runs journal and output"),
+            "{}",
+            t.describe()
+        );
+        assert!(!Topology::fit(&[0, 1, 2, 3]).can_host());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::config::{PipelineConfig, PipelineError};
 use super::gate::DurableGate;
 use super::handle::{Pipeline, ShutdownReport};
 use super::health::Health;
+use super::hosted::{Hosted, HostedStages};
 use super::journal_stage::JournalStage;
 use super::matching_stage::{MatchingStage, Outbox};
 use super::output_stage::{OutputSink, OutputStage};
@@ -31,7 +32,15 @@ use crate::types::Side;
 /// J and M consume the inbound ring in parallel; M is the outbound ring's
 /// only producer; O releases an event only when the gate covers its command.
 /// Threads are pinned per `Topology` (printed by `Pipeline::topology`), and
-/// every stage runs inside a panic guard that reports to `Health`.
+/// every stage runs inside a panic guard that reports to `Health`. With
+/// `hosted` (J and O on the publisher's core, and the config asks), J and O
+/// are pollers the publisher's thread drives, and only M has a thread:
+///
+/// ```text
+///  Publisher ─▶ inbound ring ─▶ M ─▶ outbound ring
+///  (its thread also runs, in Pipeline::poll: J (inbound poller) then O
+///   (outbound poller) → OutputSink)
+/// ```
 pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, PipelineError> {
     for (name, size) in [
         ("inbound", config.inbound_ring),
@@ -63,31 +72,42 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
         })
         .collect();
 
-    // O: the outbound ring's consumer.
+    // J and O run on threads of their own, or on the publisher's (hosted).
+    let mut topology = topology;
+    topology.hosted = config.stages_on_publisher && topology.can_host();
     let o_wait = topology.wait_on(topology.output);
-    let o_state = {
+    let j_wait = topology.wait_on(topology.journal);
+    let m_wait = topology.wait_on(topology.matching);
+    let output_stage = {
         let (gate, health) = (Arc::clone(&gate), Arc::clone(&health));
         move || OutputStage::new(sink, gate, health, o_wait)
     };
-    let outbound = build_single_producer(config.outbound_ring, Output::default, o_wait)
-        .pin_at_core(topology.output)
-        .thread_name("output")
-        .handle_events_and_state_with_wait_strategy(
-            |stage: &mut OutputStage<_>, output: &Output, _, end_of_batch| {
-                stage.handle(output, end_of_batch)
-            },
-            o_state,
-            o_wait,
-        )
-        .build();
-
-    // J and M: the inbound ring's consumers, side by side.
-    let j_wait = topology.wait_on(topology.journal);
-    let m_wait = topology.wait_on(topology.matching);
-    let j_state = {
+    let journal_stage = {
         let (gate, health, writer) = (Arc::clone(&gate), Arc::clone(&health), started.writer);
         move || JournalStage::new(writer, gate, health)
     };
+
+    // O: the outbound ring's consumer.
+    let outbound = build_single_producer(config.outbound_ring, Output::default, o_wait);
+    let (outbound, o_poller) = if topology.hosted {
+        let (poller, builder) = outbound.new_event_poller();
+        (builder.build(), Some((poller, output_stage())))
+    } else {
+        let producer = outbound
+            .pin_at_core(topology.output)
+            .thread_name("output")
+            .handle_events_and_state_with_wait_strategy(
+                |stage: &mut OutputStage<_>, output: &Output, _, end_of_batch| {
+                    stage.handle(output, end_of_batch)
+                },
+                output_stage,
+                o_wait,
+            )
+            .build();
+        (producer, None)
+    };
+
+    // M: the inbound ring's consumer beside J.
     let m_state = {
         let health = Arc::clone(&health);
         let outbox = Outbox::new(
@@ -102,26 +122,45 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
         let (engine, last_seq) = (started.engine, started.last_seq);
         move || MatchingStage::new(engine, outbox, health, last_seq, snapshot_dir)
     };
-    let inbound = build_single_producer(config.inbound_ring, Inbound::default, j_wait)
-        .pin_at_core(topology.journal)
-        .thread_name("journal")
-        .handle_events_and_state_with_wait_strategy(
-            |stage: &mut JournalStage, slot: &Inbound, _, end_of_batch| {
-                stage.handle(slot, end_of_batch)
-            },
-            j_state,
-            j_wait,
-        )
-        .pin_at_core(topology.matching)
-        .thread_name("matching")
-        .handle_events_and_state_with_wait_strategy(
-            |stage: &mut MatchingStage, slot: &Inbound, _, end_of_batch| {
-                stage.handle(slot, end_of_batch)
-            },
-            m_state,
-            m_wait,
-        )
-        .build();
+    let m_step = |stage: &mut MatchingStage, slot: &Inbound, _, end_of_batch| {
+        stage.handle(slot, end_of_batch)
+    };
+    let inbound = build_single_producer(config.inbound_ring, Inbound::default, j_wait);
+    let (inbound, hosted) = match o_poller {
+        Some((o_poller, output_stage)) => {
+            let (j_poller, builder) = inbound.new_event_poller();
+            let producer = builder
+                .pin_at_core(topology.matching)
+                .thread_name("matching")
+                .handle_events_and_state_with_wait_strategy(m_step, m_state, m_wait)
+                .build();
+            let stages: Box<dyn HostedStages> = Box::new(Hosted::new(
+                j_poller,
+                journal_stage(),
+                o_poller,
+                output_stage,
+                started.last_seq,
+            ));
+            (producer, Some(stages))
+        }
+        None => {
+            let producer = inbound
+                .pin_at_core(topology.journal)
+                .thread_name("journal")
+                .handle_events_and_state_with_wait_strategy(
+                    |stage: &mut JournalStage, slot: &Inbound, _, end_of_batch| {
+                        stage.handle(slot, end_of_batch)
+                    },
+                    journal_stage,
+                    j_wait,
+                )
+                .pin_at_core(topology.matching)
+                .thread_name("matching")
+                .handle_events_and_state_with_wait_strategy(m_step, m_state, m_wait)
+                .build();
+            (producer, None)
+        }
+    };
 
     let p_wait = topology.wait_on(topology.publisher);
     let publisher = Publisher::new(
@@ -130,6 +169,7 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
         started.last_seq + 1,
         Arc::clone(&health),
         p_wait,
+        hosted,
     );
     Ok(Pipeline::new(
         publisher,

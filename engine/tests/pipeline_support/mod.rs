@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use engine::InstrumentSpec;
 use engine::journal::Durability;
-use engine::pipeline::{Output, PipelineConfig};
+use engine::pipeline::{Output, PipelineConfig, Topology};
 use engine::workload::{Workload, WorkloadConfig, generate};
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -62,6 +62,25 @@ pub fn config(
     config.engine.max_orders_per_book = 1 << 16;
     config.inbound_ring = 256;
     config.outbound_ring = 256;
+    config
+}
+
+/// `config`, with J and O run on the publisher's thread when `hosted`
+/// (the topology then puts them on the publisher's core, whatever the
+/// machine, so that the hosted mode is what runs).
+pub fn placed(mut config: PipelineConfig, hosted: bool) -> PipelineConfig {
+    if hosted {
+        let cores = Topology::available_cores().unwrap();
+        let (first, last) = (cores[0], cores[cores.len() - 1]);
+        config.topology = Some(Topology {
+            publisher: first,
+            journal: first,
+            matching: last,
+            output: first,
+            hosted: false,
+        });
+        config.stages_on_publisher = true;
+    }
     config
 }
 
