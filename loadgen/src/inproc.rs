@@ -17,9 +17,14 @@
 //!
 //! The engine order ids are loadgen's client order ids (unique per run), and
 //! each session is an account, as on the gateway.
+//!
+//! Where J and O would share loadgen's core (2 cores), they run on
+//! loadgen's thread, as they do on the gateway's (`stages_on_publisher`):
+//! loadgen then polls the pipeline whenever it waits, so the release time
+//! includes no thread hand-off, only the work.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use engine::journal::Durability;
 use engine::pipeline::{self, Output, OutputSink, Pipeline, PipelineConfig};
@@ -29,7 +34,7 @@ use crate::clock::Clock;
 use crate::driver::Transport;
 use crate::error::RunError;
 use crate::exec::Exec;
-use crate::wait::{Idle, Waiter};
+use crate::wait::{Idle, Waiter, YIELD_BELOW};
 use crate::workload::Action;
 
 /// Events handed over by the output thread, each with its release time.
@@ -86,6 +91,7 @@ impl InprocTransport {
         // The gateway's setting: 8 books, a moderate preallocation each.
         config.engine.max_orders_per_book = 1 << 18;
         config.snapshot_on_shutdown = false;
+        config.stages_on_publisher = true;
         let shared: Arc<Mutex<Released>> = Arc::new(Mutex::new(Vec::with_capacity(1 << 16)));
         let sink = Sink {
             shared: Arc::clone(&shared),
@@ -187,13 +193,28 @@ impl Transport for InprocTransport {
             // Commands published before the end of the warm-up are not
             // measured (`deliver` compares this time with `measure_from`).
             p.publish_batch(self.clock.now_ns(), &self.batch)?;
+            p.poll();
         }
         self.batch.clear();
         Ok(())
     }
 
     fn wait(&mut self, timeout: Duration) -> Result<(), RunError> {
-        self.waiter.wait(timeout, |_| {}).map_err(RunError::Poll)
+        let Some(p) = self.pipeline.as_mut().filter(|p| p.topology().hosted) else {
+            return self.waiter.wait(timeout, |_| {}).map_err(RunError::Poll);
+        };
+        // J and O run on this thread: poll them until they release
+        // something or the wait is over (M, on the other core, produces
+        // events within microseconds of a publish).
+        let until = Instant::now() + timeout;
+        while p.poll() == 0 && Instant::now() < until {
+            if timeout < YIELD_BELOW {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        Ok(())
     }
 
     fn event_latency(&self) -> Option<hdrhistogram::Histogram<u64>> {
@@ -209,6 +230,9 @@ impl Transport for InprocTransport {
         _clock: &Clock,
         on_exec: &mut dyn FnMut(&Exec, u64),
     ) -> Result<(), RunError> {
+        if let Some(p) = self.pipeline.as_mut() {
+            p.poll();
+        }
         if let Some(failure) = self.pipeline.as_ref().and_then(Pipeline::failure) {
             return Err(RunError::Pipeline(
                 engine::pipeline::PipelineError::StageFailed(failure),
