@@ -246,3 +246,44 @@ fn other_instruments_than_the_journals_are_refused() {
     .unwrap();
     p.shutdown().unwrap();
 }
+
+#[test]
+fn hosted_poll_up_to_releases_in_order_and_never_more_than_asked() {
+    let dir = TempDir::new("poll-up-to");
+    let workload = stream(2_000, 16);
+    let (seen, sink) = collector();
+    let mut p = pipeline::start(
+        placed(
+            config(dir.path(), workload.instruments.clone(), Durability::None),
+            true,
+        ),
+        sink,
+    )
+    .unwrap();
+    let last = p.publish_batch(0, &workload.commands).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while seen
+        .lock()
+        .unwrap()
+        .last()
+        .is_none_or(|o| o.seq < last || !o.last)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "events stopped coming"
+        );
+        let before = seen.lock().unwrap().len();
+        let released = p.poll_up_to(7);
+        assert!(released <= 7, "released {released}");
+        assert_eq!(seen.lock().unwrap().len(), before + released);
+    }
+    p.shutdown().unwrap();
+    let lasts: Vec<u64> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|o| o.last)
+        .map(|o| o.seq)
+        .collect();
+    assert_eq!(lasts, (1..=last).collect::<Vec<_>>());
+}

@@ -79,6 +79,12 @@ impl Pipeline {
         self.publisher.poll()
     }
 
+    /// As `poll`, releasing at most `limit` events (see `Publisher::poll_up_to`).
+    #[inline]
+    pub fn poll_up_to(&mut self, limit: usize) -> usize {
+        self.publisher.poll_up_to(limit)
+    }
+
     /// The publisher itself, for a caller that publishes from a loop of its own.
     pub fn publisher(&mut self) -> &mut Publisher {
         &mut self.publisher

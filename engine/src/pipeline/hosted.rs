@@ -24,9 +24,9 @@ use super::slots::{Inbound, Output};
 /// The stages a publisher runs itself (boxed: the sink's type stays out of
 /// `Publisher` and `Pipeline`).
 pub(crate) trait HostedStages: Send {
-    /// Journals what was published, then releases what M produced.
-    /// Returns the number of events released.
-    fn poll(&mut self) -> usize;
+    /// Journals what was published, then releases what M produced, at most
+    /// `limit` events. Returns the number of events released.
+    fn poll(&mut self, limit: usize) -> usize;
     /// The last command whose every event has been released.
     fn released(&self) -> u64;
 }
@@ -59,7 +59,7 @@ impl<S> Hosted<S> {
 
 impl<S: OutputSink> HostedStages for Hosted<S> {
     #[inline]
-    fn poll(&mut self) -> usize {
+    fn poll(&mut self, limit: usize) -> usize {
         // Polling::Shutdown cannot happen: the producers outlive the pollers
         // (both belong to the pipeline handle, which drops the pollers last).
         if let Ok(mut guard) = self.journal_poller.poll() {
@@ -70,7 +70,7 @@ impl<S: OutputSink> HostedStages for Hosted<S> {
             }
         }
         let mut released = 0;
-        match self.output_poller.poll() {
+        match self.output_poller.take(limit as u64) {
             Ok(mut guard) => {
                 let events = &mut guard;
                 let n = events.len();

@@ -56,8 +56,16 @@ impl Publisher {
     /// and O have threads of their own). Cheap when there is nothing to do.
     #[inline]
     pub fn poll(&mut self) -> usize {
+        self.poll_up_to(usize::MAX)
+    }
+
+    /// As `poll`, releasing at most `limit` events (the rest wait for the
+    /// next call): for a sink that can take only so many before its owner,
+    /// this same thread, empties it.
+    #[inline]
+    pub fn poll_up_to(&mut self, limit: usize) -> usize {
         match self.hosted.as_mut() {
-            Some(stages) => stages.poll(),
+            Some(stages) => stages.poll(limit),
             None => 0,
         }
     }
