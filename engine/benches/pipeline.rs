@@ -67,11 +67,16 @@ fn pipeline_throughput(c: &mut Criterion, workload: &Workload) {
     let mut group = c.benchmark_group("pipeline");
     group.throughput(Throughput::Elements(10_000));
     group.sample_size(20);
-    for durability in [Durability::None, Durability::Os, Durability::Fsync] {
+    let runs = [Durability::None, Durability::Os, Durability::Fsync]
+        .into_iter()
+        .flat_map(|d| [(d, false), (d, true)]);
+    for (durability, hosted) in runs {
         let dir = temp_dir("throughput");
         let mut config = PipelineConfig::new(&dir, workload.instruments.clone());
         config.durability = durability;
         config.snapshot_on_shutdown = false;
+        // hosted: J and O on this thread (where the topology allows: 2 cores).
+        config.stages_on_publisher = hosted;
         let released = Arc::new(AtomicU64::new(0));
         let sink = {
             let released = Arc::clone(&released);
@@ -82,8 +87,20 @@ fn pipeline_throughput(c: &mut Criterion, workload: &Workload) {
             }
         };
         let mut p = pipeline::start(config, sink).expect("pipeline starts");
+        let name = if p.topology().hosted {
+            // Pinned where the gateway's poll loop would run.
+            p.topology().pin_publisher();
+            format!("{}/hosted", durability.word())
+        } else if hosted {
+            // J and O have cores of their own here: nothing to host.
+            p.shutdown().expect("clean shutdown");
+            let _ = std::fs::remove_dir_all(&dir);
+            continue;
+        } else {
+            durability.word().to_string()
+        };
         let mut offset = 0usize;
-        group.bench_function(BenchmarkId::from_parameter(durability.word()), |b| {
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
@@ -96,11 +113,15 @@ fn pipeline_throughput(c: &mut Criterion, workload: &Workload) {
                     let mut last = 0;
                     for batch in chunk.chunks(100) {
                         last = p.publish_batch(0, batch).expect("publish");
+                        p.poll();
                     }
-                    // Yield, not spin: on 2 cores this thread shares core 0
-                    // with J and O, and spinning would starve them.
+                    // Threads: yield, not spin: on 2 cores this thread
+                    // shares core 0 with J and O, and spinning would starve
+                    // them. Hosted: this thread is J and O, so it polls.
                     while released.load(Ordering::Acquire) < last {
-                        std::thread::yield_now();
+                        if p.poll() == 0 {
+                            std::thread::yield_now();
+                        }
                     }
                     total += start.elapsed();
                 }
