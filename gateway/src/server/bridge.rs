@@ -5,6 +5,10 @@
 //! the poll loop polls it), and a mio `Waker` rung once per released batch,
 //! so an idle poll loop sleeps in `epoll_wait` instead of spinning on a core
 //! it shares with the journal.
+//!
+//! When O runs on the poll loop's own thread (hosted, on 2 cores), the loop
+//! empties the ring right after each `Pipeline::poll_up_to` and there is
+//! nobody to wake: the bridge then has no waker, and costs no syscall.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +26,8 @@ pub type ReplyPoller = EventPoller<Output, SingleProducerBarrier>;
 pub struct ReplyBridge {
     producer: SingleProducer<Output, SingleConsumerBarrier>,
     pending: Vec<Output>,
-    waker: Arc<Waker>,
+    /// `None` when O runs on the poll loop's thread.
+    waker: Option<Arc<Waker>>,
     /// Set when the poll loop has stopped: replies are then dropped, so the
     /// output stage can never wait for a reader that is gone.
     closed: Arc<AtomicBool>,
@@ -31,7 +36,7 @@ pub struct ReplyBridge {
 /// Builds the reply ring: the sink for the pipeline and the poller for the loop.
 pub fn reply_ring(
     size: usize,
-    waker: Arc<Waker>,
+    waker: Option<Arc<Waker>>,
     closed: Arc<AtomicBool>,
 ) -> (ReplyBridge, ReplyPoller) {
     let (poller, builder) =
@@ -68,8 +73,10 @@ impl ReplyBridge {
             std::thread::yield_now();
         }
         self.pending.clear();
-        // A failed wake means the poll loop is gone; nothing to do.
-        let _ = self.waker.wake();
+        if let Some(waker) = &self.waker {
+            // A failed wake means the poll loop is gone; nothing to do.
+            let _ = waker.wake();
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! ```
 
 mod bridge;
+mod id_table;
 mod poll_loop;
 mod registry;
 mod session;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
-use engine::pipeline::{self, PipelineError};
+use engine::pipeline::{self, PipelineError, Topology};
 use mio::net::TcpListener;
 use mio::{Interest, Poll, Waker};
 
@@ -27,7 +28,7 @@ use crate::config::GatewayConfig;
 use poll_loop::{LISTENER, PollLoop, WAKER};
 
 /// Slots of the ring that carries replies from the output stage to the poll loop.
-const REPLY_RING: usize = 1 << 16;
+pub(crate) const REPLY_RING: usize = 1 << 16;
 
 /// Why the gateway could not start, or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -73,9 +74,18 @@ impl Gateway {
         let poll = Poll::new().map_err(GatewayError::Poll)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(GatewayError::Poll)?);
         let replies_closed = Arc::new(AtomicBool::new(false));
-        let (bridge, replies) =
-            bridge::reply_ring(REPLY_RING, Arc::clone(&waker), Arc::clone(&replies_closed));
-        let pipeline = pipeline::start(config.pipeline.clone(), bridge)?;
+        // J and O run on the poll loop's thread wherever they would share
+        // its core anyway (2 cores): see engine/src/pipeline/hosted.rs.
+        let mut pipeline_config = config.pipeline.clone();
+        let topology = match pipeline_config.topology {
+            Some(t) => t,
+            None => Topology::detect().map_err(PipelineError::from)?,
+        };
+        pipeline_config.topology = Some(topology);
+        pipeline_config.stages_on_publisher = true;
+        let wake = (!topology.can_host()).then(|| Arc::clone(&waker));
+        let (bridge, replies) = bridge::reply_ring(REPLY_RING, wake, Arc::clone(&replies_closed));
+        let pipeline = pipeline::start(pipeline_config, bridge)?;
         let topology = pipeline.topology().describe();
         let pin = *pipeline.topology();
         let instruments = pipeline.symbols();

@@ -6,7 +6,6 @@
 //! sessions' buffers, and write each session's buffer once. One thread
 //! owns all session state, so nothing here takes a lock.
 
-use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +17,9 @@ use engine::{Command, Event, Side};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
+use super::REPLY_RING;
 use super::bridge::ReplyPoller;
+use super::id_table::IdTable;
 use super::registry::{OrderInfo, Registry, SessionRef};
 use super::session::{Fill as ReadResult, Phase, Session, SlowReader};
 use super::throttle::Throttle;
@@ -39,6 +40,14 @@ const BATCH: usize = 4096;
 const TICK: Duration = Duration::from_millis(50);
 /// How long shutdown waits for clients to take their Logout.
 const LOGOUT_GRACE: Duration = Duration::from_millis(500);
+/// Slots of the registry's direct table: lookups stay direct while the live
+/// orders span fewer engine ids (commands) than this. 48 MiB.
+const REGISTRY_SLOTS: usize = 1 << 20;
+/// Slots of the table of requests in flight (12 MiB). A command is in
+/// flight from its publication until its last reply is drained, so about
+/// what the inbound, outbound and reply rings hold (2^16 each by default)
+/// at most: any window of in-flight sequences fits without collisions.
+const REQUEST_SLOTS: usize = 1 << 18;
 
 /// Counters reported when the loop ends.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,7 +75,9 @@ pub struct PollLoop {
     /// Cancels and replaces in flight, by their command's sequence: who
     /// asked. Their target may complete (fill, expire) before they reach
     /// the engine; the engine's reject must still reach the requester.
-    requests: HashMap<u64, OrderInfo>,
+    /// Sequences come from the publisher's counter: an `IdTable`, like the
+    /// registry.
+    requests: IdTable<OrderInfo>,
     batch: Vec<Command>,
     /// For each command of `batch`: who asked, when it is a cancel or replace.
     /// Keyed by sequence only once published, when the sequence is known.
@@ -111,8 +122,8 @@ impl PollLoop {
             sessions: Vec::new(),
             free: Vec::new(),
             generation: 0,
-            registry: Registry::with_capacity(1 << 20),
-            requests: HashMap::with_capacity(1 << 16),
+            registry: Registry::with_slots(REGISTRY_SLOTS),
+            requests: IdTable::with_slots(REQUEST_SLOTS),
             batch: Vec::with_capacity(BATCH),
             batch_requests: Vec::with_capacity(BATCH),
             dirty: Vec::with_capacity(1024),
@@ -132,8 +143,14 @@ impl PollLoop {
         let mut last_tick = Instant::now();
         let mut failure = None;
         // Acquire: pairs with the Release store of whoever asks to stop.
+        let hosted = self.pipeline.topology().hosted;
         while !self.stop.load(Ordering::Acquire) {
-            if let Err(e) = self.poll.poll(&mut events, Some(TICK))
+            // Hosted J and O run only when this loop polls them: while a
+            // command awaits its replies, look at the sockets without
+            // blocking; when nothing is in flight, sleep in epoll_wait.
+            let in_flight = hosted && self.released < self.published;
+            let timeout = if in_flight { Duration::ZERO } else { TICK };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout))
                 && e.kind() != io::ErrorKind::Interrupted
             {
                 failure = Some(e);
@@ -163,6 +180,11 @@ impl PollLoop {
             }
             self.drain_replies();
             self.flush_dirty(now);
+            if in_flight {
+                // Not sleeping, so give a neighbour on this core (an
+                // in-process loadgen) its turn before looking again.
+                std::thread::yield_now();
+            }
             if now.duration_since(last_tick) >= TICK {
                 last_tick = now;
                 self.check_timers(now);
@@ -581,7 +603,14 @@ impl PollLoop {
     }
 
     /// Turns released events into execution reports and market data.
-    fn drain_replies(&mut self) {
+    /// With J and O hosted on this thread, first runs them: at most as many
+    /// events as the (empty) reply ring holds, so the bridge never waits for
+    /// this thread. Returns the number of events taken.
+    fn drain_replies(&mut self) -> usize {
+        if self.pipeline.topology().hosted {
+            self.pipeline.poll_up_to(REPLY_RING);
+        }
+        let mut taken = 0;
         let mut outputs = [Output::default(); 256];
         loop {
             let n = match self.replies.take(outputs.len() as u64) {
@@ -598,6 +627,7 @@ impl PollLoop {
             if n == 0 {
                 break;
             }
+            taken += n;
             for out in &outputs[..n] {
                 self.route(out);
             }
@@ -608,6 +638,7 @@ impl PollLoop {
         }
         self.touched = touched;
         self.touched.clear();
+        taken
     }
 
     fn route(&mut self, out: &Output) {
@@ -616,7 +647,7 @@ impl PollLoop {
         if out.last {
             self.released = out.seq;
             if !self.requests.is_empty() {
-                self.requests.remove(&out.seq);
+                self.requests.remove(out.seq);
             }
         }
     }
@@ -630,7 +661,7 @@ impl PollLoop {
             }
             Event::Rejected { id, reason, .. } => {
                 let reason = reason.into();
-                let request = self.requests.get(&out.seq).copied();
+                let request = self.requests.get(out.seq).copied();
                 if request.is_none() {
                     // A new order's reject ends it.
                     if let Some((slot, order)) = self.owner(id) {

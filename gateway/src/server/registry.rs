@@ -6,19 +6,25 @@
 //! Events carry engine ids only; this registry turns them back into the
 //! owning session and its client order id, and tracks leaves so fills can
 //! report them.
+//!
+//! Because the ids come from the command counter, the live ones lie in a
+//! window that slides forward, and the registry is an `IdTable` (a table
+//! indexed by the id's low bits) rather than a hash map: every event of the
+//! output looks an order up here, so this lookup is the poll loop's most
+//! frequent one.
 
-use std::collections::HashMap;
+use super::id_table::IdTable;
 
 /// A session as seen by its orders: its slot and the slot's generation, so
 /// an order of a closed session is never routed to the next session that
 /// reuses the slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct SessionRef {
     pub slot: usize,
     pub generation: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OrderInfo {
     pub owner: SessionRef,
     pub client_order_id: u64,
@@ -26,17 +32,18 @@ pub struct OrderInfo {
     pub leaves: u64,
 }
 
-/// Live orders by engine id. Preallocated for `capacity` orders; beyond it
-/// the map grows (an allocation on the hot path, so size it for the load).
+/// Live orders by engine id. Any number fit; lookups stay direct while the
+/// live orders span fewer than `slots` consecutive ids (older orders that
+/// collide with newer ones go to the table's overflow map).
 #[derive(Debug)]
 pub struct Registry {
-    orders: HashMap<u64, OrderInfo>,
+    orders: IdTable<OrderInfo>,
 }
 
 impl Registry {
-    pub fn with_capacity(capacity: usize) -> Self {
+    pub fn with_slots(slots: usize) -> Self {
         Registry {
-            orders: HashMap::with_capacity(capacity),
+            orders: IdTable::with_slots(slots),
         }
     }
 
@@ -47,16 +54,16 @@ impl Registry {
 
     #[inline]
     pub fn get_mut(&mut self, engine_id: u64) -> Option<&mut OrderInfo> {
-        self.orders.get_mut(&engine_id)
+        self.orders.get_mut(engine_id)
     }
 
     #[inline]
     pub fn remove(&mut self, engine_id: u64) -> Option<OrderInfo> {
-        self.orders.remove(&engine_id)
+        self.orders.remove(engine_id)
     }
 
     #[inline]
     pub fn get(&self, engine_id: u64) -> Option<&OrderInfo> {
-        self.orders.get(&engine_id)
+        self.orders.get(engine_id)
     }
 }
