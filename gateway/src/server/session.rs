@@ -69,6 +69,10 @@ pub struct Session {
     pub inbound: SeqTracker,
     outbound: SeqTracker,
     read_buf: Box<[u8]>,
+    /// Input not yet decoded: `read_buf[read_pos..read_len]`. Decoding
+    /// moves `read_pos` on; the rest moves to the front once per read
+    /// (`fill`), not once per frame.
+    read_pos: usize,
     read_len: usize,
     write_buf: Vec<u8>,
     write_pos: usize,
@@ -106,6 +110,7 @@ impl Session {
             inbound: SeqTracker::new(),
             outbound: SeqTracker::new(),
             read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
+            read_pos: 0,
             read_len: 0,
             write_buf: Vec::with_capacity(write_limit.min(1 << 16)),
             write_pos: 0,
@@ -173,6 +178,12 @@ impl Session {
 
     /// Reads what the socket has into the read buffer.
     pub fn fill(&mut self) -> io::Result<Fill> {
+        if self.read_pos > 0 {
+            // A partial frame left from the last read goes to the front.
+            self.read_buf.copy_within(self.read_pos..self.read_len, 0);
+            self.read_len -= self.read_pos;
+            self.read_pos = 0;
+        }
         while self.read_len < self.read_buf.len() {
             match self.stream.read(&mut self.read_buf[self.read_len..]) {
                 Ok(0) => return Ok(Fill::Closed),
@@ -196,6 +207,7 @@ impl Session {
         loop {
             let fill = self.fill();
             self.read_len = 0;
+            self.read_pos = 0;
             match fill {
                 Ok(Fill::Full) => continue,
                 Ok(Fill::Drained) => return true,
@@ -206,13 +218,17 @@ impl Session {
 
     /// The unread input.
     pub fn input(&self) -> &[u8] {
-        &self.read_buf[..self.read_len]
+        &self.read_buf[self.read_pos..self.read_len]
     }
 
     /// Drops the first `n` bytes of input (decoded frames).
+    #[inline]
     pub fn consume(&mut self, n: usize) {
-        self.read_buf.copy_within(n..self.read_len, 0);
-        self.read_len -= n;
+        self.read_pos += n;
+        if self.read_pos == self.read_len {
+            self.read_pos = 0;
+            self.read_len = 0;
+        }
     }
 }
 
