@@ -118,9 +118,10 @@ pub struct Cli {
     #[arg(long, default_value_t = 10_000)]
     pub resting: usize,
 
-    /// Core for loadgen's thread: auto (in-process runs: the core the
-    /// matching thread does not spin on; external gateway: unpinned), none,
-    /// or a core number.
+    /// Core for loadgen's thread: auto (in-process gateway on 2 cores: the
+    /// matching thread's core, where it then yields instead of spinning;
+    /// --transport inproc: the publisher's core; external gateway:
+    /// unpinned), none, or a core number (stages there then yield to it).
     #[arg(long, default_value = "auto", value_parser = cpu_arg)]
     pub cpu: CpuChoice,
 

@@ -323,7 +323,14 @@ fn setup(
             })
         }
         (TransportKind::Tcp, None) => {
-            let gw = LocalGateway::start(specs, options.durability, options.sessions)?;
+            let client_core = match options.cpu {
+                CpuChoice::Auto => Topology::detect()
+                    .ok()
+                    .map(|t| LocalGateway::client_core(&t)),
+                CpuChoice::None => None,
+                CpuChoice::Core(c) => Some(c),
+            };
+            let gw = LocalGateway::start(specs, options.durability, options.sessions, client_core)?;
             let addr = gw
                 .addr()
                 .ok_or_else(|| RunError::Config("the gateway has no address".into()))?;
@@ -348,14 +355,13 @@ fn setup(
                 }
             };
             warn_throttle(&t, options, log);
-            let pin = Topology::detect().ok().map(|t| t.publisher);
             Ok(Setup {
                 transport: Box::new(t),
                 local: Some(gw),
                 driven: format!("in-process gateway at {addr}"),
                 durability: Some(options.durability.to_string()),
                 topology: Some(format!("gateway: {topology}")),
-                pin,
+                pin: client_core,
             })
         }
     }

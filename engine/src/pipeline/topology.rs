@@ -41,6 +41,9 @@ pub struct Topology {
     /// (only when they share its core; set by `pipeline::start` from
     /// `PipelineConfig::stages_on_publisher`).
     pub hosted: bool,
+    /// A core where a thread outside the pipeline also runs (an in-process
+    /// client, as loadgen's): stages on it share it, so none busy-spins there.
+    pub guest: Option<usize>,
 }
 
 /// Why a topology cannot be used.
@@ -79,6 +82,7 @@ impl Topology {
                 matching: core(0),
                 output: core(0),
                 hosted: false,
+                guest: None,
             },
             2 => Topology {
                 publisher: core(0),
@@ -86,6 +90,7 @@ impl Topology {
                 matching: core(1),
                 output: core(0),
                 hosted: false,
+                guest: None,
             },
             3 => Topology {
                 publisher: core(0),
@@ -93,6 +98,7 @@ impl Topology {
                 matching: core(1),
                 output: core(2),
                 hosted: false,
+                guest: None,
             },
             _ => Topology {
                 publisher: core(0),
@@ -100,6 +106,7 @@ impl Topology {
                 matching: core(1),
                 output: core(3),
                 hosted: false,
+                guest: None,
             },
         }
     }
@@ -144,7 +151,8 @@ impl Topology {
         let threads = |(stage, c): &&(&str, usize)| {
             *c == core && !(self.hosted && matches!(*stage, "journal" | "output"))
         };
-        let sharing = self.stages().iter().filter(threads).count();
+        let guests = usize::from(self.guest == Some(core));
+        let sharing = self.stages().iter().filter(threads).count() + guests;
         if sharing <= 1 {
             StageWait::BusySpin
         } else {
@@ -213,6 +221,16 @@ mod tests {
             t.describe()
         );
         assert!(!Topology::fit(&[0, 1, 2, 3]).can_host());
+    }
+
+    #[test]
+    fn a_guest_thread_makes_its_core_shared() {
+        let t = Topology {
+            guest: Some(1),
+            ..Topology::fit(&[0, 1])
+        };
+        assert!(matches!(t.wait_on(1), StageWait::Shared(_)));
+        assert!(matches!(t.wait_on(0), StageWait::Shared(_)));
     }
 
     #[test]

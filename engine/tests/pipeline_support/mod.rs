@@ -78,6 +78,7 @@ pub fn placed(mut config: PipelineConfig, hosted: bool) -> PipelineConfig {
             matching: last,
             output: first,
             hosted: false,
+            guest: None,
         });
         config.stages_on_publisher = true;
     }
