@@ -141,9 +141,16 @@ fn restart_recovers_the_books_and_continues_the_sequence_in(hosted: bool) {
     let (half_a, half_b) = workload.commands.split_at(10_000);
     let run = |commands: &[Command], snapshot: bool| {
         let (seen, sink) = collector();
-        let mut cfg = config(dir.path(), workload.instruments.clone(), Durability::Fsync);
+        // Hosted J runs with `os` (with fsync J keeps its thread).
+        let durability = if hosted {
+            Durability::Os
+        } else {
+            Durability::Fsync
+        };
+        let mut cfg = config(dir.path(), workload.instruments.clone(), durability);
         cfg.snapshot_on_shutdown = snapshot;
         let mut p = pipeline::start(placed(cfg, hosted), sink).unwrap();
+        assert_eq!(p.publisher().hosts_stages(), hosted);
         let recovered = p.recovered().map(|r| (r.last_seq, r.snapshot.is_some()));
         p.publish_batch(0, commands).unwrap();
         p.shutdown().unwrap();
@@ -286,4 +293,17 @@ fn hosted_poll_up_to_releases_in_order_and_never_more_than_asked() {
         .map(|o| o.seq)
         .collect();
     assert_eq!(lasts, (1..=last).collect::<Vec<_>>());
+}
+
+#[test]
+fn fsync_keeps_the_journal_on_its_own_thread() {
+    let dir = TempDir::new("fsync-thread");
+    let workload = stream(100, 17);
+    let cfg = placed(
+        config(dir.path(), workload.instruments.clone(), Durability::Fsync),
+        true,
+    );
+    let mut p = pipeline::start(cfg, |_: &Output| {}).unwrap();
+    assert!(!p.publisher().hosts_stages());
+    p.shutdown().unwrap();
 }

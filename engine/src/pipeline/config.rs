@@ -37,7 +37,8 @@ pub struct PipelineConfig {
     /// publisher must then call `Pipeline::poll` whenever it is not
     /// publishing: events are released only there (and inside a publish
     /// that waits for room). For owners with a loop of their own, like the
-    /// gateway; see `Topology`.
+    /// gateway; see `Topology`. Ignored with `Durability::Fsync`: J keeps
+    /// a thread, so the publisher never waits for an fsync.
     pub stages_on_publisher: bool,
 }
 
