@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use crossbeam_utils::CachePadded;
 
-use super::ladder::LevelSlot;
 use super::level::LevelDepth;
+use super::level_store::LevelStore;
 use crate::sync::{AtomicU64, Ordering::Relaxed};
 use crate::types::{Price, Side};
 
@@ -26,7 +26,7 @@ pub(crate) const NO_BEST_HINT: u64 = u64::MAX;
 pub struct DepthView {
     pub(crate) side: Side,
     pub(crate) min_price: Price,
-    pub(crate) levels: Arc<[LevelSlot]>,
+    pub(crate) levels: Arc<LevelStore>,
     /// Ladder index of the best level as M last published it, or `NO_BEST_HINT`.
     pub(crate) best: Arc<CachePadded<AtomicU64>>,
 }

@@ -3,8 +3,8 @@
 //!
 //! A price maps to its level by one subtraction (`price - min_price`), with no
 //! tree to walk and no hashing. The cost is address space proportional to the
-//! band; the levels come from a zeroed allocation, so the OS commits a page
-//! only when an order first lands in it.
+//! band; the levels are fresh zero pages (`level_store.rs`), so the OS commits
+//! a page only when an order first lands in it.
 
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use crossbeam_utils::CachePadded;
 use super::bitmap::LevelBitmap;
 use super::depth::{DepthView, NO_BEST_HINT};
 use super::level::Level;
+use super::level_store::LevelStore;
 use crate::sync::{AtomicU64, Ordering::Relaxed};
 use crate::types::{Price, Side};
 
@@ -48,7 +49,7 @@ const NO_BEST: usize = usize::MAX;
 pub struct Ladder {
     side: Side,
     min_price: Price,
-    levels: Arc<[LevelSlot]>,
+    levels: Arc<LevelStore>,
     occupied: LevelBitmap,
     best: usize,
     /// `best` published for depth readers (on its own cache line).
@@ -56,12 +57,13 @@ pub struct Ladder {
 }
 
 impl Ladder {
-    /// A ladder of `len` empty levels, the first at `min_price`.
-    pub fn new(side: Side, min_price: Price, len: usize) -> Self {
+    /// A ladder of `len` empty levels, the first at `min_price`; with
+    /// `prefault`, their memory committed now rather than on first use.
+    pub fn new(side: Side, min_price: Price, len: usize, prefault: bool) -> Self {
         Ladder {
             side,
             min_price,
-            levels: zeroed_levels(len),
+            levels: Arc::new(LevelStore::zeroed(len, prefault)),
             occupied: LevelBitmap::new(len),
             best: NO_BEST,
             best_hint: Arc::new(CachePadded::new(AtomicU64::new(NO_BEST_HINT))),
@@ -149,18 +151,4 @@ impl Ladder {
             Side::Sell => self.occupied.next_at_or_after(i + 1),
         }
     }
-}
-
-#[cfg(not(loom))]
-fn zeroed_levels(len: usize) -> Arc<[LevelSlot]> {
-    let zeroed = Arc::<[LevelSlot]>::new_zeroed_slice(len);
-    // SAFETY: a `Level` is five integer atomics, for which all-zero bits are a
-    // valid value (seq 0, empty queue, no depth), and `LevelSlot` only adds
-    // alignment padding around it.
-    unsafe { zeroed.assume_init() }
-}
-
-#[cfg(loom)]
-fn zeroed_levels(len: usize) -> Arc<[LevelSlot]> {
-    (0..len).map(|_| LevelSlot::default()).collect()
 }

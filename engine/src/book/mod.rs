@@ -11,6 +11,7 @@ mod depth;
 mod id_map;
 mod ladder;
 mod level;
+mod level_store;
 mod order_index;
 
 pub use arena::MAX_LEVELS;
@@ -80,7 +81,7 @@ pub struct OrderBook {
 impl OrderBook {
     /// An empty book over `spec`'s band with room for `max_orders` resting
     /// orders. `levels` is the band width, checked by the caller.
-    /// `prefault` touches the order arena and id map now instead of on first use.
+    /// `prefault` commits the order arena, id map and ladders now instead of on first use.
     pub(crate) fn new(
         spec: InstrumentSpec,
         levels: usize,
@@ -95,8 +96,8 @@ impl OrderBook {
         }
         OrderBook {
             spec,
-            bids: Ladder::new(Side::Buy, spec.min_price, levels),
-            asks: Ladder::new(Side::Sell, spec.min_price, levels),
+            bids: Ladder::new(Side::Buy, spec.min_price, levels, prefault),
+            asks: Ladder::new(Side::Sell, spec.min_price, levels, prefault),
             orders,
             ids,
         }
