@@ -5,6 +5,7 @@
 
 mod support;
 
+use engine::journal::Durability;
 use gateway::Gateway;
 use gateway::protocol::{
     Cancel, CancelReason, ClientMessage, OrderRejectReason, Replace, ServerMessage, Side,
@@ -14,8 +15,22 @@ use support::{Client, TempDir, config, start};
 
 #[test]
 fn fills_reach_both_parties_with_their_own_ids() {
+    fills_reach_both_parties_with(Durability::Os);
+}
+
+/// With `fsync` the journal and output stages keep threads of their own
+/// (replies come back through the bridge's waker); with `os` they run on
+/// the poll loop's thread on a 2-core machine. Both must answer alike.
+#[test]
+fn fills_reach_both_parties_with_fsync_and_stage_threads() {
+    fills_reach_both_parties_with(Durability::Fsync);
+}
+
+fn fills_reach_both_parties_with(durability: Durability) {
     let dir = TempDir::new("fills");
-    let gw = start(&dir);
+    let mut cfg = config(&dir);
+    cfg.pipeline.durability = durability;
+    let gw = Gateway::start(cfg).unwrap();
     let mut seller = Client::logon(gw.local_addr(), 1);
     let mut buyer = Client::logon(gw.local_addr(), 2);
 
