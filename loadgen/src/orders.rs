@@ -13,9 +13,7 @@
 //! request waiting and an answer is never ambiguous. Those orders are kept
 //! in a per-instrument "live" list that the workload picks from.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
+use gateway::id_table::IdTable;
 use gateway::protocol::{CancelReason, OrderRejectReason, Side};
 
 use crate::exec::{Exec, ExecKind};
@@ -75,6 +73,27 @@ struct OrderState {
 
 const NOT_LIVE: u32 = u32::MAX;
 
+impl Default for OrderState {
+    /// An empty slot's contents (never read as an order).
+    fn default() -> Self {
+        OrderState {
+            session: 0,
+            instrument: 0,
+            side: Side::Buy,
+            price: 0,
+            leaves: 0,
+            aggressive: false,
+            accepted: false,
+            filled: false,
+            done: false,
+            new_intended_ns: 0,
+            pending: None,
+            live_pos: NOT_LIVE,
+            order_id: 0,
+        }
+    }
+}
+
 /// What one execution report meant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Observed {
@@ -102,36 +121,19 @@ pub struct Unanswered {
     pub intended_ns: u64,
 }
 
-/// A multiplicative hasher for the order table's sequential `u64` ids: one
-/// multiply instead of SipHash, with the high bits (the ones hashbrown uses
-/// to pick a group) well mixed. Ids are loadgen's own, so there is no
-/// hostile input to defend against.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (n ^ self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+/// Slots of the order table's direct-mapped part: client order ids come
+/// from loadgen's counter, so the live ones lie in a window that slides
+/// forward and each report finds its order with one load, mostly in cache
+/// (a hash map scattered them: two cache misses a report, ~40% of
+/// loadgen's core at 1M orders/s). 2^19 slots of 64 bytes: 32 MiB, written
+/// once at start. Older resting orders whose slot a new id wants share a
+/// small overflow map (see `gateway::id_table`).
+const ORDER_SLOTS: usize = 1 << 19;
 
 /// Every order loadgen has sent and not yet seen finished.
 #[derive(Debug)]
 pub struct OrderTable {
-    orders: IdMap<OrderState>,
+    orders: IdTable<OrderState>,
     /// Per instrument: orders that are accepted, resting, with nothing in flight.
     live: Vec<Vec<u64>>,
     pending: u64,
@@ -141,7 +143,7 @@ impl OrderTable {
     /// A table for `instruments` instruments (symbols 1..=instruments).
     pub fn new(instruments: u32) -> OrderTable {
         OrderTable {
-            orders: IdMap::with_capacity_and_hasher(1 << 10, Default::default()),
+            orders: IdTable::with_slots(ORDER_SLOTS),
             live: (0..instruments).map(|_| Vec::new()).collect(),
             pending: 0,
         }
@@ -171,11 +173,11 @@ impl OrderTable {
         }
         let coid = list.swap_remove(index);
         if let Some(&moved) = list.get(index)
-            && let Some(m) = self.orders.get_mut(&moved)
+            && let Some(m) = self.orders.get_mut(moved)
         {
             m.live_pos = index as u32;
         }
-        let o = self.orders.get_mut(&coid)?;
+        let o = self.orders.get_mut(coid)?;
         o.live_pos = NOT_LIVE;
         Some((coid, o.session, o.side, o.price))
     }
@@ -213,7 +215,7 @@ impl OrderTable {
                 } else {
                     RequestKind::Replace
                 };
-                if let Some(o) = self.orders.get_mut(&coid)
+                if let Some(o) = self.orders.get_mut(coid)
                     && o.pending.is_none()
                 {
                     o.pending = Some(Pending { kind, intended_ns });
@@ -226,7 +228,7 @@ impl OrderTable {
     /// Applies one execution report and says what it meant.
     pub fn on_exec(&mut self, exec: &Exec) -> Observed {
         let mut seen = Observed::default();
-        let Some(o) = self.orders.get_mut(&exec.coid) else {
+        let Some(o) = self.orders.get_mut(exec.coid) else {
             seen.unexpected = true;
             return seen;
         };
@@ -304,7 +306,7 @@ impl OrderTable {
     /// After a report: forget a finished order with nothing in flight; put
     /// an accepted resting order with nothing in flight on the live list.
     fn settle(&mut self, coid: u64) {
-        let Some(o) = self.orders.get(&coid).copied() else {
+        let Some(o) = self.orders.get(coid).copied() else {
             return;
         };
         let resting = o.accepted && !o.done && !o.aggressive && o.pending.is_none() && o.leaves > 0;
@@ -314,7 +316,7 @@ impl OrderTable {
             {
                 let pos = list.len() as u32;
                 list.push(coid);
-                if let Some(m) = self.orders.get_mut(&coid) {
+                if let Some(m) = self.orders.get_mut(coid) {
                     m.live_pos = pos;
                 }
             }
@@ -327,17 +329,17 @@ impl OrderTable {
             {
                 list.swap_remove(index);
                 if let Some(&moved) = list.get(index)
-                    && let Some(m) = self.orders.get_mut(&moved)
+                    && let Some(m) = self.orders.get_mut(moved)
                 {
                     m.live_pos = index as u32;
                 }
             }
-            if let Some(m) = self.orders.get_mut(&coid) {
+            if let Some(m) = self.orders.get_mut(coid) {
                 m.live_pos = NOT_LIVE;
             }
         }
         if o.done && o.pending.is_none() {
-            self.orders.remove(&coid);
+            self.orders.remove(coid);
         }
     }
 
@@ -346,7 +348,7 @@ impl OrderTable {
         let mut list: Vec<Unanswered> = self
             .orders
             .iter()
-            .filter_map(|(&coid, o)| {
+            .filter_map(|(coid, o)| {
                 o.pending.map(|p| Unanswered {
                     session: o.session,
                     client_order_id: coid,

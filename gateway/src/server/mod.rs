@@ -7,7 +7,6 @@
 //! ```
 
 mod bridge;
-mod id_table;
 mod poll_loop;
 mod registry;
 mod session;

@@ -25,7 +25,9 @@
 //! are there at once.
 //!
 //! The same idea sits in the engine (`engine/src/book/order_index.rs`), tied
-//! to its order arena; this one is generic and stores the id and value itself.
+//! to its order arena; this one is generic and stores the id and value
+//! itself. loadgen's order table uses it too (its client order ids come
+//! from a counter as well).
 
 use std::collections::HashMap;
 
@@ -85,7 +87,6 @@ impl<V: Copy + Default> IdTable<V> {
     }
 
     /// Ids stored.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }
@@ -93,6 +94,18 @@ impl<V: Copy + Default> IdTable<V> {
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Every id stored and its value, in no particular order (a scan of
+    /// the whole table: for reports, not for the hot path).
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &V)> {
+        let direct = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(i, slot)| slot.key != Self::free(*i))
+            .map(|(_, slot)| (slot.key, &slot.value));
+        direct.chain(self.overflow.iter().map(|(&id, v)| (id, v)))
     }
 
     /// Ids stored in the overflow map (that found their slot taken).
@@ -322,6 +335,11 @@ mod tests {
             for (id, v) in &model {
                 prop_assert_eq!(table.get(*id), Some(v));
             }
+            let mut listed: Vec<(u64, u32)> = table.iter().map(|(id, v)| (id, *v)).collect();
+            let mut expected: Vec<(u64, u32)> = model.into_iter().collect();
+            listed.sort_unstable();
+            expected.sort_unstable();
+            prop_assert_eq!(listed, expected);
         }
     }
 }
