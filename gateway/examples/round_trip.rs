@@ -17,6 +17,7 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Instant;
 
 use engine::journal::Durability;
+use engine::pipeline::Topology;
 use gateway::protocol::{
     ClientMessage, Decoded, Envelope, Logon, MAX_FRAME_BYTES, NewOrder, ServerMessage, Side,
     TimeInForce, decode_frame, encode_frame,
@@ -27,9 +28,8 @@ use hdrhistogram::Histogram;
 /// The echo's client and server share one core: on the 2-vCPU VM that is
 /// the kernel's best loopback round trip (about 16 µs at p50); unpinned, the
 /// two threads often land on different cores, and each wake-up of a halted
-/// vCPU costs about 40 µs (120 µs p50 measured). The gateway's client is
-/// left unpinned: the poll loop and M are pinned, and this was its best
-/// place (28–35 µs p50, against 41 µs on core 0 and 64 µs on core 1).
+/// vCPU costs about 40 µs (120 µs p50 measured). The gateway's client runs
+/// where loadgen would (`Topology::client_core`).
 const ECHO_CORE: usize = 0;
 
 fn pin(core: usize) {
@@ -118,7 +118,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("round-trip-{}", std::process::id()));
     let mut config = GatewayConfig::new("127.0.0.1:0".parse()?, &dir);
     config.pipeline.durability = durability;
+    // This thread is the gateway's client: it runs where an in-process
+    // client should (M's core on 2 cores, M then yielding to it), and the
+    // gateway is told so (`guest`), as loadgen does.
+    let mut topology = Topology::detect()?;
+    let client_core = topology.client_core();
+    topology.guest = Some(client_core);
+    config.pipeline.topology = Some(topology);
     let gw = Gateway::start(config)?;
+    pin(client_core);
     let mut stream = TcpStream::connect(gw.local_addr())?;
     stream.set_nodelay(true)?;
     let mut buf = Vec::new();

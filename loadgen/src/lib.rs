@@ -324,9 +324,7 @@ fn setup(
         }
         (TransportKind::Tcp, None) => {
             let client_core = match options.cpu {
-                CpuChoice::Auto => Topology::detect()
-                    .ok()
-                    .map(|t| LocalGateway::client_core(&t)),
+                CpuChoice::Auto => Topology::detect().ok().map(|t| t.client_core()),
                 CpuChoice::None => None,
                 CpuChoice::Core(c) => Some(c),
             };

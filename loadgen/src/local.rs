@@ -56,24 +56,6 @@ impl LocalGateway {
         })
     }
 
-    /// Where loadgen's thread should run beside a gateway in this process.
-    ///
-    /// On 2 cores the gateway's poll loop (with J and O on its thread) has
-    /// core 0 and M has core 1, where it would spin on about 1% of real
-    /// work; loadgen is about as busy as the poll loop (encode, send,
-    /// receive, decode, record), so it goes to M's core, and M yields to it
-    /// there instead of spinning. Measured on the 2-vCPU VM at 1M orders/s,
-    /// loadgen on core 0 beside the poll loop fell behind in 2 of 3 runs;
-    /// on core 1 it kept up in each (docs/performance.md). Elsewhere: the
-    /// publisher's core, as before.
-    pub fn client_core(topology: &Topology) -> usize {
-        if topology.can_host() && topology.matching != topology.publisher {
-            topology.matching
-        } else {
-            topology.publisher
-        }
-    }
-
     /// Where it listens.
     pub fn addr(&self) -> Option<SocketAddr> {
         self.gateway.as_ref().map(Gateway::local_addr)
