@@ -147,7 +147,6 @@ impl PollLoop {
         let mut events = Events::with_capacity(1024);
         let mut last_tick = Instant::now();
         let mut failure = None;
-        // Acquire: pairs with the Release store of whoever asks to stop.
         let topology = *self.pipeline.topology();
         let hosted = topology.hosted;
         // Whether another thread runs on this core (J and O as threads, an
@@ -156,6 +155,7 @@ impl PollLoop {
         // (it cost ~14% of the core at 1M orders/s).
         let shared = matches!(topology.wait_on(topology.publisher), StageWait::Shared(_));
         let mut last_busy = Instant::now();
+        // Acquire: pairs with the Release store of whoever asks to stop.
         while !self.stop.load(Ordering::Acquire) {
             // Hosted J and O run only when this loop polls them: while a
             // command awaits its replies, look at the sockets without
@@ -624,12 +624,11 @@ impl PollLoop {
     /// Turns released events into execution reports and market data.
     /// With J and O hosted on this thread, first runs them: at most as many
     /// events as the (empty) reply ring holds, so the bridge never waits for
-    /// this thread. Returns the number of events taken.
-    fn drain_replies(&mut self) -> usize {
+    /// this thread.
+    fn drain_replies(&mut self) {
         if self.pipeline.topology().hosted {
             self.pipeline.poll_up_to(REPLY_RING);
         }
-        let mut taken = 0;
         let mut outputs = [Output::default(); 256];
         loop {
             let n = match self.replies.take(outputs.len() as u64) {
@@ -646,7 +645,6 @@ impl PollLoop {
             if n == 0 {
                 break;
             }
-            taken += n;
             for out in &outputs[..n] {
                 self.route(out);
             }
@@ -657,7 +655,6 @@ impl PollLoop {
         }
         self.touched = touched;
         self.touched.clear();
-        taken
     }
 
     fn route(&mut self, out: &Output) {
