@@ -89,10 +89,11 @@ fn inproc_run_answers_every_order() {
     // The pipeline's own latency, from the publish, is measured too, and is
     // below order→ack, which also has loadgen's tick in it.
     let event = s.event.clone().expect("inproc measures command→event");
-    // Measured from the publish time, so the orders of the tick that spans
-    // the end of the warm-up may fall on either side.
+    // Counted by publish time: the orders of the tick that spans the end
+    // of the warm-up may fall on either side, and orders sent late (a
+    // loaded machine) count as measured, up to every order sent.
     assert!(
-        event.count.abs_diff(s.counts.sent_measured) <= 100,
+        event.count + 100 >= s.counts.sent_measured && event.count <= s.counts.sent,
         "{event:?}"
     );
     assert!(
