@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use gateway::protocol::{
@@ -13,6 +14,16 @@ use gateway::protocol::{
 use loadgen::mix::parse_mix;
 use loadgen::rate::parse_rate;
 use loadgen::{Options, Summary, TransportKind};
+
+/// One load run at a time: each starts threads that spin on both cores (the
+/// gateway's poll loop, the matching stage), so runs side by side starve
+/// each other's loadgen by hundreds of milliseconds and test the scheduler,
+/// not loadgen.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 fn short(rate: &str) -> Options {
     Options {
@@ -78,6 +89,7 @@ fn check_fields(s: &Summary, options: &Options) {
 
 #[test]
 fn inproc_run_answers_every_order() {
+    let _serial = serial();
     let mut options = short("5k");
     options.transport = TransportKind::Inproc;
     let s = run(&options);
@@ -107,6 +119,7 @@ fn inproc_run_answers_every_order() {
 
 #[test]
 fn tcp_run_against_the_in_process_gateway() {
+    let _serial = serial();
     // New orders only: every one is answered whatever the gateway does with
     // cancels that race a fill (see the next test).
     let mut options = short("5k");
@@ -140,6 +153,7 @@ fn tcp_run_against_the_in_process_gateway() {
 
 #[test]
 fn tcp_run_with_cancels_and_replaces_answers_every_request() {
+    let _serial = serial();
     // The default mix: cancels and replaces race fills from other sessions.
     let options = short("5k");
     let s = run(&options);
@@ -201,13 +215,20 @@ fn vanishing_gateway(answer: usize) -> (std::net::SocketAddr, std::thread::JoinH
             buf.copy_within(pos..len, 0);
             len -= pos;
         }
-        // Gone: no Logout, the socket just closes.
+        // Gone: no Logout, the socket just closes. Our side first (FIN), then
+        // read until loadgen closes too: closing with its orders unread would
+        // send a reset, and a reset makes the kernel drop answers loadgen has
+        // not read yet (how many depends on timing).
+        let _ = sock.shutdown(std::net::Shutdown::Write);
+        let _ = sock.set_read_timeout(Some(Duration::from_secs(10)));
+        while matches!(sock.read(&mut buf), Ok(n) if n > 0) {}
     });
     (addr, thread)
 }
 
 #[test]
 fn a_gateway_that_goes_away_is_reported_and_the_record_is_kept() {
+    let _serial = serial();
     let (addr, server) = vanishing_gateway(50);
     let dir = tempfile::tempdir().unwrap();
     let mut options = short("2k");
@@ -232,6 +253,7 @@ fn a_gateway_that_goes_away_is_reported_and_the_record_is_kept() {
 
 #[test]
 fn the_binary_exits_non_zero_when_the_gateway_goes_away() {
+    let _serial = serial();
     let (addr, server) = vanishing_gateway(20);
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("record.txt");
