@@ -60,6 +60,15 @@ impl PipelineConfig {
             stages_on_publisher: false,
         }
     }
+
+    /// Whether J and O will run on the publisher's thread with `topology`:
+    /// asked for, sharing its core, and not with fsync (the publisher would
+    /// wait for every fdatasync). `pipeline::start` decides with this; an
+    /// owner that must prepare for it (the gateway's reply bridge needs a
+    /// waker only when O has its own thread) asks the same question.
+    pub fn hosts_stages(&self, topology: &Topology) -> bool {
+        self.stages_on_publisher && topology.can_host() && self.durability != Durability::Fsync
+    }
 }
 
 /// Why a pipeline could not start, or stopped.
@@ -80,4 +89,25 @@ pub enum PipelineError {
     InstrumentsDiffer { dir: PathBuf },
     #[error("the {} stage failed: {}", .0.stage, .0.message)]
     StageFailed(StageFailure),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_are_hosted_only_when_asked_sharing_the_core_and_not_with_fsync() {
+        let two = Topology::fit(&[0, 1]);
+        let mut config = PipelineConfig::new("unused", vec![]);
+        config.durability = Durability::Os;
+        assert!(!config.hosts_stages(&two), "not asked");
+        config.stages_on_publisher = true;
+        assert!(config.hosts_stages(&two));
+        assert!(
+            !config.hosts_stages(&Topology::fit(&[0, 1, 2, 3])),
+            "own cores"
+        );
+        config.durability = Durability::Fsync;
+        assert!(!config.hosts_stages(&two), "fsync keeps J's thread");
+    }
 }

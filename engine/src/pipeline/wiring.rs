@@ -16,7 +16,6 @@ use super::publisher::Publisher;
 use super::slots::{Inbound, Output};
 use super::startup::open_or_create;
 use super::topology::Topology;
-use crate::journal::Durability;
 use crate::types::Side;
 
 /// Starts the pipeline: recovers (or creates) the journal, then wires
@@ -79,8 +78,7 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
     // publisher would wait for each one instead of reading on while J syncs
     // (measured: 0.23 M commands/s hosted against 3.3 M/s with J's thread,
     // whose group commits grow while it waits).
-    topology.hosted =
-        config.stages_on_publisher && topology.can_host() && config.durability != Durability::Fsync;
+    topology.hosted = config.hosts_stages(&topology);
     let o_wait = topology.wait_on(topology.output);
     let j_wait = topology.wait_on(topology.journal);
     let m_wait = topology.wait_on(topology.matching);

@@ -82,7 +82,9 @@ impl Gateway {
         };
         pipeline_config.topology = Some(topology);
         pipeline_config.stages_on_publisher = true;
-        let wake = (!topology.can_host()).then(|| Arc::clone(&waker));
+        // O on its own thread (threads on bigger hosts, or fsync) must wake
+        // the loop when it releases replies; hosted, the loop polls them.
+        let wake = (!pipeline_config.hosts_stages(&topology)).then(|| Arc::clone(&waker));
         let (bridge, replies) = bridge::reply_ring(REPLY_RING, wake, Arc::clone(&replies_closed));
         let pipeline = pipeline::start(pipeline_config, bridge)?;
         let topology = pipeline.topology().describe();
