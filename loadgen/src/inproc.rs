@@ -34,6 +34,7 @@ use crate::clock::Clock;
 use crate::driver::Transport;
 use crate::error::RunError;
 use crate::exec::Exec;
+use crate::local::journal_dir;
 use crate::wait::{Idle, Waiter, YIELD_BELOW};
 use crate::workload::Action;
 
@@ -78,14 +79,7 @@ impl InprocTransport {
         idle: Idle,
         clock: &Clock,
     ) -> Result<InprocTransport, RunError> {
-        let dir = tempfile::Builder::new()
-            .prefix("loadgen-inproc-")
-            .tempdir()
-            .map_err(|source| RunError::Create {
-                what: "the journal directory in",
-                path: std::env::temp_dir(),
-                source,
-            })?;
+        let dir = journal_dir("loadgen-inproc-")?;
         let mut config = PipelineConfig::new(dir.path(), instruments);
         config.durability = durability;
         // The gateway's setting: 8 books, a moderate preallocation each.

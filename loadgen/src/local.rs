@@ -14,6 +14,18 @@ use gateway::{Gateway, GatewayConfig};
 
 use crate::error::RunError;
 
+/// A new temporary directory for the journal of a run (deleted with it).
+pub(crate) fn journal_dir(prefix: &str) -> Result<tempfile::TempDir, RunError> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|source| RunError::Create {
+            what: "the journal directory in",
+            path: std::env::temp_dir(),
+            source,
+        })
+}
+
 /// A gateway running in this process.
 #[derive(Debug)]
 pub struct LocalGateway {
@@ -30,14 +42,7 @@ impl LocalGateway {
         sessions: u16,
         client_core: Option<usize>,
     ) -> Result<LocalGateway, RunError> {
-        let dir = tempfile::Builder::new()
-            .prefix("loadgen-gateway-")
-            .tempdir()
-            .map_err(|source| RunError::Create {
-                what: "the journal directory in",
-                path: std::env::temp_dir(),
-                source,
-            })?;
+        let dir = journal_dir("loadgen-gateway-")?;
         let listen = SocketAddr::from(([127, 0, 0, 1], 0));
         let mut config = GatewayConfig::new(listen, dir.path());
         config.pipeline.instruments = instruments;
