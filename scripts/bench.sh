@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark the whole path with loadgen: builds release, prints the host
-# facts every figure depends on, runs loadgen at a few rates over TCP (to a
-# gateway it starts in-process) and over the in-process pipeline, and writes
-# a markdown results table to stdout and to a file.
+# facts every figure depends on, measures the machine's own stalls (the
+# `hiccup` binary: the floor under every percentile below), runs loadgen at
+# a few rates over TCP (to a gateway it starts in-process) and over the
+# in-process pipeline, and writes a markdown results table to stdout and to
+# a file.
 #
 #   scripts/bench.sh                                  # 100k 500k 1M, 5 s each
 #   scripts/bench.sh --rates "1M 2M" --duration 30s   # longer, other rates
@@ -14,6 +16,7 @@
 #   --warmup D             warm-up per run [1s]
 #   --transports "T ..."   tcp and/or inproc [tcp inproc]
 #   --out FILE             markdown table [target/bench/loadgen.md]
+#   --hiccup D             how long to measure the machine's stalls first [10s]
 #   -- ARGS                passed to every loadgen run
 #
 # Every run's JSON report is kept next to the table (target/bench/*.json).
@@ -26,6 +29,7 @@ duration="5s"
 warmup="1s"
 transports="tcp inproc"
 out="target/bench/loadgen.md"
+hiccup="10s"
 extra=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -34,8 +38,9 @@ while [ $# -gt 0 ]; do
         --warmup) warmup="$2"; shift 2 ;;
         --transports) transports="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
+        --hiccup) hiccup="$2"; shift 2 ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -45,6 +50,11 @@ cargo build --release -p loadgen >&2
 loadgen=target/release/loadgen
 dir=$(dirname "$out")
 mkdir -p "$dir"
+
+# The machine's own stalls, measured before anything else runs: a latency
+# percentile below these floors is not possible on this host.
+echo "== hiccup --duration $hiccup (one spinning thread per core)" >&2
+stalls=$(target/release/hiccup --duration "$hiccup" --json "$dir/hiccup.json")
 
 # Host facts: the figures mean nothing without them.
 host_facts() {
@@ -88,6 +98,13 @@ ns() { # ns -> µs with one decimal, or "-" when empty
     echo "$(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
     host_facts
+    echo
+    echo "The machine's own stalls (\`hiccup --duration $hiccup\`, nothing else running; floor: the"
+    echo "wait those stalls alone give work arriving at random moments):"
+    echo
+    echo '```'
+    echo "$stalls" | sed -n '/^core/,$p'
+    echo '```'
     echo
     echo "| transport | rate | achieved | ack P50 µs | ack P99 µs | ack P99.9 µs | ack max µs | fill P99 µs | cmd→event P99 µs | unanswered | result |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"

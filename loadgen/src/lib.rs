@@ -17,6 +17,7 @@
 //!   `local`: the gateway loadgen starts when there is no `--target`;
 //!   `inproc`: the pipeline without the gateway; `exec`: execution reports
 //!   from either.
+//! - `hiccup`: the machine's own stalls (the `hiccup` binary);
 //! - `measure`: histograms and counters; `report`: the table and JSON;
 //!   `targets`: the targets document; `record`, `histlog`: the `--record`
 //!   and `--hist` files; `progress`: the line per second; `host`: the
@@ -31,6 +32,7 @@ pub mod driver;
 pub mod duration;
 pub mod error;
 pub mod exec;
+pub mod hiccup;
 pub mod histlog;
 pub mod host;
 pub mod inproc;
