@@ -194,3 +194,54 @@ fn restart_keeps_every_acknowledged_order() {
     assert_eq!(filled, 200, "every acknowledged order survived the restart");
     gw.shutdown().unwrap();
 }
+
+/// The poll loop stops reading a socket after a short read (the socket is
+/// empty then) instead of reading on to EAGAIN; data that arrives later must
+/// still be read: a frame trickling in a byte at a time, then a burst of
+/// frames larger than the session's read buffer in one write.
+#[test]
+fn frames_split_over_many_writes_or_packed_into_one_are_all_read() {
+    let dir = TempDir::new("split");
+    let gw = start(&dir);
+    let mut c = Client::logon(gw.local_addr(), 1);
+
+    let frame = c.frame(ClientMessage::NewOrder(gateway::protocol::NewOrder {
+        client_order_id: 1,
+        instrument: 1,
+        side: Side::Buy,
+        price: 100,
+        qty: 1,
+        time_in_force: TimeInForce::Gtc,
+    }));
+    for byte in &frame {
+        c.send_raw(std::slice::from_ref(byte));
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    c.expect(
+        "the trickled order's ack",
+        |m| matches!(m, ServerMessage::Accepted(a) if a.order.client_order_id == 1),
+    );
+
+    // 20,000 orders (~1 MB) in one write: more than one read's worth.
+    let orders = 20_000u64;
+    let mut burst = Vec::new();
+    for coid in 2..2 + orders {
+        burst.extend(
+            c.frame(ClientMessage::NewOrder(gateway::protocol::NewOrder {
+                client_order_id: coid,
+                instrument: 1,
+                side: Side::Buy,
+                price: 90,
+                qty: 1,
+                time_in_force: TimeInForce::Ioc,
+            })),
+        );
+    }
+    c.send_raw(&burst);
+    let last = 1 + orders;
+    c.expect(
+        "the last order of the burst answered",
+        |m| matches!(m, ServerMessage::Cancelled(x) if x.order.client_order_id == last),
+    );
+    gw.shutdown().unwrap();
+}

@@ -26,6 +26,9 @@ pub(crate) fn journal_dir(prefix: &str) -> Result<tempfile::TempDir, RunError> {
         })
 }
 
+/// Outbound buffer per session of the gateway loadgen starts.
+const LOCAL_OUTBOUND_BUFFER: usize = 512 << 20;
+
 /// A gateway running in this process.
 #[derive(Debug)]
 pub struct LocalGateway {
@@ -49,6 +52,18 @@ impl LocalGateway {
         config.pipeline.durability = durability;
         config.pipeline.snapshot_on_shutdown = false;
         config.max_sessions = config.max_sessions.max(usize::from(sessions) + 1);
+        // Past saturation loadgen itself falls behind (it shares the host),
+        // and with the gateway's usual 8 MiB per session it was closed as a
+        // slow reader within tens of milliseconds, ending the run instead
+        // of measuring it. Its own gateway holds a second's worth of
+        // replies at a few million a second instead, so an overloaded run
+        // reports its achieved rate and its (large) latencies. The buffer
+        // grows only as far as the backlog does. An external gateway
+        // (`--target`) keeps its own limit.
+        config.limits.outbound_buffer_bytes = config
+            .limits
+            .outbound_buffer_bytes
+            .max(LOCAL_OUTBOUND_BUFFER);
         // Loadgen's own thread is a guest on `client_core`: no stage
         // busy-spins there (see `client_core`).
         let mut topology = Topology::detect().map_err(PipelineError::from)?;

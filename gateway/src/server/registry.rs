@@ -66,4 +66,10 @@ impl Registry {
     pub fn get(&self, engine_id: u64) -> Option<&OrderInfo> {
         self.orders.get(engine_id)
     }
+
+    /// Starts loading `engine_id`'s entry into the cache (see `IdTable::prefetch`).
+    #[inline]
+    pub fn prefetch(&self, engine_id: u64) {
+        self.orders.prefetch(engine_id);
+    }
 }

@@ -113,10 +113,15 @@ impl Client {
     }
 
     pub fn send_with_seq(&mut self, seq: u64, msg: ClientMessage) {
-        let mut frame = [0u8; MAX_FRAME_BYTES];
-        let n = encode_frame(&Envelope { seq, msg }, &mut frame).unwrap();
         // The gateway may have closed us already (that is what some tests check).
-        let _ = self.stream.write_all(&frame[..n]);
+        let _ = self.stream.write_all(&encode(seq, msg));
+    }
+
+    /// The bytes of `msg` framed with this client's next sequence number
+    /// (counted as sent: send them with `send_raw`).
+    pub fn frame(&mut self, msg: ClientMessage) -> Vec<u8> {
+        self.seq += 1;
+        encode(self.seq, msg)
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
@@ -248,4 +253,10 @@ impl Client {
         }
         false
     }
+}
+
+fn encode(seq: u64, msg: ClientMessage) -> Vec<u8> {
+    let mut frame = [0u8; MAX_FRAME_BYTES];
+    let n = encode_frame(&Envelope { seq, msg }, &mut frame).unwrap();
+    frame[..n].to_vec()
 }
