@@ -18,11 +18,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use engine::journal::{self, Durability};
 use engine::pipeline::{self, Output, OutputSink};
 use engine::{Engine, EngineConfig};
-use pipeline_support::{TempDir, config, placed, stream};
+use pipeline_support::{Placement, TempDir, config, placed, stream};
 
 const CHILD_DIR: &str = "ENGINE_CRASH_CHILD_DIR";
-/// Set (to anything) when the child runs J and O on its publishing thread.
-const CHILD_HOSTED: &str = "ENGINE_CRASH_CHILD_HOSTED";
+/// How the child places its stages: `Hosted` or `AllHosted` (J and O, or
+/// all three, on its publishing thread); unset: threads.
+const CHILD_PLACEMENT: &str = "ENGINE_CRASH_CHILD_PLACEMENT";
 const COMMANDS: usize = 400_000;
 const SEED: u64 = 21;
 
@@ -51,19 +52,23 @@ fn crash_child() {
     // Hosted J never fsyncs on the publisher's thread (fsync keeps J's
     // thread); `os` is what it runs with, and a write the OS has survives
     // the process's SIGKILL just as well.
-    let hosted = std::env::var_os(CHILD_HOSTED).is_some();
-    let durability = if hosted {
+    let placement = match std::env::var(CHILD_PLACEMENT).as_deref() {
+        Ok("Hosted") => Placement::Hosted,
+        Ok("AllHosted") => Placement::AllHosted,
+        _ => Placement::Threads,
+    };
+    let durability = if placement.hosts_stages() {
         Durability::Os
     } else {
         Durability::Fsync
     };
     let cfg = placed(
         config(dir.as_ref(), workload.instruments.clone(), durability),
-        hosted,
+        placement,
     );
     let sink = PrintReleased(BufWriter::new(std::io::stdout()));
     let mut p = pipeline::start(cfg, sink).unwrap();
-    assert_eq!(p.publisher().hosts_stages(), hosted);
+    placement.check(&p);
     for chunk in workload.commands.chunks(64) {
         p.publish_batch(0, chunk).unwrap();
         p.poll();
@@ -87,16 +92,14 @@ fn released_commands_survive_sigkill() {
     let delays = [seed % 10, 20 + seed % 100, 150 + seed % 300];
     let runs = delays
         .iter()
-        .flat_map(|&delay| [(delay, false), (delay, true)]);
-    for (delay_ms, hosted) in runs {
+        .flat_map(|&delay| Placement::ALL.map(|placement| (delay, placement)));
+    for (delay_ms, placement) in runs {
         let dir = TempDir::new("crash");
         let mut child = Process::new(std::env::current_exe().unwrap());
         child
             .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
             .env(CHILD_DIR, dir.path());
-        if hosted {
-            child.env(CHILD_HOSTED, "1");
-        }
+        child.env(CHILD_PLACEMENT, format!("{placement:?}"));
         let mut child = child
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -124,13 +127,13 @@ fn released_commands_survive_sigkill() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let released = reader.join().unwrap();
-        assert!(released > 0, "the child (hosted {hosted}) released nothing");
+        assert!(released > 0, "the child ({placement:?}) released nothing");
 
         let cfg = config(dir.path(), vec![], Durability::Fsync);
         let (recovered, report) = journal::recover(dir.path(), cfg.engine.clone()).unwrap();
         assert!(
             report.last_seq >= released,
-            "killed after {delay_ms} ms (seed {seed}, hosted {hosted}): events of command \
+            "killed after {delay_ms} ms (seed {seed}, {placement:?}): events of command \
              {released} were released but recovery found only {}",
             report.last_seq
         );
@@ -148,7 +151,7 @@ fn released_commands_survive_sigkill() {
         }
         assert_eq!(recovered.resting_orders(), expected.resting_orders());
         eprintln!(
-            "killed after {delay_ms} ms (hosted {hosted}): released up to {released}, recovered up to {}",
+            "killed after {delay_ms} ms ({placement:?}): released up to {released}, recovered up to {}",
             report.last_seq
         );
     }

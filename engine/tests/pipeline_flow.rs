@@ -11,7 +11,7 @@ use engine::journal::Durability;
 use engine::pipeline::{self, Output, PipelineError};
 use engine::text::write_event;
 use engine::{Command, Engine, EngineConfig, Event};
-use pipeline_support::{TempDir, collector, config, placed, stream};
+use pipeline_support::{Placement, TempDir, collector, config, placed, stream};
 
 fn events_text(outputs: &[Output]) -> String {
     let mut out = Vec::new();
@@ -23,27 +23,32 @@ fn events_text(outputs: &[Output]) -> String {
 
 #[test]
 fn live_events_equal_journal_export_replayed() {
-    live_events_equal_journal_export_replayed_in(false);
+    live_events_equal_journal_export_replayed_in(Placement::Threads);
 }
 
 #[test]
 fn live_events_equal_journal_export_replayed_hosted() {
-    live_events_equal_journal_export_replayed_in(true);
+    live_events_equal_journal_export_replayed_in(Placement::Hosted);
 }
 
-fn live_events_equal_journal_export_replayed_in(hosted: bool) {
+#[test]
+fn live_events_equal_journal_export_replayed_all_hosted() {
+    live_events_equal_journal_export_replayed_in(Placement::AllHosted);
+}
+
+fn live_events_equal_journal_export_replayed_in(placement: Placement) {
     let dir = TempDir::new("export");
     let workload = stream(30_000, 11);
     let (seen, sink) = collector();
     let mut p = pipeline::start(
         placed(
             config(dir.path(), workload.instruments.clone(), Durability::Os),
-            hosted,
+            placement,
         ),
         sink,
     )
     .unwrap();
-    assert_eq!(p.publisher().hosts_stages(), hosted);
+    placement.check(&p);
     for chunk in workload.commands.chunks(100) {
         p.publish_batch(0, chunk).unwrap();
     }
@@ -77,23 +82,28 @@ fn live_events_equal_journal_export_replayed_in(hosted: bool) {
 
 #[test]
 fn a_small_ring_holds_the_publisher_back_and_loses_nothing() {
-    a_small_ring_holds_the_publisher_back_and_loses_nothing_in(false);
+    a_small_ring_holds_the_publisher_back_and_loses_nothing_in(Placement::Threads);
 }
 
 #[test]
 fn a_small_ring_holds_the_publisher_back_and_loses_nothing_hosted() {
-    a_small_ring_holds_the_publisher_back_and_loses_nothing_in(true);
+    a_small_ring_holds_the_publisher_back_and_loses_nothing_in(Placement::Hosted);
 }
 
-fn a_small_ring_holds_the_publisher_back_and_loses_nothing_in(hosted: bool) {
+#[test]
+fn a_small_ring_holds_the_publisher_back_and_loses_nothing_all_hosted() {
+    a_small_ring_holds_the_publisher_back_and_loses_nothing_in(Placement::AllHosted);
+}
+
+fn a_small_ring_holds_the_publisher_back_and_loses_nothing_in(placement: Placement) {
     let dir = TempDir::new("backpressure");
     let workload = stream(100_000, 12);
     let (seen, sink) = collector();
     let mut cfg = config(dir.path(), workload.instruments.clone(), Durability::None);
     cfg.inbound_ring = 64;
     cfg.outbound_ring = 64;
-    let mut p = pipeline::start(placed(cfg, hosted), sink).unwrap();
-    assert_eq!(p.publisher().hosts_stages(), hosted);
+    let mut p = pipeline::start(placed(cfg, placement), sink).unwrap();
+    placement.check(&p);
     // One at a time and in batches larger than the ring.
     let (first, rest) = workload.commands.split_at(10_000);
     for command in first {
@@ -127,30 +137,35 @@ fn a_small_ring_holds_the_publisher_back_and_loses_nothing_in(hosted: bool) {
 
 #[test]
 fn restart_recovers_the_books_and_continues_the_sequence() {
-    restart_recovers_the_books_and_continues_the_sequence_in(false);
+    restart_recovers_the_books_and_continues_the_sequence_in(Placement::Threads);
 }
 
 #[test]
 fn restart_recovers_the_books_and_continues_the_sequence_hosted() {
-    restart_recovers_the_books_and_continues_the_sequence_in(true);
+    restart_recovers_the_books_and_continues_the_sequence_in(Placement::Hosted);
 }
 
-fn restart_recovers_the_books_and_continues_the_sequence_in(hosted: bool) {
+#[test]
+fn restart_recovers_the_books_and_continues_the_sequence_all_hosted() {
+    restart_recovers_the_books_and_continues_the_sequence_in(Placement::AllHosted);
+}
+
+fn restart_recovers_the_books_and_continues_the_sequence_in(placement: Placement) {
     let dir = TempDir::new("restart");
     let workload = stream(20_000, 13);
     let (half_a, half_b) = workload.commands.split_at(10_000);
     let run = |commands: &[Command], snapshot: bool| {
         let (seen, sink) = collector();
         // Hosted J runs with `os` (with fsync J keeps its thread).
-        let durability = if hosted {
+        let durability = if placement.hosts_stages() {
             Durability::Os
         } else {
             Durability::Fsync
         };
         let mut cfg = config(dir.path(), workload.instruments.clone(), durability);
         cfg.snapshot_on_shutdown = snapshot;
-        let mut p = pipeline::start(placed(cfg, hosted), sink).unwrap();
-        assert_eq!(p.publisher().hosts_stages(), hosted);
+        let mut p = pipeline::start(placed(cfg, placement), sink).unwrap();
+        placement.check(&p);
         let recovered = p.recovered().map(|r| (r.last_seq, r.snapshot.is_some()));
         p.publish_batch(0, commands).unwrap();
         p.shutdown().unwrap();
@@ -186,15 +201,20 @@ fn restart_recovers_the_books_and_continues_the_sequence_in(hosted: bool) {
 
 #[test]
 fn a_panicking_stage_stops_the_pipeline_with_its_name() {
-    a_panicking_stage_stops_the_pipeline_with_its_name_in(false);
+    a_panicking_stage_stops_the_pipeline_with_its_name_in(Placement::Threads);
 }
 
 #[test]
 fn a_panicking_stage_stops_the_pipeline_with_its_name_hosted() {
-    a_panicking_stage_stops_the_pipeline_with_its_name_in(true);
+    a_panicking_stage_stops_the_pipeline_with_its_name_in(Placement::Hosted);
 }
 
-fn a_panicking_stage_stops_the_pipeline_with_its_name_in(hosted: bool) {
+#[test]
+fn a_panicking_stage_stops_the_pipeline_with_its_name_all_hosted() {
+    a_panicking_stage_stops_the_pipeline_with_its_name_in(Placement::AllHosted);
+}
+
+fn a_panicking_stage_stops_the_pipeline_with_its_name_in(placement: Placement) {
     let dir = TempDir::new("panic");
     let workload = stream(5_000, 14);
     let mut calls = 0;
@@ -207,11 +227,12 @@ fn a_panicking_stage_stops_the_pipeline_with_its_name_in(hosted: bool) {
     let mut p = pipeline::start(
         placed(
             config(dir.path(), workload.instruments.clone(), Durability::None),
-            hosted,
+            placement,
         ),
         sink,
     )
     .unwrap();
+    placement.check(&p);
     // Publishing may fail once the failure is seen; it must not hang.
     for chunk in workload.commands.chunks(500) {
         if p.publish_batch(0, chunk).is_err() {
@@ -262,7 +283,7 @@ fn hosted_poll_up_to_releases_in_order_and_never_more_than_asked() {
     let mut p = pipeline::start(
         placed(
             config(dir.path(), workload.instruments.clone(), Durability::None),
-            true,
+            Placement::Hosted,
         ),
         sink,
     )
@@ -301,9 +322,71 @@ fn fsync_keeps_the_journal_on_its_own_thread() {
     let workload = stream(100, 17);
     let cfg = placed(
         config(dir.path(), workload.instruments.clone(), Durability::Fsync),
-        true,
+        Placement::AllHosted,
     );
     let mut p = pipeline::start(cfg, |_: &Output| {}).unwrap();
     assert!(!p.publisher().hosts_stages());
+    assert!(!p.topology().hosted_matching, "M is not hosted without J");
     p.shutdown().unwrap();
+}
+
+/// Hosted M never waits for room in the outbound ring (only its own thread
+/// empties it): one order that sweeps far more resting orders than the ring
+/// holds must still come out whole and in order, its events kept in M's
+/// outbox until O has made room.
+#[test]
+fn a_sweep_larger_than_the_outbound_ring_comes_out_whole_all_hosted() {
+    use engine::{Side, TimeInForce};
+    let dir = TempDir::new("sweep");
+    let workload = stream(10, 18);
+    let symbol = workload.instruments[0].symbol;
+    let price = (workload.instruments[0].min_price + workload.instruments[0].max_price) / 2;
+    let resting = 2_000u64;
+    let mut commands: Vec<Command> = (1..=resting)
+        .map(|id| Command::New {
+            symbol,
+            id,
+            account: 1,
+            side: Side::Sell,
+            price,
+            qty: 1,
+            tif: TimeInForce::Gtc,
+        })
+        .collect();
+    commands.push(Command::New {
+        symbol,
+        id: resting + 1,
+        account: 2,
+        side: Side::Buy,
+        price,
+        qty: resting,
+        tif: TimeInForce::Ioc,
+    });
+    let (seen, sink) = collector();
+    let mut cfg = config(dir.path(), workload.instruments.clone(), Durability::None);
+    cfg.inbound_ring = 64;
+    cfg.outbound_ring = 64;
+    let mut p = pipeline::start(placed(cfg, Placement::AllHosted), sink).unwrap();
+    Placement::AllHosted.check(&p);
+    p.publish_batch(0, &commands).unwrap();
+    p.shutdown().unwrap();
+
+    let mut engine = Engine::new(EngineConfig::default()).unwrap();
+    for spec in &workload.instruments {
+        engine.add_instrument(*spec).unwrap();
+    }
+    let mut expected: Vec<Event> = Vec::new();
+    for command in &commands {
+        engine.execute(command, &mut expected);
+    }
+    let trades = expected
+        .iter()
+        .filter(|e| matches!(e, Event::Trade { .. }))
+        .count();
+    assert_eq!(
+        trades as u64, resting,
+        "the sweep fills every resting order"
+    );
+    let got: Vec<Event> = seen.lock().unwrap().iter().map(|o| o.event).collect();
+    assert!(got == expected, "pipeline events differ from the engine's");
 }

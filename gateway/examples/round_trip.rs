@@ -1,7 +1,11 @@
 //! One order's round trip through the gateway over loopback, against a bare
 //! TCP echo measured in the same run.
 //!
-//! `cargo run --release -p gateway --example round_trip [-- ROUND_TRIPS [DURABILITY]]`
+//! `cargo run --release -p gateway --example round_trip [-- ROUND_TRIPS [DURABILITY [LAYOUT]]]`
+//!
+//! LAYOUT is `split` (default: M on the client's core, yielding to it) or
+//! `joined` (every stage on the gateway's thread, the client alone on M's
+//! core; `PipelineConfig::matching_on_publisher`).
 //!
 //! Both are measured the same way: a blocking client sends one frame, waits
 //! for the answer, and records the time (HdrHistogram), one at a time (low
@@ -80,6 +84,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(Durability::Os);
+    let joined = match args.next().as_deref() {
+        None | Some("split") => false,
+        Some("joined") => true,
+        Some(other) => return Err(format!("layout {other:?}: expected split or joined").into()),
+    };
     let order_frame_len = frame(2, ClientMessage::Heartbeat).len();
 
     // Bare TCP echo.
@@ -125,7 +134,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client_core = topology.client_core();
     topology.guest = Some(client_core);
     config.pipeline.topology = Some(topology);
+    // joined: M on the gateway's thread as well, the client alone on its core.
+    config.pipeline.matching_on_publisher = joined;
     let gw = Gateway::start(config)?;
+    println!("gateway layout: {}", gw.topology());
     pin(client_core);
     let mut stream = TcpStream::connect(gw.local_addr())?;
     stream.set_nodelay(true)?;

@@ -26,10 +26,27 @@ fn fills_reach_both_parties_with_fsync_and_stage_threads() {
     fills_reach_both_parties_with(Durability::Fsync);
 }
 
+/// Joined: M on the poll loop's thread too (an in-process client on M's
+/// core), so one thread runs the whole pipeline.
+#[test]
+fn fills_reach_both_parties_with_every_stage_on_the_poll_loop() {
+    let dir = TempDir::new("fills-joined");
+    let mut cfg = config(&dir);
+    let mut topology = engine::pipeline::Topology::detect().unwrap();
+    topology.guest = Some(topology.client_core());
+    cfg.pipeline.topology = Some(topology);
+    cfg.pipeline.matching_on_publisher = true;
+    fills_reach_both_parties_in(cfg);
+}
+
 fn fills_reach_both_parties_with(durability: Durability) {
     let dir = TempDir::new("fills");
     let mut cfg = config(&dir);
     cfg.pipeline.durability = durability;
+    fills_reach_both_parties_in(cfg);
+}
+
+fn fills_reach_both_parties_in(cfg: gateway::GatewayConfig) {
     let gw = Gateway::start(cfg).unwrap();
     let mut seller = Client::logon(gw.local_addr(), 1);
     let mut buyer = Client::logon(gw.local_addr(), 2);

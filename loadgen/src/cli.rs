@@ -8,7 +8,7 @@ use engine::journal::Durability;
 
 use crate::duration::parse_duration;
 use crate::mix::{Mix, parse_mix};
-use crate::options::{CpuChoice, Options, TransportKind};
+use crate::options::{CpuChoice, Layout, Options, TransportKind};
 use crate::rate::{Rate, parse_rate};
 use crate::wait::Idle;
 
@@ -125,6 +125,13 @@ pub struct Cli {
     #[arg(long, default_value = "auto", value_parser = cpu_arg)]
     pub cpu: CpuChoice,
 
+    /// Where the gateway loadgen starts runs its matching stage, on 2 cores:
+    /// split (M on loadgen's core, yielding to it) or joined (every stage on
+    /// the gateway's thread, loadgen alone on the other core: lower latency
+    /// up to about 750k/s here, less throughput). See docs/performance.md.
+    #[arg(long, value_enum, default_value = "split")]
+    pub layout: Layout,
+
     /// How loadgen waits between ticks: yield (short waits give the core
     /// away with sched_yield, long ones sleep; right when it shares a core
     /// with the gateway and pipeline), sleep (always block in epoll_wait with
@@ -188,6 +195,7 @@ impl Cli {
             drain: self.drain,
             resting: self.resting,
             cpu: self.cpu,
+            layout: self.layout,
             idle: self.idle,
             first_account: self.account,
             record: self.record.clone(),

@@ -330,7 +330,14 @@ fn setup(
                 CpuChoice::None => None,
                 CpuChoice::Core(c) => Some(c),
             };
-            let gw = LocalGateway::start(specs, options.durability, options.sessions, client_core)?;
+            let joined = options.layout == options::Layout::Joined;
+            let gw = LocalGateway::start(
+                specs,
+                options.durability,
+                options.sessions,
+                client_core,
+                joined,
+            )?;
             let addr = gw
                 .addr()
                 .ok_or_else(|| RunError::Config("the gateway has no address".into()))?;

@@ -38,12 +38,14 @@ pub struct LocalGateway {
 
 impl LocalGateway {
     /// Starts a gateway with these instruments and durability, for a
-    /// client thread that runs on `client_core` (if pinned).
+    /// client thread that runs on `client_core` (if pinned); `joined` runs
+    /// M on the gateway's thread too (`--layout joined`).
     pub fn start(
         instruments: Vec<InstrumentSpec>,
         durability: Durability,
         sessions: u16,
         client_core: Option<usize>,
+        joined: bool,
     ) -> Result<LocalGateway, RunError> {
         let dir = journal_dir("loadgen-gateway-")?;
         let listen = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -69,6 +71,8 @@ impl LocalGateway {
         let mut topology = Topology::detect().map_err(PipelineError::from)?;
         topology.guest = client_core;
         config.pipeline.topology = Some(topology);
+        // Joined: M on the gateway's thread too, loadgen alone on its core.
+        config.pipeline.matching_on_publisher = joined;
         let gateway = Gateway::start(config)?;
         Ok(LocalGateway {
             gateway: Some(gateway),

@@ -12,6 +12,7 @@ use gateway::protocol::{
     decode_frame, encode_frame,
 };
 use loadgen::mix::parse_mix;
+use loadgen::options::Layout;
 use loadgen::rate::parse_rate;
 use loadgen::{Options, Summary, TransportKind};
 
@@ -159,6 +160,25 @@ fn tcp_run_with_cancels_and_replaces_answers_every_request() {
     let s = run(&options);
     check_fields(&s, &options);
     assert_eq!(s.unanswered, 0, "{}", s.render());
+}
+
+/// `--layout joined`: every stage on the gateway's thread. Where the machine
+/// has two cores to place them on, the report says so.
+#[test]
+fn tcp_run_with_the_joined_layout_answers_every_request() {
+    let _serial = serial();
+    let mut options = short("5k");
+    options.layout = Layout::Joined;
+    let s = run(&options);
+    check_fields(&s, &options);
+    assert_eq!(s.unanswered, 0, "{}", s.render());
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) == 2 {
+        let topology = s.topology.clone().unwrap_or_default();
+        assert!(
+            topology.contains("runs journal, matching and output"),
+            "{topology}"
+        );
+    }
 }
 
 /// A fake gateway: logs one session on, accepts `answer` orders, then drops

@@ -40,6 +40,13 @@ pub struct PipelineConfig {
     /// gateway; see `Topology`. Ignored with `Durability::Fsync`: J keeps
     /// a thread, so the publisher never waits for an fsync.
     pub stages_on_publisher: bool,
+    /// With J and O on the publisher's thread, M too when an in-process
+    /// client is to run on M's core (`Topology::guest` there): the client
+    /// gets that core to itself instead of taking turns with M, and the
+    /// publisher's thread does all the pipeline's work. See
+    /// `hosts_matching`, and docs/performance.md for when it pays (lower
+    /// latency while the publisher's core has room; less throughput).
+    pub matching_on_publisher: bool,
 }
 
 impl PipelineConfig {
@@ -58,6 +65,7 @@ impl PipelineConfig {
             outbound_ring: 1 << 16,
             snapshot_on_shutdown: true,
             stages_on_publisher: false,
+            matching_on_publisher: false,
         }
     }
 
@@ -68,6 +76,17 @@ impl PipelineConfig {
     /// waker only when O has its own thread) asks the same question.
     pub fn hosts_stages(&self, topology: &Topology) -> bool {
         self.stages_on_publisher && topology.can_host() && self.durability != Durability::Fsync
+    }
+
+    /// Whether M will run on the publisher's thread as well: J and O are
+    /// hosted, it is asked for, and a guest (an in-process client) was
+    /// going to share M's core. One thread then runs the whole pipeline
+    /// and the guest has M's core alone (`hosted.rs` says why).
+    pub fn hosts_matching(&self, topology: &Topology) -> bool {
+        self.matching_on_publisher
+            && self.hosts_stages(topology)
+            && topology.matching != topology.publisher
+            && topology.guest == Some(topology.matching)
     }
 }
 
@@ -109,5 +128,31 @@ mod tests {
         );
         config.durability = Durability::Fsync;
         assert!(!config.hosts_stages(&two), "fsync keeps J's thread");
+    }
+
+    #[test]
+    fn matching_is_hosted_only_for_a_guest_on_its_core() {
+        let two = Topology::fit(&[0, 1]);
+        let guest = Topology {
+            guest: Some(two.matching),
+            ..two
+        };
+        let mut config = PipelineConfig::new("unused", vec![]);
+        config.durability = Durability::Os;
+        config.stages_on_publisher = true;
+        assert!(!config.hosts_matching(&guest), "not asked");
+        config.matching_on_publisher = true;
+        assert!(config.hosts_matching(&guest));
+        assert!(!config.hosts_matching(&two), "no guest: M keeps its core");
+        let guest_on_publisher = Topology {
+            guest: Some(two.publisher),
+            ..two
+        };
+        assert!(!config.hosts_matching(&guest_on_publisher));
+        config.stages_on_publisher = false;
+        assert!(!config.hosts_matching(&guest), "J and O not hosted");
+        config.stages_on_publisher = true;
+        config.durability = Durability::Fsync;
+        assert!(!config.hosts_matching(&guest), "fsync");
     }
 }

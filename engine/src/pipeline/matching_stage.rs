@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use disruptor::{Producer, SingleConsumerBarrier, SingleProducer};
+use disruptor::{MissingFreeSlots, Producer, SingleConsumerBarrier, SingleProducer};
 
 use super::guard::guarded;
 use super::health::Health;
@@ -27,29 +27,42 @@ pub(crate) type OutboundProducer = SingleProducer<Output, SingleConsumerBarrier>
 pub(crate) struct Outbox {
     producer: OutboundProducer,
     pending: Vec<Output>,
+    /// Events buffered before a flush (never more than the ring holds).
+    capacity: usize,
     health: Arc<Health>,
     wait: StageWait,
+    /// M runs on the thread that also runs O (`hosted.rs`): waiting for
+    /// room in the outbound ring would wait for this very thread, so a
+    /// flush publishes what fits and keeps the rest.
+    hosted: bool,
+    /// Events published so far.
+    published: u64,
 }
 
 impl Outbox {
-    /// `capacity` events are buffered at most (never more than the ring holds).
+    /// `capacity` events are buffered at most (never more than the ring
+    /// holds), unless `hosted` and the ring is full: see `flush`.
     pub fn new(
         producer: OutboundProducer,
         capacity: usize,
         health: Arc<Health>,
         wait: StageWait,
+        hosted: bool,
     ) -> Self {
         Outbox {
             producer,
             pending: Vec::with_capacity(capacity),
+            capacity,
             health,
             wait,
+            hosted,
+            published: 0,
         }
     }
 
     #[inline]
     fn push(&mut self, output: Output) {
-        if self.pending.len() == self.pending.capacity() {
+        if self.pending.len() >= self.capacity {
             self.flush();
         }
         self.pending.push(output);
@@ -57,8 +70,17 @@ impl Outbox {
 
     /// Publishes the pending events in one batch, waiting while the ring is
     /// full (backpressure from the output stage), unless the pipeline failed.
+    /// Hosted, it never waits: it publishes what fits and keeps the rest,
+    /// and the host publishes those (`flush_what_fits`) before M takes
+    /// another command. Only a command with more events than the ring has
+    /// room for grows the buffer past its capacity (an allocation, kept for
+    /// next time), rather than stopping the thread that would make room.
     #[inline]
     pub fn flush(&mut self) {
+        if self.hosted {
+            self.flush_what_fits();
+            return;
+        }
         let n = self.pending.len();
         if n == 0 {
             return;
@@ -79,7 +101,47 @@ impl Outbox {
             }
             backoff.snooze();
         }
+        self.published += n as u64;
         self.pending.clear();
+    }
+
+    /// Publishes as many pending events as the ring has room for, oldest
+    /// first, without waiting. `true` when none are left.
+    pub fn flush_what_fits(&mut self) -> bool {
+        let n = self.pending.len();
+        if n == 0 {
+            return true;
+        }
+        let fits = match self.publish_first(n) {
+            Ok(()) => n,
+            Err(MissingFreeSlots(missing)) => {
+                let fits = n - (missing as usize).min(n);
+                if fits > 0 && self.publish_first(fits).is_err() {
+                    return false;
+                }
+                fits
+            }
+        };
+        self.published += fits as u64;
+        self.pending.drain(..fits);
+        self.pending.is_empty()
+    }
+
+    /// Publishes the first `n` pending events if the ring has room for them.
+    fn publish_first(&mut self, n: usize) -> Result<(), MissingFreeSlots> {
+        let pending = &self.pending[..n];
+        self.producer
+            .try_batch_publish(n, |slots| {
+                for (slot, output) in slots.zip(pending) {
+                    *slot = *output;
+                }
+            })
+            .map(|_| ())
+    }
+
+    /// Events published to the ring so far.
+    pub fn published(&self) -> u64 {
+        self.published
     }
 }
 
@@ -157,6 +219,19 @@ impl MatchingStage {
         if end_of_batch {
             self.outbox.flush();
         }
+    }
+}
+
+impl MatchingStage {
+    /// Hosted: publishes what an earlier flush could not; `true` when
+    /// nothing is left, so M may take more commands.
+    pub fn flush_what_fits(&mut self) -> bool {
+        self.outbox.flush_what_fits()
+    }
+
+    /// Events published to the outbound ring so far.
+    pub fn published(&self) -> u64 {
+        self.outbox.published()
     }
 }
 

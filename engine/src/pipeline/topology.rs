@@ -41,6 +41,10 @@ pub struct Topology {
     /// (only when they share its core; set by `pipeline::start` from
     /// `PipelineConfig::stages_on_publisher`).
     pub hosted: bool,
+    /// M runs on the publisher's thread too (then `matching` is the
+    /// publisher's core; set by `pipeline::start` from
+    /// `PipelineConfig::hosts_matching`, when a guest wanted M's core).
+    pub hosted_matching: bool,
     /// A core where a thread outside the pipeline also runs (an in-process
     /// client, as loadgen's): stages on it share it, so none busy-spins there.
     pub guest: Option<usize>,
@@ -82,6 +86,7 @@ impl Topology {
                 matching: core(0),
                 output: core(0),
                 hosted: false,
+                hosted_matching: false,
                 guest: None,
             },
             2 => Topology {
@@ -90,6 +95,7 @@ impl Topology {
                 matching: core(1),
                 output: core(0),
                 hosted: false,
+                hosted_matching: false,
                 guest: None,
             },
             3 => Topology {
@@ -98,6 +104,7 @@ impl Topology {
                 matching: core(1),
                 output: core(2),
                 hosted: false,
+                hosted_matching: false,
                 guest: None,
             },
             _ => Topology {
@@ -106,6 +113,7 @@ impl Topology {
                 matching: core(1),
                 output: core(3),
                 hosted: false,
+                hosted_matching: false,
                 guest: None,
             },
         }
@@ -166,7 +174,9 @@ impl Topology {
     /// How a thread on `core` should wait: spin if it has the core to itself.
     pub fn wait_on(&self, core: usize) -> StageWait {
         let threads = |(stage, c): &&(&str, usize)| {
-            *c == core && !(self.hosted && matches!(*stage, "journal" | "output"))
+            *c == core
+                && !(self.hosted && matches!(*stage, "journal" | "output"))
+                && !(self.hosted_matching && *stage == "matching")
         };
         let guests = usize::from(self.guest == Some(core));
         let sharing = self.stages().iter().filter(threads).count() + guests;
@@ -189,6 +199,17 @@ impl Topology {
             StageWait::BusySpin => "spin",
             StageWait::Shared(_) => "shared",
         };
+        if self.hosted_matching {
+            let client = match self.guest {
+                Some(core) if core != self.publisher => format!("; core {core} left to the client"),
+                _ => String::new(),
+            };
+            return format!(
+                "publisher core {} ({}) runs journal, matching and output{client}",
+                self.publisher,
+                wait(self.publisher),
+            );
+        }
         if self.hosted {
             return format!(
                 "publisher core {} ({}) runs journal and output, matching core {} ({})",
@@ -238,6 +259,24 @@ mod tests {
             t.describe()
         );
         assert!(!Topology::fit(&[0, 1, 2, 3]).can_host());
+    }
+
+    #[test]
+    fn hosted_matching_leaves_the_guest_its_core() {
+        let t = Topology {
+            hosted: true,
+            hosted_matching: true,
+            matching: 0,
+            guest: Some(1),
+            ..Topology::fit(&[0, 1])
+        };
+        assert_eq!(t.wait_on(0), StageWait::BusySpin, "one thread on core 0");
+        assert!(
+            t.describe()
+                .contains("runs journal, matching and output; core 1 left to the client"),
+            "{}",
+            t.describe()
+        );
     }
 
     #[test]

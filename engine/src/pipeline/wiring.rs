@@ -8,7 +8,7 @@ use super::config::{PipelineConfig, PipelineError};
 use super::gate::DurableGate;
 use super::handle::{Pipeline, ShutdownReport};
 use super::health::Health;
-use super::hosted::{Hosted, HostedStages};
+use super::hosted::{Hosted, HostedMatching, HostedStages};
 use super::journal_stage::JournalStage;
 use super::matching_stage::{MatchingStage, Outbox};
 use super::output_stage::{OutputSink, OutputStage};
@@ -40,6 +40,15 @@ use crate::types::Side;
 ///  Publisher ─▶ inbound ring ─▶ M ─▶ outbound ring
 ///  (its thread also runs, in Pipeline::poll: J (inbound poller) then O
 ///   (outbound poller) → OutputSink)
+/// ```
+///
+/// And when an in-process client is to have M's core (`Topology::guest`
+/// there, as loadgen's on 2 cores), M is a poller too and one thread runs
+/// every stage (`PipelineConfig::hosts_matching`):
+///
+/// ```text
+///  Publisher ─▶ inbound ring ─▶ outbound ring
+///  (Pipeline::poll: J, then M (inbound poller) → outbound, then O → OutputSink)
 /// ```
 pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, PipelineError> {
     for (name, size) in [
@@ -79,6 +88,12 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
     // (measured: 0.23 M commands/s hosted against 3.3 M/s with J's thread,
     // whose group commits grow while it waits).
     topology.hosted = config.hosts_stages(&topology);
+    let hosted_matching = config.hosts_matching(&topology);
+    if hosted_matching {
+        // M runs where the publisher does; its core is left to the guest.
+        topology.matching = topology.publisher;
+        topology.hosted_matching = true;
+    }
     let o_wait = topology.wait_on(topology.output);
     let j_wait = topology.wait_on(topology.journal);
     let m_wait = topology.wait_on(topology.matching);
@@ -119,6 +134,7 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
             config.outbound_ring.min(4096),
             Arc::clone(&health),
             m_wait,
+            hosted_matching,
         );
         let snapshot_dir = config
             .snapshot_on_shutdown
@@ -133,14 +149,26 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
     let (inbound, hosted) = match o_poller {
         Some((o_poller, output_stage)) => {
             let (j_poller, builder) = inbound.new_event_poller();
-            let producer = builder
-                .pin_at_core(topology.matching)
-                .thread_name("matching")
-                .handle_events_and_state_with_wait_strategy(m_step, m_state, m_wait)
-                .build();
+            let (producer, matching) = if hosted_matching {
+                let (m_poller, builder) = builder.new_event_poller();
+                let matching = HostedMatching {
+                    poller: m_poller,
+                    stage: m_state(),
+                    outbound_ring: config.outbound_ring as u64,
+                };
+                (builder.build(), Some(matching))
+            } else {
+                let producer = builder
+                    .pin_at_core(topology.matching)
+                    .thread_name("matching")
+                    .handle_events_and_state_with_wait_strategy(m_step, m_state, m_wait)
+                    .build();
+                (producer, None)
+            };
             let stages: Box<dyn HostedStages> = Box::new(Hosted::new(
                 j_poller,
                 journal_stage(),
+                matching,
                 o_poller,
                 output_stage,
                 started.last_seq,

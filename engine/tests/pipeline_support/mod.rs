@@ -65,22 +65,55 @@ pub fn config(
     config
 }
 
-/// `config`, with J and O run on the publisher's thread when `hosted`
-/// (the topology then puts them on the publisher's core, whatever the
-/// machine, so that the hosted mode is what runs).
-pub fn placed(mut config: PipelineConfig, hosted: bool) -> PipelineConfig {
-    if hosted {
+/// Where the stages run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// J, M and O on threads of their own.
+    Threads,
+    /// J and O on the publisher's thread, M on a thread.
+    Hosted,
+    /// J, M and O all on the publisher's thread (a guest on M's core).
+    AllHosted,
+}
+
+impl Placement {
+    pub const ALL: [Placement; 3] = [Placement::Threads, Placement::Hosted, Placement::AllHosted];
+
+    /// Whether J and O run on the publisher's thread.
+    pub fn hosts_stages(self) -> bool {
+        self != Placement::Threads
+    }
+
+    /// Asserts that `pipeline` runs its stages this way.
+    pub fn check(self, pipeline: &engine::pipeline::Pipeline) {
+        assert_eq!(pipeline.topology().hosted, self.hosts_stages(), "{self:?}");
+        assert_eq!(
+            pipeline.topology().hosted_matching,
+            self == Placement::AllHosted,
+            "{self:?}"
+        );
+    }
+}
+
+/// `config`, with its stages placed as asked (the topology then puts the
+/// hosted stages on the publisher's core, whatever the machine, so that
+/// the mode asked for is what runs; `AllHosted` needs two cores).
+pub fn placed(mut config: PipelineConfig, placement: Placement) -> PipelineConfig {
+    if placement != Placement::Threads {
         let cores = Topology::available_cores().unwrap();
         let (first, last) = (cores[0], cores[cores.len() - 1]);
+        let guest = (placement == Placement::AllHosted).then_some(last);
         config.topology = Some(Topology {
             publisher: first,
             journal: first,
             matching: last,
             output: first,
             hosted: false,
-            guest: None,
+            hosted_matching: false,
+            guest,
         });
         config.stages_on_publisher = true;
+        config.matching_on_publisher = placement == Placement::AllHosted;
     }
     config
 }
