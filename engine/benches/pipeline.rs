@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use disruptor::{BusySpin, Producer, build_single_producer};
 use engine::journal::{self, Durability};
-use engine::pipeline::{self, Output, PipelineConfig};
+use engine::pipeline::{self, Output, PipelineConfig, Topology};
 use engine::workload::{Workload, WorkloadConfig, generate};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
@@ -63,20 +63,52 @@ fn stream() -> Workload {
     .expect("valid workload")
 }
 
+/// Lets this thread run on every core in `cores` again, after a run pinned
+/// it: pinned, it sees one core, and the next pipeline would be placed (and
+/// validated) as if the machine had only that one.
+fn unpin(cores: &[usize]) {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set, CPU_SET only writes
+    // inside it for ids below CPU_SETSIZE (checked), and sched_setaffinity
+    // reads `size_of::<cpu_set_t>()` bytes of it for this thread (pid 0).
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &core in cores.iter().filter(|&&c| c < libc::CPU_SETSIZE as usize) {
+            libc::CPU_SET(core, &mut set);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
 fn pipeline_throughput(c: &mut Criterion, workload: &Workload) {
     let mut group = c.benchmark_group("pipeline");
     group.throughput(Throughput::Elements(10_000));
     group.sample_size(20);
+    // 0: J, M and O on threads; 1: J and O on this thread (where the
+    // topology allows: 2 cores); 2: M too ("joined": what an in-process
+    // client on M's core gets).
+    // Detected once, before any run pins this thread: a pinned thread sees
+    // one core, and every later run would put all its stages there.
+    let cores = Topology::available_cores().expect("cores");
+    let topology = Topology::fit(&cores);
+    let joined_topology = Topology {
+        guest: Some(topology.client_core()),
+        ..topology
+    };
     let runs = [Durability::None, Durability::Os, Durability::Fsync]
         .into_iter()
-        .flat_map(|d| [(d, false), (d, true)]);
-    for (durability, hosted) in runs {
+        .flat_map(|d| [(d, 0), (d, 1), (d, 2)]);
+    for (durability, hosting) in runs {
+        let hosted = hosting > 0;
         let dir = temp_dir("throughput");
         let mut config = PipelineConfig::new(&dir, workload.instruments.clone());
         config.durability = durability;
         config.snapshot_on_shutdown = false;
-        // hosted: J and O on this thread (where the topology allows: 2 cores).
         config.stages_on_publisher = hosted;
+        config.topology = Some(topology);
+        if hosting == 2 {
+            config.topology = Some(joined_topology);
+            config.matching_on_publisher = true;
+        }
         let released = Arc::new(AtomicU64::new(0));
         let sink = {
             let released = Arc::clone(&released);
@@ -87,7 +119,15 @@ fn pipeline_throughput(c: &mut Criterion, workload: &Workload) {
             }
         };
         let mut p = pipeline::start(config, sink).expect("pipeline starts");
-        let name = if p.topology().hosted {
+        let name = if p.topology().hosted_matching {
+            p.topology().pin_publisher();
+            format!("{}/joined", durability.word())
+        } else if hosting == 2 {
+            // M is not hosted here (fsync, or J and O have cores of their own).
+            p.shutdown().expect("clean shutdown");
+            let _ = std::fs::remove_dir_all(&dir);
+            continue;
+        } else if p.topology().hosted {
             // Pinned where the gateway's poll loop would run.
             p.topology().pin_publisher();
             format!("{}/hosted", durability.word())
@@ -130,6 +170,7 @@ fn pipeline_throughput(c: &mut Criterion, workload: &Workload) {
         });
         p.shutdown().expect("clean shutdown");
         let _ = std::fs::remove_dir_all(&dir);
+        unpin(&cores);
     }
     group.finish();
 }

@@ -67,7 +67,9 @@ pub enum TopologyError {
 }
 
 impl Topology {
-    /// The core ids this process may run on.
+    /// The core ids the calling thread may run on: the process's, unless
+    /// this thread was pinned already (it then sees only its own core, so
+    /// detect or validate a topology before pinning the thread that does).
     pub fn available_cores() -> Result<Vec<usize>, TopologyError> {
         let ids = core_affinity::get_core_ids().ok_or(TopologyError::NoCores)?;
         if ids.is_empty() {
