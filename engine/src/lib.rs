@@ -11,6 +11,7 @@ pub mod event;
 pub mod journal;
 pub mod naive;
 pub mod pipeline;
+pub mod prefetch;
 pub mod state_hash;
 mod sync;
 pub mod text;

@@ -117,24 +117,12 @@ impl<V: Copy + Default> IdTable<V> {
     /// Asks the CPU to start loading `id`'s slot into the cache, without
     /// waiting for it: a caller that knows which ids it will touch next
     /// (the next ids of a counter, the events of a batch) overlaps those
-    /// memory accesses instead of waiting for each in turn. A hint only:
-    /// it changes no state, and costs an instruction where unsupported.
-    /// A slot may straddle two cache lines (the registry's are 48 bytes):
-    /// both are asked for.
+    /// memory accesses instead of waiting for each in turn. A hint only
+    /// (`engine::prefetch`): it changes no state. A slot may straddle two
+    /// cache lines (the registry's are 48 bytes): both are asked for.
     #[inline]
     pub fn prefetch(&self, id: u64) {
-        let slot: *const Slot<V> = &self.slots[self.index(id)];
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: prefetch never faults and reads nothing into the program;
-        // both pointers are into the live slot (its first and last byte).
-        unsafe {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            let first = slot.cast::<i8>();
-            _mm_prefetch::<_MM_HINT_T0>(first);
-            _mm_prefetch::<_MM_HINT_T0>(first.add(std::mem::size_of::<Slot<V>>() - 1));
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = slot;
+        engine::prefetch::prefetch(&self.slots[self.index(id)]);
     }
 
     #[inline]
