@@ -127,8 +127,8 @@ pub struct Cli {
 
     /// Where the gateway loadgen starts runs its matching stage, on 2 cores:
     /// split (M on loadgen's core, yielding to it) or joined (every stage on
-    /// the gateway's thread, loadgen alone on the other core: lower latency
-    /// up to about 750k/s here, less throughput). See docs/performance.md.
+    /// the gateway's thread, loadgen alone on the other core: lower P50 below
+    /// 1M/s here, less headroom above). See docs/performance.md.
     #[arg(long, value_enum, default_value = "split")]
     pub layout: Layout,
 

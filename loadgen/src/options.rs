@@ -19,7 +19,7 @@ pub enum Layout {
     Split,
     /// Every stage on the gateway's thread, loadgen alone on the other
     /// core: no hand-off between threads, lower latency while the gateway's
-    /// core has room (to about 750k orders/s here), less throughput.
+    /// core has room (below about 1M orders/s here), less throughput.
     Joined,
 }
 
