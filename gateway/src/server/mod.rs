@@ -7,6 +7,7 @@
 //! ```
 
 mod bridge;
+mod client_orders;
 mod poll_loop;
 mod registry;
 mod session;

@@ -450,7 +450,7 @@ impl PollLoop {
                 let Some(Some(session)) = self.sessions.get_mut(slot) else {
                     return;
                 };
-                if session.client_orders.contains_key(&order.client_order_id) {
+                if session.client_orders.contains(order.client_order_id) {
                     let rejected = Rejected {
                         order: OrderRef {
                             client_order_id: order.client_order_id,
@@ -544,7 +544,7 @@ impl PollLoop {
 
     fn live_order(&self, slot: usize, client_order_id: u64) -> Option<(u64, u32)> {
         let session = self.sessions.get(slot)?.as_ref()?;
-        let id = *session.client_orders.get(&client_order_id)?;
+        let id = session.client_orders.get(client_order_id)?;
         let instrument = self.registry_instrument(id)?;
         Some((id, instrument))
     }
@@ -660,6 +660,11 @@ impl PollLoop {
             for out in &outputs[..n] {
                 self.prefetch_orders(out);
             }
+            // Then, with those entries (mostly) in, the client-order slots
+            // that the events ending an order will remove.
+            for out in &outputs[..n] {
+                self.prefetch_client_orders(out);
+            }
             for out in &outputs[..n] {
                 self.route(out);
             }
@@ -687,6 +692,27 @@ impl PollLoop {
                 self.registry.prefetch(taker);
                 self.registry.prefetch(maker);
             }
+        }
+    }
+
+    /// Starts loading the client-order slots `out` may remove: an order
+    /// that is cancelled, rejected or filled ends there.
+    #[inline]
+    fn prefetch_client_orders(&self, out: &Output) {
+        let ending = |id: u64| {
+            if let Some(info) = self.registry.get(id)
+                && let Some(Some(session)) = self.sessions.get(info.owner.slot)
+            {
+                session.client_orders.prefetch(info.client_order_id);
+            }
+        };
+        match out.event {
+            Event::Cancelled { id, .. } | Event::Rejected { id, .. } => ending(id),
+            Event::Trade { taker, maker, .. } => {
+                ending(taker);
+                ending(maker);
+            }
+            Event::Accepted { .. } | Event::Replaced { .. } => {}
         }
     }
 
@@ -818,7 +844,7 @@ impl PollLoop {
             && let Some(Some(session)) = self.sessions.get_mut(info.owner.slot)
             && session.me == info.owner
         {
-            session.client_orders.remove(&info.client_order_id);
+            session.client_orders.remove(info.client_order_id);
         }
     }
 

@@ -1,23 +1,14 @@
 //! One client connection: its socket, buffers, sequence numbers and limits.
 //!
 //! A session's live orders are keyed by client order ids, which the client
-//! chooses, possibly to collide. That map cannot be indexed by the id's
-//! bits as the gateway's own ids are (see `id_table.rs`): a client could
-//! send ids that all land in one slot, and the time its lookups then took
-//! would be taken from every session on the shared poll loop. It is hashed
-//! with foldhash: a multiply and a fold per `u64` instead of std's SipHash
-//! rounds, keyed by a seed the client cannot know (`client_order_hasher`),
-//! so it cannot pick ids that share buckets without first learning it.
+//! chooses: `client_orders.rs` says how they are kept.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher, RandomState};
 use std::io::{self, Read, Write};
 use std::time::Instant;
 
-use foldhash::SharedSeed;
-use foldhash::fast::SeedableRandomState;
 use mio::net::TcpStream;
 
+use super::client_orders::ClientOrders;
 use super::registry::SessionRef;
 use super::throttle::Throttle;
 use crate::protocol::{Envelope, MAX_FRAME_BYTES, SeqTracker, ServerMessage, encode_frame};
@@ -46,17 +37,6 @@ pub enum Fill {
     Closed,
 }
 
-/// The hasher of a session's `client_orders`: foldhash, with its per-map
-/// seed drawn from std's `RandomState`, whose keys come from the OS's random
-/// source. foldhash's own `RandomState` derives its seeds from addresses
-/// (ASLR) and the clock, which its docs call minimal DoS resistance; these
-/// keys are chosen by a client, so the seed they are mixed with is one the
-/// client cannot guess. Once per session, so its cost does not matter.
-fn client_order_hasher() -> SeedableRandomState {
-    let seed = RandomState::new().build_hasher().finish();
-    SeedableRandomState::with_seed(seed, SharedSeed::global_random())
-}
-
 /// The session's outbound buffer is full: it stopped reading.
 #[derive(Debug)]
 pub struct SlowReader;
@@ -82,7 +62,7 @@ pub struct Session {
     pub last_received: Instant,
     pub last_sent: Instant,
     /// Live orders of this session: client order id → engine order id.
-    pub client_orders: HashMap<u64, u64, SeedableRandomState>,
+    pub client_orders: ClientOrders,
     pub subscriptions: Vec<u32>,
     /// Close once the outbound buffer is written (after a Logout).
     pub closing: bool,
@@ -119,7 +99,7 @@ impl Session {
             connected_at: now,
             last_received: now,
             last_sent: now,
-            client_orders: HashMap::with_capacity_and_hasher(1024, client_order_hasher()),
+            client_orders: ClientOrders::default(),
             subscriptions: Vec::new(),
             closing: false,
             draining_since: None,
@@ -239,19 +219,5 @@ impl Session {
             self.read_pos = 0;
             self.read_len = 0;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_client_order_map_has_its_own_seed() {
-        // Two maps hashing the same id the same way would let what a client
-        // learns about one session's map carry over to the next.
-        let (a, b) = (client_order_hasher(), client_order_hasher());
-        assert_ne!(a.hash_one(42u64), b.hash_one(42u64));
-        assert_eq!(a.hash_one(42u64), a.hash_one(42u64));
     }
 }
