@@ -139,6 +139,13 @@ pub struct Cli {
     #[arg(long, value_enum, default_value = "yield")]
     pub idle: Idle,
 
+    /// Before the run, measure this host's own stalls for DURATION (a
+    /// spinning thread on every core, as the `hiccup` binary does) and print
+    /// the floor they put under P99, P99.9 and P99.99: a latency target below
+    /// its floor cannot pass on this host, whatever the code does.
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub hiccup: Option<Duration>,
+
     /// Account of the first session; session i uses ACCOUNT + i.
     #[arg(long, default_value_t = 1)]
     pub account: u32,
@@ -202,6 +209,7 @@ impl Cli {
             hist: self.hist.clone(),
             targets_file: self.targets.clone(),
             progress: !self.quiet,
+            hiccup: self.hiccup,
         };
         options.validate()?;
         Ok(options)

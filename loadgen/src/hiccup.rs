@@ -212,6 +212,51 @@ pub fn measure_cores(cores: &[usize], duration: Duration) -> Result<Vec<CoreStal
         .collect()
 }
 
+/// What loadgen's report says of the host's stalls (`loadgen --hiccup`):
+/// the floor for work that needs every core measured.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Floor {
+    /// How long each core was measured, in milliseconds.
+    pub measured_ms: u64,
+    pub cores: Vec<usize>,
+    /// Share of the time lost to stalls, summed over the cores.
+    pub lost_share: f64,
+    pub p99_ns: u64,
+    pub p999_ns: u64,
+    pub p9999_ns: u64,
+}
+
+impl Floor {
+    /// Measures every core this thread may run on for `duration`.
+    pub fn measure(duration: Duration) -> Result<Floor, String> {
+        let cores = available_cores();
+        Ok(Floor::of(&measure_cores(&cores, duration)?))
+    }
+
+    /// The combined floor of `measured`.
+    pub fn of(measured: &[CoreStalls]) -> Floor {
+        Floor {
+            measured_ms: measured.iter().map(|c| c.measured_ns).max().unwrap_or(0) / 1_000_000,
+            cores: measured.iter().filter_map(|c| c.core).collect(),
+            lost_share: measured.iter().map(CoreStalls::lost_share).sum(),
+            p99_ns: combined_floor(measured, 0.99),
+            p999_ns: combined_floor(measured, 0.999),
+            p9999_ns: combined_floor(measured, 0.9999),
+        }
+    }
+
+    /// The floor at a percentile of a latency check (`p99`, `p99.9`,
+    /// `p99.99`), if it is one of those.
+    pub fn at(&self, percentile: &str) -> Option<u64> {
+        match percentile {
+            "p99" => Some(self.p99_ns),
+            "p99.9" => Some(self.p999_ns),
+            "p99.99" => Some(self.p9999_ns),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +328,19 @@ mod tests {
         let c = CoreStalls::measure(None, Duration::from_millis(20));
         assert!(c.measured_ns >= 20 * MS);
         assert!(c.lost_share() <= 1.0);
+    }
+
+    #[test]
+    fn the_report_floor_combines_the_cores() {
+        let a = CoreStalls::from_stalls(Some(0), SECOND, &[10 * MS]);
+        let b = CoreStalls::from_stalls(Some(1), SECOND, &[10 * MS]);
+        let floor = Floor::of(&[a, b]);
+        assert_eq!(floor.cores, vec![0, 1]);
+        assert_eq!(floor.measured_ms, 1_000);
+        assert!((floor.lost_share - 0.02).abs() < 1e-4);
+        assert!(close(floor.p999_ns, 9_500_000), "{}", floor.p999_ns);
+        assert_eq!(floor.at("p99.9"), Some(floor.p999_ns));
+        assert_eq!(floor.at("p50"), None);
     }
 
     #[test]

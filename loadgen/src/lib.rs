@@ -69,6 +69,7 @@ pub use report::Summary;
 use crate::clock::Clock;
 use crate::driver::{DriveConfig, DriveOutcome, Transport, drive};
 use crate::duration::format_duration;
+use crate::hiccup::Floor;
 use crate::histlog::{IntervalSink, MAX_VALUE_DIVISOR};
 use crate::host::HostFacts;
 use crate::inproc::InprocTransport;
@@ -129,6 +130,17 @@ pub fn run(options: &Options, log: Log<'_>) -> Result<Summary, RunError> {
     let targets = load_targets(options)?;
     // Before pinning: pinning narrows what the process may use.
     let host = HostFacts::detect();
+    // And before anything else runs: the host's own stalls, measured alone.
+    let floor = match options.hiccup {
+        Some(d) => {
+            log(&format!(
+                "loadgen: measuring this host's own stalls for {} (--hiccup)",
+                format_duration(d)
+            ));
+            Some(Floor::measure(d).map_err(RunError::Config)?)
+        }
+        None => None,
+    };
     let clock = Clock::start();
     let schedule = Schedule::new(options.rate, options.warmup, options.duration);
     let specs = instruments(options.instruments);
@@ -254,9 +266,13 @@ pub fn run(options: &Options, log: Log<'_>) -> Result<Summary, RunError> {
         notes.push(format!("{} execution reports recorded", r.lines()));
     }
 
-    Ok(summarize(
+    let mut summary = summarize(
         options, host, &schedule, &targets, outcome, driven, durability, topology, notes,
-    ))
+    );
+    if let Some(floor) = floor {
+        summary.note_floor(floor);
+    }
+    Ok(summary)
 }
 
 /// What a run drives, set up and connected.
@@ -500,5 +516,6 @@ fn summarize(
         pass,
         failure,
         notes,
+        floor: None,
     }
 }

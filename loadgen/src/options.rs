@@ -85,6 +85,9 @@ pub struct Options {
     /// A targets document other than the built-in `docs/targets.md`.
     pub targets_file: Option<PathBuf>,
     pub progress: bool,
+    /// Measure the host's own stalls for this long before the run
+    /// (`--hiccup`), to print the floor beside the targets.
+    pub hiccup: Option<Duration>,
 }
 
 /// Most instruments a run may use (each is a book the engine preallocates).
@@ -116,6 +119,7 @@ impl Default for Options {
             hist: None,
             targets_file: None,
             progress: true,
+            hiccup: None,
         }
     }
 }

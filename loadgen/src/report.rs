@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
 
+use crate::hiccup::Floor;
 use crate::host::HostFacts;
 use crate::measure::Counts;
 use crate::orders::Unanswered;
@@ -119,6 +120,39 @@ pub struct Summary {
     /// What ended the run early (the gateway went away, say).
     pub failure: Option<String>,
     pub notes: Vec<String>,
+    /// The host's own stalls, measured before the run (`--hiccup`).
+    pub floor: Option<Floor>,
+}
+
+impl Summary {
+    /// Adds the host's floor, and a note naming every latency target of the
+    /// run below it (those cannot pass on this host).
+    pub fn note_floor(&mut self, floor: Floor) {
+        let below = below_floor(&self.checks, &floor);
+        if !below.is_empty() {
+            self.notes.push(format!(
+                "below this host's floor (see `floor`), so no code can meet them here: {}",
+                below.join(", ")
+            ));
+        }
+        self.floor = Some(floor);
+    }
+}
+
+/// The latency checks whose bound lies below `floor` at their percentile,
+/// as `key (bound < floor)`.
+fn below_floor(checks: &[Check], floor: &Floor) -> Vec<String> {
+    checks
+        .iter()
+        .filter_map(|c| {
+            // `tcp.ack.p99.9`: the percentile is what follows `.p`.
+            let (_, percentile) = c.key.split_once(".p")?;
+            let at = floor.at(&format!("p{percentile}"))?;
+            let bound = c.target.strip_prefix("<= ")?;
+            let bound_ns = crate::duration::parse_duration(bound).ok()?.as_nanos() as u64;
+            (bound_ns < at).then(|| format!("{} ({bound} < {})", c.key, format_latency(at)))
+        })
+        .collect()
 }
 
 /// A latency in the unit that reads best: `850ns`, `12.3µs`, `1.52ms`, `2.10s`.
@@ -229,6 +263,18 @@ impl Summary {
         let _ = writeln!(s, "host      {}", self.host.describe());
         if let Some(t) = &self.topology {
             let _ = writeln!(s, "threads   {t}");
+        }
+        if let Some(f) = &self.floor {
+            let _ = writeln!(
+                s,
+                "floor     this host's own stalls before the run (--hiccup, {} ms on cores {:?}, {:.1}% of the time lost): P99 {}, P99.9 {}, P99.99 {}",
+                f.measured_ms,
+                f.cores,
+                f.lost_share * 100.0,
+                format_latency(f.p99_ns),
+                format_latency(f.p999_ns),
+                format_latency(f.p9999_ns),
+            );
         }
         let _ = writeln!(
             s,
@@ -455,6 +501,38 @@ mod tests {
         assert_eq!(format_rate(999_800.0), "999.8k");
         assert_eq!(format_rate(1_000_000.0), "1.00M");
         assert_eq!(format_rate(350.0), "350");
+    }
+
+    #[test]
+    fn targets_below_the_hosts_floor_are_named() {
+        let check = |key: &str, target: &str| Check {
+            key: key.into(),
+            measured: "1ms".into(),
+            target: target.into(),
+            pass: false,
+        };
+        let checks = [
+            check("tcp.ack.p50", "<= 50us"),
+            check("tcp.ack.p99", "<= 100us"),
+            check("tcp.ack.p99.9", "<= 1ms"),
+            check("tcp.ack.p99.99", "<= 5ms"),
+            check("tcp.unanswered", "== 0"),
+        ];
+        let floor = Floor {
+            measured_ms: 1000,
+            cores: vec![0, 1],
+            lost_share: 0.06,
+            p99_ns: 50_000,
+            p999_ns: 3_900_000,
+            p9999_ns: 7_500_000,
+        };
+        assert_eq!(
+            below_floor(&checks, &floor),
+            vec![
+                "tcp.ack.p99.9 (1ms < 3.90ms)".to_string(),
+                "tcp.ack.p99.99 (5ms < 7.50ms)".to_string()
+            ]
+        );
     }
 
     #[test]

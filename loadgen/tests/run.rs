@@ -93,9 +93,20 @@ fn inproc_run_answers_every_order() {
     let _serial = serial();
     let mut options = short("5k");
     options.transport = TransportKind::Inproc;
+    // And the host's own stalls first (`--hiccup`): the floor is reported.
+    options.hiccup = Some(Duration::from_millis(100));
     let s = run(&options);
     check_fields(&s, &options);
     assert_eq!(s.unanswered, 0, "{}", s.render());
+    let floor = s.floor.clone().expect("--hiccup reports the floor");
+    assert!(
+        floor.measured_ms >= 100 && !floor.cores.is_empty(),
+        "{floor:?}"
+    );
+    assert!(floor.p99_ns <= floor.p999_ns && floor.p999_ns <= floor.p9999_ns);
+    assert!(s.render().contains("floor     this host's own stalls"));
+    let json: serde_json::Value = serde_json::to_value(&s).unwrap();
+    assert!(json["floor"]["p999_ns"].is_u64(), "{json}");
     assert_eq!(s.counts.answered, s.counts.sent);
     assert!(s.counts.fills > 0 && s.counts.cancelled > 0 && s.counts.replaced > 0);
     assert!(s.fill.count > 0, "aggressive orders trade");
