@@ -71,7 +71,8 @@ impl Pipeline {
     }
 
     /// Runs J and O if they are hosted on this thread (see
-    /// `PipelineConfig::stages_on_publisher`): journals what was published
+    /// `PipelineConfig::stages_on_publisher`), and M if it is too
+    /// (`matching_on_publisher`): journals what was published, executes it,
     /// and releases what M produced to the sink. Returns the events
     /// released; always 0 when J and O have threads of their own.
     #[inline]
@@ -140,7 +141,8 @@ impl Pipeline {
         report.last_seq = publisher.next_seq() - 1;
         // Hosted J and O run only when polled: poll until every published
         // command is journalled and its events released. M meanwhile
-        // empties the inbound ring, so its exit below has nothing to flush.
+        // empties the inbound ring (hosted M does so in these polls), so its
+        // exit below has nothing to flush.
         let mut publisher = publisher;
         while publisher
             .released()

@@ -53,8 +53,9 @@ pub(crate) struct HostedMatching {
 /// The stages a publisher runs itself (boxed: the sink's type stays out of
 /// `Publisher` and `Pipeline`).
 pub(crate) trait HostedStages: Send {
-    /// Journals what was published, then releases what M produced, at most
-    /// `limit` events. Returns the number of events released.
+    /// Journals what was published, executes it when M is hosted too, then
+    /// releases what M produced, at most `limit` events. Returns the number
+    /// of events released.
     fn poll(&mut self, limit: usize) -> usize;
     /// The last command whose every event has been released.
     fn released(&self) -> u64;

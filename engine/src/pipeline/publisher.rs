@@ -4,9 +4,9 @@
 //! (gap-free, continuing after the journal's last record) and writes them
 //! into inbound ring slots, a batch at a time. A full ring holds the
 //! publisher back instead of dropping anything; a failed stage turns the
-//! wait into an error. When J and O are hosted on the publisher's thread
-//! (see `hosted.rs`), the publisher drives them: in `poll`, and while it
-//! waits for room (the room J must make).
+//! wait into an error. When J and O (and perhaps M) are hosted on the
+//! publisher's thread (see `hosted.rs`), the publisher drives them: in
+//! `poll`, and while it waits for room (the room J and M must make).
 
 use std::sync::Arc;
 
