@@ -1,7 +1,8 @@
 //! `kill -9` at a random moment loses nothing a client saw.
 //!
 //! The parent test starts this same test binary as a child process that
-//! runs the pipeline with `fsync` durability and prints the sequence of
+//! runs the pipeline (with `fsync` durability when J has a thread, `os`
+//! when J is hosted, in each placement of the stages) and prints the sequence of
 //! every command whose events were released. It kills the child with
 //! SIGKILL after a random delay, recovers from the journal, and checks that
 //! every released command is in the recovered state, and that the state is
