@@ -165,13 +165,10 @@ pub fn combined_floor(cores: &[CoreStalls], quantile: f64) -> u64 {
     hi
 }
 
-/// The cores this process may run on, in order.
+/// The cores this thread may run on, in order (the engine's
+/// `Topology::available_cores`; none if the OS will not say).
 pub fn available_cores() -> Vec<usize> {
-    let mut ids: Vec<usize> = core_affinity::get_core_ids()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let mut ids = engine::pipeline::Topology::available_cores().unwrap_or_default();
     ids.sort_unstable();
     ids
 }

@@ -220,9 +220,7 @@ impl MatchingStage {
             self.outbox.flush();
         }
     }
-}
 
-impl MatchingStage {
     /// Hosted: publishes what an earlier flush could not; `true` when
     /// nothing is left, so M may take more commands.
     pub fn flush_what_fits(&mut self) -> bool {
