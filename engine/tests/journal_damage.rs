@@ -129,12 +129,13 @@ fn truncation_at_every_offset_of_the_tail_keeps_exactly_the_whole_records() {
 }
 
 #[test]
-fn garbage_or_zeros_after_the_last_record_are_a_torn_tail() {
+fn garbage_after_the_last_record_is_a_torn_tail() {
     let (base, records) = base_journal();
+    let garbage_then_zeros = [b"\x2b\x00\x00\x00garbage".as_slice(), &[0; 4096]].concat();
     for tail in [
-        vec![0u8; 4096],
         vec![0xab; 37],
         b"\x2b\x00\x00\x00garbage".to_vec(),
+        garbage_then_zeros,
     ] {
         let dir = fresh_copy(base.path());
         let last = last_segment(dir.path());
@@ -149,6 +150,113 @@ fn garbage_or_zeros_after_the_last_record_are_a_torn_tail() {
             [Warning::TornTail { offset, .. }] if *offset == end as u64
         ));
         assert_eq!(std::fs::metadata(&last).unwrap().len(), end as u64);
+    }
+}
+
+/// What a crashed writer leaves: segments mapped at full size, zeros after
+/// their records (the last one's free space, and an earlier one whose
+/// trim had not happened yet). Nothing is damaged, nothing is cut, and a
+/// writer appends right after the records.
+#[test]
+fn zeros_after_the_records_are_free_space() {
+    let (base, records) = base_journal();
+    let dir = fresh_copy(base.path());
+    let segs = segments(dir.path());
+    let mut ends = Vec::new();
+    for seg in [&segs[0], segs.last().unwrap()] {
+        let mut bytes = std::fs::read(seg).unwrap();
+        ends.push(bytes.len() as u64);
+        bytes.resize(bytes.len() + 9_000, 0);
+        std::fs::write(seg, &bytes).unwrap();
+    }
+    let inspection = inspect(dir.path()).unwrap();
+    assert!(
+        inspection
+            .segments
+            .iter()
+            .all(|s| s.report.damage.is_none())
+    );
+    assert_eq!(inspection.segments[0].report.valid_bytes, ends[0]);
+    assert_eq!(read_all(dir.path()), records);
+
+    let (_, recovered) = recover(dir.path(), config()).unwrap();
+    assert_eq!(recovered.last_seq, records.len() as u64);
+    assert!(recovered.warnings.is_empty(), "{:?}", recovered.warnings);
+    let last = segs.last().unwrap();
+    assert_eq!(std::fs::metadata(last).unwrap().len(), ends[1] + 9_000);
+
+    // The writer continues after the last record, and a clean close trims
+    // the file to its records.
+    let (mut writer, report) = JournalWriter::open(dir.path(), small_segments(12_000)).unwrap();
+    assert!(report.warnings.is_empty());
+    let next = records.len() as u64 + 1;
+    let command = records[0].command;
+    writer.append(next, ts_of(next), &command).unwrap();
+    writer.close().unwrap();
+    let all = read_all(dir.path());
+    assert_eq!(all.len(), records.len() + 1);
+    assert_eq!(all[..records.len()], records);
+    let segs_after = segments(dir.path());
+    let last_after = segs_after.last().unwrap();
+    let bytes = std::fs::read(last_after).unwrap();
+    assert_eq!(
+        record_layout(&bytes).1,
+        bytes.len(),
+        "free space left after a clean close"
+    );
+}
+
+/// A writer killed while copying a record into its mapped segment leaves
+/// that record's bytes with its length still zero (the length is stored
+/// last), then free space: a torn tail in the last segment, cut off like
+/// any other. The same in an earlier segment, which no crash can tear, is
+/// damage.
+#[test]
+fn a_record_killed_mid_copy_is_a_torn_tail_only_at_the_end() {
+    let (base, records) = base_journal();
+    let half_copied = |seg: &Path| -> (u64, u64) {
+        let mut bytes = std::fs::read(seg).unwrap();
+        let end = bytes.len();
+        let (offsets, _) = record_layout(&bytes);
+        let last = offsets[offsets.len() - 1];
+        let mut body = bytes[last..end].to_vec();
+        body[..4].fill(0);
+        body.truncate(body.len() - 3); // its last bytes not stored yet
+        let dropped = body.iter().rposition(|&b| b != 0).unwrap() as u64 + 1;
+        bytes.extend_from_slice(&body);
+        bytes.resize(bytes.len() + 5_000, 0);
+        std::fs::write(seg, &bytes).unwrap();
+        (end as u64, dropped)
+    };
+
+    let dir = fresh_copy(base.path());
+    let last = last_segment(dir.path());
+    let (end, dropped) = half_copied(&last);
+    let (_, recovered) = recover(dir.path(), config()).unwrap();
+    assert_eq!(recovered.last_seq, records.len() as u64);
+    match recovered.warnings.as_slice() {
+        [
+            Warning::TornTail {
+                offset,
+                dropped: d,
+                repaired: true,
+                ..
+            },
+        ] => assert_eq!((*offset, *d), (end, dropped)),
+        other => panic!("unexpected warnings {other:?}"),
+    }
+    assert_eq!(std::fs::metadata(&last).unwrap().len(), end);
+    assert_eq!(read_all(dir.path()), records);
+
+    let dir = fresh_copy(base.path());
+    let first = segments(dir.path())[0].clone();
+    let (end, _) = half_copied(&first);
+    match recover(dir.path(), config()) {
+        Err(JournalError::Damaged {
+            file,
+            damage: Damage::Corrupt { offset, .. },
+        }) => assert_eq!((file, offset), (first, end)),
+        other => panic!("expected damage, got {:?}", other.map(|r| r.1.last_seq)),
     }
 }
 

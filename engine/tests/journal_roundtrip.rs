@@ -42,8 +42,11 @@ fn round_trip_across_segments_and_reopen_in_every_durability() {
             assert!(std::fs::metadata(seg).unwrap().len() <= 8_192);
             let bytes = std::fs::read(seg).unwrap();
             assert_eq!(&bytes[..8], b"MEJRNSEG");
-            next += record_offsets(&bytes).len() as u64;
+            let (offsets, end) = record_layout(&bytes);
+            assert_eq!(end, bytes.len(), "{name}: free space left after close");
+            next += offsets.len() as u64;
         }
+        assert_eq!(stray_files(dir.path()), Vec::<String>::new());
 
         let (mut writer, report) = JournalWriter::open(dir.path(), options).unwrap();
         assert!(report.warnings.is_empty());
@@ -110,8 +113,23 @@ fn a_dropped_writer_hands_its_buffer_to_the_os() {
     let mut writer =
         JournalWriter::create(dir.path(), &w.instruments, WriterOptions::default()).unwrap();
     let records = append_all(&mut writer, &w.commands[..40]);
+    // Live, the segment is mapped at full size: records, then zeros.
+    let seg = segments(dir.path()).pop().unwrap();
+    assert_eq!(std::fs::metadata(&seg).unwrap().len(), 64 << 20);
     drop(writer);
     assert_eq!(read_all(dir.path()), records);
+    // The spare segment the preparer had made is gone with the writer.
+    assert_eq!(stray_files(dir.path()), Vec::<String>::new());
+}
+
+/// Files in a journal directory that are neither segments nor its fixed
+/// files: a spare segment left behind, say.
+fn stray_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.ends_with(".seg") && n != "instruments" && n != "lock")
+        .collect()
 }
 
 #[test]

@@ -12,7 +12,9 @@
 //!
 //! Files, one concept each: `codec` (payload bytes), `record` (framing and
 //! checksum), `segment` (file header), `layout` (names in the directory),
-//! `writer`, `lock` (one writer per directory), `reader` (scanning and
+//! `writer`, `mapped_segment` (a segment appended to through a memory
+//! map), `preparer` (the thread that makes the next segment ready),
+//! `lock` (one writer per directory), `reader` (scanning and
 //! classifying damage), `repair` (what recovery changes on disk), `snapshot`, `instruments`, `recovery`,
 //! `inspect` (`journal verify`), `durability`, `error`, `warning`.
 //! `docs/journal.md` has the byte tables and the reasoning.
@@ -25,6 +27,8 @@ mod inspect;
 mod instruments;
 mod layout;
 mod lock;
+mod mapped_segment;
+mod preparer;
 mod reader;
 pub mod record;
 mod recovery;

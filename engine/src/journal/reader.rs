@@ -2,6 +2,13 @@
 //! by file and byte offset and classified as a torn tail (what a crash
 //! during a write leaves, safe to cut off) or damage (anything else).
 //!
+//! Zeros from a record boundary to the end of a file are free space, not
+//! damage: the writer maps each segment at full size (`mapped_segment`),
+//! so a live or crashed journal's last segment ends in zeros. The writer
+//! stores a record's length last (`writer::store_in_order`), so a process
+//! killed mid-copy leaves a zero length followed by at most one record's
+//! bytes, then zeros: a torn tail of the last segment, like any other.
+//!
 //! The rule: a bad record is a torn tail only in the last segment and only
 //! when no valid record follows it anywhere in that file. A crash can only
 //! tear what was being written last; valid data after a bad record means
@@ -10,7 +17,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::error::JournalError;
@@ -106,12 +113,13 @@ pub struct SegmentReport {
     pub path: PathBuf,
     /// The first sequence, from the file name.
     pub first_seq: u64,
-    /// Size of the file.
+    /// Size of the file (a live segment's includes its free space).
     pub file_bytes: u64,
     /// Whole valid records before any damage.
     pub records: u64,
     pub last_seq: Option<u64>,
-    /// Where the valid part ends: the header plus those records.
+    /// Where the valid part ends: the header plus those records. Zeros
+    /// after it, to the end of the file, are free space.
     pub valid_bytes: u64,
     pub damage: Option<Damage>,
 }
@@ -213,9 +221,40 @@ pub fn scan_segment(
             }
             Err(problem) => {
                 let offset = window.offset();
+                // A zero length: free space of a segment the writer mapped
+                // at full size, perhaps after the body of a record whose
+                // length it had not stored yet (`writer::store_in_order`).
+                if window.bytes().iter().take(4).all(|&b| b == 0) {
+                    if !window.eof {
+                        window
+                            .fill(&mut file)
+                            .map_err(JournalError::io("read", path))?;
+                    }
+                    let head = window.bytes().len().min(record::MAX_RECORD_LEN);
+                    let body = window.bytes()[..head].iter().rposition(|&b| b != 0);
+                    window.consume(head);
+                    if zeros_to_end(&mut window, &mut file)
+                        .map_err(JournalError::io("read", path))?
+                    {
+                        report.valid_bytes = offset;
+                        report.damage = body.map(|last| {
+                            if is_last {
+                                Damage::TornTail {
+                                    offset,
+                                    dropped: last as u64 + 1,
+                                    problem,
+                                }
+                            } else {
+                                Damage::Corrupt { offset, problem }
+                            }
+                        });
+                        return Ok(report);
+                    }
+                }
                 // Rare: the rest of the file decides torn tail or damage.
-                let mut rest = window.bytes().to_vec();
-                file.read_to_end(&mut rest)
+                let mut rest = Vec::new();
+                file.seek(SeekFrom::Start(offset))
+                    .and_then(|_| file.read_to_end(&mut rest))
                     .map_err(JournalError::io("read", path))?;
                 // A checksum-valid record that does not decode was written
                 // that way: not a torn write.
@@ -237,6 +276,21 @@ pub fn scan_segment(
     }
     report.valid_bytes = window.offset();
     Ok(report)
+}
+
+/// `true` when every byte from the window's start to the end of the file
+/// is zero. Consumes the window (and the file) as it reads.
+fn zeros_to_end(window: &mut Window<'_>, file: &mut File) -> std::io::Result<bool> {
+    loop {
+        if window.bytes().iter().any(|&b| b != 0) {
+            return Ok(false);
+        }
+        window.consume(window.bytes().len());
+        if window.eof {
+            return Ok(true);
+        }
+        window.fill(file)?;
+    }
 }
 
 /// The part of a file in memory: `buf[start..end]` holds the bytes from

@@ -4,15 +4,19 @@
 //! The hot path is `append`, which encodes a record into a buffer allocated
 //! once (no allocation, no syscall). At the end of a batch the journal
 //! stage calls `commit`, which does what the durability setting asks:
-//! nothing (`none`), one `write` of the whole batch (`os`), or a write and
-//! one fdatasync (`fsync`). One fsync per batch instead of per record is
-//! group commit: under load a batch holds many commands, so the fsync's
-//! cost is shared, and the batch size grows by itself when the disk is
-//! slow.
+//! nothing (`none`), a copy of the batch into the segment's memory map
+//! (`os`: the page cache, no syscall), or that and one fdatasync
+//! (`fsync`). One fsync per batch instead of per record is group commit:
+//! under load a batch holds many commands, so the fsync's cost is shared,
+//! and the batch size grows by itself when the disk is slow.
+//!
+//! Segments are mapped, full-size files made ready ahead of time by a
+//! helper thread (`mapped_segment`, `preparer`), so neither a batch nor a
+//! roll waits for the file system.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{Ordering, compiler_fence};
 
 use super::durability::Durability;
 use super::error::JournalError;
@@ -20,9 +24,11 @@ use super::files;
 use super::instruments;
 use super::layout;
 use super::lock::DirLock;
+use super::mapped_segment::{self, MappedSegment};
+use super::preparer::Preparer;
 use super::record::{self, MAX_RECORD_LEN};
 use super::repair;
-use super::segment::{self, SEGMENT_HEADER_LEN};
+use super::segment::SEGMENT_HEADER_LEN;
 use super::warning::Warning;
 use crate::command::Command;
 use crate::types::InstrumentSpec;
@@ -31,12 +37,15 @@ use crate::types::InstrumentSpec;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriterOptions {
     /// A segment rolls when the next record would take it past this many
-    /// bytes. Large enough that rolls are rare (each costs a file create
-    /// and, at the next `sync`, a directory fsync); small enough that a
-    /// damaged file or the read of the last segment at open is bounded.
+    /// bytes. Large enough that rolls are rare (each costs a rename and,
+    /// at the next `sync`, a directory fsync); small enough that a damaged
+    /// file or the read of the last segment at open is bounded. Each
+    /// segment is reserved on disk at this size before it is used, and a
+    /// writer keeps one spare: it holds up to twice this beyond its
+    /// records.
     pub segment_bytes: u64,
     /// Capacity of the append buffer, allocated once. A batch larger than
-    /// this is written in several `write` calls.
+    /// this is copied into the segment in several pieces.
     pub buffer_bytes: usize,
     pub durability: Durability,
 }
@@ -55,9 +64,9 @@ impl WriterOptions {
     /// Checks that a segment and the buffer each hold at least one record.
     pub fn validate(&self) -> Result<(), JournalError> {
         let min_segment = (SEGMENT_HEADER_LEN + MAX_RECORD_LEN) as u64;
-        if self.segment_bytes < min_segment {
+        if !(min_segment..=1 << 40).contains(&self.segment_bytes) {
             return Err(JournalError::BadOptions(format!(
-                "segment_bytes {} is below the minimum of {min_segment} (a header and one record)",
+                "segment_bytes {} is outside {min_segment} (a header and one record)..=1 TiB",
                 self.segment_bytes
             )));
         }
@@ -98,24 +107,22 @@ pub struct OpenReport {
 pub struct JournalWriter {
     dir: PathBuf,
     options: WriterOptions,
-    /// The segment being appended to.
-    file: File,
+    /// The segment being appended to, mapped.
+    segment: MappedSegment,
     /// Its first sequence (its name).
     segment_first: u64,
-    /// Bytes in that file: header plus records written so far.
+    /// Bytes of it in use: header plus records written so far.
     segment_len: u64,
     /// Records appended but not yet written; capacity fixed at creation.
     buf: Vec<u8>,
     next_seq: u64,
     written_seq: u64,
     synced_seq: u64,
-    /// Rolled segments that no fsync has covered, still open (`fsync`
-    /// durability: at most the segments rolled within one batch).
-    unsynced: Vec<(u64, File)>,
-    /// Rolled segments that no fsync has covered, closed (`none`/`os`,
-    /// where nobody calls `sync` per batch and open handles would pile up);
-    /// `sync` reopens them by name.
-    unsynced_closed: Vec<u64>,
+    /// Rolled segments that no fsync has covered; `sync` opens them by
+    /// name (their maps belong to the preparer once rolled).
+    unsynced: Vec<u64>,
+    /// Makes the next segment ready and retires full ones.
+    preparer: Preparer,
     /// A segment was created since the last directory fsync.
     dir_unsynced: bool,
     poisoned: bool,
@@ -146,15 +153,20 @@ impl JournalWriter {
             });
         }
         instruments::write_instruments(dir, instruments)?;
-        let file = segment::create(dir, 1)?;
-        file.sync_data()
-            .map_err(JournalError::io("fsync", dir.join(layout::segment_name(1))))?;
+        mapped_segment::remove_stray(dir)?;
+        let preparer = Preparer::start(dir, options.segment_bytes, options.durability)?;
+        let mut segment = preparer.prepare_here()?;
+        segment.install(dir, 1)?;
+        segment
+            .file()
+            .sync_data()
+            .map_err(JournalError::io("fsync", segment.path()))?;
         files::sync_dir(dir)?;
         Ok(Self::new(
             dir,
             options,
             lock,
-            file,
+            (segment, preparer),
             1,
             SEGMENT_HEADER_LEN as u64,
             1,
@@ -177,23 +189,23 @@ impl JournalWriter {
             Some(last) => {
                 let (report, w) = repair::repair_last_segment(last)?;
                 warnings.extend(w);
-                (last.seq, report.file_bytes, report.next_seq())
+                (last.seq, report.valid_bytes, report.next_seq())
             }
             None => {
                 // Created but the first segment never reached the disk.
-                drop(segment::create(dir, 1)?);
+                drop(super::segment::create(dir, 1)?);
                 (1, SEGMENT_HEADER_LEN as u64, 1)
             }
         };
         let listing = layout::list(dir)?;
         repair::sync_segments(&listing.segments)?;
         files::sync_dir(dir)?;
+        mapped_segment::remove_stray(dir)?;
         let path = dir.join(layout::segment_name(first));
-        let file = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(JournalError::io("open segment", &path))?;
-        let writer = Self::new(dir, options, lock, file, first, len, next);
+        let segment =
+            mapped_segment::open_existing(&path, len, options.segment_bytes, options.durability)?;
+        let preparer = Preparer::start(dir, options.segment_bytes, options.durability)?;
+        let writer = Self::new(dir, options, lock, (segment, preparer), first, len, next);
         Ok((
             writer,
             OpenReport {
@@ -207,7 +219,7 @@ impl JournalWriter {
         dir: &Path,
         options: WriterOptions,
         lock: DirLock,
-        file: File,
+        (segment, preparer): (MappedSegment, Preparer),
         segment_first: u64,
         segment_len: u64,
         next_seq: u64,
@@ -217,14 +229,14 @@ impl JournalWriter {
             dir: dir.to_path_buf(),
             buf: Vec::with_capacity(options.buffer_bytes),
             options,
-            file,
+            segment,
             segment_first,
             segment_len,
             next_seq,
             written_seq: last,
             synced_seq: last,
             unsynced: Vec::with_capacity(4),
-            unsynced_closed: Vec::with_capacity(4),
+            preparer,
             dir_unsynced: false,
             poisoned: false,
             _lock: lock,
@@ -247,8 +259,7 @@ impl JournalWriter {
         }
         let len = record::record_len(command);
         let pending = self.segment_len + self.buf.len() as u64;
-        if pending + len as u64 > self.options.segment_bytes && pending > SEGMENT_HEADER_LEN as u64
-        {
+        if pending + len as u64 > self.segment.len() && pending > SEGMENT_HEADER_LEN as u64 {
             self.roll()?;
         }
         if self.buf.len() + len > self.buf.capacity() {
@@ -259,18 +270,28 @@ impl JournalWriter {
         Ok(())
     }
 
-    /// Hands the buffered records to the OS (one `write` call per buffer).
-    /// After it they survive a crash of this process, not of the machine.
-    /// Returns the written sequence.
+    /// Hands the buffered records to the OS: copies them into the
+    /// segment's map, which is the page cache (no syscall). After it they
+    /// survive a crash of this process, not of the machine. Returns the
+    /// written sequence.
+    #[inline]
     pub fn write(&mut self) -> Result<u64, JournalError> {
         if self.poisoned {
             return Err(JournalError::Poisoned);
         }
         if !self.buf.is_empty() {
-            if let Err(e) = self.file.write_all(&self.buf) {
+            let start = usize::try_from(self.segment_len).unwrap_or(usize::MAX);
+            let end = start.saturating_add(self.buf.len());
+            // `append` rolls before a record would pass the map's end, so
+            // this always fits; if it did not, refuse rather than panic.
+            let Some(to) = self.segment.bytes_mut().get_mut(start..end) else {
                 self.poisoned = true;
-                return Err(JournalError::io("write", self.segment_path())(e));
-            }
+                return Err(JournalError::BadOptions(format!(
+                    "internal: records up to byte {end} do not fit segment {}",
+                    self.segment.path().display()
+                )));
+            };
+            store_in_order(to, &self.buf);
             self.segment_len += self.buf.len() as u64;
             self.buf.clear();
         }
@@ -286,11 +307,7 @@ impl JournalWriter {
     /// when nothing new was written it makes no syscall.
     pub fn sync(&mut self) -> Result<u64, JournalError> {
         self.write()?;
-        if self.synced_seq == self.written_seq
-            && self.unsynced.is_empty()
-            && self.unsynced_closed.is_empty()
-            && !self.dir_unsynced
-        {
+        if self.synced_seq == self.written_seq && self.unsynced.is_empty() && !self.dir_unsynced {
             return Ok(self.synced_seq);
         }
         if let Err(e) = self.sync_all_pending() {
@@ -302,25 +319,20 @@ impl JournalWriter {
     }
 
     fn sync_all_pending(&mut self) -> Result<(), JournalError> {
-        for (first, file) in &self.unsynced {
-            let path = || self.dir.join(layout::segment_name(*first));
-            file.sync_data()
-                .map_err(|e| JournalError::io("fsync", path())(e))?;
-        }
-        self.unsynced.clear();
-        for &first in &self.unsynced_closed {
+        for &first in &self.unsynced {
             let path = self.dir.join(layout::segment_name(first));
             let file = File::open(&path).map_err(JournalError::io("open", &path))?;
             file.sync_data().map_err(JournalError::io("fsync", &path))?;
         }
-        self.unsynced_closed.clear();
+        self.unsynced.clear();
         if self.dir_unsynced {
             files::sync_dir(&self.dir)?;
             self.dir_unsynced = false;
         }
-        self.file
+        self.segment
+            .file()
             .sync_data()
-            .map_err(|e| JournalError::io("fsync", self.segment_path())(e))
+            .map_err(|e| JournalError::io("fsync", self.segment.path())(e))
     }
 
     /// Ends a batch the way the durability setting asks (nothing, `write`,
@@ -338,33 +350,36 @@ impl JournalWriter {
         Ok(self.durable_seq())
     }
 
-    /// Writes and fsyncs whatever the setting: a clean shutdown leaves the
-    /// whole journal on disk. Returns the last sequence.
+    /// Writes and fsyncs whatever the setting, and trims the current
+    /// segment to its records: a clean shutdown leaves the whole journal
+    /// on disk, and files that hold records only. Returns the last
+    /// sequence.
     pub fn close(mut self) -> Result<u64, JournalError> {
-        self.sync()
+        let last = self.sync()?;
+        self.preparer.stop();
+        // Nothing touches the map after this: the buffer is empty, and
+        // marking the writer poisoned keeps `drop` from writing.
+        self.poisoned = true;
+        self.segment.trim(self.segment_len)?;
+        Ok(last)
     }
 
     /// Closes the current segment and starts the next at `next_seq`.
     fn roll(&mut self) -> Result<(), JournalError> {
         self.write()?;
-        // A failed create leaves the writer as it was: nothing was lost.
-        let file = segment::create(&self.dir, self.next_seq)?;
-        let old = std::mem::replace(&mut self.file, file);
-        match self.options.durability {
-            Durability::Fsync => self.unsynced.push((self.segment_first, old)),
-            Durability::None | Durability::Os => {
-                drop(old);
-                self.unsynced_closed.push(self.segment_first);
-            }
+        // A failed preparation leaves the writer as it was: nothing was lost.
+        let mut next = self.preparer.take()?;
+        if let Err(e) = next.install(&self.dir, self.next_seq) {
+            next.discard();
+            return Err(e);
         }
+        let old = std::mem::replace(&mut self.segment, next);
+        self.preparer.retire(old, self.segment_len);
+        self.unsynced.push(self.segment_first);
         self.segment_first = self.next_seq;
         self.segment_len = SEGMENT_HEADER_LEN as u64;
         self.dir_unsynced = true;
         Ok(())
-    }
-
-    fn segment_path(&self) -> PathBuf {
-        self.dir.join(layout::segment_name(self.segment_first))
     }
 
     /// The sequence the next `append` must carry.
@@ -407,6 +422,42 @@ impl JournalWriter {
     }
 }
 
+/// Copies whole records from `records` into `to` (the same length) so that
+/// a process killed at any instant leaves the records before some point
+/// whole, then at most one record's bytes with its length still zero,
+/// then the zeros that were there. Each record's length field, the first
+/// thing a reader looks at, is stored after the rest of the record, with
+/// a compiler barrier between (x86 and ARM alike retire stores in program
+/// order, and a killed process's retired stores still reach the page
+/// cache). A plain `memcpy` of the batch may store its end first, which
+/// would leave valid records after a zero length: damage to a reader.
+/// The reader's side of this is in `reader` (free space).
+#[inline]
+fn store_in_order(to: &mut [u8], records: &[u8]) {
+    let mut to = to;
+    let mut rest = records;
+    while let Some(len) = rest.first_chunk::<4>() {
+        let n = (record::RECORD_HEADER_LEN + u32::from_le_bytes(*len) as usize).min(rest.len());
+        let (record, more) = rest.split_at(n);
+        let k = n.min(to.len());
+        let (into, after) = std::mem::take(&mut to).split_at_mut(k);
+        if let (Some((to_len, to_body)), Some((len, body))) = (
+            into.split_first_chunk_mut::<4>(),
+            record.split_first_chunk::<4>(),
+        ) {
+            to_body.copy_from_slice(body);
+            // SeqCst: a compiler barrier only (no instruction); it keeps the
+            // stores of the body before the length's, and the next record's
+            // after it. It pairs with the reader's free-space rule.
+            compiler_fence(Ordering::SeqCst);
+            *to_len = *len;
+            compiler_fence(Ordering::SeqCst);
+        }
+        to = after;
+        rest = more;
+    }
+}
+
 impl Drop for JournalWriter {
     /// Best effort: hands buffered records to the OS, so a writer dropped
     /// on an error path loses nothing a process exit would not. Errors are
@@ -415,5 +466,35 @@ impl Drop for JournalWriter {
         if !self.poisoned && !self.buf.is_empty() {
             let _ = self.write();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Side, TimeInForce};
+
+    #[test]
+    fn store_in_order_copies_every_record() {
+        let mut records = Vec::new();
+        for seq in 1..=40u64 {
+            let command = if seq % 3 == 0 {
+                Command::Cancel { symbol: 1, id: seq }
+            } else {
+                Command::New {
+                    symbol: 1,
+                    id: seq,
+                    account: 2,
+                    side: Side::Sell,
+                    price: 100 + seq as i64,
+                    qty: seq,
+                    tif: TimeInForce::Gtc,
+                }
+            };
+            record::encode(&mut records, seq, seq * 7, &command);
+        }
+        let mut to = vec![0u8; records.len()];
+        store_in_order(&mut to, &records);
+        assert_eq!(to, records);
     }
 }

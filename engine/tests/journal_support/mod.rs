@@ -115,17 +115,24 @@ pub fn segments(dir: &Path) -> Vec<PathBuf> {
 /// The byte offsets where each record of a segment starts, from the
 /// documented layout: a 24-byte header, then records of 16 + len bytes.
 pub fn record_offsets(bytes: &[u8]) -> Vec<usize> {
+    record_layout(bytes).0
+}
+
+/// The start of every record of a segment's bytes, and where the records
+/// end (the free space, if any, starts there).
+pub fn record_layout(bytes: &[u8]) -> (Vec<usize>, usize) {
     let mut offsets = Vec::new();
     let mut at = SEGMENT_HEADER_LEN;
     while at + RECORD_HEADER_LEN <= bytes.len() {
         let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-        if at + RECORD_HEADER_LEN + len > bytes.len() {
+        // A zero length is where a mapped segment's free space starts.
+        if len == 0 || at + RECORD_HEADER_LEN + len > bytes.len() {
             break;
         }
         offsets.push(at);
         at += RECORD_HEADER_LEN + len;
     }
-    offsets
+    (offsets, at)
 }
 
 /// Copies the files of `from` into the (existing) directory `to`.

@@ -48,6 +48,10 @@ fn report(out: &mut impl Write, inspection: &Inspection) -> io::Result<()> {
             r.file_bytes,
             r.records
         )?;
+        if r.damage.is_none() && r.file_bytes > r.valid_bytes {
+            // A live (or crashed) writer's segment, mapped at full size.
+            write!(out, ", {} bytes free", r.file_bytes - r.valid_bytes)?;
+        }
         if let Some(gap) = &check.gap {
             refusals += 1;
             write!(out, ", DAMAGED: {gap}")?;
