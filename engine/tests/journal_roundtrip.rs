@@ -108,18 +108,47 @@ fn durable_sequence_follows_the_setting() {
 
 #[test]
 fn a_dropped_writer_hands_its_buffer_to_the_os() {
-    let dir = tempdir();
-    let w = workload(100, 2);
-    let mut writer =
-        JournalWriter::create(dir.path(), &w.instruments, WriterOptions::default()).unwrap();
-    let records = append_all(&mut writer, &w.commands[..40]);
-    // Live, the segment is mapped at full size: records, then zeros.
-    let seg = segments(dir.path()).pop().unwrap();
-    assert_eq!(std::fs::metadata(&seg).unwrap().len(), 64 << 20);
-    drop(writer);
-    assert_eq!(read_all(dir.path()), records);
-    // The spare segment the preparer had made is gone with the writer.
-    assert_eq!(stray_files(dir.path()), Vec::<String>::new());
+    for (durability, then) in [
+        (Durability::Os, Durability::Fsync),
+        (Durability::None, Durability::Os),
+        (Durability::Fsync, Durability::Os),
+    ] {
+        let dir = tempdir();
+        let w = workload(100, 2);
+        let options = |durability| WriterOptions {
+            durability,
+            ..WriterOptions::default()
+        };
+        let mut writer =
+            JournalWriter::create(dir.path(), &w.instruments, options(durability)).unwrap();
+        let mut records = append_all(&mut writer, &w.commands[..40]);
+        // Live, a mapped segment (`none`, `os`) has its full size: records,
+        // then zeros; an appended one (`fsync`) holds its records only.
+        let seg = segments(dir.path()).pop().unwrap();
+        let live = std::fs::metadata(&seg).unwrap().len();
+        assert_eq!(
+            live == 64 << 20,
+            durability != Durability::Fsync,
+            "{durability}"
+        );
+        drop(writer);
+        assert_eq!(read_all(dir.path()), records, "{durability}");
+        // The spare segment the preparer had made is gone with the writer.
+        assert_eq!(stray_files(dir.path()), Vec::<String>::new());
+
+        // Reopened the other way, the writer appends right after them.
+        let (mut writer, report) = JournalWriter::open(dir.path(), options(then)).unwrap();
+        assert!(report.warnings.is_empty());
+        records.extend(append_all(&mut writer, &w.commands[40..60]));
+        writer.close().unwrap();
+        assert_eq!(read_all(dir.path()), records, "{durability} then {then}");
+        let bytes = std::fs::read(&seg).unwrap();
+        assert_eq!(
+            record_layout(&bytes).1,
+            bytes.len(),
+            "{durability} then {then}"
+        );
+    }
 }
 
 /// Files in a journal directory that are neither segments nor its fixed

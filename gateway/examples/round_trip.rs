@@ -90,6 +90,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(other) => return Err(format!("layout {other:?}: expected split or joined").into()),
     };
     let order_frame_len = frame(2, ClientMessage::Heartbeat).len();
+    // Detected before any thread is pinned: a pinned thread sees one core.
+    let mut topology = Topology::detect()?;
 
     // Bare TCP echo.
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -106,21 +108,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     });
-    pin(ECHO_CORE);
-    let mut client = TcpStream::connect(addr)?;
-    client.set_nodelay(true)?;
-    let mut echo_h = Histogram::<u64>::new(3)?;
-    let payload = vec![7u8; order_frame_len];
-    let mut back = vec![0u8; order_frame_len];
-    for i in 0..n + 1000 {
-        let t = Instant::now();
-        client.write_all(&payload)?;
-        client.read_exact(&mut back)?;
-        if i >= 1000 {
-            echo_h.record(t.elapsed().as_nanos() as u64)?;
+    // The echo's client runs on a thread of its own, so that this thread
+    // stays unpinned and the gateway below sees every core.
+    let echo_h = std::thread::spawn(move || -> std::io::Result<Histogram<u64>> {
+        pin(ECHO_CORE);
+        let mut client = TcpStream::connect(addr)?;
+        client.set_nodelay(true)?;
+        let mut echo_h = Histogram::<u64>::new(3).map_err(std::io::Error::other)?;
+        let payload = vec![7u8; order_frame_len];
+        let mut back = vec![0u8; order_frame_len];
+        for i in 0..n + 1000 {
+            let t = Instant::now();
+            client.write_all(&payload)?;
+            client.read_exact(&mut back)?;
+            if i >= 1000 {
+                echo_h
+                    .record(t.elapsed().as_nanos() as u64)
+                    .map_err(std::io::Error::other)?;
+            }
         }
-    }
-    drop(client);
+        Ok(echo_h)
+    })
+    .join()
+    .map_err(|_| "the echo client panicked")??;
     let _ = echo.join();
 
     // The gateway.
@@ -130,7 +140,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // This thread is the gateway's client: it runs where an in-process
     // client should (M's core on 2 cores, M then yielding to it), and the
     // gateway is told so (`guest`), as loadgen does.
-    let mut topology = Topology::detect()?;
     let client_core = topology.client_core();
     topology.guest = Some(client_core);
     config.pipeline.topology = Some(topology);

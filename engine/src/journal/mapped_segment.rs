@@ -1,25 +1,25 @@
 //! A segment file the writer appends to through a shared memory map.
 //!
-//! Appending with `write(2)` costs a syscall per batch, and on a fresh
-//! part of the file the kernel also allocates page-cache pages and disk
-//! blocks inside that call, on the journal thread. On the VM this was
-//! measured on, a fresh guest page can even fault in the host first
-//! (docs/performance.md, "page-cache first touch"). So a segment is made
-//! ready before it is needed (`prepare`, run by `preparer` on a thread of
-//! its own):
+//! Used with durability `none` and `os`. Appending with `write(2)` costs a
+//! syscall per batch, and on a fresh part of the file the kernel also
+//! allocates page-cache pages and disk blocks inside that call, on the
+//! journal thread. On the VM this was measured on, a fresh guest page can
+//! even fault in the host first (docs/performance.md, "page-cache first
+//! touch"). So a segment is made ready before it is needed (`prepare`, run
+//! by `preparer` on a thread of its own):
 //!
 //! 1. its whole size is reserved on disk (`posix_fallocate`), so running
 //!    out of space is an error here, never a `SIGBUS` on a later store;
-//! 2. it is mapped shared, and every page is touched: written (`none`,
-//!    `os`), which leaves it allocated, dirty and writable, so the journal
-//!    thread's stores take no fault at all; or read (`fsync`), which
-//!    allocates the pages without dirtying them, so the first `fdatasync`
-//!    does not write the whole segment's zeros back.
+//! 2. it is mapped shared, and a zero is stored into every page, which
+//!    leaves each allocated, dirty and writable: the journal thread's
+//!    stores take no fault at all.
 //!
-//! Appending is then a `memcpy` into the map: the bytes are in the page
-//! cache at once, which is what `os` durability promises (a crash of the
-//! process loses nothing; the kernel owns the pages). `fdatasync` on the
-//! file covers what was stored through the map, as it covers `write`.
+//! Appending is then a copy into the map: the bytes are in the page cache
+//! at once, which is what `os` durability promises (a crash of the process
+//! loses nothing; the kernel owns the pages). With `fsync` the writer
+//! appends with `write` instead (`writer`): there the device's flush is
+//! the cost, and flushing a mapped, preallocated file measured slower
+//! (docs/journal.md).
 //!
 //! A mapped segment is full-size from its creation, with zeros after the
 //! last record. The reader takes zeros to the end of a file as free space
@@ -33,13 +33,13 @@
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering, compiler_fence};
 
 use memmap2::{MmapMut, MmapOptions};
 
-use super::durability::Durability;
 use super::error::JournalError;
 use super::layout;
+use super::record;
 use super::segment::{SEGMENT_HEADER_LEN, encode_header};
 
 /// Bytes between two touched addresses: the smallest page size.
@@ -94,13 +94,11 @@ pub(crate) fn remove_stray(dir: &Path) -> Result<(), JournalError> {
 }
 
 /// Makes segment number `n` (a temporary name) of `bytes` bytes ready in
-/// `dir`: reserved on disk, mapped, every page touched as `durability`
-/// wants. Stops early, removing the file, when `stop` is set.
+/// `dir`: reserved on disk, mapped, every page touched. Stops early, removing the file, when `stop` is set.
 pub(crate) fn prepare(
     dir: &Path,
     n: u64,
     bytes: u64,
-    durability: Durability,
     stop: &AtomicBool,
 ) -> Result<MappedSegment, PrepareError> {
     let path = dir.join(temp_name(n));
@@ -115,7 +113,7 @@ pub(crate) fn prepare(
         .and_then(|()| map(file, &path, bytes))
         .map_err(PrepareError::Failed)
         .and_then(|mut seg| {
-            seg.touch(0, durability, stop)?;
+            seg.touch(0, stop)?;
             Ok(seg)
         });
     if result.is_err() {
@@ -132,7 +130,6 @@ pub(crate) fn open_existing(
     path: &Path,
     end: u64,
     bytes: u64,
-    durability: Durability,
 ) -> Result<MappedSegment, JournalError> {
     let file = OpenOptions::new()
         .read(true)
@@ -147,7 +144,7 @@ pub(crate) fn open_existing(
     reserve(&file, path, size)?;
     let mut seg = map(file, path, size)?;
     let start = usize::try_from(end).unwrap_or(usize::MAX);
-    match seg.touch(start, durability, &AtomicBool::new(false)) {
+    match seg.touch(start, &AtomicBool::new(false)) {
         Ok(()) | Err(PrepareError::Stopped) => Ok(seg),
         Err(PrepareError::Failed(e)) => Err(e),
     }
@@ -189,15 +186,9 @@ fn map(file: File, path: &Path, bytes: u64) -> Result<MappedSegment, JournalErro
 }
 
 impl MappedSegment {
-    /// Touches every page from byte `from` on: a store of a zero (`none`,
-    /// `os`) or a load (`fsync`), see the module's comment. The stores
-    /// change nothing, since every byte from `from` on is zero.
-    fn touch(
-        &mut self,
-        from: usize,
-        durability: Durability,
-        stop: &AtomicBool,
-    ) -> Result<(), PrepareError> {
+    /// Stores a zero into every page from byte `from` on (see the module's
+    /// comment). It changes nothing: every byte from `from` on is zero.
+    fn touch(&mut self, from: usize, stop: &AtomicBool) -> Result<(), PrepareError> {
         let len = self.map.len();
         let mut at = from;
         let mut pages = 0;
@@ -206,12 +197,7 @@ impl MappedSegment {
                 return Err(PrepareError::Stopped);
             }
             if let Some(byte) = self.map.get_mut(at) {
-                match durability {
-                    Durability::None | Durability::Os => *byte = 0,
-                    Durability::Fsync => {
-                        std::hint::black_box(*byte);
-                    }
-                }
+                *byte = 0;
             }
             pages += 1;
             at = (at / PAGE + 1) * PAGE;
@@ -238,10 +224,22 @@ impl MappedSegment {
         Ok(())
     }
 
-    /// The mapped bytes (the whole file).
+    /// Stores whole `records` at byte `at` of the map, in the order a
+    /// killed process may leave them (`store_in_order`).
     #[inline]
-    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.map
+    pub(crate) fn store(&mut self, at: u64, records: &[u8]) -> Result<(), JournalError> {
+        let start = usize::try_from(at).unwrap_or(usize::MAX);
+        let end = start.saturating_add(records.len());
+        // The writer rolls before a record would pass the map's end, so
+        // this always fits; if it did not, refuse rather than panic.
+        let Some(to) = self.map.get_mut(start..end) else {
+            return Err(JournalError::BadOptions(format!(
+                "internal: records up to byte {end} do not fit segment {}",
+                self.path.display()
+            )));
+        };
+        store_in_order(to, records);
+        Ok(())
     }
 
     #[inline]
@@ -288,5 +286,72 @@ impl MappedSegment {
         drop(map);
         drop(file);
         let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Copies whole records from `records` into `to` (the same length) so that
+/// a process killed at any instant leaves the records before some point
+/// whole, then at most one record's bytes with its length still zero,
+/// then the zeros that were there. Each record's length field, the first
+/// thing a reader looks at, is stored after the rest of the record, with
+/// a compiler barrier between (x86 and ARM alike retire stores in program
+/// order, and a killed process's retired stores still reach the page
+/// cache). A plain `memcpy` of the batch may store its end first, which
+/// would leave valid records after a zero length: damage to a reader.
+/// The reader's side of this is in `reader` (free space).
+#[inline]
+fn store_in_order(to: &mut [u8], records: &[u8]) {
+    let mut to = to;
+    let mut rest = records;
+    while let Some(len) = rest.first_chunk::<4>() {
+        let n = (record::RECORD_HEADER_LEN + u32::from_le_bytes(*len) as usize).min(rest.len());
+        let (record, more) = rest.split_at(n);
+        let k = n.min(to.len());
+        let (into, after) = std::mem::take(&mut to).split_at_mut(k);
+        if let (Some((to_len, to_body)), Some((len, body))) = (
+            into.split_first_chunk_mut::<4>(),
+            record.split_first_chunk::<4>(),
+        ) {
+            to_body.copy_from_slice(body);
+            // SeqCst: a compiler barrier only (no instruction); it keeps the
+            // stores of the body before the length's, and the next record's
+            // after it. It pairs with the reader's free-space rule.
+            compiler_fence(Ordering::SeqCst);
+            *to_len = *len;
+            compiler_fence(Ordering::SeqCst);
+        }
+        to = after;
+        rest = more;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Command;
+    use crate::types::{Side, TimeInForce};
+
+    #[test]
+    fn store_in_order_copies_every_record() {
+        let mut records = Vec::new();
+        for seq in 1..=40u64 {
+            let command = if seq % 3 == 0 {
+                Command::Cancel { symbol: 1, id: seq }
+            } else {
+                Command::New {
+                    symbol: 1,
+                    id: seq,
+                    account: 2,
+                    side: Side::Sell,
+                    price: 100 + seq as i64,
+                    qty: seq,
+                    tif: TimeInForce::Gtc,
+                }
+            };
+            record::encode(&mut records, seq, seq * 7, &command);
+        }
+        let mut to = vec![0u8; records.len()];
+        store_in_order(&mut to, &records);
+        assert_eq!(to, records);
     }
 }

@@ -12,13 +12,15 @@
 //!
 //! Files, one concept each: `codec` (payload bytes), `record` (framing and
 //! checksum), `segment` (file header), `layout` (names in the directory),
-//! `writer`, `mapped_segment` (a segment appended to through a memory
-//! map), `preparer` (the thread that makes the next segment ready),
+//! `writer`, `active_segment` (the segment being appended to: mapped or
+//! appended, by durability), `mapped_segment` (one appended to through a
+//! memory map), `preparer` (the thread that makes the next one ready),
 //! `lock` (one writer per directory), `reader` (scanning and
 //! classifying damage), `repair` (what recovery changes on disk), `snapshot`, `instruments`, `recovery`,
 //! `inspect` (`journal verify`), `durability`, `error`, `warning`.
 //! `docs/journal.md` has the byte tables and the reasoning.
 
+mod active_segment;
 mod codec;
 mod durability;
 mod error;

@@ -27,7 +27,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
 
-use super::durability::Durability;
 use super::error::JournalError;
 use super::mapped_segment::{self, MappedSegment, PrepareError};
 
@@ -55,7 +54,6 @@ pub(crate) struct Preparer {
 struct Shared {
     dir: PathBuf,
     bytes: u64,
-    durability: Durability,
     /// Numbers the temporary names, so the thread's and the writer's
     /// never clash.
     next_name: AtomicU64,
@@ -67,21 +65,16 @@ impl Shared {
     fn prepare(&self) -> Result<MappedSegment, PrepareError> {
         // Relaxed: the counter only has to hand out distinct numbers.
         let n = self.next_name.fetch_add(1, Ordering::Relaxed);
-        mapped_segment::prepare(&self.dir, n, self.bytes, self.durability, &self.stop)
+        mapped_segment::prepare(&self.dir, n, self.bytes, &self.stop)
     }
 }
 
 impl Preparer {
     /// Starts the thread, which makes the first spare segment at once.
-    pub(crate) fn start(
-        dir: &Path,
-        bytes: u64,
-        durability: Durability,
-    ) -> Result<Self, JournalError> {
+    pub(crate) fn start(dir: &Path, bytes: u64) -> Result<Self, JournalError> {
         let shared = Arc::new(Shared {
             dir: dir.to_path_buf(),
             bytes,
-            durability,
             next_name: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         });

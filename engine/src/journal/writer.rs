@@ -16,16 +16,14 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{Ordering, compiler_fence};
 
+use super::active_segment::ActiveSegment;
 use super::durability::Durability;
 use super::error::JournalError;
 use super::files;
 use super::instruments;
 use super::layout;
 use super::lock::DirLock;
-use super::mapped_segment::{self, MappedSegment};
-use super::preparer::Preparer;
 use super::record::{self, MAX_RECORD_LEN};
 use super::repair;
 use super::segment::SEGMENT_HEADER_LEN;
@@ -107,8 +105,8 @@ pub struct OpenReport {
 pub struct JournalWriter {
     dir: PathBuf,
     options: WriterOptions,
-    /// The segment being appended to, mapped.
-    segment: MappedSegment,
+    /// The segment being appended to.
+    segment: ActiveSegment,
     /// Its first sequence (its name).
     segment_first: u64,
     /// Bytes of it in use: header plus records written so far.
@@ -119,10 +117,8 @@ pub struct JournalWriter {
     written_seq: u64,
     synced_seq: u64,
     /// Rolled segments that no fsync has covered; `sync` opens them by
-    /// name (their maps belong to the preparer once rolled).
+    /// name (a mapped one belongs to the preparer once rolled).
     unsynced: Vec<u64>,
-    /// Makes the next segment ready and retires full ones.
-    preparer: Preparer,
     /// A segment was created since the last directory fsync.
     dir_unsynced: bool,
     poisoned: bool,
@@ -153,20 +149,14 @@ impl JournalWriter {
             });
         }
         instruments::write_instruments(dir, instruments)?;
-        mapped_segment::remove_stray(dir)?;
-        let preparer = Preparer::start(dir, options.segment_bytes, options.durability)?;
-        let mut segment = preparer.prepare_here()?;
-        segment.install(dir, 1)?;
-        segment
-            .file()
-            .sync_data()
-            .map_err(JournalError::io("fsync", segment.path()))?;
+        let segment = ActiveSegment::create(dir, options.segment_bytes, options.durability)?;
+        segment.sync_data()?;
         files::sync_dir(dir)?;
         Ok(Self::new(
             dir,
             options,
             lock,
-            (segment, preparer),
+            segment,
             1,
             SEGMENT_HEADER_LEN as u64,
             1,
@@ -200,12 +190,10 @@ impl JournalWriter {
         let listing = layout::list(dir)?;
         repair::sync_segments(&listing.segments)?;
         files::sync_dir(dir)?;
-        mapped_segment::remove_stray(dir)?;
         let path = dir.join(layout::segment_name(first));
         let segment =
-            mapped_segment::open_existing(&path, len, options.segment_bytes, options.durability)?;
-        let preparer = Preparer::start(dir, options.segment_bytes, options.durability)?;
-        let writer = Self::new(dir, options, lock, (segment, preparer), first, len, next);
+            ActiveSegment::open(dir, &path, len, options.segment_bytes, options.durability)?;
+        let writer = Self::new(dir, options, lock, segment, first, len, next);
         Ok((
             writer,
             OpenReport {
@@ -219,7 +207,7 @@ impl JournalWriter {
         dir: &Path,
         options: WriterOptions,
         lock: DirLock,
-        (segment, preparer): (MappedSegment, Preparer),
+        segment: ActiveSegment,
         segment_first: u64,
         segment_len: u64,
         next_seq: u64,
@@ -236,7 +224,6 @@ impl JournalWriter {
             written_seq: last,
             synced_seq: last,
             unsynced: Vec::with_capacity(4),
-            preparer,
             dir_unsynced: false,
             poisoned: false,
             _lock: lock,
@@ -259,7 +246,7 @@ impl JournalWriter {
         }
         let len = record::record_len(command);
         let pending = self.segment_len + self.buf.len() as u64;
-        if pending + len as u64 > self.segment.len() && pending > SEGMENT_HEADER_LEN as u64 {
+        if pending + len as u64 > self.segment.capacity() && pending > SEGMENT_HEADER_LEN as u64 {
             self.roll()?;
         }
         if self.buf.len() + len > self.buf.capacity() {
@@ -271,27 +258,19 @@ impl JournalWriter {
     }
 
     /// Hands the buffered records to the OS: copies them into the
-    /// segment's map, which is the page cache (no syscall). After it they
-    /// survive a crash of this process, not of the machine. Returns the
-    /// written sequence.
+    /// segment's map, which is the page cache (`none`, `os`: no syscall),
+    /// or one `write` (`fsync`). After it they survive a crash of this
+    /// process, not of the machine. Returns the written sequence.
     #[inline]
     pub fn write(&mut self) -> Result<u64, JournalError> {
         if self.poisoned {
             return Err(JournalError::Poisoned);
         }
         if !self.buf.is_empty() {
-            let start = usize::try_from(self.segment_len).unwrap_or(usize::MAX);
-            let end = start.saturating_add(self.buf.len());
-            // `append` rolls before a record would pass the map's end, so
-            // this always fits; if it did not, refuse rather than panic.
-            let Some(to) = self.segment.bytes_mut().get_mut(start..end) else {
+            if let Err(e) = self.segment.write(self.segment_len, &self.buf) {
                 self.poisoned = true;
-                return Err(JournalError::BadOptions(format!(
-                    "internal: records up to byte {end} do not fit segment {}",
-                    self.segment.path().display()
-                )));
-            };
-            store_in_order(to, &self.buf);
+                return Err(e);
+            }
             self.segment_len += self.buf.len() as u64;
             self.buf.clear();
         }
@@ -329,10 +308,7 @@ impl JournalWriter {
             files::sync_dir(&self.dir)?;
             self.dir_unsynced = false;
         }
-        self.segment
-            .file()
-            .sync_data()
-            .map_err(|e| JournalError::io("fsync", self.segment.path())(e))
+        self.segment.sync_data()
     }
 
     /// Ends a batch the way the durability setting asks (nothing, `write`,
@@ -356,25 +332,19 @@ impl JournalWriter {
     /// sequence.
     pub fn close(mut self) -> Result<u64, JournalError> {
         let last = self.sync()?;
-        self.preparer.stop();
-        // Nothing touches the map after this: the buffer is empty, and
-        // marking the writer poisoned keeps `drop` from writing.
+        // Nothing is written after this: the buffer is empty, and marking
+        // the writer poisoned keeps `drop` from writing.
         self.poisoned = true;
-        self.segment.trim(self.segment_len)?;
+        self.segment.close(self.segment_len)?;
         Ok(last)
     }
 
     /// Closes the current segment and starts the next at `next_seq`.
     fn roll(&mut self) -> Result<(), JournalError> {
         self.write()?;
-        // A failed preparation leaves the writer as it was: nothing was lost.
-        let mut next = self.preparer.take()?;
-        if let Err(e) = next.install(&self.dir, self.next_seq) {
-            next.discard();
-            return Err(e);
-        }
-        let old = std::mem::replace(&mut self.segment, next);
-        self.preparer.retire(old, self.segment_len);
+        // A failed roll leaves the writer as it was: nothing was lost.
+        self.segment
+            .roll(&self.dir, self.segment_len, self.next_seq)?;
         self.unsynced.push(self.segment_first);
         self.segment_first = self.next_seq;
         self.segment_len = SEGMENT_HEADER_LEN as u64;
@@ -422,42 +392,6 @@ impl JournalWriter {
     }
 }
 
-/// Copies whole records from `records` into `to` (the same length) so that
-/// a process killed at any instant leaves the records before some point
-/// whole, then at most one record's bytes with its length still zero,
-/// then the zeros that were there. Each record's length field, the first
-/// thing a reader looks at, is stored after the rest of the record, with
-/// a compiler barrier between (x86 and ARM alike retire stores in program
-/// order, and a killed process's retired stores still reach the page
-/// cache). A plain `memcpy` of the batch may store its end first, which
-/// would leave valid records after a zero length: damage to a reader.
-/// The reader's side of this is in `reader` (free space).
-#[inline]
-fn store_in_order(to: &mut [u8], records: &[u8]) {
-    let mut to = to;
-    let mut rest = records;
-    while let Some(len) = rest.first_chunk::<4>() {
-        let n = (record::RECORD_HEADER_LEN + u32::from_le_bytes(*len) as usize).min(rest.len());
-        let (record, more) = rest.split_at(n);
-        let k = n.min(to.len());
-        let (into, after) = std::mem::take(&mut to).split_at_mut(k);
-        if let (Some((to_len, to_body)), Some((len, body))) = (
-            into.split_first_chunk_mut::<4>(),
-            record.split_first_chunk::<4>(),
-        ) {
-            to_body.copy_from_slice(body);
-            // SeqCst: a compiler barrier only (no instruction); it keeps the
-            // stores of the body before the length's, and the next record's
-            // after it. It pairs with the reader's free-space rule.
-            compiler_fence(Ordering::SeqCst);
-            *to_len = *len;
-            compiler_fence(Ordering::SeqCst);
-        }
-        to = after;
-        rest = more;
-    }
-}
-
 impl Drop for JournalWriter {
     /// Best effort: hands buffered records to the OS, so a writer dropped
     /// on an error path loses nothing a process exit would not. Errors are
@@ -466,35 +400,5 @@ impl Drop for JournalWriter {
         if !self.poisoned && !self.buf.is_empty() {
             let _ = self.write();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::types::{Side, TimeInForce};
-
-    #[test]
-    fn store_in_order_copies_every_record() {
-        let mut records = Vec::new();
-        for seq in 1..=40u64 {
-            let command = if seq % 3 == 0 {
-                Command::Cancel { symbol: 1, id: seq }
-            } else {
-                Command::New {
-                    symbol: 1,
-                    id: seq,
-                    account: 2,
-                    side: Side::Sell,
-                    price: 100 + seq as i64,
-                    qty: seq,
-                    tif: TimeInForce::Gtc,
-                }
-            };
-            record::encode(&mut records, seq, seq * 7, &command);
-        }
-        let mut to = vec![0u8; records.len()];
-        store_in_order(&mut to, &records);
-        assert_eq!(to, records);
     }
 }
