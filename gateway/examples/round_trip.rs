@@ -3,9 +3,18 @@
 //!
 //! `cargo run --release -p gateway --example round_trip [-- ROUND_TRIPS [DURABILITY [LAYOUT]]]`
 //!
-//! LAYOUT is `split` (default: M on the client's core, yielding to it) or
-//! `joined` (every stage on the gateway's thread, the client alone on M's
-//! core; `PipelineConfig::matching_on_publisher`).
+//! LAYOUT is where the gateway's stages and the client run:
+//!
+//! - `one-core` (default): everything on core 0, the client too: the
+//!   poll loop (hosting J and O) and M yield to each other and to the
+//!   client. The echo below runs the same way, so this compares like with
+//!   like, and it is the steadiest here: no message crosses cores, so no
+//!   halted vCPU has to be woken by the hypervisor.
+//! - `split`: the gateway's 2-core layout (poll loop with J and O spinning
+//!   on core 0, M on core 1), the client on core 1 with M yielding to it,
+//!   as loadgen runs.
+//! - `joined`: every stage on the poll loop's thread on core 0, the client
+//!   alone on core 1 (`PipelineConfig::matching_on_publisher`).
 //!
 //! Both are measured the same way: a blocking client sends one frame, waits
 //! for the answer, and records the time (HdrHistogram), one at a time (low
@@ -84,14 +93,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(Durability::Os);
-    let joined = match args.next().as_deref() {
-        None | Some("split") => false,
-        Some("joined") => true,
-        Some(other) => return Err(format!("layout {other:?}: expected split or joined").into()),
-    };
+    let layout = args.next().unwrap_or_else(|| "one-core".into());
+    if !["one-core", "split", "joined"].contains(&layout.as_str()) {
+        return Err(format!("layout {layout:?}: expected one-core, split or joined").into());
+    }
     let order_frame_len = frame(2, ClientMessage::Heartbeat).len();
     // Detected before any thread is pinned: a pinned thread sees one core.
-    let mut topology = Topology::detect()?;
+    let mut topology = if layout == "one-core" {
+        Topology::fit(&[ECHO_CORE])
+    } else {
+        Topology::detect()?
+    };
 
     // Bare TCP echo.
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -144,7 +156,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     topology.guest = Some(client_core);
     config.pipeline.topology = Some(topology);
     // joined: M on the gateway's thread as well, the client alone on its core.
-    config.pipeline.matching_on_publisher = joined;
+    config.pipeline.matching_on_publisher = layout == "joined";
     let gw = Gateway::start(config)?;
     println!("gateway layout: {}", gw.topology());
     pin(client_core);
@@ -184,7 +196,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = std::fs::remove_dir_all(&dir);
 
     println!(
-        "{n} sequential round trips each, after 1000 warm-up; gateway durability {durability}"
+        "{n} sequential round trips each, after 1000 warm-up; gateway durability {durability}, \
+         layout {layout}"
     );
     report("tcp echo", &echo_h);
     report("gateway order→ack", &gw_h);
