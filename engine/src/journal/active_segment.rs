@@ -121,6 +121,15 @@ impl ActiveSegment {
         }
     }
 
+    /// Rolls that had to prepare their segment on the journal thread,
+    /// because the preparer had not finished it (always 0 for `fsync`).
+    pub(crate) fn late_rolls(&self) -> u64 {
+        match self {
+            ActiveSegment::Mapped { preparer, .. } => preparer.late,
+            ActiveSegment::Appended { .. } => 0,
+        }
+    }
+
     /// fdatasync: what was written (either way) is on the device.
     pub(crate) fn sync_data(&self) -> Result<(), JournalError> {
         let (file, path) = match self {

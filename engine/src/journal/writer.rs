@@ -383,6 +383,14 @@ impl JournalWriter {
         }
     }
 
+    /// Rolls that found no spare segment ready, and so prepared one on
+    /// this thread (reserving, mapping and touching `segment_bytes`: tens
+    /// of milliseconds). More than a few means segments fill faster than
+    /// the preparer makes them: make them larger.
+    pub fn late_rolls(&self) -> u64 {
+        self.segment.late_rolls()
+    }
+
     pub fn options(&self) -> &WriterOptions {
         &self.options
     }
