@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use super::durability::Durability;
 use super::error::JournalError;
+use super::files;
 use super::layout;
 use super::mapped_segment::{self, MappedSegment};
 use super::preparer::Preparer;
@@ -74,16 +75,9 @@ impl ActiveSegment {
     ) -> Result<Self, JournalError> {
         mapped_segment::remove_stray(dir)?;
         if durability == Durability::Fsync {
-            let file = OpenOptions::new()
-                .append(true)
-                .open(path)
-                .map_err(JournalError::io("open segment", path))?;
+            let (file, len) = files::open_segment(path, OpenOptions::new().append(true))?;
             // A segment a mapped writer left has free space: cut it, so
             // that appends follow the records.
-            let len = file
-                .metadata()
-                .map_err(JournalError::io("stat", path))?
-                .len();
             if len > end {
                 file.set_len(end).map_err(JournalError::io("trim", path))?;
                 file.sync_all().map_err(JournalError::io("fsync", path))?;

@@ -17,6 +17,21 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), JournalError> {
         .map_err(JournalError::io("fsync directory", dir))
 }
 
+/// Opens the segment `path` as `options` say, with its length.
+pub(crate) fn open_segment(
+    path: &Path,
+    options: &OpenOptions,
+) -> Result<(File, u64), JournalError> {
+    let file = options
+        .open(path)
+        .map_err(JournalError::io("open segment", path))?;
+    let len = file
+        .metadata()
+        .map_err(JournalError::io("stat", path))?
+        .len();
+    Ok((file, len))
+}
+
 /// Writes `dir/name` so that after a crash it is either absent (or its old
 /// version) or complete: write `name.tmp`, fsync it, rename it over `name`,
 /// fsync the directory. `fill` writes the content.

@@ -38,6 +38,7 @@ use std::sync::atomic::{AtomicBool, Ordering, compiler_fence};
 use memmap2::{MmapMut, MmapOptions};
 
 use super::error::JournalError;
+use super::files;
 use super::layout;
 use super::record;
 use super::segment::{SEGMENT_HEADER_LEN, encode_header};
@@ -131,15 +132,7 @@ pub(crate) fn open_existing(
     end: u64,
     bytes: u64,
 ) -> Result<MappedSegment, JournalError> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(JournalError::io("open segment", path))?;
-    let len = file
-        .metadata()
-        .map_err(JournalError::io("stat", path))?
-        .len();
+    let (file, len) = files::open_segment(path, OpenOptions::new().read(true).write(true))?;
     let size = len.max(bytes);
     reserve(&file, path, size)?;
     let mut seg = map(file, path, size)?;
