@@ -5,7 +5,7 @@
 //! Zeros from a record boundary to the end of a file are free space, not
 //! damage: the writer maps each segment at full size (`mapped_segment`),
 //! so a live or crashed journal's last segment ends in zeros. The writer
-//! stores a record's length last (`writer::store_in_order`), so a process
+//! stores a record's length last (`mapped_segment::store_in_order`), so a process
 //! killed mid-copy leaves a zero length followed by at most one record's
 //! bytes, then zeros: a torn tail of the last segment, like any other.
 //!
@@ -223,7 +223,7 @@ pub fn scan_segment(
                 let offset = window.offset();
                 // A zero length: free space of a segment the writer mapped
                 // at full size, perhaps after the body of a record whose
-                // length it had not stored yet (`writer::store_in_order`).
+                // length it had not stored yet (`mapped_segment::store_in_order`).
                 if window.bytes().iter().take(4).all(|&b| b == 0) {
                     if !window.eof {
                         window

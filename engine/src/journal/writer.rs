@@ -5,14 +5,14 @@
 //! once (no allocation, no syscall). At the end of a batch the journal
 //! stage calls `commit`, which does what the durability setting asks:
 //! nothing (`none`), a copy of the batch into the segment's memory map
-//! (`os`: the page cache, no syscall), or that and one fdatasync
+//! (`os`: the page cache, no syscall), or one `write` and one fdatasync
 //! (`fsync`). One fsync per batch instead of per record is group commit:
 //! under load a batch holds many commands, so the fsync's cost is shared,
 //! and the batch size grows by itself when the disk is slow.
 //!
-//! Segments are mapped, full-size files made ready ahead of time by a
-//! helper thread (`mapped_segment`, `preparer`), so neither a batch nor a
-//! roll waits for the file system.
+//! With `none` and `os`, segments are mapped, full-size files made ready
+//! ahead of time by a helper thread, so neither a batch nor a roll waits
+//! for the file system (`active_segment` says which way and why).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
