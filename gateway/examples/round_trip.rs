@@ -5,11 +5,13 @@
 //!
 //! LAYOUT is where the gateway's stages and the client run:
 //!
-//! - `one-core` (default): everything on core 0, the client too: the
-//!   poll loop (hosting J and O) and M yield to each other and to the
-//!   client. The echo below runs the same way, so this compares like with
-//!   like, and it is the steadiest here: no message crosses cores, so no
-//!   halted vCPU has to be woken by the hypervisor.
+//! - `one-core` (default): the gateway on core 0 as `taskset -c 0 gateway`
+//!   runs it, the client there too: the poll loop's thread does all the
+//!   pipeline's work (J, M and O; on one core M is hosted with the others)
+//!   and yields to the client. The echo below runs the same way, so this
+//!   compares like with like, and it is the fastest and steadiest here: no
+//!   message crosses cores (no halted vCPU to be woken by the hypervisor)
+//!   and no stage hands work to another.
 //! - `split`: the gateway's 2-core layout (poll loop with J and O spinning
 //!   on core 0, M on core 1), the client on core 1 with M yielding to it,
 //!   as loadgen runs.

@@ -43,7 +43,8 @@ pub struct Topology {
     pub hosted: bool,
     /// M runs on the publisher's thread too (then `matching` is the
     /// publisher's core; set by `pipeline::start` from
-    /// `PipelineConfig::hosts_matching`, when a guest wanted M's core).
+    /// `PipelineConfig::hosts_matching`: when a guest wanted M's core, or
+    /// on one core).
     pub hosted_matching: bool,
     /// A core where a thread outside the pipeline also runs (an in-process
     /// client, as loadgen's): stages on it share it, so none busy-spins there.

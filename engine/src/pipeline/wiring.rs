@@ -43,8 +43,8 @@ use crate::types::Side;
 /// ```
 ///
 /// And when an in-process client is to have M's core (`Topology::guest`
-/// there, as loadgen's on 2 cores), M is a poller too and one thread runs
-/// every stage (`PipelineConfig::hosts_matching`):
+/// there, as loadgen's on 2 cores), or on one core, M is a poller too and
+/// one thread runs every stage (`PipelineConfig::hosts_matching`):
 ///
 /// ```text
 ///  Publisher ─▶ inbound ring ─▶ outbound ring
