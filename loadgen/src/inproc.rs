@@ -27,7 +27,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use engine::journal::Durability;
-use engine::pipeline::{self, Output, OutputSink, Pipeline, PipelineConfig};
+use engine::pipeline::{
+    self, Output, OutputSink, Pipeline, PipelineConfig, PipelineError, Topology,
+};
 use engine::{Command, InstrumentSpec};
 
 use crate::clock::Clock;
@@ -72,12 +74,15 @@ impl std::fmt::Debug for InprocTransport {
 
 impl InprocTransport {
     /// Starts a pipeline with a journal in a new temporary directory.
+    /// `joined`: every stage on the calling thread's core (the pipeline
+    /// sees one core, so M is hosted with J and O), the other core idle.
     pub fn start(
         instruments: Vec<InstrumentSpec>,
         durability: Durability,
         first_account: u32,
         idle: Idle,
         clock: &Clock,
+        joined: bool,
     ) -> Result<InprocTransport, RunError> {
         let dir = journal_dir("loadgen-inproc-")?;
         let mut config = PipelineConfig::new(dir.path(), instruments);
@@ -86,6 +91,10 @@ impl InprocTransport {
         config.engine.max_orders_per_book = 1 << 18;
         config.snapshot_on_shutdown = false;
         config.stages_on_publisher = true;
+        if joined {
+            let detected = Topology::detect().map_err(PipelineError::from)?;
+            config.topology = Some(Topology::fit(&[detected.publisher]));
+        }
         let shared: Arc<Mutex<Released>> = Arc::new(Mutex::new(Vec::with_capacity(1 << 16)));
         let sink = Sink {
             shared: Arc::clone(&shared),

@@ -304,6 +304,7 @@ fn setup(
                 options.first_account,
                 options.idle,
                 clock,
+                options.layout == options::Layout::Joined,
             )?;
             let topology = t.topology().to_string();
             let pin = Topology::detect().ok().map(|t| t.publisher);

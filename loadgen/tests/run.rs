@@ -192,6 +192,25 @@ fn tcp_run_with_the_joined_layout_answers_every_request() {
     }
 }
 
+/// `--transport inproc --layout joined`: every stage on loadgen's own
+/// thread, whatever the machine.
+#[test]
+fn inproc_run_with_the_joined_layout_answers_every_order() {
+    let _serial = serial();
+    let mut options = short("5k");
+    options.transport = TransportKind::Inproc;
+    options.layout = Layout::Joined;
+    let s = run(&options);
+    check_fields(&s, &options);
+    assert_eq!(s.unanswered, 0, "{}", s.render());
+    assert_eq!(s.counts.answered, s.counts.sent);
+    let topology = s.topology.clone().unwrap_or_default();
+    assert!(
+        topology.contains("runs journal, matching and output"),
+        "{topology}"
+    );
+}
+
 /// A fake gateway: logs one session on, accepts `answer` orders, then drops
 /// the connection without a Logout.
 fn vanishing_gateway(answer: usize) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
