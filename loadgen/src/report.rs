@@ -69,6 +69,10 @@ pub struct Check {
     /// The bound, e.g. `<= 100us`.
     pub target: String,
     pub pass: bool,
+    /// For a `<= latency` target, that latency (what `--hiccup` compares
+    /// with the host's floor).
+    #[serde(skip)]
+    pub ceiling: Option<std::time::Duration>,
 }
 
 /// The whole report of a run.
@@ -148,9 +152,11 @@ fn below_floor(checks: &[Check], floor: &Floor) -> Vec<String> {
             // `tcp.ack.p99.9`: the percentile is what follows `.p`.
             let (_, percentile) = c.key.split_once(".p")?;
             let at = floor.at(&format!("p{percentile}"))?;
-            let bound = c.target.strip_prefix("<= ")?;
-            let bound_ns = crate::duration::parse_duration(bound).ok()?.as_nanos() as u64;
-            (bound_ns < at).then(|| format!("{} ({bound} < {})", c.key, format_latency(at)))
+            let ceiling = c.ceiling?;
+            (ceiling.as_nanos() < u128::from(at)).then(|| {
+                let bound = crate::duration::format_duration(ceiling);
+                format!("{} ({bound} < {})", c.key, format_latency(at))
+            })
         })
         .collect()
 }
@@ -211,6 +217,7 @@ pub fn checks(
                     measured: format_latency(ns),
                     target: target.bound(),
                     pass: target.met_by(Value::Latency(std::time::Duration::from_nanos(ns))),
+                    ceiling: target.latency_ceiling(),
                     key,
                 }),
                 // No aggressive orders in the mix: nothing to time, nothing to fail.
@@ -219,6 +226,7 @@ pub fn checks(
                     measured: "no samples".into(),
                     target: target.bound(),
                     pass: false,
+                    ceiling: target.latency_ceiling(),
                     key,
                 }),
             }
@@ -230,6 +238,7 @@ pub fn checks(
             measured: unanswered.to_string(),
             target: t.bound(),
             pass: t.met_by(Value::Count(unanswered)),
+            ceiling: None,
             key,
         });
     }
@@ -239,6 +248,7 @@ pub fn checks(
             measured: format!("{achieved_pct:.2}%"),
             target: t.bound(),
             pass: t.met_by(Value::Percent(achieved_pct)),
+            ceiling: None,
             key,
         });
     }
@@ -505,11 +515,15 @@ mod tests {
 
     #[test]
     fn targets_below_the_hosts_floor_are_named() {
-        let check = |key: &str, target: &str| Check {
-            key: key.into(),
-            measured: "1ms".into(),
-            target: target.into(),
-            pass: false,
+        let check = |key: &str, target: &str| {
+            let parsed = parse_targets(&format!("```targets\n{key} {target}\n```\n")).unwrap();
+            Check {
+                key: key.into(),
+                measured: "1ms".into(),
+                target: target.into(),
+                pass: false,
+                ceiling: parsed.get(key).and_then(|t| t.latency_ceiling()),
+            }
         };
         let checks = [
             check("tcp.ack.p50", "<= 50us"),

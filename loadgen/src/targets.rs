@@ -118,6 +118,14 @@ impl Target {
         }
     }
 
+    /// The latency a `<= latency` target allows, if that is what it is.
+    pub fn latency_ceiling(&self) -> Option<Duration> {
+        match (self.op, self.value) {
+            (Op::AtMost, Value::Latency(d)) => Some(d),
+            _ => None,
+        }
+    }
+
     /// `<= 100us`: the target as the report shows it.
     pub fn bound(&self) -> String {
         format!("{} {}", self.op.symbol(), self.value)
