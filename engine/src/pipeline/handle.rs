@@ -72,7 +72,7 @@ impl Pipeline {
 
     /// Runs J and O if they are hosted on this thread (see
     /// `PipelineConfig::stages_on_publisher`), and M if it is too
-    /// (`matching_on_publisher`): journals what was published, executes it,
+    /// (`PipelineConfig::hosts_matching`): journals what was published, executes it,
     /// and releases what M produced to the sink. Returns the events
     /// released; always 0 when J and O have threads of their own.
     #[inline]
