@@ -104,11 +104,13 @@ pub struct Cli {
     #[arg(long, short)]
     pub quiet: bool,
 
-    /// How often loadgen sends the orders that have come due, one write per
-    /// session: 20us. The schedule does not move; a shorter tick adds less
-    /// batching delay to the measured latency and costs more wake-ups.
-    #[arg(long, default_value = "20us", value_parser = duration_arg)]
-    pub tick: Duration,
+    /// How often loadgen sends the orders that have come due: over TCP one
+    /// write per session, 20us by default; in process one ring publish,
+    /// 1us by default (orders go in as they come due). The schedule does not
+    /// move; a shorter tick adds less batching delay to the measured latency
+    /// and costs more wake-ups.
+    #[arg(long, value_parser = duration_arg)]
+    pub tick: Option<Duration>,
 
     /// How long to wait for the last answers after the last order.
     #[arg(long, default_value = "5s", value_parser = duration_arg)]
@@ -200,7 +202,7 @@ impl Cli {
             mix: self.mix,
             target: self.target.clone(),
             transport: self.transport,
-            tick: self.tick,
+            tick: self.tick.unwrap_or_else(|| self.transport.default_tick()),
             drain: self.drain,
             resting: self.resting,
             cpu: self.cpu,
@@ -256,6 +258,22 @@ mod tests {
         assert_eq!(o.mix.cancel, 0);
         assert_eq!(o.cpu, CpuChoice::Core(1));
         assert!(!o.progress);
+    }
+
+    #[test]
+    fn the_tick_defaults_to_the_transport_and_can_be_set() {
+        let tick = |args: &[&str]| {
+            let mut all = vec!["loadgen"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).unwrap().options().unwrap().tick
+        };
+        assert_eq!(tick(&[]), Duration::from_micros(20));
+        assert_eq!(tick(&["--transport", "inproc"]), Duration::from_micros(1));
+        assert_eq!(
+            tick(&["--transport", "inproc", "--tick", "20us"]),
+            Duration::from_micros(20)
+        );
+        assert_eq!(tick(&["--tick", "5us"]), Duration::from_micros(5));
     }
 
     #[test]
