@@ -6,6 +6,13 @@
 //! - `pipeline/<durability>`: 10,000 commands of the realistic stream
 //!   published in batches of 100, timed until the last event is released:
 //!   throughput through J, M and O with output gating on.
+//! - `command_event/<durability>/joined/<n>`: publish `n` commands as one
+//!   batch and poll until the last one's events are released, with J, M
+//!   and O all on this thread: the pipeline's own command→event time for a
+//!   batch of that size, without the host's stalls a loadgen percentile
+//!   has in it (criterion's median discards them). `n` = 1 is one order
+//!   arriving alone; 8 is about what a 1 µs send tick publishes at 1M/s
+//!   after a short stall.
 //! - `recovery/journal`: rebuild the engine from a 200,000-command journal
 //!   (snapshots off): the replay rate recovery achieves.
 //!
@@ -175,6 +182,59 @@ fn pipeline_throughput(c: &mut Criterion, workload: &Workload) {
     group.finish();
 }
 
+fn command_event(c: &mut Criterion, workload: &Workload) {
+    let mut group = c.benchmark_group("command_event");
+    group.sample_size(50);
+    let cores = Topology::available_cores().expect("cores");
+    // Every stage on this thread: the pipeline sees one core.
+    let topology = Topology::fit(&cores[..1]);
+    for durability in [Durability::None, Durability::Os] {
+        for n in [1usize, 8] {
+            let dir = temp_dir("command-event");
+            let mut config = PipelineConfig::new(&dir, workload.instruments.clone());
+            config.durability = durability;
+            config.snapshot_on_shutdown = false;
+            config.stages_on_publisher = true;
+            config.topology = Some(topology);
+            let released = Arc::new(AtomicU64::new(0));
+            let sink = {
+                let released = Arc::clone(&released);
+                move |out: &Output| {
+                    // O runs on this very thread (hosted): no ordering needed.
+                    if out.last {
+                        released.store(out.seq, Ordering::Relaxed);
+                    }
+                }
+            };
+            let mut p = pipeline::start(config, sink).expect("pipeline starts");
+            assert!(
+                p.topology().hosted_matching,
+                "one core: every stage is hosted"
+            );
+            p.topology().pin_publisher();
+            let mut offset = 0usize;
+            let name = format!("{}/joined/{n}", durability.word());
+            group.bench_function(BenchmarkId::from_parameter(name), |b| {
+                b.iter(|| {
+                    if offset + n > workload.commands.len() {
+                        offset = 0; // ids repeat: the engine rejects duplicates, still work
+                    }
+                    let batch = &workload.commands[offset..offset + n];
+                    offset += n;
+                    let last = p.publish_batch(0, batch).expect("publish");
+                    while released.load(Ordering::Relaxed) < last {
+                        p.poll();
+                    }
+                })
+            });
+            p.shutdown().expect("clean shutdown");
+            let _ = std::fs::remove_dir_all(&dir);
+            unpin(&cores);
+        }
+    }
+    group.finish();
+}
+
 fn recovery(c: &mut Criterion, workload: &Workload) {
     let dir = temp_dir("recovery");
     let mut config = PipelineConfig::new(&dir, workload.instruments.clone());
@@ -204,6 +264,7 @@ fn benches(c: &mut Criterion) {
     ring_hop(c);
     let workload = stream();
     pipeline_throughput(c, &workload);
+    command_event(c, &workload);
     recovery(c, &workload);
 }
 
