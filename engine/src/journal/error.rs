@@ -70,6 +70,10 @@ pub enum JournalError {
     },
     #[error("journal writer options: {0}")]
     BadOptions(String),
+    /// A state the writer's own checks rule out: a bug, reported as a
+    /// value rather than a panic.
+    #[error("journal internal error (a bug: please report it with this message): {0}")]
+    Internal(String),
 }
 
 impl JournalError {

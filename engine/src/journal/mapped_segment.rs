@@ -205,7 +205,7 @@ impl MappedSegment {
     pub(crate) fn install(&mut self, dir: &Path, first_seq: u64) -> Result<(), JournalError> {
         let header = encode_header(first_seq);
         let Some(at) = self.map.get_mut(..SEGMENT_HEADER_LEN) else {
-            return Err(JournalError::BadOptions(format!(
+            return Err(JournalError::Internal(format!(
                 "segment {} is shorter than its header",
                 self.path.display()
             )));
@@ -226,8 +226,8 @@ impl MappedSegment {
         // The writer rolls before a record would pass the map's end, so
         // this always fits; if it did not, refuse rather than panic.
         let Some(to) = self.map.get_mut(start..end) else {
-            return Err(JournalError::BadOptions(format!(
-                "internal: records up to byte {end} do not fit segment {}",
+            return Err(JournalError::Internal(format!(
+                "records up to byte {end} do not fit segment {}",
                 self.path.display()
             )));
         };

@@ -106,8 +106,8 @@ impl Preparer {
         match self.shared.prepare() {
             Ok(seg) => Ok(seg),
             Err(PrepareError::Failed(e)) => Err(e),
-            Err(PrepareError::Stopped) => Err(JournalError::BadOptions(
-                "the journal writer is shutting down".into(),
+            Err(PrepareError::Stopped) => Err(JournalError::Internal(
+                "a segment was asked for after the journal writer began to shut down".into(),
             )),
         }
     }
