@@ -35,7 +35,7 @@ const POST_ONLY: u32 = 1 << 31;
 
 impl Order {
     /// An unlinked order at ladder index `level` (below `MAX_LEVELS`).
-    #[inline]
+    #[inline(always)]
     pub fn new(
         id: OrderId,
         leaves: Qty,
@@ -57,18 +57,18 @@ impl Order {
     }
 
     /// Index of the order's price in its side's ladder.
-    #[inline]
+    #[inline(always)]
     pub fn level(&self) -> usize {
         (self.place & LEVEL_BITS) as usize
     }
 
     /// Moves the order to ladder index `level` (it must be unlinked).
-    #[inline]
+    #[inline(always)]
     pub fn set_level(&mut self, level: usize) {
         self.place = (self.place & !LEVEL_BITS) | (level as u32 & LEVEL_BITS);
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn side(&self) -> Side {
         if self.place & SELL != 0 {
             Side::Sell
@@ -78,7 +78,7 @@ impl Order {
     }
 
     /// Post-only orders stay post-only when replaced.
-    #[inline]
+    #[inline(always)]
     pub fn post_only(&self) -> bool {
         self.place & POST_ONLY != 0
     }
@@ -126,13 +126,13 @@ impl OrderArena {
     }
 
     /// `true` when no slot is free.
-    #[inline]
+    #[inline(always)]
     pub fn is_full(&self) -> bool {
         self.free == NIL && self.slots.len() > self.capacity as usize
     }
 
     /// Stores `order` and returns its index, or `None` when full.
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, order: Order) -> Option<u32> {
         if self.free != NIL {
             let i = self.free;
@@ -150,18 +150,18 @@ impl OrderArena {
     }
 
     /// Returns slot `i` to the free list.
-    #[inline]
+    #[inline(always)]
     pub fn remove(&mut self, i: u32) {
         self.slots[i as usize].next = self.free;
         self.free = i;
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, i: u32) -> &Order {
         &self.slots[i as usize]
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn get_mut(&mut self, i: u32) -> &mut Order {
         &mut self.slots[i as usize]
     }

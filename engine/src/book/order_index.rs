@@ -53,13 +53,13 @@ impl OrderIndex {
         self.overflow.prefault();
     }
 
-    #[inline]
+    #[inline(always)]
     fn slot(&self, id: OrderId) -> usize {
         (id & self.mask) as usize
     }
 
     /// The arena index of live order `id`.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, id: OrderId, arena: &OrderArena) -> Option<u32> {
         let i = self.direct[self.slot(id)];
         if i != NIL && arena.get(i).id == id {
@@ -72,7 +72,7 @@ impl OrderIndex {
     }
 
     /// Records that live order `id` is in arena slot `index`. `id` must not be live.
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, id: OrderId, index: u32) {
         let slot = self.slot(id);
         if self.direct[slot] == NIL {
@@ -84,7 +84,7 @@ impl OrderIndex {
     }
 
     /// Forgets live order `id`, returning its arena index.
-    #[inline]
+    #[inline(always)]
     pub fn remove(&mut self, id: OrderId, arena: &OrderArena) -> Option<u32> {
         let slot = self.slot(id);
         let i = self.direct[slot];
