@@ -21,6 +21,7 @@
 //! `docs/journal.md` has the byte tables and the reasoning.
 
 mod active_segment;
+mod checksum;
 mod codec;
 mod durability;
 mod error;

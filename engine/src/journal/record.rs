@@ -69,7 +69,7 @@ pub fn encode(out: &mut Vec<u8>, seq: u64, ts: u64, command: &Command) {
 /// The CRC32C of a record's sequence and payload (all after the checksum).
 #[inline]
 fn checksum(record: &[u8]) -> u32 {
-    crc32c::crc32c(record.get(8..).unwrap_or(&[]))
+    super::checksum::crc32c(record.get(8..).unwrap_or(&[]))
 }
 
 /// Reads the record at the start of `bytes`, returning it and its length on
