@@ -113,9 +113,7 @@ impl<S> Hosted<S> {
         if let Ok(mut guard) = m.poller.take(take) {
             let commands = &mut guard;
             let n = commands.len();
-            for (i, slot) in commands.enumerate() {
-                m.stage.handle(slot, i + 1 == n);
-            }
+            m.stage.handle_batch(commands, n);
         }
     }
 }
@@ -128,9 +126,7 @@ impl<S: OutputSink> HostedStages for Hosted<S> {
         if let Ok(mut guard) = self.journal_poller.poll() {
             let commands = &mut guard;
             let n = commands.len();
-            for (i, slot) in commands.enumerate() {
-                self.journal.handle(slot, i + 1 == n);
-            }
+            self.journal.handle_batch(commands, n);
         }
         self.poll_matching();
         let mut released = 0;
@@ -138,11 +134,8 @@ impl<S: OutputSink> HostedStages for Hosted<S> {
             Ok(mut guard) => {
                 let events = &mut guard;
                 let n = events.len();
-                for (i, output) in events.enumerate() {
-                    self.output.handle(output, i + 1 == n);
-                    if output.last {
-                        self.released = output.seq;
-                    }
+                if let Some(seq) = self.output.handle_batch(events, n) {
+                    self.released = seq;
                 }
                 released = n;
                 self.taken += n as u64;

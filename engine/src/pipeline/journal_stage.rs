@@ -39,6 +39,22 @@ impl JournalStage {
         }
     }
 
+    /// `handle` over a whole batch, for hosted polling: one panic guard
+    /// for the batch instead of one per command (a guard is a call through
+    /// a function pointer that nothing can inline, about 30 instructions).
+    /// A panic ends the batch; the stage does nothing more once it has
+    /// failed, so the commands after it would have been skipped anyway.
+    #[inline]
+    pub fn handle_batch<'a>(&mut self, slots: impl Iterator<Item = &'a Inbound>, n: usize) {
+        if let Err(message) = guarded(|| {
+            for (i, slot) in slots.enumerate() {
+                self.on_command(slot, i + 1 == n);
+            }
+        }) {
+            self.health.fail(STAGE, message);
+        }
+    }
+
     #[inline]
     fn on_command(&mut self, slot: &Inbound, end_of_batch: bool) {
         if self.health.failed() {

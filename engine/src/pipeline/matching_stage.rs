@@ -199,6 +199,19 @@ impl MatchingStage {
         }
     }
 
+    /// `handle` over a whole batch, for hosted polling: one panic guard
+    /// for the batch (see `JournalStage::handle_batch`).
+    #[inline]
+    pub fn handle_batch<'a>(&mut self, slots: impl Iterator<Item = &'a Inbound>, n: usize) {
+        if let Err(message) = guarded(|| {
+            for (i, slot) in slots.enumerate() {
+                self.on_command(slot, i + 1 == n);
+            }
+        }) {
+            self.health.fail(STAGE, message);
+        }
+    }
+
     #[inline]
     fn on_command(&mut self, slot: &Inbound, end_of_batch: bool) {
         if self.health.failed() {

@@ -61,6 +61,29 @@ impl<S: OutputSink> OutputStage<S> {
         }
     }
 
+    /// `handle` over a whole batch, for hosted polling: one panic guard
+    /// for the batch (see `JournalStage::handle_batch`). Returns the
+    /// sequence of the last command whose last event it released, if any.
+    #[inline]
+    pub fn handle_batch<'a>(
+        &mut self,
+        outputs: impl Iterator<Item = &'a Output>,
+        n: usize,
+    ) -> Option<u64> {
+        let mut released = None;
+        if let Err(message) = guarded(|| {
+            for (i, output) in outputs.enumerate() {
+                self.on_event(output, i + 1 == n);
+                if output.last {
+                    released = Some(output.seq);
+                }
+            }
+        }) {
+            self.health.fail(STAGE, message);
+        }
+        released
+    }
+
     #[inline]
     fn on_event(&mut self, output: &Output, end_of_batch: bool) {
         if self.health.failed() {
