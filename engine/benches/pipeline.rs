@@ -86,6 +86,21 @@ fn unpin(cores: &[usize]) {
     }
 }
 
+/// A sink that records the last command whose events were all released,
+/// and the counter it writes.
+fn release_tracker() -> (Arc<AtomicU64>, impl FnMut(&Output) + Send + 'static) {
+    let released = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&released);
+    let sink = move |out: &Output| {
+        if out.last {
+            // Release: pairs with the bench thread's Acquire load (O may
+            // run on a thread of its own).
+            counter.store(out.seq, Ordering::Release);
+        }
+    };
+    (released, sink)
+}
+
 fn pipeline_throughput(c: &mut Criterion, workload: &Workload) {
     let mut group = c.benchmark_group("pipeline");
     group.throughput(Throughput::Elements(10_000));
@@ -116,15 +131,7 @@ fn pipeline_throughput(c: &mut Criterion, workload: &Workload) {
             config.topology = Some(joined_topology);
             config.matching_on_publisher = true;
         }
-        let released = Arc::new(AtomicU64::new(0));
-        let sink = {
-            let released = Arc::clone(&released);
-            move |out: &Output| {
-                if out.last {
-                    released.store(out.seq, Ordering::Release);
-                }
-            }
-        };
+        let (released, sink) = release_tracker();
         let mut p = pipeline::start(config, sink).expect("pipeline starts");
         let name = if p.topology().hosted_matching {
             p.topology().pin_publisher();
@@ -165,6 +172,7 @@ fn pipeline_throughput(c: &mut Criterion, workload: &Workload) {
                     // Threads: yield, not spin: on 2 cores this thread
                     // shares core 0 with J and O, and spinning would starve
                     // them. Hosted: this thread is J and O, so it polls.
+                    // Acquire: pairs with the sink's Release store.
                     while released.load(Ordering::Acquire) < last {
                         if p.poll() == 0 {
                             std::thread::yield_now();
@@ -196,16 +204,7 @@ fn command_event(c: &mut Criterion, workload: &Workload) {
             config.snapshot_on_shutdown = false;
             config.stages_on_publisher = true;
             config.topology = Some(topology);
-            let released = Arc::new(AtomicU64::new(0));
-            let sink = {
-                let released = Arc::clone(&released);
-                move |out: &Output| {
-                    // O runs on this very thread (hosted): no ordering needed.
-                    if out.last {
-                        released.store(out.seq, Ordering::Relaxed);
-                    }
-                }
-            };
+            let (released, sink) = release_tracker();
             let mut p = pipeline::start(config, sink).expect("pipeline starts");
             assert!(
                 p.topology().hosted_matching,
@@ -222,7 +221,8 @@ fn command_event(c: &mut Criterion, workload: &Workload) {
                     let batch = &workload.commands[offset..offset + n];
                     offset += n;
                     let last = p.publish_batch(0, batch).expect("publish");
-                    while released.load(Ordering::Relaxed) < last {
+                    // Acquire: pairs with the sink's Release store.
+                    while released.load(Ordering::Acquire) < last {
                         p.poll();
                     }
                 })

@@ -14,3 +14,19 @@ use super::health::panic_message;
 pub fn guarded(step: impl FnOnce()) -> Result<(), String> {
     catch_unwind(AssertUnwindSafe(step)).map_err(|payload| panic_message(&*payload))
 }
+
+/// `step` over every item of a batch under one guard: `step` gets each
+/// item and whether it ends the batch. A panic ends the batch (a failed
+/// stage acts on nothing after it anyway).
+#[inline]
+pub fn guarded_batch<'a, T: 'a>(
+    items: impl Iterator<Item = &'a T>,
+    n: usize,
+    mut step: impl FnMut(&'a T, bool),
+) -> Result<(), String> {
+    guarded(|| {
+        for (i, item) in items.enumerate() {
+            step(item, i + 1 == n);
+        }
+    })
+}

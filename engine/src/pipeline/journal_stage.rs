@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use super::gate::DurableGate;
-use super::guard::guarded;
+use super::guard::{guarded, guarded_batch};
 use super::health::Health;
 use super::slots::Inbound;
 use crate::journal::JournalWriter;
@@ -46,11 +46,7 @@ impl JournalStage {
     /// failed, so the commands after it would have been skipped anyway.
     #[inline]
     pub fn handle_batch<'a>(&mut self, slots: impl Iterator<Item = &'a Inbound>, n: usize) {
-        if let Err(message) = guarded(|| {
-            for (i, slot) in slots.enumerate() {
-                self.on_command(slot, i + 1 == n);
-            }
-        }) {
+        if let Err(message) = guarded_batch(slots, n, |slot, end| self.on_command(slot, end)) {
             self.health.fail(STAGE, message);
         }
     }

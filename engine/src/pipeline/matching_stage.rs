@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use disruptor::{MissingFreeSlots, Producer, SingleConsumerBarrier, SingleProducer};
 
-use super::guard::guarded;
+use super::guard::{guarded, guarded_batch};
 use super::health::Health;
 use super::slots::{Inbound, Output};
 use super::wait::{Backoff, StageWait};
@@ -203,11 +203,7 @@ impl MatchingStage {
     /// for the batch (see `JournalStage::handle_batch`).
     #[inline]
     pub fn handle_batch<'a>(&mut self, slots: impl Iterator<Item = &'a Inbound>, n: usize) {
-        if let Err(message) = guarded(|| {
-            for (i, slot) in slots.enumerate() {
-                self.on_command(slot, i + 1 == n);
-            }
-        }) {
+        if let Err(message) = guarded_batch(slots, n, |slot, end| self.on_command(slot, end)) {
             self.health.fail(STAGE, message);
         }
     }

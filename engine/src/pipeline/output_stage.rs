@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use super::gate::DurableGate;
-use super::guard::guarded;
+use super::guard::{guarded, guarded_batch};
 use super::health::Health;
 use super::slots::Output;
 use super::wait::{Backoff, StageWait};
@@ -71,12 +71,10 @@ impl<S: OutputSink> OutputStage<S> {
         n: usize,
     ) -> Option<u64> {
         let mut released = None;
-        if let Err(message) = guarded(|| {
-            for (i, output) in outputs.enumerate() {
-                self.on_event(output, i + 1 == n);
-                if output.last {
-                    released = Some(output.seq);
-                }
+        if let Err(message) = guarded_batch(outputs, n, |output, end| {
+            self.on_event(output, end);
+            if output.last {
+                released = Some(output.seq);
             }
         }) {
             self.health.fail(STAGE, message);
