@@ -86,6 +86,24 @@ fn unpin(cores: &[usize]) {
     }
 }
 
+/// A pipeline configuration in a fresh directory: no snapshot at shutdown,
+/// J and O on the publisher's thread if `hosted`, threads on `topology`.
+fn bench_config(
+    name: &str,
+    workload: &Workload,
+    durability: Durability,
+    hosted: bool,
+    topology: Topology,
+) -> (std::path::PathBuf, PipelineConfig) {
+    let dir = temp_dir(name);
+    let mut config = PipelineConfig::new(&dir, workload.instruments.clone());
+    config.durability = durability;
+    config.snapshot_on_shutdown = false;
+    config.stages_on_publisher = hosted;
+    config.topology = Some(topology);
+    (dir, config)
+}
+
 /// A sink that records the last command whose events were all released,
 /// and the counter it writes.
 fn release_tracker() -> (Arc<AtomicU64>, impl FnMut(&Output) + Send + 'static) {
@@ -121,12 +139,7 @@ fn pipeline_throughput(c: &mut Criterion, workload: &Workload) {
         .flat_map(|d| [(d, 0), (d, 1), (d, 2)]);
     for (durability, hosting) in runs {
         let hosted = hosting > 0;
-        let dir = temp_dir("throughput");
-        let mut config = PipelineConfig::new(&dir, workload.instruments.clone());
-        config.durability = durability;
-        config.snapshot_on_shutdown = false;
-        config.stages_on_publisher = hosted;
-        config.topology = Some(topology);
+        let (dir, mut config) = bench_config("throughput", workload, durability, hosted, topology);
         if hosting == 2 {
             config.topology = Some(joined_topology);
             config.matching_on_publisher = true;
@@ -198,12 +211,7 @@ fn command_event(c: &mut Criterion, workload: &Workload) {
     let topology = Topology::fit(&cores[..1]);
     for durability in [Durability::None, Durability::Os] {
         for n in [1usize, 8] {
-            let dir = temp_dir("command-event");
-            let mut config = PipelineConfig::new(&dir, workload.instruments.clone());
-            config.durability = durability;
-            config.snapshot_on_shutdown = false;
-            config.stages_on_publisher = true;
-            config.topology = Some(topology);
+            let (dir, config) = bench_config("command-event", workload, durability, true, topology);
             let (released, sink) = release_tracker();
             let mut p = pipeline::start(config, sink).expect("pipeline starts");
             assert!(
