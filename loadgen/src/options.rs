@@ -41,7 +41,7 @@ impl TransportKind {
     /// loop publishes what each turn read. A 20 µs tick there publishes
     /// batches of 20 to 40 commands, and every command of a batch waits
     /// for the batch's whole journal and matching work: cmd→event p50 went
-    /// from 8–9 µs to under 1 µs with the 1 µs tick (docs/performance.md).
+    /// from 5.3–9.5 µs to 0.40–0.95 µs with the 1 µs tick (docs/performance.md).
     pub fn default_tick(self) -> Duration {
         match self {
             TransportKind::Tcp => Duration::from_micros(20),
