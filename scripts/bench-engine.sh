@@ -10,7 +10,7 @@ runs=${1:-5}
 commands=${2:-2000000}
 stream=${TMPDIR:-/tmp}/engine-stream-${commands}.txt
 
-cargo build --release -q -p engine --bin replay --bin streamgen
+cargo build --release -q -p engine-tools --bin replay --bin streamgen
 if [ ! -s "$stream" ]; then
     target/release/streamgen --commands "$commands" --resting 10000 --seed 1 > "$stream"
 fi

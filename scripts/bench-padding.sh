@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 filter=${1:-}
 out=${TMPDIR:-/tmp}/bench-padding
 mkdir -p "$out"
-cargo bench -q -p engine --bench book -- ${filter:+"$filter"} 2>&1 | tee "$out/padded.txt"
-cargo bench -q -p engine --bench book --features unpadded-levels -- ${filter:+"$filter"} 2>&1 | tee "$out/unpadded.txt"
+cargo bench -q -p matching --bench book -- ${filter:+"$filter"} 2>&1 | tee "$out/padded.txt"
+cargo bench -q -p matching --bench book --features unpadded-levels -- ${filter:+"$filter"} 2>&1 | tee "$out/unpadded.txt"
 echo
 echo "== side by side (median time per operation)"
 for layout in padded unpadded; do

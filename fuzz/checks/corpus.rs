@@ -1,18 +1,21 @@
 //! Replays a fuzz target's committed corpus through its check, for the
-//! ordinary tests (`engine/tests/fuzz_corpus.rs`,
+//! ordinary tests (`engine/core/tests/fuzz_corpus.rs`,
 //! `gateway/tests/fuzz_corpus.rs`), so CI runs every corpus input without
 //! a fuzzer. Included with `#[path]`, like the checks themselves.
 
 use std::path::{Path, PathBuf};
 
 /// `fuzz/corpus/<target>/` of this repository, from a crate directory
-/// (`CARGO_MANIFEST_DIR` of `engine` or `gateway`).
+/// (`CARGO_MANIFEST_DIR` of a crate at any depth below the repository
+/// root, such as `engine/core` or `gateway`): the nearest ancestor that
+/// holds `fuzz/corpus`.
 pub fn dir(manifest_dir: &str, target: &str) -> PathBuf {
-    Path::new(manifest_dir)
-        .join("..")
-        .join("fuzz")
-        .join("corpus")
-        .join(target)
+    let corpus = Path::new(manifest_dir)
+        .ancestors()
+        .map(|dir| dir.join("fuzz").join("corpus"))
+        .find(|corpus| corpus.is_dir())
+        .unwrap_or_else(|| panic!("no fuzz/corpus above {manifest_dir}"));
+    corpus.join(target)
 }
 
 /// Every file of the corpus `dir`, sorted by name.

@@ -1,10 +1,10 @@
 //! The check of the `engine_vs_naive` fuzz target, shared with the corpus
-//! replay test `engine/tests/fuzz_corpus.rs` (both include this file with
+//! replay test `engine/core/tests/fuzz_corpus.rs` (both include this file with
 //! `#[path]`, so the fuzzer and CI run the same code).
 //!
 //! The input is a stream of 4-byte commands (a trailing partial one is
 //! ignored), decoded by [`decode`] over the two small instruments of
-//! `engine/tests/model_check.rs`. Every command goes to the fast [`Engine`]
+//! `engine/core/tests/model_check.rs`. Every command goes to the fast [`Engine`]
 //! and to the [`NaiveEngine`] oracle; the events of each command and the
 //! resting orders after it must be identical.
 //!
@@ -30,8 +30,8 @@
 //! | 2 | 1..8 | v: price = v % 22 − 7, so −7..=14; v / 22 = 4 sets id bit 32, v / 22 = 5 sets id bit 63 |
 //! | 3 | all | qty: 0 → 0; 1..=219 → 1 + (b − 1) % 10; 220..=255 → 11 + (b − 220) × 7 / 5 |
 
-use engine::naive::NaiveEngine;
-use engine::{Command, Engine, EngineConfig, Event, InstrumentSpec, Side, TimeInForce};
+use matching::{Command, Engine, EngineConfig, Event, InstrumentSpec, Side, TimeInForce};
+use testkit::naive::NaiveEngine;
 
 /// Bytes per command.
 pub const COMMAND_BYTES: usize = 4;

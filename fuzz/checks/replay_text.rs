@@ -1,5 +1,5 @@
 //! The check of the `replay_text` fuzz target, shared with the corpus replay
-//! test `engine/tests/fuzz_corpus.rs` (both include this file with
+//! test `engine/core/tests/fuzz_corpus.rs` (both include this file with
 //! `#[path]`, so the fuzzer and CI run the same code).
 //!
 //! Any bytes, taken as replay text (invalid UTF-8 replaced, as a lossy
@@ -8,7 +8,7 @@
 //! characters of a bad field), and every line that parses must come back
 //! unchanged through `write_command` / `write_instrument` and `parse_line`.
 
-use engine::text::{Line, parse_line, write_command, write_instrument};
+use matching::text::{Line, parse_line, write_command, write_instrument};
 
 /// The longest error message `parse_line` may give, in bytes: the longest
 /// fixed text plus two quoted fields of 40 characters of up to 4 bytes each.

@@ -1,6 +1,6 @@
 //! The fast engine against the naive oracle on a command stream decoded from
 //! the input. The check lives in `checks/engine_vs_naive.rs`, which
-//! `engine/tests/fuzz_corpus.rs` replays over `corpus/engine_vs_naive/`.
+//! `engine/core/tests/fuzz_corpus.rs` replays over `corpus/engine_vs_naive/`.
 
 #![no_main]
 

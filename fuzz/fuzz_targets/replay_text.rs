@@ -1,6 +1,6 @@
 //! Random bytes as replay text into `parse_line`: never a panic, short error
 //! messages, and parsed lines that write back unchanged. The check lives in
-//! `checks/replay_text.rs`, which `engine/tests/fuzz_corpus.rs` replays over
+//! `checks/replay_text.rs`, which `engine/core/tests/fuzz_corpus.rs` replays over
 //! `corpus/replay_text/`.
 
 #![no_main]

@@ -31,14 +31,14 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Instant;
 
-use engine::journal::Durability;
-use engine::pipeline::Topology;
 use gateway::protocol::{
     ClientMessage, Decoded, Envelope, Logon, MAX_FRAME_BYTES, NewOrder, ServerMessage, Side,
     TimeInForce, decode_frame, encode_frame,
 };
 use gateway::{Gateway, GatewayConfig};
 use hdrhistogram::Histogram;
+use journal::Durability;
+use pipeline::Topology;
 
 /// The echo's client and server share one core: on the 2-vCPU VM that is
 /// the kernel's best loopback round trip (about 16 µs at p50); unpinned, the

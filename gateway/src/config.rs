@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use engine::journal::Durability;
-use engine::pipeline::PipelineConfig;
+use journal::Durability;
+use pipeline::PipelineConfig;
 
 use crate::instruments::default_instruments;
 

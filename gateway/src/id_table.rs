@@ -118,11 +118,11 @@ impl<V: Copy + Default> IdTable<V> {
     /// waiting for it: a caller that knows which ids it will touch next
     /// (the next ids of a counter, the events of a batch) overlaps those
     /// memory accesses instead of waiting for each in turn. A hint only
-    /// (`engine::prefetch`): it changes no state. A slot may straddle two
+    /// (`matching::prefetch`): it changes no state. A slot may straddle two
     /// cache lines (the registry's are 48 bytes): both are asked for.
     #[inline]
     pub fn prefetch(&self, id: u64) {
-        engine::prefetch::prefetch(&self.slots[self.index(id)]);
+        matching::prefetch::prefetch(&self.slots[self.index(id)]);
     }
 
     #[inline]

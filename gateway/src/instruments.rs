@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use engine::InstrumentSpec;
+use matching::InstrumentSpec;
 
 /// Instruments of the default set: symbols 1 to 8.
 pub const DEFAULT_COUNT: u32 = 8;

@@ -5,12 +5,12 @@
 
 mod support;
 
-use engine::journal::Durability;
 use gateway::Gateway;
 use gateway::protocol::{
     Cancel, CancelReason, ClientMessage, OrderRejectReason, Replace, ServerMessage, Side,
     Subscribe, TimeInForce,
 };
+use journal::Durability;
 use support::{Client, TempDir, config, start};
 
 #[test]
@@ -32,7 +32,7 @@ fn fills_reach_both_parties_with_fsync_and_stage_threads() {
 fn fills_reach_both_parties_with_every_stage_on_the_poll_loop() {
     let dir = TempDir::new("fills-joined");
     let mut cfg = config(&dir);
-    let mut topology = engine::pipeline::Topology::detect().unwrap();
+    let mut topology = pipeline::Topology::detect().unwrap();
     topology.guest = Some(topology.client_core());
     cfg.pipeline.topology = Some(topology);
     cfg.pipeline.matching_on_publisher = true;

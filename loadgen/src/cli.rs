@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use engine::journal::Durability;
+use journal::Durability;
 
 use crate::duration::parse_duration;
 use crate::mix::{Mix, parse_mix};

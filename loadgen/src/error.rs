@@ -3,8 +3,8 @@
 use std::io;
 use std::path::PathBuf;
 
-use engine::pipeline::PipelineError;
 use gateway::GatewayError;
+use pipeline::PipelineError;
 
 use crate::session::SessionError;
 use crate::targets::TargetsError;

@@ -7,8 +7,8 @@
 //! trade in the pipeline is two reports, one fill for each side, as the
 //! gateway would send them.
 
-use engine::Event;
 use gateway::protocol::{CancelReason, OrderRejectReason, ServerMessage};
+use matching::Event;
 
 /// One execution report about one order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,8 +161,8 @@ pub fn cancel_word(reason: CancelReason) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use engine::RejectReason;
     use gateway::protocol::{Fill, OrderRef, WireCode};
+    use matching::RejectReason;
 
     #[test]
     fn reject_words_match_the_engine_words() {

@@ -168,7 +168,7 @@ pub fn combined_floor(cores: &[CoreStalls], quantile: f64) -> u64 {
 /// The cores this thread may run on, in order (the engine's
 /// `Topology::available_cores`; none if the OS will not say).
 pub fn available_cores() -> Vec<usize> {
-    let mut ids = engine::pipeline::Topology::available_cores().unwrap_or_default();
+    let mut ids = pipeline::Topology::available_cores().unwrap_or_default();
     ids.sort_unstable();
     ids
 }

@@ -26,11 +26,9 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use engine::journal::Durability;
-use engine::pipeline::{
-    self, Output, OutputSink, Pipeline, PipelineConfig, PipelineError, Topology,
-};
-use engine::{Command, InstrumentSpec};
+use journal::Durability;
+use matching::{Command, InstrumentSpec};
+use pipeline::{self, Output, OutputSink, Pipeline, PipelineConfig, PipelineError, Topology};
 
 use crate::clock::Clock;
 use crate::driver::Transport;
@@ -165,7 +163,7 @@ impl Transport for InprocTransport {
                 price: n.price,
                 qty: n.qty,
                 // The workload sends GTC and IOC only, which the engine has.
-                tif: n.tif.to_engine().unwrap_or(engine::TimeInForce::Ioc),
+                tif: n.tif.to_engine().unwrap_or(matching::TimeInForce::Ioc),
             },
             Action::Cancel { coid, symbol, .. } => Command::Cancel { symbol, id: coid },
             Action::Replace {
@@ -237,9 +235,9 @@ impl Transport for InprocTransport {
             p.poll();
         }
         if let Some(failure) = self.pipeline.as_ref().and_then(Pipeline::failure) {
-            return Err(RunError::Pipeline(
-                engine::pipeline::PipelineError::StageFailed(failure),
-            ));
+            return Err(RunError::Pipeline(pipeline::PipelineError::StageFailed(
+                failure,
+            )));
         }
         self.deliver(on_exec);
         Ok(())

@@ -57,10 +57,10 @@ use std::io::{BufWriter, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::SystemTime;
 
-use engine::InstrumentSpec;
-use engine::pipeline::Topology;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
+use matching::InstrumentSpec;
+use pipeline::Topology;
 
 pub use error::RunError;
 pub use options::{CpuChoice, Options, TransportKind};
@@ -319,7 +319,7 @@ fn setup(
         }
         (TransportKind::Tcp, Some(target)) => {
             let addr = resolve(target)?;
-            if options.durability != engine::journal::Durability::Os {
+            if options.durability != journal::Durability::Os {
                 log(
                     "note: --durability has no effect with --target (the gateway has its own setting)",
                 );

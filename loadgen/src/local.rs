@@ -7,10 +7,10 @@
 
 use std::net::SocketAddr;
 
-use engine::InstrumentSpec;
-use engine::journal::Durability;
-use engine::pipeline::{PipelineError, Topology};
 use gateway::{Gateway, GatewayConfig};
+use journal::Durability;
+use matching::InstrumentSpec;
+use pipeline::{PipelineError, Topology};
 
 use crate::error::RunError;
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use engine::journal::Durability;
+use journal::Durability;
 
 use crate::mix::Mix;
 use crate::rate::Rate;

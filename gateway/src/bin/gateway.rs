@@ -12,8 +12,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clap::Parser;
-use engine::journal::Durability;
 use gateway::{Gateway, GatewayConfig, load_instruments};
+use journal::Durability;
 
 /// Serve the matching engine over TCP (protocol: docs/protocol.md).
 #[derive(Debug, Parser)]

@@ -5,36 +5,36 @@
 //! added to an engine enum stops this file compiling until it is given a wire
 //! code, instead of reaching a client as something it cannot decode.
 
-use engine::{Account, Command, OrderId};
+use matching::{Account, Command, OrderId};
 
 use super::client::NewOrder;
 use super::codes::{CancelReason, OrderRejectReason, Side, TimeInForce};
 
-impl From<engine::Side> for Side {
-    fn from(side: engine::Side) -> Self {
+impl From<matching::Side> for Side {
+    fn from(side: matching::Side) -> Self {
         match side {
-            engine::Side::Buy => Side::Buy,
-            engine::Side::Sell => Side::Sell,
+            matching::Side::Buy => Side::Buy,
+            matching::Side::Sell => Side::Sell,
         }
     }
 }
 
-impl From<Side> for engine::Side {
+impl From<Side> for matching::Side {
     fn from(side: Side) -> Self {
         match side {
-            Side::Buy => engine::Side::Buy,
-            Side::Sell => engine::Side::Sell,
+            Side::Buy => matching::Side::Buy,
+            Side::Sell => matching::Side::Sell,
         }
     }
 }
 
-impl From<engine::TimeInForce> for TimeInForce {
-    fn from(tif: engine::TimeInForce) -> Self {
+impl From<matching::TimeInForce> for TimeInForce {
+    fn from(tif: matching::TimeInForce) -> Self {
         match tif {
-            engine::TimeInForce::Gtc => TimeInForce::Gtc,
-            engine::TimeInForce::Ioc => TimeInForce::Ioc,
-            engine::TimeInForce::Fok => TimeInForce::Fok,
-            engine::TimeInForce::Post => TimeInForce::Post,
+            matching::TimeInForce::Gtc => TimeInForce::Gtc,
+            matching::TimeInForce::Ioc => TimeInForce::Ioc,
+            matching::TimeInForce::Fok => TimeInForce::Fok,
+            matching::TimeInForce::Post => TimeInForce::Post,
         }
     }
 }
@@ -42,37 +42,37 @@ impl From<engine::TimeInForce> for TimeInForce {
 impl TimeInForce {
     /// The engine's time in force of a limit order; `None` for `Market`,
     /// which the engine takes as a command of its own (`Command::Market`).
-    pub fn to_engine(self) -> Option<engine::TimeInForce> {
+    pub fn to_engine(self) -> Option<matching::TimeInForce> {
         match self {
-            TimeInForce::Gtc => Some(engine::TimeInForce::Gtc),
-            TimeInForce::Ioc => Some(engine::TimeInForce::Ioc),
-            TimeInForce::Fok => Some(engine::TimeInForce::Fok),
-            TimeInForce::Post => Some(engine::TimeInForce::Post),
+            TimeInForce::Gtc => Some(matching::TimeInForce::Gtc),
+            TimeInForce::Ioc => Some(matching::TimeInForce::Ioc),
+            TimeInForce::Fok => Some(matching::TimeInForce::Fok),
+            TimeInForce::Post => Some(matching::TimeInForce::Post),
             TimeInForce::Market => None,
         }
     }
 }
 
-impl From<engine::RejectReason> for OrderRejectReason {
-    fn from(reason: engine::RejectReason) -> Self {
+impl From<matching::RejectReason> for OrderRejectReason {
+    fn from(reason: matching::RejectReason) -> Self {
         match reason {
-            engine::RejectReason::UnknownInstrument => OrderRejectReason::UnknownInstrument,
-            engine::RejectReason::BadQty => OrderRejectReason::BadQty,
-            engine::RejectReason::BadPrice => OrderRejectReason::BadPrice,
-            engine::RejectReason::DuplicateId => OrderRejectReason::DuplicateId,
-            engine::RejectReason::UnknownOrder => OrderRejectReason::UnknownOrder,
-            engine::RejectReason::WouldCross => OrderRejectReason::WouldCross,
-            engine::RejectReason::BookFull => OrderRejectReason::BookFull,
+            matching::RejectReason::UnknownInstrument => OrderRejectReason::UnknownInstrument,
+            matching::RejectReason::BadQty => OrderRejectReason::BadQty,
+            matching::RejectReason::BadPrice => OrderRejectReason::BadPrice,
+            matching::RejectReason::DuplicateId => OrderRejectReason::DuplicateId,
+            matching::RejectReason::UnknownOrder => OrderRejectReason::UnknownOrder,
+            matching::RejectReason::WouldCross => OrderRejectReason::WouldCross,
+            matching::RejectReason::BookFull => OrderRejectReason::BookFull,
         }
     }
 }
 
-impl From<engine::CancelReason> for CancelReason {
-    fn from(reason: engine::CancelReason) -> Self {
+impl From<matching::CancelReason> for CancelReason {
+    fn from(reason: matching::CancelReason) -> Self {
         match reason {
-            engine::CancelReason::User => CancelReason::User,
-            engine::CancelReason::Expired => CancelReason::Expired,
-            engine::CancelReason::SelfTrade => CancelReason::SelfTrade,
+            matching::CancelReason::User => CancelReason::User,
+            matching::CancelReason::Expired => CancelReason::Expired,
+            matching::CancelReason::SelfTrade => CancelReason::SelfTrade,
         }
     }
 }
@@ -110,14 +110,14 @@ mod tests {
 
     #[test]
     fn sides_round_trip() {
-        for side in [engine::Side::Buy, engine::Side::Sell] {
-            assert_eq!(engine::Side::from(Side::from(side)), side);
+        for side in [matching::Side::Buy, matching::Side::Sell] {
+            assert_eq!(matching::Side::from(Side::from(side)), side);
         }
     }
 
     #[test]
     fn limit_time_in_force_round_trips_and_market_has_no_engine_twin() {
-        use engine::TimeInForce as E;
+        use matching::TimeInForce as E;
         for tif in [E::Gtc, E::Ioc, E::Fok, E::Post] {
             assert_eq!(TimeInForce::from(tif).to_engine(), Some(tif));
         }
@@ -127,7 +127,7 @@ mod tests {
     #[test]
     fn engine_reject_reasons_keep_their_order_as_codes() {
         use super::super::codes::WireCode;
-        use engine::RejectReason as E;
+        use matching::RejectReason as E;
         let all = [
             E::UnknownInstrument,
             E::BadQty,
@@ -163,10 +163,10 @@ mod tests {
                 symbol: 3,
                 id: 77,
                 account: 4,
-                side: engine::Side::Sell,
+                side: matching::Side::Sell,
                 price: 101,
                 qty: 5,
-                tif: engine::TimeInForce::Ioc,
+                tif: matching::TimeInForce::Ioc,
             }
         );
         order.time_in_force = TimeInForce::Market;
@@ -176,7 +176,7 @@ mod tests {
                 symbol: 3,
                 id: 78,
                 account: 4,
-                side: engine::Side::Sell,
+                side: matching::Side::Sell,
                 qty: 5
             }
         );

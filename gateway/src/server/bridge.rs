@@ -17,8 +17,8 @@ use disruptor::{
     BusySpin, EventPoller, Producer, SingleConsumerBarrier, SingleProducer, SingleProducerBarrier,
     build_single_producer,
 };
-use engine::pipeline::{Output, OutputSink};
 use mio::Waker;
+use pipeline::{Output, OutputSink};
 
 pub type ReplyPoller = EventPoller<Output, SingleProducerBarrier>;
 

@@ -18,9 +18,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
-use engine::pipeline::{self, PipelineError, Topology};
 use mio::net::TcpListener;
 use mio::{Interest, Poll, Waker};
+use pipeline::{self, PipelineError, Topology};
 
 pub use poll_loop::LoopStats;
 

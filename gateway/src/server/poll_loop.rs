@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use disruptor::Polling;
-use engine::pipeline::{Output, Pipeline, PipelineError, StageWait};
-use engine::{Command, Event, Side};
+use matching::{Command, Event, Side};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
+use pipeline::{Output, Pipeline, PipelineError, StageWait};
 
 use super::REPLY_RING;
 use super::bridge::ReplyPoller;

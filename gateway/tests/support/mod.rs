@@ -7,12 +7,12 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use engine::journal::Durability;
 use gateway::protocol::{
     ClientMessage, Decoded, Envelope, Logon, MAX_FRAME_BYTES, NewOrder, ServerMessage, Side,
     TimeInForce, decode_frame, encode_frame,
 };
 use gateway::{Gateway, GatewayConfig};
+use journal::Durability;
 
 pub struct TempDir(pub PathBuf);
 

@@ -1,0 +1,178 @@
+//! Snapshots: the engine's state after some sequence, so recovery replays
+//! only the journal after it.
+//!
+//! `snapshot-<seq>.snap`, written atomically (temp file, fsync, rename,
+//! fsync of the directory), so a crash leaves either the whole snapshot or
+//! none. Layout, integers little-endian:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 8 | magic `MEJSNAPS` |
+//! | 4 | format version (`u32`), 1 |
+//! | 8 | last applied sequence (`u64`); equals the number in the name |
+//! | 4 | instrument count `n` (`u32`) |
+//! | 28 × n | instruments, as in the `instruments` file |
+//! | 8 | resting order count `m` (`u64`) |
+//! | 34 × m | orders in `Engine::for_each_order` order: symbol `u32`, id `u64`, account `u32`, side `u8` (`B`/`S`), price `i64`, leaves `u64`, post_only `u8` (0/1) |
+//! | 4 | CRC32C of every byte before it |
+//!
+//! Orders are listed instruments ascending, bids then asks, best price
+//! first, FIFO within a level, so restoring them in file order rebuilds
+//! every level's queue. Take a snapshot only at a sequence the journal has
+//! made durable: recovery skips a snapshot that is ahead of the journal.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::codec::{self, Reader};
+use super::error::JournalError;
+use super::files;
+use super::instruments::{CrcWriter, SPEC_LEN, check_crc, read_spec, write_spec};
+use super::layout;
+use matching::book::SnapshotOrder;
+use matching::engine::Engine;
+use matching::types::InstrumentSpec;
+
+const MAGIC: [u8; 8] = *b"MEJSNAPS";
+const VERSION: u32 = 1;
+const ORDER_LEN: usize = 4 + 8 + 4 + 1 + 8 + 8 + 1;
+
+/// The content of a snapshot file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The last sequence whose command the state includes.
+    pub last_seq: u64,
+    pub instruments: Vec<InstrumentSpec>,
+    /// Every resting order, in restore order.
+    pub orders: Vec<SnapshotOrder>,
+}
+
+/// Writes `engine`'s state, as of having applied sequence `last_seq`, to
+/// `dir/snapshot-<last_seq>.snap`, atomically. Returns the path. Streams
+/// the orders, so a large book costs no extra memory.
+pub fn write_snapshot(dir: &Path, engine: &Engine, last_seq: u64) -> Result<PathBuf, JournalError> {
+    let instruments: Vec<InstrumentSpec> = engine.instruments().copied().collect();
+    let count = u32::try_from(instruments.len())
+        .map_err(|_| JournalError::BadOptions("too many instruments for a snapshot".into()))?;
+    let mut orders = 0u64;
+    engine.for_each_order(|_| orders += 1);
+    files::write_atomically(dir, &layout::snapshot_name(last_seq), |out| {
+        let mut out = CrcWriter::new(out);
+        out.write_all(&MAGIC)?;
+        out.write_all(&VERSION.to_le_bytes())?;
+        out.write_all(&last_seq.to_le_bytes())?;
+        out.write_all(&count.to_le_bytes())?;
+        for spec in &instruments {
+            write_spec(&mut out, spec)?;
+        }
+        out.write_all(&orders.to_le_bytes())?;
+        // `for_each_order` takes a closure that cannot fail: keep the first
+        // error and skip the rest.
+        let mut result = Ok(());
+        engine.for_each_order(|o| {
+            if result.is_ok() {
+                result = write_order(&mut out, &o);
+            }
+        });
+        result?;
+        out.finish()
+    })
+}
+
+fn write_order(out: &mut impl Write, o: &SnapshotOrder) -> io::Result<()> {
+    out.write_all(&o.symbol.to_le_bytes())?;
+    out.write_all(&o.id.to_le_bytes())?;
+    out.write_all(&o.account.to_le_bytes())?;
+    out.write_all(&[codec::side_byte(o.side)])?;
+    out.write_all(&o.price.to_le_bytes())?;
+    out.write_all(&o.leaves.to_le_bytes())?;
+    out.write_all(&[u8::from(o.post_only)])
+}
+
+/// Reads and checks the snapshot at `path`: the checksum, the format, and
+/// that the sequence inside matches the name. Any problem is an error
+/// (`BadFile`) saying what is wrong; recovery then falls back to an older
+/// snapshot.
+pub fn read_snapshot(path: &Path) -> Result<Snapshot, JournalError> {
+    let bytes = std::fs::read(path).map_err(JournalError::io("read", path))?;
+    let bad = |problem: String| JournalError::BadFile {
+        file: path.to_path_buf(),
+        problem,
+    };
+    let snapshot = decode(&bytes).map_err(bad)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name != layout::snapshot_name(snapshot.last_seq) {
+        return Err(bad(format!(
+            "holds the state after sequence {}, which does not match its name",
+            snapshot.last_seq
+        )));
+    }
+    Ok(snapshot)
+}
+
+fn decode(bytes: &[u8]) -> Result<Snapshot, String> {
+    let body = check_crc(bytes, &MAGIC, "snapshot")?;
+    let mut r = Reader { rest: body };
+    let truncated = || "truncated".to_string();
+    let _magic = r.u64();
+    let version = r.u32().ok_or_else(truncated)?;
+    if version != VERSION {
+        return Err(format!(
+            "format version {version}; this build reads version {VERSION}"
+        ));
+    }
+    let last_seq = r.u64().ok_or_else(truncated)?;
+    let count = r.u32().ok_or_else(truncated)? as usize;
+    // Check sizes before allocating, so a bad count cannot ask for memory.
+    if r.rest.len() < count.saturating_mul(SPEC_LEN) {
+        return Err(format!("{count} instruments do not fit in the file"));
+    }
+    let instruments = (0..count)
+        .map(|_| read_spec(&mut r).ok_or_else(truncated))
+        .collect::<Result<Vec<_>, _>>()?;
+    let orders = r.u64().ok_or_else(truncated)?;
+    let fits = usize::try_from(orders)
+        .ok()
+        .and_then(|m| m.checked_mul(ORDER_LEN))
+        .is_some_and(|len| len == r.rest.len());
+    if !fits {
+        return Err(format!(
+            "{orders} orders do not fill the {} bytes left",
+            r.rest.len()
+        ));
+    }
+    let mut list = Vec::with_capacity(r.rest.len() / ORDER_LEN);
+    while !r.rest.is_empty() {
+        list.push(read_order(&mut r)?);
+    }
+    Ok(Snapshot {
+        last_seq,
+        instruments,
+        orders: list,
+    })
+}
+
+fn read_order(r: &mut Reader<'_>) -> Result<SnapshotOrder, String> {
+    let truncated = || "truncated order".to_string();
+    let symbol = r.u32().ok_or_else(truncated)?;
+    let id = r.u64().ok_or_else(truncated)?;
+    let account = r.u32().ok_or_else(truncated)?;
+    let side =
+        codec::side(r.u8().ok_or_else(truncated)?).map_err(|e| format!("order {id}: {e}"))?;
+    let price = r.i64().ok_or_else(truncated)?;
+    let leaves = r.u64().ok_or_else(truncated)?;
+    let post_only = match r.u8().ok_or_else(truncated)? {
+        0 => false,
+        1 => true,
+        other => return Err(format!("order {id}: post-only byte {other} is not 0 or 1")),
+    };
+    Ok(SnapshotOrder {
+        symbol,
+        id,
+        account,
+        side,
+        price,
+        leaves,
+        post_only,
+    })
+}

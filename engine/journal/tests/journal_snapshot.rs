@@ -1,0 +1,295 @@
+//! Snapshots: they round-trip, recovery from a snapshot plus the journal
+//! after it rebuilds the same engine as the journal alone, and a snapshot
+//! that does not check out is passed over with a warning.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
+
+mod journal_support;
+
+use std::path::Path;
+
+use journal::{
+    JournalError, Snapshot, Warning, inspect, read_snapshot, recover, snapshot_name, write_snapshot,
+};
+use journal_support::*;
+use matching::{Engine, Event};
+
+#[test]
+fn a_snapshot_round_trips_every_order_field() {
+    let dir = tempdir();
+    let w = workload(2_000, 21);
+    let (mut engine, _) = run_direct(&w.instruments, &w.commands);
+    // The workload places no post-only orders; add one so the flag is covered.
+    let mut events = Vec::new();
+    engine.execute(
+        &matching::Command::New {
+            symbol: w.instruments[0].symbol,
+            id: 1 << 40,
+            account: 1,
+            side: matching::Side::Buy,
+            price: w.instruments[0].min_price,
+            qty: 3,
+            tif: matching::TimeInForce::Post,
+        },
+        &mut events,
+    );
+    assert!(
+        matches!(events.as_slice(), [Event::Accepted { .. }]),
+        "{events:?}"
+    );
+    let orders = all_orders(&engine);
+    assert!(orders.len() > 100);
+    assert_eq!(orders.iter().filter(|o| o.post_only).count(), 1);
+    let path = write_snapshot(dir.path(), &engine, 2_300).unwrap();
+    assert_eq!(
+        path.file_name().unwrap().to_str().unwrap(),
+        snapshot_name(2_300)
+    );
+    assert_eq!(
+        read_snapshot(&path).unwrap(),
+        Snapshot {
+            last_seq: 2_300,
+            instruments: w.instruments.clone(),
+            orders,
+        }
+    );
+    // No temporary file is left behind.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, [snapshot_name(2_300)]);
+}
+
+/// A journal of the whole workload with snapshots taken after `at`, each
+/// from an engine that ran the commands up to it.
+fn journal_with_snapshots(dir: &Path, at: &[usize]) -> testkit::workload::Workload {
+    let w = workload(3_000, 22);
+    write_journal(dir, &w.instruments, &w.commands, small_segments(20_000));
+    for &n in at {
+        let (engine, _) = run_direct(&w.instruments, &w.commands[..n]);
+        write_snapshot(dir, &engine, n as u64).unwrap();
+    }
+    w
+}
+
+/// The engine recovered from `dir`, after also running `more` commands,
+/// and the events of those.
+fn continue_with(mut engine: Engine, more: &[matching::Command]) -> (Engine, Vec<Event>) {
+    let mut events = Vec::new();
+    for command in more {
+        engine.execute(command, &mut events);
+    }
+    (engine, events)
+}
+
+#[test]
+fn recovery_from_snapshot_and_journal_equals_recovery_from_the_journal() {
+    let with = tempdir();
+    let w = journal_with_snapshots(with.path(), &[800, 2_100]);
+    let without = tempdir();
+    write_journal(
+        without.path(),
+        &w.instruments,
+        &w.commands,
+        small_segments(20_000),
+    );
+    let total = w.commands.len() as u64;
+
+    let (from_snapshot, rec) = recover(with.path(), config()).unwrap();
+    assert_eq!(rec.last_seq, total);
+    assert_eq!(rec.snapshot.as_ref().map(|s| s.1), Some(2_100));
+    assert_eq!(rec.replayed, total - 2_100);
+    assert!(rec.warnings.is_empty(), "{:?}", rec.warnings);
+    let (from_journal, rec) = recover(without.path(), config()).unwrap();
+    assert_eq!(
+        (rec.last_seq, rec.replayed, rec.snapshot),
+        (total, total, None)
+    );
+
+    assert_eq!(
+        from_snapshot.resting_orders(),
+        from_journal.resting_orders()
+    );
+    assert_eq!(all_orders(&from_snapshot), all_orders(&from_journal));
+    // The same future: more commands give the same events on both.
+    let more = workload(1_000, 23).commands;
+    let (a, events_a) = continue_with(from_snapshot, &more);
+    let (b, events_b) = continue_with(from_journal, &more);
+    assert_eq!(events_a, events_b);
+    assert_eq!(all_orders(&a), all_orders(&b));
+}
+
+#[test]
+fn a_snapshot_at_the_last_sequence_replays_nothing() {
+    let dir = tempdir();
+    let w = workload(500, 24);
+    write_journal(
+        dir.path(),
+        &w.instruments,
+        &w.commands,
+        small_segments(4_000),
+    );
+    let (engine, _) = run_direct(&w.instruments, &w.commands);
+    write_snapshot(dir.path(), &engine, w.commands.len() as u64).unwrap();
+    let (recovered, rec) = recover(dir.path(), config()).unwrap();
+    assert_eq!(rec.replayed, 0);
+    assert_eq!(rec.last_seq, w.commands.len() as u64);
+    assert_eq!(all_orders(&recovered), all_orders(&engine));
+}
+
+fn flip(path: &Path, at: usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let at = at.min(bytes.len() - 1);
+    bytes[at] ^= 0x01;
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_bad_newest_snapshot_falls_back_to_an_older_one_or_the_journal() {
+    let newest = |dir: &Path| dir.join(snapshot_name(2_100));
+    let older = |dir: &Path| dir.join(snapshot_name(800));
+    // (what is done, which snapshot recovery should then use, reason words)
+    type Damage = fn(&Path);
+    let cases: [(&str, Damage, Option<u64>, &str); 7] = [
+        (
+            "flipped byte in the header",
+            |d| flip(&d.join(snapshot_name(2_100)), 10),
+            Some(800),
+            "checksum",
+        ),
+        (
+            "flipped byte in an order",
+            |d| flip(&d.join(snapshot_name(2_100)), 500),
+            Some(800),
+            "checksum",
+        ),
+        (
+            "flipped checksum byte",
+            |d| flip(&d.join(snapshot_name(2_100)), usize::MAX),
+            Some(800),
+            "checksum",
+        ),
+        (
+            "truncated",
+            |d| {
+                let p = d.join(snapshot_name(2_100));
+                let len = std::fs::metadata(&p).unwrap().len();
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&p)
+                    .unwrap()
+                    .set_len(len / 2)
+                    .unwrap();
+            },
+            Some(800),
+            "checksum",
+        ),
+        (
+            "empty file",
+            |d| std::fs::write(d.join(snapshot_name(2_100)), b"").unwrap(),
+            Some(800),
+            "magic",
+        ),
+        (
+            "renamed to a later sequence",
+            |d| {
+                std::fs::rename(d.join(snapshot_name(2_100)), d.join(snapshot_name(2_200)))
+                    .unwrap();
+            },
+            Some(800),
+            "does not match its name",
+        ),
+        (
+            "both damaged",
+            |d| {
+                flip(&d.join(snapshot_name(2_100)), 100);
+                flip(&d.join(snapshot_name(800)), 100);
+            },
+            None,
+            "checksum",
+        ),
+    ];
+    let base = tempdir();
+    let w = journal_with_snapshots(base.path(), &[800, 2_100]);
+    let (expected, _) = run_direct(&w.instruments, &w.commands);
+    assert!(newest(base.path()).exists() && older(base.path()).exists());
+    for (name, damage, used, reason) in cases {
+        let dir = tempdir();
+        copy_dir(base.path(), dir.path());
+        damage(dir.path());
+        let (engine, rec) = recover(dir.path(), config()).unwrap();
+        assert_eq!(rec.snapshot.as_ref().map(|s| s.1), used, "{name}");
+        assert_eq!(rec.last_seq, w.commands.len() as u64, "{name}");
+        assert_eq!(all_orders(&engine), all_orders(&expected), "{name}");
+        assert!(!rec.warnings.is_empty(), "{name}: no warning");
+        for warning in &rec.warnings {
+            let Warning::SnapshotSkipped { reason: why, .. } = warning else {
+                panic!("{name}: unexpected {warning}");
+            };
+            assert!(
+                why.contains(reason) || warning.to_string().contains(reason),
+                "{name}: {warning}"
+            );
+        }
+        // verify agrees: a snapshot problem alone does not stop recovery.
+        let inspection = inspect(dir.path()).unwrap();
+        assert!(!inspection.recovery_refuses(), "{name}");
+    }
+}
+
+#[test]
+fn a_snapshot_of_other_instruments_is_passed_over() {
+    let dir = tempdir();
+    let w = journal_with_snapshots(dir.path(), &[1_000]);
+    let mut other = w.instruments.clone();
+    other[0].max_qty += 1;
+    let mut engine = Engine::new(config()).unwrap();
+    for spec in &other {
+        engine.add_instrument(*spec).unwrap();
+    }
+    write_snapshot(dir.path(), &engine, 2_000).unwrap();
+    let (_, rec) = recover(dir.path(), config()).unwrap();
+    assert_eq!(rec.snapshot.as_ref().map(|s| s.1), Some(1_000));
+    assert!(
+        rec.warnings[0].to_string().contains("instruments differ"),
+        "{}",
+        rec.warnings[0]
+    );
+}
+
+#[test]
+fn a_configuration_too_small_for_the_snapshot_is_an_error_not_a_fallback() {
+    let dir = tempdir();
+    journal_with_snapshots(dir.path(), &[2_000]);
+    let tiny = matching::EngineConfig {
+        max_orders_per_book: 4,
+        ..config()
+    };
+    let err = recover(dir.path(), tiny).unwrap_err();
+    assert!(matches!(err, JournalError::Restore { .. }), "{err}");
+    assert!(err.to_string().contains("max_orders_per_book"), "{err}");
+}
+
+#[test]
+fn a_snapshot_ahead_of_the_journal_is_passed_over() {
+    // The journal lost its tail (say it was never fsynced) but a snapshot
+    // of the state after it was written: recovery must not start from a
+    // state the journal cannot explain.
+    let dir = tempdir();
+    let w = journal_with_snapshots(dir.path(), &[800]);
+    let (engine, _) = run_direct(&w.instruments, &w.commands);
+    let ahead = w.commands.len() as u64 + 10;
+    write_snapshot(dir.path(), &engine, ahead).unwrap();
+    let (recovered, rec) = recover(dir.path(), config()).unwrap();
+    assert_eq!(rec.snapshot.as_ref().map(|s| s.1), Some(800));
+    assert_eq!(rec.last_seq, w.commands.len() as u64);
+    assert_eq!(all_orders(&recovered), all_orders(&engine));
+    let [Warning::SnapshotSkipped { file, reason }] = rec.warnings.as_slice() else {
+        panic!("{:?}", rec.warnings);
+    };
+    assert_eq!(*file, dir.path().join(snapshot_name(ahead)));
+    assert!(reason.contains("journal ends at"), "{reason}");
+    let inspection = inspect(dir.path()).unwrap();
+    assert!(!inspection.recovery_refuses());
+}

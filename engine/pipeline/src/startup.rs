@@ -1,0 +1,54 @@
+//! Before the pipeline takes a command: recover the engine from the
+//! journal, or create a new journal.
+
+use super::config::{PipelineConfig, PipelineError};
+use journal::{self, JournalWriter, Recovered, WriterOptions};
+use matching::engine::Engine;
+
+/// The engine, the journal writer positioned after its last record, the
+/// last sequence applied, and what recovery did (when there was a journal).
+pub(crate) struct Started {
+    pub engine: Engine,
+    pub writer: JournalWriter,
+    pub last_seq: u64,
+    pub recovered: Option<Recovered>,
+}
+
+pub(crate) fn open_or_create(config: &PipelineConfig) -> Result<Started, PipelineError> {
+    let options = WriterOptions {
+        durability: config.durability,
+        ..config.journal.clone()
+    };
+    let dir = &config.journal_dir;
+    if journal::exists(dir) {
+        let (engine, recovered) = journal::recover(dir, config.engine.clone())?;
+        let journal_instruments: Vec<_> = engine.instruments().copied().collect();
+        let mut given = config.instruments.clone();
+        given.sort_by_key(|s| s.symbol);
+        if !given.is_empty() && given != journal_instruments {
+            return Err(PipelineError::InstrumentsDiffer { dir: dir.clone() });
+        }
+        let (writer, _report) = JournalWriter::open(dir, options)?;
+        // Recovery already repaired the tail and reported it; `open` found
+        // the journal as recovery left it.
+        let last_seq = recovered.last_seq;
+        Ok(Started {
+            engine,
+            writer,
+            last_seq,
+            recovered: Some(recovered),
+        })
+    } else {
+        let mut engine = Engine::new(config.engine.clone())?;
+        for spec in &config.instruments {
+            engine.add_instrument(*spec)?;
+        }
+        let writer = JournalWriter::create(dir, &config.instruments, options)?;
+        Ok(Started {
+            engine,
+            writer,
+            last_seq: 0,
+            recovered: None,
+        })
+    }
+}

@@ -1,0 +1,215 @@
+//! The one function that builds the pipeline.
+
+use std::sync::Arc;
+
+use disruptor::{ProcessorSettings, build_single_producer};
+
+use super::config::{PipelineConfig, PipelineError};
+use super::gate::DurableGate;
+use super::handle::{Pipeline, ShutdownReport};
+use super::health::Health;
+use super::hosted::{Hosted, HostedMatching, HostedStages};
+use super::journal_stage::JournalStage;
+use super::matching_stage::{MatchingStage, Outbox};
+use super::output_stage::{OutputSink, OutputStage};
+use super::publisher::Publisher;
+use super::slots::{Inbound, Output};
+use super::startup::open_or_create;
+use super::topology::Topology;
+use matching::types::Side;
+
+/// Starts the pipeline: recovers (or creates) the journal, then wires
+///
+/// ```text
+///  Publisher ──▶ inbound ring ──┬──▶ J  journal: append; per batch commit
+///  (gateway)    (Inbound slots) │        → DurableGate ─────────────┐
+///                               └──▶ M  matching: execute            │
+///                                       → outbound ring (Output) ──▶ O  output:
+///                                                                       wait for gate,
+///                                                                       → OutputSink
+/// ```
+///
+/// J and M consume the inbound ring in parallel; M is the outbound ring's
+/// only producer; O releases an event only when the gate covers its command.
+/// Threads are pinned per `Topology` (printed by `Pipeline::topology`), and
+/// every stage runs inside a panic guard that reports to `Health`. With
+/// `hosted` (J and O on the publisher's core, and the config asks), J and O
+/// are pollers the publisher's thread drives, and only M has a thread:
+///
+/// ```text
+///  Publisher ─▶ inbound ring ─▶ M ─▶ outbound ring
+///  (its thread also runs, in Pipeline::poll: J (inbound poller) then O
+///   (outbound poller) → OutputSink)
+/// ```
+///
+/// And when an in-process client is to have M's core (`Topology::guest`
+/// there, as loadgen's on 2 cores), or on one core, M is a poller too and
+/// one thread runs every stage (`PipelineConfig::hosts_matching`):
+///
+/// ```text
+///  Publisher ─▶ inbound ring ─▶ outbound ring
+///  (Pipeline::poll: J, then M (inbound poller) → outbound, then O → OutputSink)
+/// ```
+pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, PipelineError> {
+    for (name, size) in [
+        ("inbound", config.inbound_ring),
+        ("outbound", config.outbound_ring),
+    ] {
+        if size < 64 || !size.is_power_of_two() {
+            return Err(PipelineError::RingSize { name, size });
+        }
+    }
+    let topology = match config.topology {
+        Some(t) => t,
+        None => Topology::detect()?,
+    };
+    topology.validate()?;
+
+    let started = open_or_create(&config)?;
+    let health = Arc::new(Health::default());
+    let gate = Arc::new(DurableGate::new(started.last_seq));
+    let depth = started
+        .engine
+        .instruments()
+        .filter_map(|spec| started.engine.book(spec.symbol))
+        .map(|book| {
+            (
+                book.spec().symbol,
+                book.depth_view(Side::Buy),
+                book.depth_view(Side::Sell),
+            )
+        })
+        .collect();
+
+    // J and O run on threads of their own, or on the publisher's (hosted).
+    let mut topology = topology;
+    // Not with fsync: an fdatasync takes milliseconds here, and hosted, the
+    // publisher would wait for each one instead of reading on while J syncs
+    // (measured: 0.23 M commands/s hosted against 3.3 M/s with J's thread,
+    // whose group commits grow while it waits).
+    topology.hosted = config.hosts_stages(&topology);
+    let hosted_matching = config.hosts_matching(&topology);
+    if hosted_matching {
+        // M runs where the publisher does; its core is left to the guest.
+        topology.matching = topology.publisher;
+        topology.hosted_matching = true;
+    }
+    let o_wait = topology.wait_on(topology.output);
+    let j_wait = topology.wait_on(topology.journal);
+    let m_wait = topology.wait_on(topology.matching);
+    let output_stage = {
+        let (gate, health) = (Arc::clone(&gate), Arc::clone(&health));
+        move || OutputStage::new(sink, gate, health, o_wait)
+    };
+    let journal_stage = {
+        let (gate, health, writer) = (Arc::clone(&gate), Arc::clone(&health), started.writer);
+        move || JournalStage::new(writer, gate, health)
+    };
+
+    // O: the outbound ring's consumer.
+    let outbound = build_single_producer(config.outbound_ring, Output::default, o_wait);
+    let (outbound, o_poller) = if topology.hosted {
+        let (poller, builder) = outbound.new_event_poller();
+        (builder.build(), Some((poller, output_stage())))
+    } else {
+        let producer = outbound
+            .pin_at_core(topology.output)
+            .thread_name("output")
+            .handle_events_and_state_with_wait_strategy(
+                |stage: &mut OutputStage<_>, output: &Output, _, end_of_batch| {
+                    stage.handle(output, end_of_batch)
+                },
+                output_stage,
+                o_wait,
+            )
+            .build();
+        (producer, None)
+    };
+
+    // M: the inbound ring's consumer beside J.
+    let m_state = {
+        let health = Arc::clone(&health);
+        let outbox = Outbox::new(
+            outbound,
+            config.outbound_ring.min(4096),
+            Arc::clone(&health),
+            m_wait,
+            hosted_matching,
+        );
+        let snapshot_dir = config
+            .snapshot_on_shutdown
+            .then(|| config.journal_dir.clone());
+        let (engine, last_seq) = (started.engine, started.last_seq);
+        move || MatchingStage::new(engine, outbox, health, last_seq, snapshot_dir)
+    };
+    let m_step = |stage: &mut MatchingStage, slot: &Inbound, _, end_of_batch| {
+        stage.handle(slot, end_of_batch)
+    };
+    let inbound = build_single_producer(config.inbound_ring, Inbound::default, j_wait);
+    let (inbound, hosted) = match o_poller {
+        Some((o_poller, output_stage)) => {
+            let (j_poller, builder) = inbound.new_event_poller();
+            let (producer, matching) = if hosted_matching {
+                let (m_poller, builder) = builder.new_event_poller();
+                let matching = HostedMatching {
+                    poller: m_poller,
+                    stage: m_state(),
+                    outbound_ring: config.outbound_ring as u64,
+                };
+                (builder.build(), Some(matching))
+            } else {
+                let producer = builder
+                    .pin_at_core(topology.matching)
+                    .thread_name("matching")
+                    .handle_events_and_state_with_wait_strategy(m_step, m_state, m_wait)
+                    .build();
+                (producer, None)
+            };
+            let stages: Box<dyn HostedStages> = Box::new(Hosted::new(
+                j_poller,
+                journal_stage(),
+                matching,
+                o_poller,
+                output_stage,
+                started.last_seq,
+            ));
+            (producer, Some(stages))
+        }
+        None => {
+            let producer = inbound
+                .pin_at_core(topology.journal)
+                .thread_name("journal")
+                .handle_events_and_state_with_wait_strategy(
+                    |stage: &mut JournalStage, slot: &Inbound, _, end_of_batch| {
+                        stage.handle(slot, end_of_batch)
+                    },
+                    journal_stage,
+                    j_wait,
+                )
+                .pin_at_core(topology.matching)
+                .thread_name("matching")
+                .handle_events_and_state_with_wait_strategy(m_step, m_state, m_wait)
+                .build();
+            (producer, None)
+        }
+    };
+
+    let p_wait = topology.wait_on(topology.publisher);
+    let publisher = Publisher::new(
+        inbound,
+        config.inbound_ring,
+        started.last_seq + 1,
+        Arc::clone(&health),
+        p_wait,
+        hosted,
+    );
+    Ok(Pipeline::new(
+        publisher,
+        health,
+        gate,
+        topology,
+        started.recovered,
+        depth,
+        ShutdownReport::default(),
+    ))
+}

@@ -1,0 +1,322 @@
+//! The pipeline end to end, in process: determinism through the journal,
+//! backpressure, clean shutdown, recovery, and a failing stage.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
+
+mod pipeline_support;
+
+use journal::Durability;
+use matching::{Command, Engine, EngineConfig, Event};
+use pipeline::{self, Output, PipelineError};
+use pipeline_support::{Placement, TempDir, collector, config, placed, stream};
+
+#[test]
+fn a_small_ring_holds_the_publisher_back_and_loses_nothing() {
+    a_small_ring_holds_the_publisher_back_and_loses_nothing_in(Placement::Threads);
+}
+
+#[test]
+fn a_small_ring_holds_the_publisher_back_and_loses_nothing_hosted() {
+    a_small_ring_holds_the_publisher_back_and_loses_nothing_in(Placement::Hosted);
+}
+
+#[test]
+fn a_small_ring_holds_the_publisher_back_and_loses_nothing_all_hosted() {
+    a_small_ring_holds_the_publisher_back_and_loses_nothing_in(Placement::AllHosted);
+}
+
+fn a_small_ring_holds_the_publisher_back_and_loses_nothing_in(placement: Placement) {
+    let dir = TempDir::new("backpressure");
+    let workload = stream(100_000, 12);
+    let (seen, sink) = collector();
+    let mut cfg = config(dir.path(), workload.instruments.clone(), Durability::None);
+    cfg.inbound_ring = 64;
+    cfg.outbound_ring = 64;
+    let mut p = pipeline::start(placed(cfg, placement), sink).unwrap();
+    placement.check(&p);
+    // One at a time and in batches larger than the ring.
+    let (first, rest) = workload.commands.split_at(10_000);
+    for command in first {
+        p.publish(1, command).unwrap();
+    }
+    for chunk in rest.chunks(1000) {
+        p.publish_batch(2, chunk).unwrap();
+    }
+    let report = p.shutdown().unwrap();
+    assert_eq!(report.last_seq, workload.commands.len() as u64);
+
+    // Every command answered exactly once, in order, with the events a
+    // plain engine gives.
+    let seen = seen.lock().unwrap();
+    let lasts: Vec<u64> = seen.iter().filter(|o| o.last).map(|o| o.seq).collect();
+    assert_eq!(
+        lasts,
+        (1..=workload.commands.len() as u64).collect::<Vec<_>>()
+    );
+    let mut engine = Engine::new(EngineConfig::default()).unwrap();
+    for spec in &workload.instruments {
+        engine.add_instrument(*spec).unwrap();
+    }
+    let mut expected: Vec<Event> = Vec::new();
+    for command in &workload.commands {
+        engine.execute(command, &mut expected);
+    }
+    let got: Vec<Event> = seen.iter().map(|o| o.event).collect();
+    assert!(got == expected, "pipeline events differ from the engine's");
+}
+
+#[test]
+fn restart_recovers_the_books_and_continues_the_sequence() {
+    restart_recovers_the_books_and_continues_the_sequence_in(Placement::Threads);
+}
+
+#[test]
+fn restart_recovers_the_books_and_continues_the_sequence_hosted() {
+    restart_recovers_the_books_and_continues_the_sequence_in(Placement::Hosted);
+}
+
+#[test]
+fn restart_recovers_the_books_and_continues_the_sequence_all_hosted() {
+    restart_recovers_the_books_and_continues_the_sequence_in(Placement::AllHosted);
+}
+
+fn restart_recovers_the_books_and_continues_the_sequence_in(placement: Placement) {
+    let dir = TempDir::new("restart");
+    let workload = stream(20_000, 13);
+    let (half_a, half_b) = workload.commands.split_at(10_000);
+    let run = |commands: &[Command], snapshot: bool| {
+        let (seen, sink) = collector();
+        // Hosted J runs with `os` (with fsync J keeps its thread).
+        let durability = if placement.hosts_stages() {
+            Durability::Os
+        } else {
+            Durability::Fsync
+        };
+        let mut cfg = config(dir.path(), workload.instruments.clone(), durability);
+        cfg.snapshot_on_shutdown = snapshot;
+        let mut p = pipeline::start(placed(cfg, placement), sink).unwrap();
+        placement.check(&p);
+        let recovered = p.recovered().map(|r| (r.last_seq, r.snapshot.is_some()));
+        p.publish_batch(0, commands).unwrap();
+        p.shutdown().unwrap();
+        let events: Vec<Event> = seen.lock().unwrap().iter().map(|o| o.event).collect();
+        (recovered, events)
+    };
+    let (recovered, _) = run(half_a, false);
+    assert_eq!(recovered, None);
+    // Second start: from the journal alone; third: from the snapshot.
+    let (recovered, second) = run(&half_b[..5_000], true);
+    assert_eq!(recovered, Some((10_000, false)));
+    let (recovered, third) = run(&half_b[5_000..], true);
+    assert_eq!(recovered, Some((15_000, true)));
+
+    let mut engine = Engine::new(EngineConfig::default()).unwrap();
+    for spec in &workload.instruments {
+        engine.add_instrument(*spec).unwrap();
+    }
+    let mut expected: Vec<Event> = Vec::new();
+    for command in half_a {
+        engine.execute(command, &mut Vec::new());
+    }
+    for command in half_b {
+        engine.execute(command, &mut expected);
+    }
+    let mut got = second;
+    got.extend(third);
+    assert!(
+        got == expected,
+        "events after recovery differ from an uninterrupted run"
+    );
+}
+
+#[test]
+fn a_panicking_stage_stops_the_pipeline_with_its_name() {
+    a_panicking_stage_stops_the_pipeline_with_its_name_in(Placement::Threads);
+}
+
+#[test]
+fn a_panicking_stage_stops_the_pipeline_with_its_name_hosted() {
+    a_panicking_stage_stops_the_pipeline_with_its_name_in(Placement::Hosted);
+}
+
+#[test]
+fn a_panicking_stage_stops_the_pipeline_with_its_name_all_hosted() {
+    a_panicking_stage_stops_the_pipeline_with_its_name_in(Placement::AllHosted);
+}
+
+fn a_panicking_stage_stops_the_pipeline_with_its_name_in(placement: Placement) {
+    let dir = TempDir::new("panic");
+    let workload = stream(5_000, 14);
+    let mut calls = 0;
+    let sink = move |_: &Output| {
+        calls += 1;
+        if calls == 100 {
+            panic!("sink exploded");
+        }
+    };
+    let mut p = pipeline::start(
+        placed(
+            config(dir.path(), workload.instruments.clone(), Durability::None),
+            placement,
+        ),
+        sink,
+    )
+    .unwrap();
+    placement.check(&p);
+    // Publishing may fail once the failure is seen; it must not hang.
+    for chunk in workload.commands.chunks(500) {
+        if p.publish_batch(0, chunk).is_err() {
+            break;
+        }
+    }
+    match p.shutdown() {
+        Err(PipelineError::StageFailed(f)) => {
+            assert_eq!(f.stage, "output");
+            assert!(f.message.contains("sink exploded"), "{}", f.message);
+        }
+        other => panic!("expected a stage failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn other_instruments_than_the_journals_are_refused() {
+    let dir = TempDir::new("instruments");
+    let workload = stream(100, 15);
+    let p = pipeline::start(
+        config(dir.path(), workload.instruments.clone(), Durability::None),
+        |_: &Output| {},
+    )
+    .unwrap();
+    p.shutdown().unwrap();
+    let mut other = workload.instruments.clone();
+    other[0].max_qty += 1;
+    let err =
+        pipeline::start(config(dir.path(), other, Durability::None), |_: &Output| {}).unwrap_err();
+    assert!(
+        matches!(err, PipelineError::InstrumentsDiffer { .. }),
+        "{err}"
+    );
+    // Starting with no instruments takes the journal's.
+    let p = pipeline::start(
+        config(dir.path(), vec![], Durability::None),
+        |_: &Output| {},
+    )
+    .unwrap();
+    p.shutdown().unwrap();
+}
+
+#[test]
+fn hosted_poll_up_to_releases_in_order_and_never_more_than_asked() {
+    let dir = TempDir::new("poll-up-to");
+    let workload = stream(2_000, 16);
+    let (seen, sink) = collector();
+    let mut p = pipeline::start(
+        placed(
+            config(dir.path(), workload.instruments.clone(), Durability::None),
+            Placement::Hosted,
+        ),
+        sink,
+    )
+    .unwrap();
+    let last = p.publish_batch(0, &workload.commands).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while seen
+        .lock()
+        .unwrap()
+        .last()
+        .is_none_or(|o| o.seq < last || !o.last)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "events stopped coming"
+        );
+        let before = seen.lock().unwrap().len();
+        let released = p.poll_up_to(7);
+        assert!(released <= 7, "released {released}");
+        assert_eq!(seen.lock().unwrap().len(), before + released);
+    }
+    p.shutdown().unwrap();
+    let lasts: Vec<u64> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|o| o.last)
+        .map(|o| o.seq)
+        .collect();
+    assert_eq!(lasts, (1..=last).collect::<Vec<_>>());
+}
+
+#[test]
+fn fsync_keeps_the_journal_on_its_own_thread() {
+    let dir = TempDir::new("fsync-thread");
+    let workload = stream(100, 17);
+    let cfg = placed(
+        config(dir.path(), workload.instruments.clone(), Durability::Fsync),
+        Placement::AllHosted,
+    );
+    let mut p = pipeline::start(cfg, |_: &Output| {}).unwrap();
+    assert!(!p.publisher().hosts_stages());
+    assert!(!p.topology().hosted_matching, "M is not hosted without J");
+    p.shutdown().unwrap();
+}
+
+/// Hosted M never waits for room in the outbound ring (only its own thread
+/// empties it): one order that sweeps far more resting orders than the ring
+/// holds must still come out whole and in order, its events kept in M's
+/// outbox until O has made room.
+#[test]
+fn a_sweep_larger_than_the_outbound_ring_comes_out_whole_all_hosted() {
+    use matching::{Side, TimeInForce};
+    let dir = TempDir::new("sweep");
+    let workload = stream(10, 18);
+    let symbol = workload.instruments[0].symbol;
+    let price = (workload.instruments[0].min_price + workload.instruments[0].max_price) / 2;
+    let resting = 2_000u64;
+    let mut commands: Vec<Command> = (1..=resting)
+        .map(|id| Command::New {
+            symbol,
+            id,
+            account: 1,
+            side: Side::Sell,
+            price,
+            qty: 1,
+            tif: TimeInForce::Gtc,
+        })
+        .collect();
+    commands.push(Command::New {
+        symbol,
+        id: resting + 1,
+        account: 2,
+        side: Side::Buy,
+        price,
+        qty: resting,
+        tif: TimeInForce::Ioc,
+    });
+    let (seen, sink) = collector();
+    let mut cfg = config(dir.path(), workload.instruments.clone(), Durability::None);
+    cfg.inbound_ring = 64;
+    cfg.outbound_ring = 64;
+    let mut p = pipeline::start(placed(cfg, Placement::AllHosted), sink).unwrap();
+    Placement::AllHosted.check(&p);
+    p.publish_batch(0, &commands).unwrap();
+    p.shutdown().unwrap();
+
+    let mut engine = Engine::new(EngineConfig::default()).unwrap();
+    for spec in &workload.instruments {
+        engine.add_instrument(*spec).unwrap();
+    }
+    let mut expected: Vec<Event> = Vec::new();
+    for command in &commands {
+        engine.execute(command, &mut expected);
+    }
+    let trades = expected
+        .iter()
+        .filter(|e| matches!(e, Event::Trade { .. }))
+        .count();
+    assert_eq!(
+        trades as u64, resting,
+        "the sweep fills every resting order"
+    );
+    let got: Vec<Event> = seen.lock().unwrap().iter().map(|o| o.event).collect();
+    assert!(got == expected, "pipeline events differ from the engine's");
+}

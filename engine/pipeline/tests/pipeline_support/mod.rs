@@ -1,0 +1,134 @@
+//! Shared by the pipeline tests: temp directories, a stream, a collecting sink.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use journal::Durability;
+use matching::InstrumentSpec;
+use pipeline::{Output, PipelineConfig, Topology};
+use testkit::workload::{Workload, WorkloadConfig, generate};
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "engine-{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn stream(commands: usize, seed: u64) -> Workload {
+    generate(&WorkloadConfig {
+        commands,
+        resting: 2_000,
+        instruments: 2,
+        accounts: 20,
+        seed,
+    })
+    .unwrap()
+}
+
+/// A small-footprint configuration for tests (no prefault, small rings
+/// so that backpressure is exercised).
+pub fn config(
+    dir: &Path,
+    instruments: Vec<InstrumentSpec>,
+    durability: Durability,
+) -> PipelineConfig {
+    let mut config = PipelineConfig::new(dir, instruments);
+    config.durability = durability;
+    config.engine.prefault = false;
+    config.engine.max_orders_per_book = 1 << 16;
+    config.inbound_ring = 256;
+    config.outbound_ring = 256;
+    config
+}
+
+/// Where the stages run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// J, M and O on threads of their own.
+    Threads,
+    /// J and O on the publisher's thread, M on a thread.
+    Hosted,
+    /// J, M and O all on the publisher's thread (a guest on M's core).
+    AllHosted,
+}
+
+impl Placement {
+    pub const ALL: [Placement; 3] = [Placement::Threads, Placement::Hosted, Placement::AllHosted];
+
+    /// Whether J and O run on the publisher's thread.
+    pub fn hosts_stages(self) -> bool {
+        self != Placement::Threads
+    }
+
+    /// Asserts that `pipeline` runs its stages this way.
+    pub fn check(self, pipeline: &pipeline::Pipeline) {
+        assert_eq!(pipeline.topology().hosted, self.hosts_stages(), "{self:?}");
+        // On one core M is hosted with J and O, asked or not.
+        let one_core = pipeline.topology().matching == pipeline.topology().publisher;
+        assert_eq!(
+            pipeline.topology().hosted_matching,
+            self == Placement::AllHosted || (self.hosts_stages() && one_core),
+            "{self:?}"
+        );
+    }
+}
+
+/// `config`, with its stages placed as asked (the topology then puts the
+/// hosted stages on the publisher's core, whatever the machine, so that
+/// the mode asked for is what runs; `AllHosted` needs two cores).
+pub fn placed(mut config: PipelineConfig, placement: Placement) -> PipelineConfig {
+    if placement != Placement::Threads {
+        let cores = Topology::available_cores().unwrap();
+        let (first, last) = (cores[0], cores[cores.len() - 1]);
+        let guest = (placement == Placement::AllHosted).then_some(last);
+        config.topology = Some(Topology {
+            publisher: first,
+            journal: first,
+            matching: last,
+            output: first,
+            hosted: false,
+            hosted_matching: false,
+            guest,
+        });
+        config.stages_on_publisher = true;
+        config.matching_on_publisher = placement == Placement::AllHosted;
+    }
+    config
+}
+
+/// Collects every released event.
+pub fn collector() -> (
+    Arc<Mutex<Vec<Output>>>,
+    impl FnMut(&Output) + Send + 'static,
+) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = {
+        let seen = Arc::clone(&seen);
+        move |out: &Output| seen.lock().unwrap().push(*out)
+    };
+    (seen, sink)
+}

@@ -1,0 +1,17 @@
+//! The test kit: what checks the matching core, kept out of it.
+//!
+//! - `naive`: a deliberately simple reference engine (BTreeMap book) with the
+//!   same public shape as `matching::Engine`; property tests and the fuzz
+//!   target require both to give the same events.
+//! - `workload`: seeded, realistic command streams (new orders around a
+//!   moving mid, cancels, replaces, aggressive orders) for tests, benches,
+//!   `streamgen` and loadgen.
+//! - `state_hash`: a hash of every book's resting orders, to compare engines
+//!   rebuilt by different routes (recovery, snapshots, replicas).
+//!
+//! A dev-dependency of the engine's crates, and a dependency of the tools and
+//! loadgen only: the matching core never links it.
+
+pub mod naive;
+pub mod state_hash;
+pub mod workload;

@@ -1,0 +1,82 @@
+//! `journal export | replay` reproduces what the pipeline emitted live: the
+//! audit trail works end to end, for each placement of the stages.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
+
+// The pipeline crate's test helpers: these tests drive the same pipeline.
+#[path = "../../pipeline/tests/pipeline_support/mod.rs"]
+mod pipeline_support;
+
+use std::process::Command as Process;
+
+use journal::Durability;
+use matching::text::write_event;
+use pipeline::Output;
+use pipeline_support::{Placement, TempDir, collector, config, placed, stream};
+
+fn events_text(outputs: &[Output]) -> String {
+    let mut out = Vec::new();
+    for o in outputs {
+        write_event(&mut out, &o.event).unwrap();
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn live_events_equal_journal_export_replayed() {
+    live_events_equal_journal_export_replayed_in(Placement::Threads);
+}
+
+#[test]
+fn live_events_equal_journal_export_replayed_hosted() {
+    live_events_equal_journal_export_replayed_in(Placement::Hosted);
+}
+
+#[test]
+fn live_events_equal_journal_export_replayed_all_hosted() {
+    live_events_equal_journal_export_replayed_in(Placement::AllHosted);
+}
+
+fn live_events_equal_journal_export_replayed_in(placement: Placement) {
+    let dir = TempDir::new("export");
+    let workload = stream(30_000, 11);
+    let (seen, sink) = collector();
+    let mut p = pipeline::start(
+        placed(
+            config(dir.path(), workload.instruments.clone(), Durability::Os),
+            placement,
+        ),
+        sink,
+    )
+    .unwrap();
+    placement.check(&p);
+    for chunk in workload.commands.chunks(100) {
+        p.publish_batch(0, chunk).unwrap();
+    }
+    p.shutdown().unwrap();
+    let live = events_text(&seen.lock().unwrap());
+
+    let export = Process::new(env!("CARGO_BIN_EXE_journal"))
+        .arg("export")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let exported = dir.path().join("export.txt");
+    std::fs::write(&exported, &export.stdout).unwrap();
+    let replayed = Process::new(env!("CARGO_BIN_EXE_replay"))
+        .arg(&exported)
+        .output()
+        .unwrap();
+    assert!(replayed.status.success());
+    let replayed = String::from_utf8(replayed.stdout).unwrap();
+    assert!(live.lines().count() > 30_000);
+    assert!(
+        live == replayed,
+        "live events differ from `journal export | replay`"
+    );
+}
