@@ -16,7 +16,7 @@
 //!   on core 0, M on core 1), the client on core 1 with M yielding to it,
 //!   as loadgen runs.
 //! - `joined`: every stage on the poll loop's thread on core 0, the client
-//!   alone on core 1 (`PipelineConfig::matching_on_publisher`).
+//!   alone on core 1 (`Placement::AllHosted`).
 //!
 //! Both are measured the same way: a blocking client sends one frame, waits
 //! for the answer, and records the time (HdrHistogram), one at a time (low
@@ -38,7 +38,7 @@ use gateway::protocol::{
 use gateway::{Gateway, GatewayConfig};
 use hdrhistogram::Histogram;
 use journal::Durability;
-use pipeline::Topology;
+use pipeline::{Placement, Topology};
 
 /// The echo's client and server share one core: on the 2-vCPU VM that is
 /// the kernel's best loopback round trip (about 16 µs at p50); unpinned, the
@@ -158,7 +158,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     topology.guest = Some(client_core);
     config.pipeline.topology = Some(topology);
     // joined: M on the gateway's thread as well, the client alone on its core.
-    config.pipeline.matching_on_publisher = layout == "joined";
+    if layout == "joined" {
+        config.pipeline.placement = Placement::AllHosted;
+    }
     let gw = Gateway::start(config)?;
     println!("gateway layout: {}", gw.topology());
     pin(client_core);

@@ -35,7 +35,7 @@ fn fills_reach_both_parties_with_every_stage_on_the_poll_loop() {
     let mut topology = pipeline::Topology::detect().unwrap();
     topology.guest = Some(topology.client_core());
     cfg.pipeline.topology = Some(topology);
-    cfg.pipeline.matching_on_publisher = true;
+    cfg.pipeline.placement = pipeline::Placement::AllHosted;
     fills_reach_both_parties_in(cfg);
 }
 

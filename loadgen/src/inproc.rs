@@ -19,7 +19,7 @@
 //! each session is an account, as on the gateway.
 //!
 //! Where J and O would share loadgen's core (2 cores), they run on
-//! loadgen's thread, as they do on the gateway's (`stages_on_publisher`):
+//! loadgen's thread, as they do on the gateway's (`Placement::Hosted`):
 //! loadgen then polls the pipeline whenever it waits, so the release time
 //! includes no thread hand-off, only the work.
 
@@ -28,7 +28,9 @@ use std::time::{Duration, Instant};
 
 use journal::Durability;
 use matching::{Command, InstrumentSpec};
-use pipeline::{self, Output, OutputSink, Pipeline, PipelineConfig, PipelineError, Topology};
+use pipeline::{
+    self, Output, OutputSink, Pipeline, PipelineConfig, PipelineError, Placement, Topology,
+};
 
 use crate::clock::Clock;
 use crate::driver::Transport;
@@ -88,7 +90,7 @@ impl InprocTransport {
         // The gateway's setting: 8 books, a moderate preallocation each.
         config.engine.max_orders_per_book = 1 << 18;
         config.snapshot_on_shutdown = false;
-        config.stages_on_publisher = true;
+        config.placement = Placement::Hosted;
         if joined {
             let detected = Topology::detect().map_err(PipelineError::from)?;
             config.topology = Some(Topology::fit(&[detected.publisher]));
@@ -201,7 +203,11 @@ impl Transport for InprocTransport {
     }
 
     fn wait(&mut self, timeout: Duration) -> Result<(), RunError> {
-        let Some(p) = self.pipeline.as_mut().filter(|p| p.topology().hosted) else {
+        let Some(p) = self
+            .pipeline
+            .as_mut()
+            .filter(|p| p.topology().placement.hosts_stages())
+        else {
             return self.waiter.wait(timeout, |_| {}).map_err(RunError::Poll);
         };
         // J and O run on this thread: poll them until they release

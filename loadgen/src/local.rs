@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use gateway::{Gateway, GatewayConfig};
 use journal::Durability;
 use matching::InstrumentSpec;
-use pipeline::{PipelineError, Topology};
+use pipeline::{PipelineError, Placement, Topology};
 
 use crate::error::RunError;
 
@@ -72,7 +72,9 @@ impl LocalGateway {
         topology.guest = client_core;
         config.pipeline.topology = Some(topology);
         // Joined: M on the gateway's thread too, loadgen alone on its core.
-        config.pipeline.matching_on_publisher = joined;
+        if joined {
+            config.pipeline.placement = Placement::AllHosted;
+        }
         let gateway = Gateway::start(config)?;
         Ok(LocalGateway {
             gateway: Some(gateway),

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use disruptor::{BusySpin, Producer, build_single_producer};
 use journal::{self, Durability};
-use pipeline::{self, Output, PipelineConfig, Topology};
+use pipeline::{self, Output, PipelineConfig, Placement, Topology};
 use testkit::workload::{Workload, WorkloadConfig, generate};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
@@ -87,19 +87,19 @@ fn unpin(cores: &[usize]) {
 }
 
 /// A pipeline configuration in a fresh directory: no snapshot at shutdown,
-/// J and O on the publisher's thread if `hosted`, threads on `topology`.
+/// stages placed as `placement` asks, threads on `topology`.
 fn bench_config(
     name: &str,
     workload: &Workload,
     durability: Durability,
-    hosted: bool,
+    placement: Placement,
     topology: Topology,
 ) -> (std::path::PathBuf, PipelineConfig) {
     let dir = temp_dir(name);
     let mut config = PipelineConfig::new(&dir, workload.instruments.clone());
     config.durability = durability;
     config.snapshot_on_shutdown = false;
-    config.stages_on_publisher = hosted;
+    config.placement = placement;
     config.topology = Some(topology);
     (dir, config)
 }
@@ -123,8 +123,8 @@ fn pipeline_throughput(c: &mut Criterion, workload: &Workload) {
     let mut group = c.benchmark_group("pipeline");
     group.throughput(Throughput::Elements(10_000));
     group.sample_size(20);
-    // 0: J, M and O on threads; 1: J and O on this thread (where the
-    // topology allows: 2 cores); 2: M too ("joined": what an in-process
+    // Each placement: J, M and O on threads; J and O on this thread (where
+    // the topology allows: 2 cores); M too ("joined": what an in-process
     // client on M's core gets).
     // Detected once, before any run pins this thread: a pinned thread sees
     // one core, and every later run would put all its stages there.
@@ -136,29 +136,30 @@ fn pipeline_throughput(c: &mut Criterion, workload: &Workload) {
     };
     let runs = [Durability::None, Durability::Os, Durability::Fsync]
         .into_iter()
-        .flat_map(|d| [(d, 0), (d, 1), (d, 2)]);
-    for (durability, hosting) in runs {
-        let hosted = hosting > 0;
-        let (dir, mut config) = bench_config("throughput", workload, durability, hosted, topology);
-        if hosting == 2 {
-            config.topology = Some(joined_topology);
-            config.matching_on_publisher = true;
-        }
+        .flat_map(|d| Placement::ALL.map(|p| (d, p)));
+    for (durability, asked) in runs {
+        let on = if asked == Placement::AllHosted {
+            joined_topology
+        } else {
+            topology
+        };
+        let (dir, config) = bench_config("throughput", workload, durability, asked, on);
         let (released, sink) = release_tracker();
         let mut p = pipeline::start(config, sink).expect("pipeline starts");
-        let name = if p.topology().hosted_matching {
+        let granted = p.topology().placement;
+        let name = if granted == Placement::AllHosted {
             p.topology().pin_publisher();
             format!("{}/joined", durability.word())
-        } else if hosting == 2 {
+        } else if asked == Placement::AllHosted {
             // M is not hosted here (fsync, or J and O have cores of their own).
             p.shutdown().expect("clean shutdown");
             let _ = std::fs::remove_dir_all(&dir);
             continue;
-        } else if p.topology().hosted {
+        } else if granted == Placement::Hosted {
             // Pinned where the gateway's poll loop would run.
             p.topology().pin_publisher();
             format!("{}/hosted", durability.word())
-        } else if hosted {
+        } else if asked == Placement::Hosted {
             // J and O have cores of their own here: nothing to host.
             p.shutdown().expect("clean shutdown");
             let _ = std::fs::remove_dir_all(&dir);
@@ -211,11 +212,18 @@ fn command_event(c: &mut Criterion, workload: &Workload) {
     let topology = Topology::fit(&cores[..1]);
     for durability in [Durability::None, Durability::Os] {
         for n in [1usize, 8] {
-            let (dir, config) = bench_config("command-event", workload, durability, true, topology);
+            let (dir, config) = bench_config(
+                "command-event",
+                workload,
+                durability,
+                Placement::Hosted,
+                topology,
+            );
             let (released, sink) = release_tracker();
             let mut p = pipeline::start(config, sink).expect("pipeline starts");
-            assert!(
-                p.topology().hosted_matching,
+            assert_eq!(
+                p.topology().placement,
+                Placement::AllHosted,
                 "one core: every stage is hosted"
             );
             p.topology().pin_publisher();

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::health::StageFailure;
+use super::placement::Placement;
 use super::topology::{Topology, TopologyError};
 use journal::{Durability, JournalError, WriterOptions};
 use matching::config::{EngineConfig, SetupError};
@@ -32,22 +33,13 @@ pub struct PipelineConfig {
     /// Write a snapshot of the books on clean shutdown, so the next start
     /// replays nothing.
     pub snapshot_on_shutdown: bool,
-    /// Run J and O on the publisher's thread when the topology puts them on
-    /// its core (as on 2 cores), instead of threads of their own. The
-    /// publisher must then call `Pipeline::poll` whenever it is not
-    /// publishing: events are released only there (and inside a publish
-    /// that waits for room). For owners with a loop of their own, like the
-    /// gateway; see `Topology`. Ignored with `Durability::Fsync`: J keeps
-    /// a thread, so the publisher never waits for an fsync.
-    pub stages_on_publisher: bool,
-    /// With J and O on the publisher's thread, M too when an in-process
-    /// client is to run on M's core (`Topology::guest` there): the client
-    /// gets that core to itself instead of taking turns with M, and the
-    /// publisher's thread does all the pipeline's work. See
-    /// `hosts_matching`, and docs/performance.md for when it pays (lower
-    /// latency while the publisher's core has room; less throughput). On
-    /// one core M is hosted without being asked.
-    pub matching_on_publisher: bool,
+    /// Which stages to run on the publisher's thread, if the cores allow
+    /// (`Placement::resolve` decides what is granted). With `Hosted` or
+    /// `AllHosted` granted, the publisher must call `Pipeline::poll`
+    /// whenever it is not publishing: events are released only there (and
+    /// inside a publish that waits for room). For owners with a loop of
+    /// their own, like the gateway.
+    pub placement: Placement,
 }
 
 impl PipelineConfig {
@@ -65,34 +57,29 @@ impl PipelineConfig {
             inbound_ring: 1 << 16,
             outbound_ring: 1 << 16,
             snapshot_on_shutdown: true,
-            stages_on_publisher: false,
-            matching_on_publisher: false,
+            placement: Placement::Threads,
         }
     }
 
-    /// Whether J and O will run on the publisher's thread with `topology`:
-    /// asked for, sharing its core, and not with fsync (the publisher would
-    /// wait for every fdatasync). `pipeline::start` decides with this; an
-    /// owner that must prepare for it (the gateway's reply bridge needs a
-    /// waker only when O has its own thread) asks the same question.
-    pub fn hosts_stages(&self, topology: &Topology) -> bool {
-        self.stages_on_publisher && topology.can_host() && self.durability != Durability::Fsync
-    }
-
-    /// Whether M will run on the publisher's thread as well: J and O are
-    /// hosted, it is asked for, and a guest (an in-process client) was
-    /// going to share M's core. One thread then runs the whole pipeline
-    /// and the guest has M's core alone (`hosted.rs` says why).
-    ///
-    /// Also, asked or not, whenever J and O are hosted and M's core is the
-    /// publisher's (one core): M would only take turns with the thread
-    /// that hosts the others, and one thread doing all of it saves every
-    /// hand-off and context switch (a gateway's round trip: p50 19 µs
-    /// against 28 µs, docs/performance.md).
-    pub fn hosts_matching(&self, topology: &Topology) -> bool {
-        self.hosts_stages(topology)
-            && (topology.matching == topology.publisher
-                || (self.matching_on_publisher && topology.guest == Some(topology.matching)))
+    /// The topology the pipeline will run on: `topology`, or the cores
+    /// found, checked to exist, with the placement decided
+    /// (`Placement::resolve`) and, when M is hosted, M on the publisher's
+    /// core. `pipeline::start` calls it; an owner that must prepare for the
+    /// placement (the gateway's reply bridge needs a waker only when O has
+    /// a thread) calls it first and starts with the result, which resolves
+    /// to itself.
+    pub fn resolve(&self) -> Result<Topology, TopologyError> {
+        let mut topology = match self.topology {
+            Some(t) => t,
+            None => Topology::detect()?,
+        };
+        topology.validate()?;
+        topology.placement = Placement::resolve(self.placement, &topology, self.durability);
+        if topology.placement.hosts_matching() {
+            // M runs where the publisher does; its core is left to the guest.
+            topology.matching = topology.publisher;
+        }
+        Ok(topology)
     }
 }
 
@@ -121,56 +108,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stages_are_hosted_only_when_asked_sharing_the_core_and_not_with_fsync() {
-        let two = Topology::fit(&[0, 1]);
-        let mut config = PipelineConfig::new("unused", vec![]);
-        config.durability = Durability::Os;
-        assert!(!config.hosts_stages(&two), "not asked");
-        config.stages_on_publisher = true;
-        assert!(config.hosts_stages(&two));
-        assert!(
-            !config.hosts_stages(&Topology::fit(&[0, 1, 2, 3])),
-            "own cores"
-        );
-        config.durability = Durability::Fsync;
-        assert!(!config.hosts_stages(&two), "fsync keeps J's thread");
-    }
-
-    #[test]
-    fn matching_is_hosted_only_for_a_guest_on_its_core() {
-        let two = Topology::fit(&[0, 1]);
-        let guest = Topology {
-            guest: Some(two.matching),
-            ..two
+    fn resolving_hosts_matching_on_the_publishers_core_and_is_idempotent() {
+        let cores = Topology::available_cores().unwrap_or_default();
+        let (Some(&first), Some(&second)) = (cores.first(), cores.get(1)) else {
+            return; // needs two cores to place a guest on M's
         };
         let mut config = PipelineConfig::new("unused", vec![]);
         config.durability = Durability::Os;
-        config.stages_on_publisher = true;
-        assert!(!config.hosts_matching(&guest), "not asked");
-        config.matching_on_publisher = true;
-        assert!(config.hosts_matching(&guest));
-        assert!(!config.hosts_matching(&two), "no guest: M keeps its core");
-        let guest_on_publisher = Topology {
-            guest: Some(two.publisher),
-            ..two
-        };
-        assert!(!config.hosts_matching(&guest_on_publisher));
-        config.stages_on_publisher = false;
-        assert!(!config.hosts_matching(&guest), "J and O not hosted");
-        config.stages_on_publisher = true;
-        config.durability = Durability::Fsync;
-        assert!(!config.hosts_matching(&guest), "fsync");
-    }
-
-    #[test]
-    fn on_one_core_matching_is_hosted_with_the_other_stages() {
-        let one = Topology::fit(&[0]);
-        let mut config = PipelineConfig::new("unused", vec![]);
-        config.durability = Durability::Os;
-        assert!(!config.hosts_matching(&one), "J and O not hosted");
-        config.stages_on_publisher = true;
-        assert!(config.hosts_matching(&one), "not asked, still hosted");
-        config.durability = Durability::Fsync;
-        assert!(!config.hosts_matching(&one), "fsync keeps J's thread");
+        config.placement = Placement::AllHosted;
+        config.topology = Some(Topology {
+            guest: Some(second),
+            ..Topology::fit(&[first, second])
+        });
+        let resolved = config.resolve().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(resolved.placement, Placement::AllHosted);
+        assert_eq!(resolved.matching, resolved.publisher);
+        config.topology = Some(resolved);
+        assert_eq!(config.resolve().ok(), Some(resolved), "resolves to itself");
     }
 }

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use super::config::PipelineError;
 use super::gate::DurableGate;
 use super::health::{Health, StageFailure};
+use super::hosted::HostedStages;
 use super::publisher::Publisher;
 use super::topology::Topology;
+use super::wait::{Backoff, StageWait};
 use journal::Recovered;
 use matching::book::DepthView;
 use matching::command::Command;
@@ -22,9 +24,13 @@ pub struct ShutdownReport {
 /// A started pipeline (see `pipeline::start`). Publish commands through
 /// it; released events arrive at the `OutputSink` it was started with.
 /// `shutdown` drains both rings, fsyncs the journal and joins every thread.
-#[derive(Debug)]
 pub struct Pipeline {
     publisher: Publisher,
+    /// The stages this thread runs (`Placement::Hosted` or `AllHosted`):
+    /// driven by `poll`, and while a publish waits for room.
+    hosted: Option<Box<dyn HostedStages>>,
+    /// How a publish waits for room when nothing it can run makes any.
+    wait: StageWait,
     health: Arc<Health>,
     gate: Arc<DurableGate>,
     topology: Topology,
@@ -34,8 +40,11 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    #[allow(clippy::too_many_arguments)] // called once, by `start`
     pub(crate) fn new(
         publisher: Publisher,
+        hosted: Option<Box<dyn HostedStages>>,
+        wait: StageWait,
         health: Arc<Health>,
         gate: Arc<DurableGate>,
         topology: Topology,
@@ -45,6 +54,8 @@ impl Pipeline {
     ) -> Self {
         Pipeline {
             publisher,
+            hosted,
+            wait,
             health,
             gate,
             topology,
@@ -55,35 +66,70 @@ impl Pipeline {
     }
 
     /// Publishes one command taken in at `ts_ns`; returns its sequence.
+    /// A full ring holds it back (running the hosted stages, which make
+    /// room) until there is a slot.
     #[inline]
     pub fn publish(&mut self, ts_ns: u64, command: &Command) -> Result<u64, PipelineError> {
-        self.publisher.publish(ts_ns, command)
+        let mut backoff = Backoff::new(self.wait);
+        loop {
+            if let Some(seq) = self.publisher.try_publish(ts_ns, command)? {
+                return Ok(seq);
+            }
+            self.wait_for_room(&mut backoff);
+        }
     }
 
-    /// Publishes a batch of commands taken in at `ts_ns`; returns the last sequence.
+    /// Publishes a batch of commands taken in at `ts_ns`, in as few ring
+    /// operations as the ring's size allows; returns the last sequence.
     #[inline]
     pub fn publish_batch(
         &mut self,
         ts_ns: u64,
         commands: &[Command],
     ) -> Result<u64, PipelineError> {
-        self.publisher.publish_batch(ts_ns, commands)
+        for chunk in commands.chunks(self.publisher.ring_size()) {
+            let mut backoff = Backoff::new(self.wait);
+            while self.publisher.try_publish_batch(ts_ns, chunk)?.is_none() {
+                self.wait_for_room(&mut backoff);
+            }
+        }
+        Ok(self.publisher.next_seq() - 1)
     }
 
-    /// Runs J and O if they are hosted on this thread (see
-    /// `PipelineConfig::stages_on_publisher`), and M if it is too
-    /// (`PipelineConfig::hosts_matching`): journals what was published, executes it,
-    /// and releases what M produced to the sink. Returns the events
-    /// released; always 0 when J and O have threads of their own.
+    /// Waits once for room in the inbound ring: runs the hosted stages
+    /// (they make room), or backs off.
+    #[inline]
+    fn wait_for_room(&mut self, backoff: &mut Backoff) {
+        if self.poll() == 0 {
+            backoff.snooze();
+        }
+    }
+
+    /// Runs the stages hosted on this thread, if any (`Placement`): J
+    /// journals every command published so far, M (when hosted too)
+    /// executes it, and O releases what M produced to the sink. Returns the
+    /// events released; always 0 when every stage has a thread of its own.
+    /// Cheap when there is nothing to do.
     #[inline]
     pub fn poll(&mut self) -> usize {
-        self.publisher.poll()
+        self.poll_up_to(usize::MAX)
     }
 
-    /// As `poll`, releasing at most `limit` events (see `Publisher::poll_up_to`).
+    /// As `poll`, releasing at most `limit` events (the rest wait for the
+    /// next call): for a sink that can take only so many before its owner,
+    /// this same thread, empties it.
     #[inline]
     pub fn poll_up_to(&mut self, limit: usize) -> usize {
-        self.publisher.poll_up_to(limit)
+        match self.hosted.as_mut() {
+            Some(stages) => stages.poll(limit),
+            None => 0,
+        }
+    }
+
+    /// Hosted stages: the last command whose events have all been
+    /// released (`None` when every stage has a thread of its own).
+    pub fn released(&self) -> Option<u64> {
+        self.hosted.as_ref().map(|stages| stages.released())
     }
 
     /// The publisher itself, for a caller that publishes from a loop of its own.
@@ -134,6 +180,7 @@ impl Pipeline {
     pub fn shutdown(self) -> Result<ShutdownReport, PipelineError> {
         let Pipeline {
             publisher,
+            mut hosted,
             health,
             mut report,
             ..
@@ -143,23 +190,33 @@ impl Pipeline {
         // command is journalled and its events released. M meanwhile
         // empties the inbound ring (hosted M does so in these polls), so its
         // exit below has nothing to flush.
-        let mut publisher = publisher;
-        while publisher
-            .released()
-            .is_some_and(|released| released < report.last_seq)
-            && !health.failed()
-        {
-            if publisher.poll() == 0 {
-                std::thread::yield_now();
+        if let Some(stages) = hosted.as_mut() {
+            while stages.released() < report.last_seq && !health.failed() {
+                if stages.poll(usize::MAX) == 0 {
+                    std::thread::yield_now();
+                }
             }
         }
         // Dropping the producer ends the inbound ring: J and M drain it and
         // exit; M's exit drops the outbound producer, so O drains and exits.
         // The disruptor joins each thread in turn.
+        // (The hosted pollers go after the producer, as they did when the
+        // publisher held them.)
         drop(publisher);
+        drop(hosted);
         match health.failure() {
             Some(failure) => Err(PipelineError::StageFailed(failure)),
             None => Ok(report),
         }
+    }
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("publisher", &self.publisher)
+            .field("topology", &self.topology)
+            .field("recovered", &self.recovered)
+            .finish_non_exhaustive()
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! `start` wires it (see the diagram there). The files, one concept each:
 //! `config` (settings, errors), `topology` (cores and wait strategies),
+//! `placement` (which stages the publisher's thread runs, decided once),
 //! `startup` (recover or create the journal), `slots` (ring slot types),
 //! `publisher` (commands in), `journal_stage` (J), `matching_stage` (M),
 //! `output_stage` (O), `gate` (the durable sequence J publishes and O waits
@@ -18,6 +19,7 @@ mod hosted;
 mod journal_stage;
 mod matching_stage;
 mod output_stage;
+mod placement;
 mod publisher;
 mod slots;
 mod startup;
@@ -29,6 +31,7 @@ pub use config::{PipelineConfig, PipelineError};
 pub use handle::{Pipeline, ShutdownReport};
 pub use health::StageFailure;
 pub use output_stage::OutputSink;
+pub use placement::Placement;
 pub use publisher::Publisher;
 pub use slots::{Inbound, Output};
 pub use topology::{Topology, TopologyError};

@@ -4,9 +4,8 @@
 //! (gap-free, continuing after the journal's last record) and writes them
 //! into inbound ring slots, a batch at a time. A full ring holds the
 //! publisher back instead of dropping anything; a failed stage turns the
-//! wait into an error. When J and O (and perhaps M) are hosted on the
-//! publisher's thread (see `hosted.rs`), the publisher drives them: in
-//! `poll`, and while it waits for room (the room J and M must make).
+//! wait into an error. Waiting is the `Pipeline`'s: it owns the stages that
+//! may run on this thread (see `hosted.rs`), which are what makes room.
 
 use std::sync::Arc;
 
@@ -14,9 +13,7 @@ use disruptor::{MultiConsumerBarrier, Producer, SingleProducer};
 
 use super::config::PipelineError;
 use super::health::Health;
-use super::hosted::HostedStages;
 use super::slots::Inbound;
-use super::wait::{Backoff, StageWait};
 use matching::command::Command;
 
 pub(crate) type InboundProducer = SingleProducer<Inbound, MultiConsumerBarrier>;
@@ -26,9 +23,6 @@ pub struct Publisher {
     ring: usize,
     next_seq: u64,
     health: Arc<Health>,
-    wait: StageWait,
-    /// J and O, when this thread runs them.
-    hosted: Option<Box<dyn HostedStages>>,
 }
 
 impl Publisher {
@@ -37,55 +31,12 @@ impl Publisher {
         ring: usize,
         next_seq: u64,
         health: Arc<Health>,
-        wait: StageWait,
-        hosted: Option<Box<dyn HostedStages>>,
     ) -> Self {
         Publisher {
             producer,
             ring,
             next_seq,
             health,
-            wait,
-            hosted,
-        }
-    }
-
-    /// Runs the stages hosted on this thread, if any: journals every
-    /// command published so far, then releases every event M has produced
-    /// to the sink. Returns the number of events released (always 0 when J
-    /// and O have threads of their own). Cheap when there is nothing to do.
-    #[inline]
-    pub fn poll(&mut self) -> usize {
-        self.poll_up_to(usize::MAX)
-    }
-
-    /// As `poll`, releasing at most `limit` events (the rest wait for the
-    /// next call): for a sink that can take only so many before its owner,
-    /// this same thread, empties it.
-    #[inline]
-    pub fn poll_up_to(&mut self, limit: usize) -> usize {
-        match self.hosted.as_mut() {
-            Some(stages) => stages.poll(limit),
-            None => 0,
-        }
-    }
-
-    /// `true` when J and O run on this thread (`poll` must be called).
-    pub fn hosts_stages(&self) -> bool {
-        self.hosted.is_some()
-    }
-
-    /// Hosted stages: the last command whose events have all been released.
-    pub(crate) fn released(&self) -> Option<u64> {
-        self.hosted.as_ref().map(|stages| stages.released())
-    }
-
-    /// Waits once for room in the ring: runs the hosted stages (they make
-    /// room), or backs off.
-    #[inline]
-    fn wait_for_room(&mut self, backoff: &mut Backoff) {
-        if self.poll() == 0 {
-            backoff.snooze();
         }
     }
 
@@ -94,52 +45,36 @@ impl Publisher {
         self.next_seq
     }
 
-    /// Publishes one command taken in at `ts_ns`; returns its sequence.
+    /// Publishes one command taken in at `ts_ns` if the ring has a free
+    /// slot now: its sequence, or `Ok(None)` without waiting.
     #[inline]
-    pub fn publish(&mut self, ts_ns: u64, command: &Command) -> Result<u64, PipelineError> {
-        let seq = self.next_seq;
-        let mut backoff = Backoff::new(self.wait);
-        while self
-            .producer
-            .try_publish(|slot| {
-                *slot = Inbound {
-                    seq,
-                    ts_ns,
-                    command: *command,
-                }
-            })
-            .is_err()
-        {
-            self.check()?;
-            self.wait_for_room(&mut backoff);
-        }
-        self.next_seq += 1;
-        Ok(seq)
-    }
-
-    /// Publishes commands taken in at the same time, in as few ring
-    /// operations as the ring's size allows; returns the last sequence.
-    #[inline]
-    pub fn publish_batch(
+    pub fn try_publish(
         &mut self,
         ts_ns: u64,
-        commands: &[Command],
-    ) -> Result<u64, PipelineError> {
-        for chunk in commands.chunks(self.ring) {
-            let mut backoff = Backoff::new(self.wait);
-            while self.try_publish_batch(ts_ns, chunk)?.is_none() {
-                self.wait_for_room(&mut backoff);
+        command: &Command,
+    ) -> Result<Option<u64>, PipelineError> {
+        let seq = self.next_seq;
+        let published = self.producer.try_publish(|slot| {
+            *slot = Inbound {
+                seq,
+                ts_ns,
+                command: *command,
             }
+        });
+        if published.is_err() {
+            self.check()?;
+            return Ok(None);
         }
-        Ok(self.next_seq - 1)
+        self.next_seq += 1;
+        Ok(Some(seq))
     }
 
     /// Publishes `commands` (at most the ring's size) if the ring has room
     /// for all of them now; `Ok(None)` if not, without waiting. For a
     /// publisher that must keep doing other work while the ring is full
     /// (the gateway drains replies meanwhile: waiting there would close a
-    /// cycle of full rings). With hosted stages, the caller must `poll`
-    /// before trying again: only that makes room.
+    /// cycle of full rings). With hosted stages, the caller must
+    /// `Pipeline::poll` before trying again: only that makes room.
     #[inline]
     pub fn try_publish_batch(
         &mut self,

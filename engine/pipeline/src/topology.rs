@@ -17,15 +17,14 @@
 //! with the gateway's reads.
 //!
 //! Where J and O share the publisher's core, they can run on the
-//! publisher's own thread instead of threads of their own (`hosted`, asked
-//! for with `PipelineConfig::stages_on_publisher`): the publisher journals
-//! what it published and releases what M produced whenever it calls
-//! `Pipeline::poll`. Three threads taking turns on one core pay a context
-//! switch at every hand-off, and on the 2-vCPU reference VM a hand-off by
-//! `sched_yield` costs about 2.3 µs and a wake-up from sleep 6 µs on the same
-//! core and 39 µs across cores (docs/performance.md); one thread doing all
-//! three in turn pays none.
+//! publisher's own thread instead of threads of their own (`Placement`):
+//! the publisher journals what it published and releases what M produced
+//! whenever it calls `Pipeline::poll`. Three threads taking turns on one
+//! core pay a context switch at every hand-off (a `sched_yield` hand-off
+//! and a wake-up from sleep are measured in docs/performance.md); one
+//! thread doing all three in turn pays none.
 
+use super::placement::Placement;
 use super::wait::{SpinYieldPark, StageWait};
 
 /// The core of each thread, by `core_affinity` id.
@@ -37,15 +36,10 @@ pub struct Topology {
     pub journal: usize,
     pub matching: usize,
     pub output: usize,
-    /// J and O run on the publisher's thread, not threads of their own
-    /// (only when they share its core; set by `pipeline::start` from
-    /// `PipelineConfig::stages_on_publisher`).
-    pub hosted: bool,
-    /// M runs on the publisher's thread too (then `matching` is the
-    /// publisher's core; set by `pipeline::start` from
-    /// `PipelineConfig::hosts_matching`: when a guest wanted M's core, or
-    /// on one core).
-    pub hosted_matching: bool,
+    /// Which stages run on the publisher's thread: decided once, by
+    /// `PipelineConfig::resolve` (`Placement::resolve` has the rules). With
+    /// `AllHosted`, `matching` is the publisher's core.
+    pub placement: Placement,
     /// A core where a thread outside the pipeline also runs (an in-process
     /// client, as loadgen's): stages on it share it, so none busy-spins there.
     pub guest: Option<usize>,
@@ -88,8 +82,7 @@ impl Topology {
                 journal: core(0),
                 matching: core(0),
                 output: core(0),
-                hosted: false,
-                hosted_matching: false,
+                placement: Placement::Threads,
                 guest: None,
             },
             2 => Topology {
@@ -97,8 +90,7 @@ impl Topology {
                 journal: core(0),
                 matching: core(1),
                 output: core(0),
-                hosted: false,
-                hosted_matching: false,
+                placement: Placement::Threads,
                 guest: None,
             },
             3 => Topology {
@@ -106,8 +98,7 @@ impl Topology {
                 journal: core(2),
                 matching: core(1),
                 output: core(2),
-                hosted: false,
-                hosted_matching: false,
+                placement: Placement::Threads,
                 guest: None,
             },
             _ => Topology {
@@ -115,8 +106,7 @@ impl Topology {
                 journal: core(2),
                 matching: core(1),
                 output: core(3),
-                hosted: false,
-                hosted_matching: false,
+                placement: Placement::Threads,
                 guest: None,
             },
         }
@@ -178,8 +168,8 @@ impl Topology {
     pub fn wait_on(&self, core: usize) -> StageWait {
         let threads = |(stage, c): &&(&str, usize)| {
             *c == core
-                && !(self.hosted && matches!(*stage, "journal" | "output"))
-                && !(self.hosted_matching && *stage == "matching")
+                && !(self.placement.hosts_stages() && matches!(*stage, "journal" | "output"))
+                && !(self.placement.hosts_matching() && *stage == "matching")
         };
         let guests = usize::from(self.guest == Some(core));
         let sharing = self.stages().iter().filter(threads).count() + guests;
@@ -202,7 +192,7 @@ impl Topology {
             StageWait::BusySpin => "spin",
             StageWait::Shared(_) => "shared",
         };
-        if self.hosted_matching {
+        if self.placement.hosts_matching() {
             let client = match self.guest {
                 Some(core) if core != self.publisher => format!("; core {core} left to the client"),
                 _ => String::new(),
@@ -213,7 +203,7 @@ impl Topology {
                 wait(self.publisher),
             );
         }
-        if self.hosted {
+        if self.placement.hosts_stages() {
             return format!(
                 "publisher core {} ({}) runs journal and output, matching core {} ({})",
                 self.publisher,
@@ -251,7 +241,7 @@ mod tests {
     #[test]
     fn hosted_stages_leave_the_publisher_alone_on_its_core() {
         let t = Topology {
-            hosted: true,
+            placement: Placement::Hosted,
             ..Topology::fit(&[0, 1])
         };
         assert!(t.can_host());
@@ -267,8 +257,7 @@ mod tests {
     #[test]
     fn hosted_matching_leaves_the_guest_its_core() {
         let t = Topology {
-            hosted: true,
-            hosted_matching: true,
+            placement: Placement::AllHosted,
             matching: 0,
             guest: Some(1),
             ..Topology::fit(&[0, 1])

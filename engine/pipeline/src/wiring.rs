@@ -15,7 +15,6 @@ use super::output_stage::{OutputSink, OutputStage};
 use super::publisher::Publisher;
 use super::slots::{Inbound, Output};
 use super::startup::open_or_create;
-use super::topology::Topology;
 use matching::types::Side;
 
 /// Starts the pipeline: recovers (or creates) the journal, then wires
@@ -33,8 +32,9 @@ use matching::types::Side;
 /// only producer; O releases an event only when the gate covers its command.
 /// Threads are pinned per `Topology` (printed by `Pipeline::topology`), and
 /// every stage runs inside a panic guard that reports to `Health`. With
-/// `hosted` (J and O on the publisher's core, and the config asks), J and O
-/// are pollers the publisher's thread drives, and only M has a thread:
+/// `Placement::Hosted` (J and O on the publisher's core, and the config
+/// asks), J and O are pollers the publisher's thread drives (the
+/// `Pipeline` owns them), and only M has a thread:
 ///
 /// ```text
 ///  Publisher ─▶ inbound ring ─▶ M ─▶ outbound ring
@@ -44,7 +44,7 @@ use matching::types::Side;
 ///
 /// And when an in-process client is to have M's core (`Topology::guest`
 /// there, as loadgen's on 2 cores), or on one core, M is a poller too and
-/// one thread runs every stage (`PipelineConfig::hosts_matching`):
+/// one thread runs every stage (`Placement::AllHosted`):
 ///
 /// ```text
 ///  Publisher ─▶ inbound ring ─▶ outbound ring
@@ -59,11 +59,9 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
             return Err(PipelineError::RingSize { name, size });
         }
     }
-    let topology = match config.topology {
-        Some(t) => t,
-        None => Topology::detect()?,
-    };
-    topology.validate()?;
+    // Cores checked, placement decided: once, here (`PipelineConfig::resolve`).
+    let topology = config.resolve()?;
+    let placement = topology.placement;
 
     let started = open_or_create(&config)?;
     let health = Arc::new(Health::default());
@@ -81,19 +79,6 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
         })
         .collect();
 
-    // J and O run on threads of their own, or on the publisher's (hosted).
-    let mut topology = topology;
-    // Not with fsync: an fdatasync takes milliseconds here, and hosted, the
-    // publisher would wait for each one instead of reading on while J syncs
-    // (measured: 0.23 M commands/s hosted against 3.3 M/s with J's thread,
-    // whose group commits grow while it waits).
-    topology.hosted = config.hosts_stages(&topology);
-    let hosted_matching = config.hosts_matching(&topology);
-    if hosted_matching {
-        // M runs where the publisher does; its core is left to the guest.
-        topology.matching = topology.publisher;
-        topology.hosted_matching = true;
-    }
     let o_wait = topology.wait_on(topology.output);
     let j_wait = topology.wait_on(topology.journal);
     let m_wait = topology.wait_on(topology.matching);
@@ -108,7 +93,7 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
 
     // O: the outbound ring's consumer.
     let outbound = build_single_producer(config.outbound_ring, Output::default, o_wait);
-    let (outbound, o_poller) = if topology.hosted {
+    let (outbound, o_poller) = if placement.hosts_stages() {
         let (poller, builder) = outbound.new_event_poller();
         (builder.build(), Some((poller, output_stage())))
     } else {
@@ -134,7 +119,7 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
             config.outbound_ring.min(4096),
             Arc::clone(&health),
             m_wait,
-            hosted_matching,
+            placement.hosts_matching(),
         );
         let snapshot_dir = config
             .snapshot_on_shutdown
@@ -149,7 +134,7 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
     let (inbound, hosted) = match o_poller {
         Some((o_poller, output_stage)) => {
             let (j_poller, builder) = inbound.new_event_poller();
-            let (producer, matching) = if hosted_matching {
+            let (producer, matching) = if placement.hosts_matching() {
                 let (m_poller, builder) = builder.new_event_poller();
                 let matching = HostedMatching {
                     poller: m_poller,
@@ -200,11 +185,11 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
         config.inbound_ring,
         started.last_seq + 1,
         Arc::clone(&health),
-        p_wait,
-        hosted,
     );
     Ok(Pipeline::new(
         publisher,
+        hosted,
+        p_wait,
         health,
         gate,
         topology,

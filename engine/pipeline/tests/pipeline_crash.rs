@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use journal::{self, Durability};
 use matching::{Engine, EngineConfig};
 use pipeline::{self, Output, OutputSink};
-use pipeline_support::{Placement, TempDir, config, placed, stream};
+use pipeline_support::{Placement, TempDir, check, config, placed, stream};
 
 const CHILD_DIR: &str = "ENGINE_CRASH_CHILD_DIR";
 /// How the child places its stages: `Hosted` or `AllHosted` (J and O, or
@@ -69,7 +69,7 @@ fn crash_child() {
     );
     let sink = PrintReleased(BufWriter::new(std::io::stdout()));
     let mut p = pipeline::start(cfg, sink).unwrap();
-    placement.check(&p);
+    check(placement, &p);
     for chunk in workload.commands.chunks(64) {
         p.publish_batch(0, chunk).unwrap();
         p.poll();

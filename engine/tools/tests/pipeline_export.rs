@@ -12,7 +12,7 @@ use std::process::Command as Process;
 use journal::Durability;
 use matching::text::write_event;
 use pipeline::Output;
-use pipeline_support::{Placement, TempDir, collector, config, placed, stream};
+use pipeline_support::{Placement, TempDir, check, collector, config, placed, stream};
 
 fn events_text(outputs: &[Output]) -> String {
     let mut out = Vec::new();
@@ -49,7 +49,7 @@ fn live_events_equal_journal_export_replayed_in(placement: Placement) {
         sink,
     )
     .unwrap();
-    placement.check(&p);
+    check(placement, &p);
     for chunk in workload.commands.chunks(100) {
         p.publish_batch(0, chunk).unwrap();
     }

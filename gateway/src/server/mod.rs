@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 
 use mio::net::TcpListener;
 use mio::{Interest, Poll, Waker};
-use pipeline::{self, PipelineError, Topology};
+use pipeline::{self, PipelineError, Placement};
 
 pub use poll_loop::LoopStats;
 
@@ -75,17 +75,17 @@ impl Gateway {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(GatewayError::Poll)?);
         let replies_closed = Arc::new(AtomicBool::new(false));
         // J and O run on the poll loop's thread wherever they would share
-        // its core anyway (2 cores): see engine/src/pipeline/hosted.rs.
+        // its core anyway (2 cores): see engine/pipeline/src/hosted.rs.
         let mut pipeline_config = config.pipeline.clone();
-        let topology = match pipeline_config.topology {
-            Some(t) => t,
-            None => Topology::detect().map_err(PipelineError::from)?,
-        };
+        if pipeline_config.placement == Placement::Threads {
+            pipeline_config.placement = Placement::Hosted;
+        }
+        // Placed once, here; the pipeline starts on the same answer.
+        let topology = pipeline_config.resolve().map_err(PipelineError::from)?;
         pipeline_config.topology = Some(topology);
-        pipeline_config.stages_on_publisher = true;
         // O on its own thread (threads on bigger hosts, or fsync) must wake
         // the loop when it releases replies; hosted, the loop polls them.
-        let wake = (!pipeline_config.hosts_stages(&topology)).then(|| Arc::clone(&waker));
+        let wake = (!topology.placement.hosts_stages()).then(|| Arc::clone(&waker));
         let (bridge, replies) = bridge::reply_ring(REPLY_RING, wake, Arc::clone(&replies_closed));
         let pipeline = pipeline::start(pipeline_config, bridge)?;
         let topology = pipeline.topology().describe();

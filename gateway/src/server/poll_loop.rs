@@ -154,7 +154,7 @@ impl PollLoop {
         let mut last_tick = Instant::now();
         let mut failure = None;
         let topology = *self.pipeline.topology();
-        let hosted = topology.hosted;
+        let hosted = topology.placement.hosts_stages();
         // Whether another thread runs on this core (J and O as threads, an
         // in-process client): then a turn that does not sleep ends with a
         // yield; alone on the core, a yield would be a syscall for nothing
@@ -634,7 +634,7 @@ impl PollLoop {
     /// events as the (empty) reply ring holds, so the bridge never waits for
     /// this thread.
     fn drain_replies(&mut self) {
-        if self.pipeline.topology().hosted {
+        if self.pipeline.topology().placement.hosts_stages() {
             self.pipeline.poll_up_to(REPLY_RING);
         }
         let mut outputs = [Output::default(); 256];

@@ -65,36 +65,23 @@ pub fn config(
     config
 }
 
-/// Where the stages run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placement {
-    /// J, M and O on threads of their own.
-    Threads,
-    /// J and O on the publisher's thread, M on a thread.
-    Hosted,
-    /// J, M and O all on the publisher's thread (a guest on M's core).
-    AllHosted,
-}
+pub use pipeline::Placement;
 
-impl Placement {
-    pub const ALL: [Placement; 3] = [Placement::Threads, Placement::Hosted, Placement::AllHosted];
-
-    /// Whether J and O run on the publisher's thread.
-    pub fn hosts_stages(self) -> bool {
-        self != Placement::Threads
-    }
-
-    /// Asserts that `pipeline` runs its stages this way.
-    pub fn check(self, pipeline: &pipeline::Pipeline) {
-        assert_eq!(pipeline.topology().hosted, self.hosts_stages(), "{self:?}");
-        // On one core M is hosted with J and O, asked or not.
-        let one_core = pipeline.topology().matching == pipeline.topology().publisher;
-        assert_eq!(
-            pipeline.topology().hosted_matching,
-            self == Placement::AllHosted || (self.hosts_stages() && one_core),
-            "{self:?}"
-        );
-    }
+/// Asserts that `pipeline` runs its stages as `asked` placed them (see
+/// `placed`): on one core M is hosted with J and O, asked or not.
+pub fn check(asked: Placement, pipeline: &pipeline::Pipeline) {
+    let topology = pipeline.topology();
+    let one_core = topology.matching == topology.publisher;
+    let expected = match asked {
+        Placement::Hosted if one_core => Placement::AllHosted,
+        other => other,
+    };
+    assert_eq!(topology.placement, expected, "asked {asked:?}");
+    assert_eq!(
+        pipeline.released().is_some(),
+        asked.hosts_stages(),
+        "{asked:?}"
+    );
 }
 
 /// `config`, with its stages placed as asked (the topology then puts the
@@ -110,12 +97,10 @@ pub fn placed(mut config: PipelineConfig, placement: Placement) -> PipelineConfi
             journal: first,
             matching: last,
             output: first,
-            hosted: false,
-            hosted_matching: false,
+            placement: Placement::Threads,
             guest,
         });
-        config.stages_on_publisher = true;
-        config.matching_on_publisher = placement == Placement::AllHosted;
+        config.placement = placement;
     }
     config
 }
