@@ -6,7 +6,6 @@
 //! - `config`, `instruments`: what a gateway is started with.
 
 pub mod config;
-pub mod id_table;
 pub mod instruments;
 pub mod protocol;
 pub mod server;

@@ -13,8 +13,8 @@
 //! request waiting and an answer is never ambiguous. Those orders are kept
 //! in a per-instrument "live" list that the workload picks from.
 
-use gateway::id_table::IdTable;
 use gateway::protocol::{CancelReason, OrderRejectReason, Side};
+use idtable::IdTable;
 
 use crate::exec::{Exec, ExecKind};
 use crate::workload::Action;
@@ -127,7 +127,7 @@ pub struct Unanswered {
 /// (a hash map scattered them: two cache misses a report, ~40% of
 /// loadgen's core at 1M orders/s). 2^19 slots of 64 bytes: 32 MiB, written
 /// once at start. Older resting orders whose slot a new id wants share a
-/// small overflow map (see `gateway::id_table`).
+/// small overflow map (see `idtable::id_table`).
 const ORDER_SLOTS: usize = 1 << 19;
 
 /// Every order loadgen has sent and not yet seen finished.

@@ -16,7 +16,6 @@ pub mod command;
 pub mod config;
 pub mod engine;
 pub mod event;
-pub mod prefetch;
 pub mod sync;
 pub mod text;
 pub mod types;

@@ -162,10 +162,10 @@ impl ClientOrders {
     }
 
     /// Starts loading the slot where `client_order_id`'s lookup begins (see
-    /// `matching::prefetch`): for an order the poll loop will look up soon.
+    /// `idtable::prefetch`): for an order the poll loop will look up soon.
     #[inline]
     pub fn prefetch(&self, client_order_id: u64) {
-        matching::prefetch::prefetch(&self.slots[self.home(client_order_id)]);
+        idtable::prefetch(&self.slots[self.home(client_order_id)]);
     }
 
     /// Twice the slots, every live entry placed again.

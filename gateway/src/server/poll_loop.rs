@@ -23,12 +23,12 @@ use super::registry::{OrderInfo, Registry, SessionRef};
 use super::session::{Fill as ReadResult, Phase, Session, SlowReader};
 use super::throttle::Throttle;
 use crate::config::SessionLimits;
-use crate::id_table::IdTable;
 use crate::protocol::{
     Accepted, CancelReason, Cancelled, ClientMessage, Decoded, Fill, Level, LogonAck, LogonReject,
     LogonRejectReason, Logout, LogoutReason, OrderRef, OrderRejectReason, Reject, Rejected,
     Replaced, SeqCheck, ServerMessage, SessionRejectReason, TopOfBook, Trade, decode_frame,
 };
+use idtable::IdTable;
 
 pub const LISTENER: Token = Token(0);
 pub const WAKER: Token = Token(1);

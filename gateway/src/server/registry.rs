@@ -13,7 +13,7 @@
 //! output looks an order up here, so this lookup is the poll loop's most
 //! frequent one.
 
-use crate::id_table::IdTable;
+use idtable::IdTable;
 
 /// A session as seen by its orders: its slot and the slot's generation, so
 /// an order of a closed session is never routed to the next session that

@@ -3,7 +3,7 @@
 //!
 //! The gateway's poll loop misses in cache on data it can name in advance:
 //! the slot of an id its counter will hand out next, the registry entries
-//! of a batch of events (`gateway::id_table::IdTable::prefetch`). Started
+//! of a batch of events (`IdTable::prefetch`). Started
 //! early, those misses overlap with useful work instead of stalling it one
 //! after another. A prefetch is a hint: it changes no state the program can
 //! see, never faults, and is one instruction (nothing where unsupported).

@@ -24,7 +24,7 @@
 //! starts with room for `OVERFLOW_CAPACITY` ids and allocates only if more
 //! are there at once.
 //!
-//! The same idea sits in the engine (`engine/src/book/order_index.rs`), tied
+//! The same idea sits in the engine (`engine/core/src/book/order_index.rs`), tied
 //! to its order arena; this one is generic and stores the id and value
 //! itself. loadgen's order table uses it too (its client order ids come
 //! from a counter as well).
@@ -118,11 +118,11 @@ impl<V: Copy + Default> IdTable<V> {
     /// waiting for it: a caller that knows which ids it will touch next
     /// (the next ids of a counter, the events of a batch) overlaps those
     /// memory accesses instead of waiting for each in turn. A hint only
-    /// (`matching::prefetch`): it changes no state. A slot may straddle two
+    /// (`crate::prefetch`): it changes no state. A slot may straddle two
     /// cache lines (the registry's are 48 bytes): both are asked for.
     #[inline]
     pub fn prefetch(&self, id: u64) {
-        matching::prefetch::prefetch(&self.slots[self.index(id)]);
+        crate::prefetch(&self.slots[self.index(id)]);
     }
 
     #[inline]
