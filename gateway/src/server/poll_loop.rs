@@ -343,7 +343,6 @@ impl PollLoop {
                 self.sessions.close_after_flush(slot);
             }
             Verdict::RefuseLogon(reason) => self.sessions.refuse_logon(slot, reason, now),
-            Verdict::Logout(reason) => self.sessions.logout(slot, reason, now),
         }
     }
 

@@ -18,7 +18,7 @@ use mio::net::TcpStream;
 use super::client_orders::ClientOrders;
 use super::connection::Connection;
 use super::registry::SessionRef;
-use super::throttle::Throttle;
+use super::throttle::{Pace, Throttle};
 use crate::config::SessionLimits;
 use crate::protocol::{
     ClientMessage, DecodeErrorKind, LogonAck, LogonRejectReason, LogoutReason, Reject, SeqCheck,
@@ -59,8 +59,6 @@ pub enum Verdict {
     RejectThenClose(SessionRejectReason),
     /// Answer `LogonReject { reason }` and close.
     RefuseLogon(LogonRejectReason),
-    /// Answer `Logout { reason }` and close.
-    Logout(LogoutReason),
 }
 
 /// What a session's clock asks for (see [`Session::timer`]).
@@ -115,8 +113,20 @@ impl Session {
     #[inline]
     pub fn admit(&mut self, seq: u64, msg: &ClientMessage, now: Instant) -> Verdict {
         self.last_received = now;
-        if !self.throttle.take(now) {
-            return Verdict::Logout(LogoutReason::Throttled);
+        match self.throttle.take(now) {
+            Pace::Within => {}
+            // Refused unprocessed; its seq is still used (when it is the
+            // one expected: a gap shows on the next frame).
+            pace => {
+                self.use_seq(seq);
+                return match pace {
+                    Pace::Flooding => Verdict::RejectThenLogout(
+                        SessionRejectReason::Throttled,
+                        LogoutReason::Throttled,
+                    ),
+                    _ => Verdict::Reject(SessionRejectReason::Throttled),
+                };
+            }
         }
         match self.phase {
             Phase::AwaitingLogon => match msg {
@@ -145,14 +155,20 @@ impl Session {
     /// held one, is used up when it is the one expected.
     pub fn undecodable(&mut self, seq: Option<u64>, kind: DecodeErrorKind, now: Instant) -> Reject {
         self.last_received = now;
-        if let Some(seq) = seq
-            && seq == self.inbound.expected()
-        {
-            self.inbound.check(seq);
+        if let Some(seq) = seq {
+            self.use_seq(seq);
         }
         Reject {
             ref_seq: seq.unwrap_or(0),
             reason: SessionRejectReason::DecodeFailed(kind),
+        }
+    }
+
+    /// Counts `seq` as used by a frame that is refused unprocessed, if it is
+    /// the one expected.
+    fn use_seq(&mut self, seq: u64) {
+        if seq == self.inbound.expected() {
+            self.inbound.check(seq);
         }
     }
 
