@@ -90,6 +90,13 @@ impl Connection {
         Ok(())
     }
 
+    /// Queues the session's last message even when the buffer is full: the
+    /// buffer may then hold up to one frame more than its limit.
+    #[cold]
+    pub fn send_last(&mut self, msg: ServerMessage) {
+        self.push(msg);
+    }
+
     #[inline]
     fn push(&mut self, msg: ServerMessage) {
         let seq = self.outbound.next_outbound();

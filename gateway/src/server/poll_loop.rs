@@ -48,6 +48,10 @@ const TICK: Duration = Duration::from_millis(50);
 /// a sleeping thread, and still more a halted vCPU, takes long to wake (see
 /// docs/performance.md, section "Hand-off costs on this VM").
 const STAY_AWAKE: Duration = Duration::from_millis(2);
+/// Connections over the session limit being told so at once: beyond this
+/// many, more are closed without a word, so a storm of connections cannot
+/// make the gateway hold a buffer for each.
+const MAX_REFUSING: usize = 64;
 /// Slots of the registry's direct table: lookups stay direct while the live
 /// orders span fewer engine ids (commands) than this, far longer than
 /// loadgen's resting orders live. Sized to stay in the L3 cache: a larger
@@ -246,14 +250,17 @@ impl PollLoop {
         // Until the listener has nothing more (WouldBlock) or fails.
         while let Ok((stream, _)) = listener.accept() {
             let _ = stream.set_nodelay(true);
-            if self.sessions.live() >= self.max_sessions {
-                // Refused: dropped.
+            let full = self.sessions.live() >= self.max_sessions;
+            if full && self.sessions.refusing() >= MAX_REFUSING {
+                // Refused without a word: too many refusals under way.
                 continue;
             }
             if let Some(bytes) = self.limits.socket_send_buffer {
                 let _ = socket2::SockRef::from(&stream).set_send_buffer_size(bytes);
             }
-            if self.sessions.open(stream, &self.limits, now).is_some() {
+            if full {
+                self.sessions.open_refused(stream, &self.limits, now);
+            } else if self.sessions.open(stream, &self.limits, now).is_some() {
                 self.sessions_accepted += 1;
             }
         }
@@ -340,7 +347,7 @@ impl PollLoop {
             }
             Verdict::RejectThenClose(reason) => {
                 self.sessions.send(slot, reject(reason), now);
-                self.sessions.close_after_flush(slot);
+                self.sessions.close_after_flush(slot, now);
             }
             Verdict::RefuseLogon(reason) => self.sessions.refuse_logon(slot, reason, now),
         }

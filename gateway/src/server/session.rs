@@ -83,8 +83,13 @@ pub struct Session {
     last_received: Instant,
     /// Live orders of this session: client order id → engine order id.
     pub client_orders: ClientOrders,
-    /// Close once the outbound buffer is written (after a Logout).
-    closing: bool,
+    /// Since when the session has been ending: its last message (a Logout,
+    /// a LogonReject) is queued, nothing more is sent, and it closes once
+    /// that is written, or after `LOGOUT_GRACE` if the client does not take it.
+    closing_since: Option<Instant>,
+    /// Opened only to be told `LogonReject { SESSION_LIMIT }`: not counted
+    /// as a session.
+    pub refused: bool,
     /// Since when the session has been half-closed (our FIN sent after the
     /// Logout), reading and discarding until the client closes too. Closing
     /// at once would make the kernel answer the client's in-flight data with
@@ -103,7 +108,8 @@ impl Session {
             connected_at: now,
             last_received: now,
             client_orders: ClientOrders::default(),
-            closing: false,
+            closing_since: None,
+            refused: false,
             draining_since: None,
         }
     }
@@ -131,6 +137,9 @@ impl Session {
         match self.phase {
             Phase::AwaitingLogon => match msg {
                 ClientMessage::Logon(logon) => match self.inbound.check(seq) {
+                    SeqCheck::Ok if !known_account(logon.account) => {
+                        Verdict::RefuseLogon(LogonRejectReason::UnknownAccount)
+                    }
                     SeqCheck::Ok => Verdict::Logon(logon.account),
                     _ => Verdict::RefuseLogon(LogonRejectReason::BadSequence),
                 },
@@ -187,8 +196,9 @@ impl Session {
         if let Some(since) = self.draining_since {
             return (now.duration_since(since) > LOGOUT_GRACE).then_some(Timer::Close);
         }
-        if self.closing {
-            return None;
+        if let Some(since) = self.closing_since {
+            // Ending, but the client is not taking its last messages.
+            return (now.duration_since(since) > LOGOUT_GRACE).then_some(Timer::Close);
         }
         let heartbeat = limits.heartbeat_interval;
         match self.phase {
@@ -210,13 +220,13 @@ impl Session {
     }
 
     /// The session is ending: once its output is written, it closes.
-    pub fn end(&mut self) {
-        self.closing = true;
+    pub fn end(&mut self, now: Instant) {
+        self.closing_since.get_or_insert(now);
     }
 
     /// `true` once the session is ending: its input is discarded.
     pub fn is_closing(&self) -> bool {
-        self.closing
+        self.closing_since.is_some()
     }
 
     /// `true` after our FIN: input is read only to see the client close.
@@ -227,9 +237,16 @@ impl Session {
     /// After a flush that wrote everything: an ending session sends its FIN
     /// and waits for the client's.
     pub fn written(&mut self, now: Instant) {
-        if self.closing && self.draining_since.is_none() {
+        if self.closing_since.is_some() && self.draining_since.is_none() {
             self.conn.half_close();
             self.draining_since = Some(now);
         }
     }
+}
+
+/// Whether the gateway knows `account`. This version keeps no list of
+/// accounts: every account is known but 0, which is no account (the
+/// engine's empty order slot carries it).
+pub fn known_account(account: u32) -> bool {
+    account != 0
 }

@@ -36,6 +36,8 @@ pub struct SessionTable {
     /// `Connection::queued`).
     to_flush: Vec<usize>,
     registry: mio::Registry,
+    /// Connections open only to be refused (`open_refused`).
+    refused: usize,
     /// Sessions ended by the gateway for a cause (not a user logout or shutdown).
     pub closed_for_cause: u64,
 }
@@ -48,13 +50,19 @@ impl SessionTable {
             generation: 0,
             to_flush: Vec::with_capacity(1024),
             registry,
+            refused: 0,
             closed_for_cause: 0,
         }
     }
 
-    /// Sessions open now.
+    /// Sessions open now, not counting connections being refused.
     pub fn live(&self) -> usize {
-        self.slots.len() - self.free.len()
+        self.slots.len() - self.free.len() - self.refused
+    }
+
+    /// Connections open only to be refused.
+    pub fn refusing(&self) -> usize {
+        self.refused
     }
 
     /// Slots in the table, open or free: sessions are `0..slots()`.
@@ -123,12 +131,31 @@ impl SessionTable {
         Some(me)
     }
 
-    /// Queues a message; a session whose buffer is full is closed (slow reader).
+    /// A connection over the session limit: it is told
+    /// `LogonReject { SESSION_LIMIT }` at once, and closed once that is
+    /// written. It holds a slot meanwhile, but does not count as a session.
+    pub fn open_refused(&mut self, stream: TcpStream, limits: &SessionLimits, now: Instant) {
+        if let Some(me) = self.open(stream, limits, now)
+            && let Some(session) = self.get_mut(me.slot)
+        {
+            session.refused = true;
+            self.refused += 1;
+            self.refuse_logon(me.slot, LogonRejectReason::SessionLimit, now);
+        }
+    }
+
+    /// Queues a message. Nothing is sent after a session's last message
+    /// (its Logout). A session whose buffer is full is a slow reader: it
+    /// gets `Logout { SLOW_READER }` after what it has queued, and is
+    /// closed once that is written or after the logout grace.
     #[inline]
     pub fn send(&mut self, slot: usize, msg: ServerMessage, now: Instant) {
         let Some(session) = self.get_mut(slot) else {
             return;
         };
+        if session.is_closing() {
+            return;
+        }
         match session.conn.send(msg, now) {
             Ok(()) => {
                 if !session.conn.blocked {
@@ -136,8 +163,12 @@ impl SessionTable {
                 }
             }
             Err(SlowReader) => {
+                let reason = LogoutReason::SlowReader;
+                session
+                    .conn
+                    .send_last(ServerMessage::Logout(Logout { reason }));
                 self.closed_for_cause += 1;
-                self.close(slot);
+                self.close_after_flush(slot, now);
             }
         }
     }
@@ -202,7 +233,7 @@ impl SessionTable {
             self.closed_for_cause += 1;
         }
         self.send(slot, ServerMessage::Logout(Logout { reason }), now);
-        self.close_after_flush(slot);
+        self.close_after_flush(slot, now);
     }
 
     /// Refuses a logon with `reason`, closing once the answer is written.
@@ -212,13 +243,13 @@ impl SessionTable {
             ServerMessage::LogonReject(LogonReject { reason }),
             now,
         );
-        self.close_after_flush(slot);
+        self.close_after_flush(slot, now);
     }
 
     /// Closes the session once what it has queued is written.
-    pub fn close_after_flush(&mut self, slot: usize) {
+    pub fn close_after_flush(&mut self, slot: usize, now: Instant) {
         if let Some(session) = self.get_mut(slot) {
-            session.end();
+            session.end(now);
             self.queue(slot);
         }
     }
@@ -238,6 +269,9 @@ impl SessionTable {
         if let Some(mut session) = self.slots.get_mut(slot).and_then(Option::take) {
             let _ = self.registry.deregister(&mut session.conn.stream);
             self.free.push(slot);
+            if session.refused {
+                self.refused -= 1;
+            }
         }
     }
 }
