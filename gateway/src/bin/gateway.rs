@@ -32,7 +32,8 @@ struct Args {
     /// the built-in set loadgen also uses (8 instruments, symbols 1-8).
     #[arg(long)]
     instruments: Option<PathBuf>,
-    /// Messages per second a session may send before it is closed.
+    /// Messages per second a session may send (0: no throttle). Frames over
+    /// it are rejected; a session sending more than twice it is logged out.
     #[arg(long, default_value_t = 2_000_000)]
     throttle: u32,
     /// Connections served at once.

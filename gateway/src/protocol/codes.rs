@@ -137,20 +137,21 @@ wire_enum! {
     /// Why a logon was refused (`LogonReject`). The gateway closes the
     /// connection after sending it.
     pub enum LogonRejectReason as "logon_reject_reason" {
-        /// The account is not known to the gateway.
+        /// The account is not known to the gateway (account 0: see docs/protocol.md).
         UnknownAccount = 0,
         /// The account already has a session and the gateway allows one.
         AccountInUse = 1,
         /// The logon's sequence number was not 1.
         BadSequence = 2,
-        /// The gateway has no room for another session.
+        /// The gateway has no room for another session (sent on connecting).
         SessionLimit = 3,
     }
 }
 
 wire_enum! {
     /// Why the gateway ends a session (`Logout`). The connection is closed
-    /// after the message is sent (or, for `SlowReader`, without waiting for it).
+    /// once the message is written, or after a short grace if the client
+    /// does not read it (always so for `SlowReader`).
     pub enum LogoutReason as "logout_reason" {
         /// The client sent `Logout`; this is the answer.
         UserRequested = 0,

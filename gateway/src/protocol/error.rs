@@ -8,7 +8,7 @@
 use thiserror::Error;
 
 use super::codes::DecodeErrorKind;
-use super::frame::MAX_FRAME_LEN;
+use super::limits::MAX_FRAME_LEN;
 
 /// Why a frame could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Error)]

@@ -16,19 +16,7 @@ use thiserror::Error;
 
 use super::envelope::{Envelope, Message, decode_payload, encode_payload, payload_len, peek_seq};
 use super::error::{DecodeError, EncodeError};
-
-/// Bytes of the length prefix.
-pub const LEN_PREFIX: usize = 4;
-
-/// The largest payload length a prefix may announce. Every message of this
-/// version is far smaller (the largest payload is 56 bytes); the margin leaves
-/// room for new fields and messages without changing the bound, which both
-/// sides size their buffers by.
-pub const MAX_FRAME_LEN: usize = 256;
-
-/// The most bytes one frame can take, prefix included: what a read buffer must
-/// be able to hold to make progress.
-pub const MAX_FRAME_BYTES: usize = LEN_PREFIX + MAX_FRAME_LEN;
+pub use super::limits::{LEN_PREFIX, MAX_FRAME_BYTES, MAX_FRAME_LEN};
 
 /// What [`decode_frame`] found at the start of a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,8 @@
 //!
 //! - `frame`: a `u32` little-endian length prefix, then the payload. Finds
 //!   message boundaries in a read buffer, bounds the frame size.
+//! - `limits`: those bounds (`MAX_FRAME_LEN`, ...), below both `frame` and
+//!   `error` so that the two need not import each other.
 //! - `envelope`: the payload is a `u64` sequence number and one message, in
 //!   bincode's legacy fixed-int little-endian layout, written and read by
 //!   wincode.
@@ -26,6 +28,7 @@ mod engine_map;
 pub mod envelope;
 pub mod error;
 pub mod frame;
+mod limits;
 pub mod sequence;
 pub mod server;
 

@@ -5,12 +5,37 @@
 //!                    ▲                                                          │
 //!                    └────────────── reply ring + waker (bridge) ◀──────────────┘
 //! ```
+//!
+//! The files, from the socket in:
+//!
+//! - `poll_loop.rs`: the loop itself, one short turn: poll, dispatch,
+//!   publish, drain, flush; plus accepting connections and the timers.
+//! - `connection.rs`: one client's socket and its read and write buffers.
+//! - `session.rs`: the session protocol (logon, sequence numbers, throttle,
+//!   heartbeats, logout) as decisions the loop carries out.
+//! - `throttle.rs`: the per-session token bucket behind the throttle rule.
+//! - `session_table.rs`: every session by slot; sending, logging out,
+//!   closing, and the once-per-turn flush.
+//! - `order_entry.rs`: orders, cancels and replaces into one command batch
+//!   per turn, and its publication.
+//! - `execution_reports.rs`: released events routed to the owning session.
+//! - `market_data.rs`: subscribers per instrument; trades and top of book.
+//! - `registry.rs`: live orders by engine id (owner, client order id, leaves).
+//! - `client_orders.rs`: one session's live orders by client order id.
+//! - `bridge.rs`: the reply ring from the output stage back to the loop.
+//! - `stages.rs`: where the pipeline's stages run, and what that asks of the loop.
 
 mod bridge;
 mod client_orders;
+mod connection;
+mod execution_reports;
+mod market_data;
+mod order_entry;
 mod poll_loop;
 mod registry;
 mod session;
+mod session_table;
+mod stages;
 mod throttle;
 
 use std::net::SocketAddr;
@@ -20,7 +45,7 @@ use std::thread::JoinHandle;
 
 use mio::net::TcpListener;
 use mio::{Interest, Poll, Waker};
-use pipeline::{self, PipelineError, Placement};
+use pipeline::{self, PipelineError};
 
 pub use poll_loop::LoopStats;
 
@@ -74,18 +99,9 @@ impl Gateway {
         let poll = Poll::new().map_err(GatewayError::Poll)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(GatewayError::Poll)?);
         let replies_closed = Arc::new(AtomicBool::new(false));
-        // J and O run on the poll loop's thread wherever they would share
-        // its core anyway (2 cores): see engine/pipeline/src/hosted.rs.
+        // Where J and O run decides whether O must wake the loop: stages.rs.
         let mut pipeline_config = config.pipeline.clone();
-        if pipeline_config.placement == Placement::Threads {
-            pipeline_config.placement = Placement::Hosted;
-        }
-        // Placed once, here; the pipeline starts on the same answer.
-        let topology = pipeline_config.resolve().map_err(PipelineError::from)?;
-        pipeline_config.topology = Some(topology);
-        // O on its own thread (threads on bigger hosts, or fsync) must wake
-        // the loop when it releases replies; hosted, the loop polls them.
-        let wake = (!topology.placement.hosts_stages()).then(|| Arc::clone(&waker));
+        let wake = stages::place(&mut pipeline_config)?.then(|| Arc::clone(&waker));
         let (bridge, replies) = bridge::reply_ring(REPLY_RING, wake, Arc::clone(&replies_closed));
         let pipeline = pipeline::start(pipeline_config, bridge)?;
         let topology = pipeline.topology().describe();
@@ -115,7 +131,8 @@ impl Gateway {
             instruments,
             Arc::clone(&stop),
             replies_closed,
-        );
+        )
+        .map_err(GatewayError::Poll)?;
         let thread = std::thread::Builder::new()
             .name("gateway".into())
             .spawn(move || {

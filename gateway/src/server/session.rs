@@ -1,21 +1,37 @@
-//! One client connection: its socket, buffers, sequence numbers and limits.
+//! The session protocol: logon, sequence numbers, throttle, heartbeats and
+//! logout (docs/protocol.md, "Session rules").
+//!
+//! A [`Session`] is one client connection's state under those rules. Its
+//! methods take what arrived (a frame, the time) and return a decision, a
+//! plain value such as [`Verdict`] or [`Timer`], which the poll loop carries
+//! out: sending, closing, handing an order on. They do no I/O themselves, so
+//! every rule of the document is in this file and can be read in one place;
+//! the socket and its buffers are `connection.rs`.
 //!
 //! A session's live orders are keyed by client order ids, which the client
 //! chooses: `client_orders.rs` says how they are kept.
 
-use std::io::{self, Read, Write};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
 use super::client_orders::ClientOrders;
+use super::connection::Connection;
 use super::registry::SessionRef;
-use super::throttle::Throttle;
-use crate::protocol::{Envelope, MAX_FRAME_BYTES, SeqTracker, ServerMessage, encode_frame};
+use super::throttle::{Pace, Throttle};
+use crate::config::SessionLimits;
+use crate::protocol::{
+    ClientMessage, DecodeErrorKind, LogonAck, LogonRejectReason, LogoutReason, Reject, SeqCheck,
+    SeqTracker, SessionRejectReason,
+};
 
-/// Bytes of unread input a session buffers: many frames, so one `read`
-/// call takes a whole burst.
-pub const READ_BUFFER: usize = 64 * 1024;
+/// How long a session that is ending may take to write its last messages,
+/// and then to close its side after our FIN, before it is dropped.
+pub const LOGOUT_GRACE: Duration = Duration::from_millis(500);
+
+/// Heartbeat intervals without a message from the client before the
+/// gateway gives up on it ("several intervals" in docs/protocol.md).
+const MISSED_HEARTBEATS: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -25,199 +41,212 @@ pub enum Phase {
     LoggedOn(u32),
 }
 
-/// What a read found.
+/// What the loop does with one decoded frame. Every refusal names its
+/// reason; the frame's seq is the `ref_seq` of any `Reject`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fill {
-    /// The socket has nothing more for now (mio will signal new data).
-    Drained,
-    /// The buffer filled first: more may be waiting, and with edge-triggered
-    /// readiness no new event will say so, so read again after decoding.
-    Full,
-    /// The peer closed the connection (or it failed).
-    Closed,
+pub enum Verdict {
+    /// Act on the message: the session is logged on as this account, the
+    /// frame is in sequence and within the throttle.
+    Process(u32),
+    /// A well-formed `Logon` for this account: the loop checks what only it
+    /// can see (other sessions), then calls [`Session::log_on`] or refuses.
+    Logon(u32),
+    /// Answer `Reject { reason }`; the session goes on.
+    Reject(SessionRejectReason),
+    /// Answer `Reject { reason }`, then `Logout { logout }`, and close.
+    RejectThenLogout(SessionRejectReason, LogoutReason),
+    /// Answer `Reject { reason }` and close: there is no session to log out.
+    RejectThenClose(SessionRejectReason),
+    /// Answer `LogonReject { reason }` and close.
+    RefuseLogon(LogonRejectReason),
 }
 
-/// The session's outbound buffer is full: it stopped reading.
-#[derive(Debug)]
-pub struct SlowReader;
+/// What a session's clock asks for (see [`Session::timer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// The session had its grace to finish: drop the connection.
+    Close,
+    /// End the session with `Logout { reason }`.
+    Logout(LogoutReason),
+    /// Nothing was sent for an interval: send a `Heartbeat`.
+    Heartbeat,
+}
 
 #[derive(Debug)]
 pub struct Session {
-    pub stream: TcpStream,
+    pub conn: Connection,
     pub me: SessionRef,
     pub phase: Phase,
-    pub inbound: SeqTracker,
-    outbound: SeqTracker,
-    read_buf: Box<[u8]>,
-    /// Input not yet decoded: `read_buf[read_pos..read_len]`. Decoding
-    /// moves `read_pos` on; the rest moves to the front once per read
-    /// (`fill`), not once per frame.
-    read_pos: usize,
-    read_len: usize,
-    write_buf: Vec<u8>,
-    write_pos: usize,
-    write_limit: usize,
-    pub throttle: Throttle,
-    pub connected_at: Instant,
-    pub last_received: Instant,
-    pub last_sent: Instant,
+    inbound: SeqTracker,
+    throttle: Throttle,
+    connected_at: Instant,
+    last_received: Instant,
     /// Live orders of this session: client order id → engine order id.
     pub client_orders: ClientOrders,
-    pub subscriptions: Vec<u32>,
-    /// Close once the outbound buffer is written (after a Logout).
-    pub closing: bool,
+    /// Since when the session has been ending: its last message (a Logout,
+    /// a LogonReject) is queued, nothing more is sent, and it closes once
+    /// that is written, or after `LOGOUT_GRACE` if the client does not take it.
+    closing_since: Option<Instant>,
+    /// Opened only to be told `LogonReject { SESSION_LIMIT }`: not counted
+    /// as a session.
+    pub refused: bool,
     /// Since when the session has been half-closed (our FIN sent after the
     /// Logout), reading and discarding until the client closes too. Closing
     /// at once would make the kernel answer the client's in-flight data with
     /// a reset, which can destroy the Logout before the client reads it.
-    pub draining_since: Option<Instant>,
-    /// Waiting for a writable event.
-    pub blocked: bool,
+    draining_since: Option<Instant>,
 }
 
 impl Session {
-    pub fn new(
-        stream: TcpStream,
-        me: SessionRef,
-        throttle: Throttle,
-        write_limit: usize,
-        now: Instant,
-    ) -> Self {
+    pub fn new(stream: TcpStream, me: SessionRef, limits: &SessionLimits, now: Instant) -> Self {
         Session {
-            stream,
+            conn: Connection::new(stream, limits.outbound_buffer_bytes, now),
             me,
             phase: Phase::AwaitingLogon,
             inbound: SeqTracker::new(),
-            outbound: SeqTracker::new(),
-            read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
-            read_pos: 0,
-            read_len: 0,
-            write_buf: Vec::with_capacity(write_limit.min(1 << 16)),
-            write_pos: 0,
-            write_limit,
-            throttle,
+            throttle: Throttle::new(limits.max_msgs_per_sec, now),
             connected_at: now,
             last_received: now,
-            last_sent: now,
             client_orders: ClientOrders::default(),
-            subscriptions: Vec::new(),
-            closing: false,
+            closing_since: None,
+            refused: false,
             draining_since: None,
-            blocked: false,
         }
     }
 
-    /// Queues a message (with the session's next outbound sequence number)
-    /// for the next flush.
+    /// Decides what to do with a decoded frame: throttle, logon state and
+    /// sequence number, in that order.
     #[inline]
-    pub fn send(&mut self, msg: ServerMessage, now: Instant) -> Result<(), SlowReader> {
-        if self.write_buf.len() - self.write_pos + MAX_FRAME_BYTES > self.write_limit {
-            // Full: give the socket a chance first. Only a client whose
-            // socket will not take more is a slow reader.
-            if self.flush(now).is_err()
-                || self.write_buf.len() - self.write_pos + MAX_FRAME_BYTES > self.write_limit
+    pub fn admit(&mut self, seq: u64, msg: &ClientMessage, now: Instant) -> Verdict {
+        self.last_received = now;
+        match self.throttle.take(now) {
+            Pace::Within => {}
+            // Refused unprocessed; its seq is still used (when it is the
+            // one expected: a gap shows on the next frame).
+            pace => {
+                self.use_seq(seq);
+                return match pace {
+                    Pace::Flooding => Verdict::RejectThenLogout(
+                        SessionRejectReason::Throttled,
+                        LogoutReason::Throttled,
+                    ),
+                    _ => Verdict::Reject(SessionRejectReason::Throttled),
+                };
+            }
+        }
+        match self.phase {
+            Phase::AwaitingLogon => match msg {
+                ClientMessage::Logon(logon) => match self.inbound.check(seq) {
+                    SeqCheck::Ok if !known_account(logon.account) => {
+                        Verdict::RefuseLogon(LogonRejectReason::UnknownAccount)
+                    }
+                    SeqCheck::Ok => Verdict::Logon(logon.account),
+                    _ => Verdict::RefuseLogon(LogonRejectReason::BadSequence),
+                },
+                _ => Verdict::RejectThenClose(SessionRejectReason::NotLoggedOn),
+            },
+            Phase::LoggedOn(account) => match self.inbound.check(seq) {
+                SeqCheck::Ok => match msg {
+                    ClientMessage::Logon(_) => {
+                        Verdict::Reject(SessionRejectReason::AlreadyLoggedOn)
+                    }
+                    _ => Verdict::Process(account),
+                },
+                SeqCheck::Duplicate { .. } => Verdict::Reject(SessionRejectReason::SeqDuplicate),
+                SeqCheck::Gap { .. } => {
+                    Verdict::RejectThenLogout(SessionRejectReason::SeqGap, LogoutReason::SeqGap)
+                }
+            },
+        }
+    }
+
+    /// The `Reject` for a frame that did not decode. Its seq, if the payload
+    /// held one, is used up when it is the one expected.
+    pub fn undecodable(&mut self, seq: Option<u64>, kind: DecodeErrorKind, now: Instant) -> Reject {
+        self.last_received = now;
+        if let Some(seq) = seq {
+            self.use_seq(seq);
+        }
+        Reject {
+            ref_seq: seq.unwrap_or(0),
+            reason: SessionRejectReason::DecodeFailed(kind),
+        }
+    }
+
+    /// Counts `seq` as used by a frame that is refused unprocessed, if it is
+    /// the one expected.
+    fn use_seq(&mut self, seq: u64) {
+        if seq == self.inbound.expected() {
+            self.inbound.check(seq);
+        }
+    }
+
+    /// Opens the session for `account`; the answer to send.
+    pub fn log_on(&mut self, account: u32, limits: &SessionLimits) -> LogonAck {
+        self.phase = Phase::LoggedOn(account);
+        LogonAck {
+            account,
+            heartbeat_interval_ms: limits.heartbeat_interval.as_millis() as u32,
+            max_msgs_per_sec: limits.max_msgs_per_sec,
+        }
+    }
+
+    /// What the clock asks of this session now, if anything.
+    pub fn timer(&self, now: Instant, limits: &SessionLimits) -> Option<Timer> {
+        if let Some(since) = self.draining_since {
+            return (now.duration_since(since) > LOGOUT_GRACE).then_some(Timer::Close);
+        }
+        if let Some(since) = self.closing_since {
+            // Ending, but the client is not taking its last messages.
+            return (now.duration_since(since) > LOGOUT_GRACE).then_some(Timer::Close);
+        }
+        let heartbeat = limits.heartbeat_interval;
+        match self.phase {
+            Phase::AwaitingLogon
+                if now.duration_since(self.connected_at) > limits.logon_timeout =>
             {
-                return Err(SlowReader);
+                Some(Timer::Logout(LogoutReason::LogonTimeout))
             }
-        }
-        let seq = self.outbound.next_outbound();
-        let mut frame = [0u8; MAX_FRAME_BYTES];
-        // Every server message fits a frame: the codec's tests check the sizes.
-        let n = encode_frame(&Envelope { seq, msg }, &mut frame).unwrap_or(0);
-        self.write_buf.extend_from_slice(&frame[..n]);
-        Ok(())
-    }
-
-    pub fn has_output(&self) -> bool {
-        self.write_pos < self.write_buf.len()
-    }
-
-    /// Writes as much queued output as the socket takes. `Ok(true)` when
-    /// everything was written.
-    pub fn flush(&mut self, now: Instant) -> io::Result<bool> {
-        while self.write_pos < self.write_buf.len() {
-            match self.stream.write(&self.write_buf[self.write_pos..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    self.write_pos += n;
-                    self.last_sent = now;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.blocked = true;
-                    return Ok(false);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+            Phase::LoggedOn(_)
+                if now.duration_since(self.last_received) > heartbeat * MISSED_HEARTBEATS =>
+            {
+                Some(Timer::Logout(LogoutReason::HeartbeatTimeout))
             }
-        }
-        self.write_buf.clear();
-        self.write_pos = 0;
-        self.blocked = false;
-        Ok(true)
-    }
-
-    /// Reads what the socket has into the read buffer.
-    pub fn fill(&mut self) -> io::Result<Fill> {
-        if self.read_pos > 0 {
-            // A partial frame left from the last read goes to the front.
-            self.read_buf.copy_within(self.read_pos..self.read_len, 0);
-            self.read_len -= self.read_pos;
-            self.read_pos = 0;
-        }
-        while self.read_len < self.read_buf.len() {
-            let room = self.read_buf.len() - self.read_len;
-            match self.stream.read(&mut self.read_buf[self.read_len..]) {
-                Ok(0) => return Ok(Fill::Closed),
-                // A short read took everything the socket held: a stream
-                // socket's read space is exhausted (epoll(7), "Do I need to
-                // continuously read ... until EAGAIN"), and data arriving
-                // later raises a new edge. Reading on for the EAGAIN cost a
-                // syscall per session per turn (~50k/s at 1M orders/s).
-                Ok(n) if n < room => {
-                    self.read_len += n;
-                    return Ok(Fill::Drained);
-                }
-                Ok(n) => self.read_len += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Fill::Drained),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+            Phase::LoggedOn(_) if now.duration_since(self.conn.last_sent) >= heartbeat => {
+                Some(Timer::Heartbeat)
             }
-        }
-        Ok(Fill::Full)
-    }
-
-    /// Sends our FIN: the client reads everything queued, then end of stream.
-    pub fn half_close(&mut self, now: Instant) {
-        let _ = self.stream.shutdown(std::net::Shutdown::Write);
-        self.draining_since = Some(now);
-    }
-
-    /// Reads and discards input; `false` once the client has closed.
-    pub fn drain_input(&mut self) -> bool {
-        loop {
-            let fill = self.fill();
-            self.read_len = 0;
-            self.read_pos = 0;
-            match fill {
-                Ok(Fill::Full) => continue,
-                Ok(Fill::Drained) => return true,
-                Ok(Fill::Closed) | Err(_) => return false,
-            }
+            _ => None,
         }
     }
 
-    /// The unread input.
-    pub fn input(&self) -> &[u8] {
-        &self.read_buf[self.read_pos..self.read_len]
+    /// The session is ending: once its output is written, it closes.
+    pub fn end(&mut self, now: Instant) {
+        self.closing_since.get_or_insert(now);
     }
 
-    /// Drops the first `n` bytes of input (decoded frames).
-    #[inline]
-    pub fn consume(&mut self, n: usize) {
-        self.read_pos += n;
-        if self.read_pos == self.read_len {
-            self.read_pos = 0;
-            self.read_len = 0;
+    /// `true` once the session is ending: its input is discarded.
+    pub fn is_closing(&self) -> bool {
+        self.closing_since.is_some()
+    }
+
+    /// `true` after our FIN: input is read only to see the client close.
+    pub fn is_draining(&self) -> bool {
+        self.draining_since.is_some()
+    }
+
+    /// After a flush that wrote everything: an ending session sends its FIN
+    /// and waits for the client's.
+    pub fn written(&mut self, now: Instant) {
+        if self.closing_since.is_some() && self.draining_since.is_none() {
+            self.conn.half_close();
+            self.draining_since = Some(now);
         }
     }
+}
+
+/// Whether the gateway knows `account`. This version keeps no list of
+/// accounts: every account is known but 0, which is no account (the
+/// engine's empty order slot carries it).
+pub fn known_account(account: u32) -> bool {
+    account != 0
 }

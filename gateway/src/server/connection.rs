@@ -1,0 +1,210 @@
+//! One client's socket and its two byte buffers.
+//!
+//! This is the part of a session that does I/O: reading what the socket
+//! has into the read buffer, framing outbound messages (with the session's
+//! outbound sequence numbers) into the write buffer, and writing that
+//! buffer out. It knows nothing of logons, throttles or orders; the
+//! session's rules (`session.rs`) decide what to send and when to close,
+//! and this file carries it out. It is separate so that those rules can be
+//! read (and tested) without sockets in the way.
+
+use std::io::{self, Read, Write};
+use std::time::Instant;
+
+use mio::net::TcpStream;
+
+use crate::protocol::{Envelope, MAX_FRAME_BYTES, SeqTracker, ServerMessage, encode_frame};
+
+/// Bytes of unread input a session buffers: many frames, so one `read`
+/// call takes a whole burst.
+pub const READ_BUFFER: usize = 64 * 1024;
+
+/// What a read found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// The socket has nothing more for now (mio will signal new data).
+    Drained,
+    /// The buffer filled first: more may be waiting, and with edge-triggered
+    /// readiness no new event will say so, so read again after decoding.
+    Full,
+    /// The peer closed the connection (or it failed).
+    Closed,
+}
+
+/// The outbound buffer is full: the client stopped reading.
+#[derive(Debug)]
+pub struct SlowReader;
+
+#[derive(Debug)]
+pub struct Connection {
+    pub stream: TcpStream,
+    outbound: SeqTracker,
+    read_buf: Box<[u8]>,
+    /// Input not yet decoded: `read_buf[read_pos..read_len]`. Decoding
+    /// moves `read_pos` on; the rest moves to the front once per read
+    /// (`fill`), not once per frame.
+    read_pos: usize,
+    read_len: usize,
+    write_buf: Vec<u8>,
+    write_pos: usize,
+    write_limit: usize,
+    pub last_sent: Instant,
+    /// Waiting for a writable event.
+    pub blocked: bool,
+    /// In the session table's list of connections to flush this turn: a
+    /// flag here, so that adding to the list never has to search it.
+    pub queued: bool,
+}
+
+impl Connection {
+    pub fn new(stream: TcpStream, write_limit: usize, now: Instant) -> Self {
+        Connection {
+            stream,
+            outbound: SeqTracker::new(),
+            read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
+            read_pos: 0,
+            read_len: 0,
+            write_buf: Vec::with_capacity(write_limit.min(1 << 16)),
+            write_pos: 0,
+            write_limit,
+            last_sent: now,
+            blocked: false,
+            queued: false,
+        }
+    }
+
+    /// Queues a message (with the session's next outbound sequence number)
+    /// for the next flush.
+    #[inline]
+    pub fn send(&mut self, msg: ServerMessage, now: Instant) -> Result<(), SlowReader> {
+        if self.write_buf.len() - self.write_pos + MAX_FRAME_BYTES > self.write_limit {
+            // Full: give the socket a chance first. Only a client whose
+            // socket will not take more is a slow reader.
+            if self.flush(now).is_err()
+                || self.write_buf.len() - self.write_pos + MAX_FRAME_BYTES > self.write_limit
+            {
+                return Err(SlowReader);
+            }
+        }
+        self.push(msg);
+        Ok(())
+    }
+
+    /// Queues the session's last message even when the buffer is full: the
+    /// buffer may then hold up to one frame more than its limit.
+    #[cold]
+    pub fn send_last(&mut self, msg: ServerMessage) {
+        self.push(msg);
+    }
+
+    #[inline]
+    fn push(&mut self, msg: ServerMessage) {
+        let seq = self.outbound.next_outbound();
+        let mut frame = [0u8; MAX_FRAME_BYTES];
+        // Every server message fits a frame: the codec's tests check the sizes.
+        let n = encode_frame(&Envelope { seq, msg }, &mut frame).unwrap_or(0);
+        self.write_buf.extend_from_slice(&frame[..n]);
+    }
+
+    pub fn has_output(&self) -> bool {
+        self.write_pos < self.write_buf.len()
+    }
+
+    /// Writes as much queued output as the socket takes. `Ok(true)` when
+    /// everything was written.
+    pub fn flush(&mut self, now: Instant) -> io::Result<bool> {
+        while self.write_pos < self.write_buf.len() {
+            match self.stream.write(&self.write_buf[self.write_pos..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.write_pos += n;
+                    self.last_sent = now;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.blocked = true;
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.write_buf.clear();
+        self.write_pos = 0;
+        self.blocked = false;
+        Ok(true)
+    }
+
+    /// Reads what the socket has into the read buffer.
+    pub fn fill(&mut self) -> io::Result<ReadOutcome> {
+        if self.read_pos > 0 {
+            // A partial frame left from the last read goes to the front.
+            self.read_buf.copy_within(self.read_pos..self.read_len, 0);
+            self.read_len -= self.read_pos;
+            self.read_pos = 0;
+        }
+        while self.read_len < self.read_buf.len() {
+            let room = self.read_buf.len() - self.read_len;
+            match self.stream.read(&mut self.read_buf[self.read_len..]) {
+                Ok(0) => return Ok(ReadOutcome::Closed),
+                // A short read took everything the socket held: a stream
+                // socket's read space is exhausted (epoll(7), "Do I need to
+                // continuously read ... until EAGAIN"), and data arriving
+                // later raises a new edge. Reading on for the EAGAIN would
+                // cost a syscall per session per turn (see
+                // docs/performance.md, section "Gateway: one order's round
+                // trip over loopback").
+                Ok(n) if n < room => {
+                    self.read_len += n;
+                    return Ok(ReadOutcome::Drained);
+                }
+                Ok(n) => self.read_len += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(ReadOutcome::Drained);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(ReadOutcome::Full)
+    }
+
+    /// Sends our FIN: the client reads everything queued, then end of stream.
+    pub fn half_close(&mut self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+    }
+
+    /// Reads and discards input; `false` once the client has closed.
+    pub fn drain_input(&mut self) -> bool {
+        loop {
+            let fill = self.fill();
+            self.read_len = 0;
+            self.read_pos = 0;
+            match fill {
+                Ok(ReadOutcome::Full) => continue,
+                Ok(ReadOutcome::Drained) => return true,
+                Ok(ReadOutcome::Closed) | Err(_) => return false,
+            }
+        }
+    }
+
+    /// The unread input.
+    pub fn input(&self) -> &[u8] {
+        &self.read_buf[self.read_pos..self.read_len]
+    }
+
+    /// Drops the first `n` bytes of input (decoded frames).
+    #[inline]
+    pub fn consume(&mut self, n: usize) {
+        self.read_pos += n;
+        if self.read_pos == self.read_len {
+            self.read_pos = 0;
+            self.read_len = 0;
+        }
+    }
+
+    /// Drops all unread input.
+    pub fn discard_input(&mut self) {
+        let n = self.input().len();
+        self.consume(n);
+    }
+}

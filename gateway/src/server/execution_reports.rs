@@ -1,0 +1,273 @@
+//! Execution reports: the engine's released events, turned into messages
+//! for the session that owns each order.
+//!
+//! Events carry engine ids only. The registry (`registry.rs`) turns an id
+//! back into its owner, client order id and open quantity; an order that
+//! ends (filled, cancelled, rejected) leaves the registry and its session's
+//! client-order table here. A refused cancel or replace is answered from
+//! the request table (`order_entry.rs` filled it), since its order may be
+//! gone by then. Trades and book changes are also handed to market data.
+//!
+//! It is separate from order entry because it runs on the other side of the
+//! pipeline: commands go out in one place, their events come back here.
+
+use std::time::Instant;
+
+use disruptor::Polling;
+use matching::Event;
+use pipeline::Output;
+
+use super::bridge::ReplyPoller;
+use super::market_data::MarketData;
+use super::registry::{OrderInfo, Registry};
+use super::session_table::SessionTable;
+use crate::protocol::{
+    Accepted, CancelReason, Cancelled, Fill, OrderRef, Rejected, Replaced, ServerMessage,
+};
+use idtable::IdTable;
+
+/// Events taken from the reply ring at a time.
+const DRAIN_CHUNK: usize = 256;
+
+/// What routing an event reads and changes: borrowed from the poll loop
+/// for one drain.
+pub struct Router<'a> {
+    pub sessions: &'a mut SessionTable,
+    pub registry: &'a mut Registry,
+    pub requests: &'a mut IdTable<OrderInfo>,
+    pub market: &'a mut MarketData,
+    pub now: Instant,
+}
+
+#[derive(Debug, Default)]
+pub struct ExecutionReports {
+    /// The last command whose events were all released.
+    pub released: u64,
+    /// Events routed in all.
+    pub events: u64,
+}
+
+impl ExecutionReports {
+    pub fn new(released: u64) -> Self {
+        ExecutionReports {
+            released,
+            events: 0,
+        }
+    }
+
+    /// Routes every event the reply ring holds.
+    pub fn drain(&mut self, replies: &mut ReplyPoller, router: &mut Router<'_>) {
+        let mut outputs = [Output::default(); DRAIN_CHUNK];
+        loop {
+            let n = match replies.take(outputs.len() as u64) {
+                Ok(mut guard) => {
+                    let mut n = 0;
+                    for (slot, out) in outputs.iter_mut().zip(&mut guard) {
+                        *slot = *out;
+                        n += 1;
+                    }
+                    n
+                }
+                Err(Polling::NoEvents) | Err(Polling::Shutdown) => 0,
+            };
+            if n == 0 {
+                break;
+            }
+            // Every event looks its order up in the registry, and the
+            // orders a batch touches are scattered (a fill reaches an order
+            // that rested for a while): start all those loads first, so the
+            // misses overlap instead of coming one after another.
+            for out in &outputs[..n] {
+                router.prefetch_orders(out);
+            }
+            // Then, with those entries (mostly) in, the client-order slots
+            // that the events ending an order will remove.
+            for out in &outputs[..n] {
+                router.prefetch_client_orders(out);
+            }
+            for out in &outputs[..n] {
+                self.events += 1;
+                router.route(out);
+                if out.last {
+                    self.released = out.seq;
+                    if !router.requests.is_empty() {
+                        router.requests.remove(out.seq);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Router<'_> {
+    /// Starts loading the registry entries `out` will look up.
+    #[inline]
+    fn prefetch_orders(&self, out: &Output) {
+        match out.event {
+            Event::Accepted { id, .. }
+            | Event::Cancelled { id, .. }
+            | Event::Replaced { id, .. } => self.registry.prefetch(id),
+            Event::Rejected { id, .. } => {
+                self.registry.prefetch(id);
+                self.requests.prefetch(out.seq);
+            }
+            Event::Trade { taker, maker, .. } => {
+                self.registry.prefetch(taker);
+                self.registry.prefetch(maker);
+            }
+        }
+    }
+
+    /// Starts loading the client-order slots `out` may remove: an order
+    /// that is cancelled, rejected or filled ends there.
+    #[inline]
+    fn prefetch_client_orders(&self, out: &Output) {
+        let ending = |id: u64| {
+            if let Some(info) = self.registry.get(id)
+                && let Some(session) = self.sessions.get(info.owner.slot)
+            {
+                session.client_orders.prefetch(info.client_order_id);
+            }
+        };
+        match out.event {
+            Event::Cancelled { id, .. } | Event::Rejected { id, .. } => ending(id),
+            Event::Trade { taker, maker, .. } => {
+                ending(taker);
+                ending(maker);
+            }
+            Event::Accepted { .. } | Event::Replaced { .. } => {}
+        }
+    }
+
+    #[inline]
+    fn route(&mut self, out: &Output) {
+        match out.event {
+            Event::Accepted { id, symbol, .. } => {
+                if let Some((slot, order)) = self.owner(id) {
+                    self.send(slot, ServerMessage::Accepted(Accepted { order }));
+                }
+                self.market.touch(symbol);
+            }
+            Event::Rejected { id, reason, .. } => {
+                let reason = reason.into();
+                match self.requests.get(out.seq).copied() {
+                    None => {
+                        // A new order's reject ends it.
+                        if let Some((slot, order)) = self.owner(id) {
+                            self.send(slot, ServerMessage::Rejected(Rejected { order, reason }));
+                        }
+                        self.forget(id);
+                    }
+                    Some(request) => {
+                        // A refused cancel or replace: answer whoever asked,
+                        // even if the order completed meanwhile; a live order
+                        // stays live.
+                        if self.sessions.find(request.owner).is_some() {
+                            let order = OrderRef {
+                                client_order_id: request.client_order_id,
+                                order_id: id,
+                                instrument: request.instrument,
+                            };
+                            let slot = request.owner.slot;
+                            self.send(slot, ServerMessage::Rejected(Rejected { order, reason }));
+                        }
+                    }
+                }
+            }
+            Event::Trade {
+                symbol,
+                taker,
+                maker,
+                price,
+                qty,
+            } => {
+                self.fill(taker, price, qty);
+                self.fill(maker, price, qty);
+                self.market
+                    .trade(symbol, price, qty, self.sessions, self.now);
+            }
+            Event::Cancelled {
+                id, qty, reason, ..
+            } => {
+                if let Some((slot, order)) = self.owner(id) {
+                    let reason: CancelReason = reason.into();
+                    self.send(
+                        slot,
+                        ServerMessage::Cancelled(Cancelled { order, qty, reason }),
+                    );
+                }
+                if let Some(info) = self.registry.get(id) {
+                    self.market.touch(info.instrument);
+                }
+                self.forget(id);
+            }
+            Event::Replaced { id, price, qty, .. } => {
+                if let Some(info) = self.registry.get_mut(id) {
+                    info.leaves = qty;
+                    let instrument = info.instrument;
+                    self.market.touch(instrument);
+                }
+                if let Some((slot, order)) = self.owner(id) {
+                    self.send(
+                        slot,
+                        ServerMessage::Replaced(Replaced { order, price, qty }),
+                    );
+                }
+            }
+        }
+    }
+
+    /// One side of a trade: the order's fill, and its end if nothing is left.
+    #[inline]
+    fn fill(&mut self, id: u64, price: i64, qty: u64) {
+        let Some(info) = self.registry.get_mut(id) else {
+            return;
+        };
+        info.leaves = info.leaves.saturating_sub(qty);
+        let leaves = info.leaves;
+        if let Some((slot, order)) = self.owner(id) {
+            self.send(
+                slot,
+                ServerMessage::Fill(Fill {
+                    order,
+                    price,
+                    qty,
+                    leaves,
+                }),
+            );
+        }
+        if leaves == 0 {
+            self.forget(id);
+        }
+    }
+
+    /// The open session owning order `id`, and the order's reference.
+    #[inline]
+    fn owner(&self, id: u64) -> Option<(usize, OrderRef)> {
+        let info = *self.registry.get(id)?;
+        self.sessions.find(info.owner)?;
+        Some((
+            info.owner.slot,
+            OrderRef {
+                client_order_id: info.client_order_id,
+                order_id: id,
+                instrument: info.instrument,
+            },
+        ))
+    }
+
+    /// The order has ended: it leaves the registry and its session's table.
+    #[inline]
+    fn forget(&mut self, id: u64) {
+        if let Some(info) = self.registry.remove(id)
+            && let Some(session) = self.sessions.find_mut(info.owner)
+        {
+            session.client_orders.remove(info.client_order_id);
+        }
+    }
+
+    #[inline]
+    fn send(&mut self, slot: usize, msg: ServerMessage) {
+        self.sessions.send(slot, msg, self.now);
+    }
+}

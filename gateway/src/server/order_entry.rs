@@ -1,0 +1,237 @@
+//! Order entry: a session's `NewOrder`, `Cancel` and `Replace` become engine
+//! commands, gathered into one batch per loop turn and published together.
+//!
+//! A new order's engine id is the sequence number its command will get, so
+//! the order is registered (owner, client order id, open quantity) before
+//! it is published, and every event about it can be routed back
+//! (`execution_reports.rs`). A cancel or replace names its order by client
+//! order id; the session's table turns that into the engine id, and the
+//! request is remembered by its command's sequence so that a refusal reaches
+//! whoever asked, even if the order completed meanwhile.
+//!
+//! Refusals the gateway can decide alone (a client order id already live,
+//! or not live) are returned as `Rejected` values; nothing here sends.
+
+use std::time::Instant;
+
+use matching::Command;
+use pipeline::{Pipeline, PipelineError};
+
+use super::registry::{OrderInfo, Registry};
+use super::session::Session;
+use crate::protocol::{Cancel, NewOrder, OrderRef, OrderRejectReason, Rejected, Replace};
+use idtable::IdTable;
+
+/// Commands gathered in one loop turn before they are published.
+const BATCH: usize = 4096;
+
+/// How far ahead of the id being written the registry and the request table
+/// prefetch: ids come from the command counter, so the slot `AHEAD` ids on
+/// is written a few dozen commands later. Without it each new order's slot
+/// is a cache miss on a line last used long before (see
+/// docs/performance.md, section "loadgen over TCP").
+pub const PREFETCH_AHEAD: u64 = 32;
+
+/// How far a publication got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Every command of the batch is published.
+    Done,
+    /// The inbound ring is full: drain replies (which makes room), then
+    /// call `try_publish` again; it goes on where it stopped.
+    RingFull,
+}
+
+#[derive(Debug)]
+pub struct OrderEntry {
+    batch: Vec<Command>,
+    /// For each command of `batch`: who asked, when it is a cancel or replace.
+    /// Keyed by sequence only once published, when the sequence is known.
+    requests: Vec<Option<OrderInfo>>,
+    /// Commands of `batch` already published.
+    sent: usize,
+    /// The last command published.
+    pub published: u64,
+    /// Commands published in all.
+    pub commands: u64,
+    epoch: Instant,
+}
+
+impl OrderEntry {
+    pub fn new(published: u64) -> Self {
+        OrderEntry {
+            batch: Vec::with_capacity(BATCH),
+            requests: Vec::with_capacity(BATCH),
+            sent: 0,
+            published,
+            commands: 0,
+            epoch: Instant::now(),
+        }
+    }
+
+    /// `true` when the batch should be published before more is added.
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.batch.len() >= BATCH
+    }
+
+    /// A new order: registered under the engine id its command will get,
+    /// then batched.
+    #[inline]
+    pub fn new_order(
+        &mut self,
+        session: &mut Session,
+        account: u32,
+        order: &NewOrder,
+        registry: &mut Registry,
+        pipeline: &mut Pipeline,
+    ) -> Result<(), Rejected> {
+        if session.client_orders.contains(order.client_order_id) {
+            return Err(Rejected {
+                order: OrderRef {
+                    client_order_id: order.client_order_id,
+                    order_id: 0,
+                    instrument: order.instrument,
+                },
+                reason: OrderRejectReason::DuplicateClientOrderId,
+            });
+        }
+        // The engine id is the sequence this command will get.
+        let unpublished = (self.batch.len() - self.sent) as u64;
+        let id = pipeline.publisher().next_seq() + unpublished;
+        session.client_orders.insert(order.client_order_id, id);
+        registry.insert(
+            id,
+            OrderInfo {
+                owner: session.me,
+                client_order_id: order.client_order_id,
+                instrument: order.instrument,
+                leaves: order.qty,
+            },
+        );
+        registry.prefetch(id + PREFETCH_AHEAD);
+        self.push(order.to_command(id, account), None);
+        Ok(())
+    }
+
+    /// A cancel of one of the session's live orders.
+    #[inline]
+    pub fn cancel(
+        &mut self,
+        session: &Session,
+        cancel: &Cancel,
+        registry: &Registry,
+    ) -> Result<(), Rejected> {
+        let (id, request) = live_order(session, cancel.client_order_id, registry)?;
+        let command = Command::Cancel {
+            symbol: request.instrument,
+            id,
+        };
+        self.push(command, Some(request));
+        Ok(())
+    }
+
+    /// A replace of one of the session's live orders.
+    #[inline]
+    pub fn replace(
+        &mut self,
+        session: &Session,
+        replace: &Replace,
+        registry: &Registry,
+    ) -> Result<(), Rejected> {
+        let (id, request) = live_order(session, replace.client_order_id, registry)?;
+        let command = Command::Replace {
+            symbol: request.instrument,
+            id,
+            price: replace.price,
+            qty: replace.qty,
+        };
+        self.push(command, Some(request));
+        Ok(())
+    }
+
+    #[inline]
+    fn push(&mut self, command: Command, request: Option<OrderInfo>) {
+        self.batch.push(command);
+        self.requests.push(request);
+    }
+
+    /// Publishes the batch, in chunks of at most the inbound ring's size.
+    /// It stops when the ring is full rather than wait: the output stage
+    /// may be waiting for the loop to take its replies, and waiting here
+    /// would close a cycle of full rings (gateway → J/M → O → gateway) and
+    /// stop everything. On a failure the batch is dropped.
+    pub fn try_publish(
+        &mut self,
+        pipeline: &mut Pipeline,
+        requests: &mut IdTable<OrderInfo>,
+        now: Instant,
+    ) -> Result<Progress, PipelineError> {
+        let ts = now.duration_since(self.epoch).as_nanos() as u64;
+        let chunk_size = pipeline.publisher().ring_size().max(1);
+        while self.sent < self.batch.len() {
+            let end = (self.sent + chunk_size).min(self.batch.len());
+            let chunk = &self.batch[self.sent..end];
+            match pipeline.publisher().try_publish_batch(ts, chunk) {
+                Ok(Some(last)) => {
+                    self.published = last;
+                    let first = last + 1 - chunk.len() as u64;
+                    for (seq, request) in (first..).zip(&self.requests[self.sent..end]) {
+                        if let Some(request) = request {
+                            requests.insert(seq, *request);
+                            requests.prefetch(seq + PREFETCH_AHEAD);
+                        }
+                    }
+                    self.commands += chunk.len() as u64;
+                    self.sent = end;
+                }
+                Ok(None) => return Ok(Progress::RingFull),
+                Err(e) => {
+                    self.clear();
+                    return Err(e);
+                }
+            }
+        }
+        self.clear();
+        Ok(Progress::Done)
+    }
+
+    fn clear(&mut self) {
+        self.batch.clear();
+        self.requests.clear();
+        self.sent = 0;
+    }
+}
+
+/// The engine id of the session's live order `client_order_id`, and the
+/// request that names the session as the one asking.
+#[inline]
+fn live_order(
+    session: &Session,
+    client_order_id: u64,
+    registry: &Registry,
+) -> Result<(u64, OrderInfo), Rejected> {
+    let found = session
+        .client_orders
+        .get(client_order_id)
+        .and_then(|id| Some((id, registry.get(id)?.instrument)));
+    match found {
+        Some((id, instrument)) => Ok((
+            id,
+            OrderInfo {
+                owner: session.me,
+                client_order_id,
+                instrument,
+                leaves: 0,
+            },
+        )),
+        None => Err(Rejected {
+            order: OrderRef {
+                client_order_id,
+                order_id: 0,
+                instrument: 0,
+            },
+            reason: OrderRejectReason::UnknownClientOrderId,
+        }),
+    }
+}

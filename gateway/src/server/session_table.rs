@@ -1,0 +1,277 @@
+//! Every session of the gateway, by slot, and the ones with output to write.
+//!
+//! Sessions live in a table of slots that are reused; a slot's generation
+//! tells a session apart from an earlier one in the same slot, so an order
+//! or a subscription of a closed session never reaches the next one
+//! ([`SessionRef`]). Sending queues bytes on the session and lists it for
+//! this turn's flush; the list is written once per turn, one `write` per
+//! session, however many messages it got.
+//!
+//! This file carries out what the session rules (`session.rs`) decide:
+//! sending, logging out, closing. It is separate from the poll loop so that
+//! order entry, execution reports and market data can all send through it
+//! without reaching into each other.
+
+use std::time::Instant;
+
+use mio::net::TcpStream;
+use mio::{Interest, Token};
+
+use super::connection::SlowReader;
+use super::registry::SessionRef;
+use super::session::Session;
+use crate::config::SessionLimits;
+use crate::protocol::{LogonReject, LogonRejectReason, Logout, LogoutReason, ServerMessage};
+
+/// The poll token of the session in slot 0; tokens below are the
+/// listener's and the waker's.
+pub const FIRST_SESSION: usize = 2;
+
+#[derive(Debug)]
+pub struct SessionTable {
+    slots: Vec<Option<Session>>,
+    free: Vec<usize>,
+    generation: u64,
+    /// Slots with output to write this turn (each listed once: see
+    /// `Connection::queued`).
+    to_flush: Vec<usize>,
+    registry: mio::Registry,
+    /// Connections open only to be refused (`open_refused`).
+    refused: usize,
+    /// Sessions ended by the gateway for a cause (not a user logout or shutdown).
+    pub closed_for_cause: u64,
+}
+
+impl SessionTable {
+    pub fn new(registry: mio::Registry) -> Self {
+        SessionTable {
+            slots: Vec::new(),
+            free: Vec::new(),
+            generation: 0,
+            to_flush: Vec::with_capacity(1024),
+            registry,
+            refused: 0,
+            closed_for_cause: 0,
+        }
+    }
+
+    /// Sessions open now, not counting connections being refused.
+    pub fn live(&self) -> usize {
+        self.slots.len() - self.free.len() - self.refused
+    }
+
+    /// Connections open only to be refused.
+    pub fn refusing(&self) -> usize {
+        self.refused
+    }
+
+    /// Slots in the table, open or free: sessions are `0..slots()`.
+    pub fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    #[inline]
+    pub fn get(&self, slot: usize) -> Option<&Session> {
+        self.slots.get(slot)?.as_ref()
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, slot: usize) -> Option<&mut Session> {
+        self.slots.get_mut(slot)?.as_mut()
+    }
+
+    /// The session `me`, if it is still open (not a later one in its slot).
+    #[inline]
+    pub fn find(&self, me: SessionRef) -> Option<&Session> {
+        self.get(me.slot).filter(|s| s.me == me)
+    }
+
+    /// As [`find`](Self::find), to change it.
+    #[inline]
+    pub fn find_mut(&mut self, me: SessionRef) -> Option<&mut Session> {
+        self.get_mut(me.slot).filter(|s| s.me == me)
+    }
+
+    /// `true` when some open session is logged on as `account`.
+    pub fn account_in_use(&self, account: u32) -> bool {
+        use super::session::Phase;
+        self.slots
+            .iter()
+            .flatten()
+            .any(|s| s.phase == Phase::LoggedOn(account))
+    }
+
+    /// Takes a new connection into a free slot and registers it with the
+    /// poll; `None` if it could not be registered (it is then dropped).
+    pub fn open(
+        &mut self,
+        mut stream: TcpStream,
+        limits: &SessionLimits,
+        now: Instant,
+    ) -> Option<SessionRef> {
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        let token = Token(slot + FIRST_SESSION);
+        if self
+            .registry
+            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+            .is_err()
+        {
+            self.free.push(slot);
+            return None;
+        }
+        self.generation += 1;
+        let me = SessionRef {
+            slot,
+            generation: self.generation,
+        };
+        self.slots[slot] = Some(Session::new(stream, me, limits, now));
+        Some(me)
+    }
+
+    /// A connection over the session limit: it is told
+    /// `LogonReject { SESSION_LIMIT }` at once, and closed once that is
+    /// written. It holds a slot meanwhile, but does not count as a session.
+    pub fn open_refused(&mut self, stream: TcpStream, limits: &SessionLimits, now: Instant) {
+        if let Some(me) = self.open(stream, limits, now)
+            && let Some(session) = self.get_mut(me.slot)
+        {
+            session.refused = true;
+            self.refused += 1;
+            self.refuse_logon(me.slot, LogonRejectReason::SessionLimit, now);
+        }
+    }
+
+    /// Queues a message. Nothing is sent after a session's last message
+    /// (its Logout). A session whose buffer is full is a slow reader: it
+    /// gets `Logout { SLOW_READER }` after what it has queued, and is
+    /// closed once that is written or after the logout grace.
+    #[inline]
+    pub fn send(&mut self, slot: usize, msg: ServerMessage, now: Instant) {
+        let Some(session) = self.get_mut(slot) else {
+            return;
+        };
+        if session.is_closing() {
+            return;
+        }
+        match session.conn.send(msg, now) {
+            Ok(()) => {
+                if !session.conn.blocked {
+                    self.queue(slot);
+                }
+            }
+            Err(SlowReader) => {
+                let reason = LogoutReason::SlowReader;
+                session
+                    .conn
+                    .send_last(ServerMessage::Logout(Logout { reason }));
+                self.closed_for_cause += 1;
+                self.close_after_flush(slot, now);
+            }
+        }
+    }
+
+    /// Lists the session for this turn's flush.
+    #[inline]
+    fn queue(&mut self, slot: usize) {
+        if let Some(session) = self.get_mut(slot)
+            && !session.conn.queued
+        {
+            session.conn.queued = true;
+            self.to_flush.push(slot);
+        }
+    }
+
+    /// The socket can take more: flush the session this turn.
+    pub fn writable(&mut self, slot: usize) {
+        if let Some(session) = self.get_mut(slot) {
+            session.conn.blocked = false;
+            self.queue(slot);
+        }
+    }
+
+    /// Lists every session for the next flush (shutdown).
+    pub fn writable_all(&mut self) {
+        for slot in 0..self.slots.len() {
+            self.writable(slot);
+        }
+    }
+
+    /// `true` while some session still has output to write.
+    pub fn any_output(&self) -> bool {
+        self.slots.iter().flatten().any(|s| s.conn.has_output())
+    }
+
+    /// Writes every listed session's output: one `write` each.
+    pub fn flush(&mut self, now: Instant) {
+        let to_flush = std::mem::take(&mut self.to_flush);
+        for &slot in &to_flush {
+            let Some(session) = self.get_mut(slot) else {
+                continue;
+            };
+            if !session.conn.queued {
+                // Listed for a session since closed; a new one in the slot
+                // is listed again if it has output.
+                continue;
+            }
+            session.conn.queued = false;
+            match session.conn.flush(now) {
+                Ok(true) => session.written(now),
+                Ok(false) => {}
+                Err(_) => self.close(slot),
+            }
+        }
+        self.to_flush = to_flush;
+        self.to_flush.clear();
+    }
+
+    /// Ends the session with `Logout { reason }`, closing it once written.
+    pub fn logout(&mut self, slot: usize, reason: LogoutReason, now: Instant) {
+        if !matches!(reason, LogoutReason::UserRequested | LogoutReason::Shutdown) {
+            self.closed_for_cause += 1;
+        }
+        self.send(slot, ServerMessage::Logout(Logout { reason }), now);
+        self.close_after_flush(slot, now);
+    }
+
+    /// Refuses a logon with `reason`, closing once the answer is written.
+    pub fn refuse_logon(&mut self, slot: usize, reason: LogonRejectReason, now: Instant) {
+        self.send(
+            slot,
+            ServerMessage::LogonReject(LogonReject { reason }),
+            now,
+        );
+        self.close_after_flush(slot, now);
+    }
+
+    /// Closes the session once what it has queued is written.
+    pub fn close_after_flush(&mut self, slot: usize, now: Instant) {
+        if let Some(session) = self.get_mut(slot) {
+            session.end(now);
+            self.queue(slot);
+        }
+    }
+
+    /// Logs every session out that is not already ending.
+    pub fn logout_all(&mut self, reason: LogoutReason, now: Instant) {
+        for slot in 0..self.slots.len() {
+            if matches!(self.get(slot), Some(s) if !s.is_closing()) {
+                self.logout(slot, reason, now);
+            }
+        }
+    }
+
+    /// Drops a session. Its resting orders stay in the book (no
+    /// cancel-on-disconnect); their later reports have nowhere to go.
+    pub fn close(&mut self, slot: usize) {
+        if let Some(mut session) = self.slots.get_mut(slot).and_then(Option::take) {
+            let _ = self.registry.deregister(&mut session.conn.stream);
+            self.free.push(slot);
+            if session.refused {
+                self.refused -= 1;
+            }
+        }
+    }
+}
