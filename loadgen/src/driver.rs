@@ -21,16 +21,16 @@
 
 use std::time::Duration;
 
-use crate::clock::Clock;
 use crate::error::RunError;
-use crate::exec::{Exec, ExecKind, reject_word};
-use crate::histlog::IntervalSink;
-use crate::measure::Recorder;
-use crate::orders::{OrderTable, RequestKind, Unanswered};
-use crate::progress::Progress;
-use crate::record::Record;
-use crate::schedule::Schedule;
-use crate::workload::{Action, Workload};
+use crate::flow::orders::{OrderTable, RequestKind, Unanswered};
+use crate::flow::schedule::Schedule;
+use crate::flow::workload::{Action, Workload};
+use crate::measure::clock::Clock;
+use crate::measure::histlog::IntervalSink;
+use crate::measure::progress::Progress;
+use crate::measure::record::Record;
+use crate::measure::recorder::Recorder;
+use crate::transport::exec::{Exec, ExecKind, reject_word};
 
 /// One way of getting requests to the engine and answers back.
 pub trait Transport {
@@ -121,7 +121,7 @@ pub fn drive(
     progress: &mut Progress,
 ) -> DriveOutcome {
     let schedule = config.schedule;
-    let tick_ns = crate::schedule::duration_ns(config.tick).max(1);
+    let tick_ns = crate::flow::schedule::duration_ns(config.tick).max(1);
     let start = clock.now_ns();
     transport.measure_from(start.saturating_add(schedule.warmup_ns()));
     let mut st = State {
@@ -171,7 +171,7 @@ pub fn drive(
             last_send = now;
             if next >= total {
                 phase = Phase::Draining {
-                    deadline: now.saturating_add(crate::schedule::duration_ns(config.drain)),
+                    deadline: now.saturating_add(crate::flow::schedule::duration_ns(config.drain)),
                 };
             } else if schedule.due_at(now - start) > next {
                 // Still behind: look again at once, after the replies.

@@ -27,30 +27,14 @@
 //! has nothing to do. See `docs/targets.md` for what more cores would buy.
 
 pub mod cli;
-pub mod clock;
 pub mod driver;
-pub mod duration;
 pub mod error;
-pub mod exec;
-pub mod hiccup;
-pub mod histlog;
-pub mod host;
-pub mod inproc;
-pub mod local;
+pub mod flow;
 pub mod measure;
-pub mod mix;
-pub mod options;
-pub mod orders;
-pub mod progress;
-pub mod rate;
-pub mod record;
-pub mod report;
-pub mod schedule;
-pub mod session;
-pub mod targets;
-pub mod tcp;
-pub mod wait;
-pub mod workload;
+pub mod transport;
+
+pub use cli::{duration, mix, options, rate};
+pub use measure::{hiccup, host, report, targets};
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -66,22 +50,22 @@ pub use error::RunError;
 pub use options::{CpuChoice, Options, TransportKind};
 pub use report::Summary;
 
-use crate::clock::Clock;
+use crate::cli::duration::format_duration;
 use crate::driver::{DriveConfig, DriveOutcome, Transport, drive};
-use crate::duration::format_duration;
-use crate::hiccup::Floor;
-use crate::histlog::{IntervalSink, MAX_VALUE_DIVISOR};
-use crate::host::HostFacts;
-use crate::inproc::InprocTransport;
-use crate::local::LocalGateway;
-use crate::measure::Metric;
-use crate::progress::Progress;
-use crate::record::Record;
-use crate::report::{LatencySummary, checks};
-use crate::schedule::Schedule;
-use crate::targets::{Targets, parse_targets};
-use crate::tcp::TcpTransport;
-use crate::workload::{Band, Workload, WorkloadConfig};
+use crate::flow::schedule::Schedule;
+use crate::flow::workload::{Band, Workload, WorkloadConfig};
+use crate::measure::clock::Clock;
+use crate::measure::hiccup::Floor;
+use crate::measure::histlog::{IntervalSink, MAX_VALUE_DIVISOR};
+use crate::measure::host::HostFacts;
+use crate::measure::progress::Progress;
+use crate::measure::record::Record;
+use crate::measure::recorder::Metric;
+use crate::measure::report::{LatencySummary, checks};
+use crate::measure::targets::{Targets, parse_targets};
+use crate::transport::inproc::InprocTransport;
+use crate::transport::local::LocalGateway;
+use crate::transport::tcp::TcpTransport;
 
 /// The instruments loadgen defines when it starts the engine itself:
 /// symbols `1..=n`, each with the gateway's default band.
@@ -112,10 +96,12 @@ pub fn load_targets(options: &Options) -> Result<Targets, RunError> {
                 source,
             })
         }
-        None => parse_targets(targets::BUILTIN).map_err(|source| RunError::Targets {
-            path: "docs/targets.md (built in)".into(),
-            source,
-        }),
+        None => {
+            parse_targets(crate::measure::targets::BUILTIN).map_err(|source| RunError::Targets {
+                path: "docs/targets.md (built in)".into(),
+                source,
+            })
+        }
     }
 }
 
@@ -304,7 +290,7 @@ fn setup(
                 options.first_account,
                 options.idle,
                 clock,
-                options.layout == options::Layout::Joined,
+                options.layout == crate::cli::options::Layout::Joined,
             )?;
             let topology = t.topology().to_string();
             let pin = Topology::detect().ok().map(|t| t.publisher);
@@ -347,7 +333,7 @@ fn setup(
                 CpuChoice::None => None,
                 CpuChoice::Core(c) => Some(c),
             };
-            let joined = options.layout == options::Layout::Joined;
+            let joined = options.layout == crate::cli::options::Layout::Joined;
             let gw = LocalGateway::start(
                 specs,
                 options.durability,
@@ -466,7 +452,7 @@ fn summarize(
         achieved_pct,
     );
     // The tick is batching by design; lateness beyond it is loadgen's.
-    let tick_ns = schedule::duration_ns(options.tick);
+    let tick_ns = crate::flow::schedule::duration_ns(options.tick);
     if let Some(lag) = send_lag.p99_ns
         && lag > tick_ns.saturating_add(1_000_000)
     {
@@ -474,7 +460,7 @@ fn summarize(
             "loadgen sent orders late (send lag p99 {}, more than its {} tick): it did not \
              get the CPU in time, or could not generate {}/s, alongside what it drives on \
              this host; the latencies include that wait, as a real client's would",
-            report::format_latency(lag),
+            crate::measure::report::format_latency(lag),
             format_duration(options.tick),
             options.rate
         ));

@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
 
-use crate::hiccup::Floor;
-use crate::host::HostFacts;
-use crate::measure::Counts;
-use crate::orders::Unanswered;
-use crate::targets::{PERCENTILES, Targets, Value};
+use crate::flow::orders::Unanswered;
+use crate::measure::hiccup::Floor;
+use crate::measure::host::HostFacts;
+use crate::measure::recorder::Counts;
+use crate::measure::targets::{PERCENTILES, Targets, Value};
 
 /// Percentiles of one latency (ns); all `None` when there were no samples.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -154,7 +154,7 @@ fn below_floor(checks: &[Check], floor: &Floor) -> Vec<String> {
             let at = floor.at(&format!("p{percentile}"))?;
             let ceiling = c.ceiling?;
             (ceiling.as_nanos() < u128::from(at)).then(|| {
-                let bound = crate::duration::format_duration(ceiling);
+                let bound = crate::cli::duration::format_duration(ceiling);
                 format!("{} ({bound} < {})", c.key, format_latency(at))
             })
         })
@@ -499,8 +499,8 @@ fn verdict(pass: bool) -> &'static str {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::measure::latency_histogram;
-    use crate::targets::parse_targets;
+    use crate::measure::recorder::latency_histogram;
+    use crate::measure::targets::parse_targets;
 
     #[test]
     fn latencies_and_rates_read_well() {

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use crate::rate::Rate;
+use crate::cli::rate::Rate;
 
 const NS_PER_SEC: u128 = 1_000_000_000;
 

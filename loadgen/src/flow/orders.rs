@@ -16,8 +16,8 @@
 use gateway::id_table::IdTable;
 use gateway::protocol::{CancelReason, OrderRejectReason, Side};
 
-use crate::exec::{Exec, ExecKind};
-use crate::workload::Action;
+use crate::flow::workload::Action;
+use crate::transport::exec::{Exec, ExecKind};
 
 /// What a request was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -368,7 +368,7 @@ impl OrderTable {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::workload::NewOrder;
+    use crate::flow::workload::NewOrder;
     use gateway::protocol::TimeInForce;
 
     fn new(coid: u64, aggressive: bool) -> Action {

@@ -8,7 +8,7 @@
 
 use hdrhistogram::Histogram;
 
-use crate::orders::{Observed, RequestKind};
+use crate::flow::orders::{Observed, RequestKind};
 
 /// Highest latency a histogram holds exactly: a minute. A run that sees more
 /// than that has failed long before the percentiles matter.

@@ -28,12 +28,12 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::duration::{format_duration, parse_duration};
-use crate::rate::{Rate, parse_rate};
+use crate::cli::duration::{format_duration, parse_duration};
+use crate::cli::rate::{Rate, parse_rate};
 
 /// The targets document of this repository, compiled in so the binary works
 /// from any directory.
-pub const BUILTIN: &str = include_str!("../../docs/targets.md");
+pub const BUILTIN: &str = include_str!("../../../docs/targets.md");
 
 /// The info string of the fenced block the targets are in.
 const FENCE_TAG: &str = "targets";

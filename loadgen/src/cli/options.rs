@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use engine::journal::Durability;
 
-use crate::mix::Mix;
-use crate::rate::Rate;
-use crate::wait::Idle;
+use crate::cli::mix::Mix;
+use crate::cli::rate::Rate;
+use crate::transport::wait::Idle;
 
 /// Where the in-process gateway's matching stage runs (2 cores).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -113,7 +113,7 @@ pub const MAX_SESSIONS: u16 = 256;
 impl Default for Options {
     fn default() -> Self {
         Options {
-            rate: crate::rate::DEFAULT_RATE,
+            rate: crate::cli::rate::DEFAULT_RATE,
             duration: Duration::from_secs(10),
             warmup: Duration::from_secs(2),
             sessions: 4,

@@ -33,8 +33,8 @@ use gateway::protocol::{Side, TimeInForce};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
-use crate::mix::Mix;
-use crate::orders::OrderTable;
+use crate::cli::mix::Mix;
+use crate::flow::orders::OrderTable;
 
 /// A new order to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,7 +296,7 @@ impl Workload {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::exec::{Exec, ExecKind};
+    use crate::transport::exec::{Exec, ExecKind};
 
     fn config(seed: u64) -> WorkloadConfig {
         WorkloadConfig {

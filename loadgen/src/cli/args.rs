@@ -6,11 +6,11 @@ use std::time::Duration;
 use clap::Parser;
 use engine::journal::Durability;
 
-use crate::duration::parse_duration;
-use crate::mix::{Mix, parse_mix};
-use crate::options::{CpuChoice, Layout, Options, TransportKind};
-use crate::rate::{Rate, parse_rate};
-use crate::wait::Idle;
+use crate::cli::duration::parse_duration;
+use crate::cli::mix::{Mix, parse_mix};
+use crate::cli::options::{CpuChoice, Layout, Options, TransportKind};
+use crate::cli::rate::{Rate, parse_rate};
+use crate::transport::wait::Idle;
 
 /// Open-loop load generator for the matching engine.
 ///

@@ -11,7 +11,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::clock::Clock;
+use crate::measure::clock::Clock;
 use gateway::protocol::{
     ClientMessage, Decoded, Envelope, FIRST_SEQ, LogoutReason, MAX_FRAME_BYTES, SeqCheck,
     SeqTracker, ServerMessage, decode_frame, encode_frame,

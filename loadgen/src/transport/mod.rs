@@ -1,0 +1,15 @@
+//! How requests reach the engine and answers come back: over TCP to a
+//! gateway (one loadgen starts itself, or `--target`), or into the
+//! pipeline in this process (`--transport inproc`).
+//!
+//! Each transport implements [`Transport`](crate::driver::Transport) and
+//! turns what it receives into [`Exec`](exec::Exec) reports, so the driver
+//! does not know which one it drives. `wait` is how either sleeps between
+//! ticks without taking a core from the engine.
+
+pub mod exec;
+pub mod inproc;
+pub mod local;
+pub mod session;
+pub mod tcp;
+pub mod wait;
