@@ -89,8 +89,6 @@ pub struct DriveOutcome {
     pub failure: Option<RunError>,
     /// When the last order was handed to the transport (ns from the start).
     pub last_send_ns: u64,
-    /// How long the run took from the first order to the last answer (ns).
-    pub elapsed_ns: u64,
     pub notes: Vec<String>,
     /// The transport's command→event latency (inproc), measured orders only.
     pub event: Option<hdrhistogram::Histogram<u64>>,
@@ -270,7 +268,6 @@ pub fn drive(
         unanswered,
         failure,
         last_send_ns: last_send - start,
-        elapsed_ns: end - start,
         notes: transport.notes(),
         event: transport.event_latency(),
     }

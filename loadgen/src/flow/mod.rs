@@ -6,6 +6,6 @@
 //! workload what to send, and tells the order table what was sent and what
 //! came back.
 
-pub mod orders;
-pub mod schedule;
-pub mod workload;
+pub(crate) mod orders;
+pub(crate) mod schedule;
+pub(crate) mod workload;

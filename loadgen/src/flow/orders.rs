@@ -160,6 +160,7 @@ impl OrderTable {
     }
 
     /// Orders the table tracks (resting, or with a request in flight).
+    #[cfg(test)]
     pub fn tracked(&self) -> usize {
         self.orders.len()
     }

@@ -163,6 +163,7 @@ impl Workload {
     }
 
     /// The current mid of `symbol`'s instrument.
+    #[cfg(test)]
     pub fn mid(&self, symbol: u32) -> Option<i64> {
         self.mids.get(symbol.checked_sub(1)? as usize).copied()
     }

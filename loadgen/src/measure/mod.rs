@@ -4,12 +4,12 @@
 //! line, and the facts about the machine (its description, its own stalls)
 //! without which no figure means anything.
 
-pub mod clock;
+pub(crate) mod clock;
 pub mod hiccup;
-pub mod histlog;
-pub mod host;
-pub mod progress;
-pub mod record;
-pub mod recorder;
-pub mod report;
+pub(crate) mod histlog;
+pub(crate) mod host;
+pub(crate) mod progress;
+pub(crate) mod record;
+pub(crate) mod recorder;
+pub(crate) mod report;
 pub mod targets;

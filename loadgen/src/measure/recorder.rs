@@ -163,6 +163,7 @@ impl Recorder {
     }
 
     /// The 99th percentile of the current interval so far (ns), if it has samples.
+    #[cfg(test)]
     pub fn interval_p99(&self, metric: Metric) -> Option<u64> {
         let h = match metric {
             Metric::Ack => &self.ack_interval,

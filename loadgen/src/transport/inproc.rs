@@ -126,14 +126,6 @@ impl InprocTransport {
         &self.topology
     }
 
-    /// Pins the calling thread to the pipeline's publisher core, where the
-    /// gateway's poll loop would run. Returns `false` if the OS refused.
-    pub fn pin_publisher(&self) -> bool {
-        self.pipeline
-            .as_ref()
-            .is_some_and(|p| p.topology().pin_publisher())
-    }
-
     fn deliver(&mut self, on_exec: &mut dyn FnMut(&Exec, u64)) {
         std::mem::swap(
             &mut self.incoming,

@@ -7,9 +7,10 @@
 //! does not know which one it drives. `wait` is how either sleeps between
 //! ticks without taking a core from the engine.
 
-pub mod exec;
-pub mod inproc;
-pub mod local;
-pub mod session;
-pub mod tcp;
-pub mod wait;
+pub(crate) mod exec;
+pub(crate) mod inproc;
+pub(crate) mod local;
+pub(crate) mod session;
+pub(crate) mod setup;
+pub(crate) mod tcp;
+pub(crate) mod wait;

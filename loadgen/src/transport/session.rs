@@ -80,7 +80,6 @@ pub struct Granted {
 #[derive(Debug)]
 pub struct Session {
     pub index: u16,
-    pub account: u32,
     stream: mio::net::TcpStream,
     /// Encoded frames not yet written: `out[out_pos..]`.
     out: Vec<u8>,
@@ -125,7 +124,6 @@ impl Session {
         stream.set_nonblocking(true).map_err(io_err)?;
         let mut session = Session {
             index,
-            account,
             stream: mio::net::TcpStream::from_std(stream),
             out: Vec::with_capacity(1 << 20),
             out_pos: 0,
