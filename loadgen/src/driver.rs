@@ -23,8 +23,9 @@ use std::time::Duration;
 
 use crate::error::RunError;
 use crate::flow::orders::{OrderTable, RequestKind, Unanswered};
+use crate::flow::request::Action;
 use crate::flow::schedule::Schedule;
-use crate::flow::workload::{Action, Workload};
+use crate::flow::workload::Workload;
 use crate::measure::clock::Clock;
 use crate::measure::histlog::IntervalSink;
 use crate::measure::progress::Progress;

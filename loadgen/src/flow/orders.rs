@@ -16,7 +16,7 @@
 use gateway::id_table::IdTable;
 use gateway::protocol::{CancelReason, OrderRejectReason, Side};
 
-use crate::flow::workload::Action;
+use crate::flow::request::Action;
 use crate::transport::exec::{Exec, ExecKind};
 
 /// What a request was.
@@ -369,7 +369,7 @@ impl OrderTable {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::flow::workload::NewOrder;
+    use crate::flow::request::NewOrder;
     use gateway::protocol::TimeInForce;
 
     fn new(coid: u64, aggressive: bool) -> Action {

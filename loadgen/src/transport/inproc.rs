@@ -34,7 +34,7 @@ use engine::{Command, InstrumentSpec};
 
 use crate::driver::Transport;
 use crate::error::RunError;
-use crate::flow::workload::Action;
+use crate::flow::request::Action;
 use crate::measure::clock::Clock;
 use crate::transport::exec::Exec;
 use crate::transport::local::journal_dir;

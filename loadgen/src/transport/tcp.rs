@@ -13,7 +13,7 @@ use mio::{Interest, Token};
 
 use crate::driver::Transport;
 use crate::error::RunError;
-use crate::flow::workload::Action;
+use crate::flow::request::Action;
 use crate::measure::clock::Clock;
 use crate::transport::exec::Exec;
 use crate::transport::session::{Session, SessionError};
