@@ -1,4 +1,5 @@
-//! `loadgen`: see `loadgen --help`, and `docs/targets.md` for what it checks.
+//! `loadgen`: see `loadgen --help`, and `docs/targets.toml` for what it
+//! checks (`docs/targets.md` for why).
 
 use std::io::Write;
 use std::process::ExitCode;

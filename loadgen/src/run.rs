@@ -181,7 +181,7 @@ pub fn run(options: &Options, log: Log<'_>) -> Result<Summary, RunError> {
     Ok(summary)
 }
 
-/// Reads the targets: `--targets FILE`, or the built-in `docs/targets.md`.
+/// Reads the targets: `--targets FILE`, or the built-in `docs/targets.toml`.
 fn load_targets(options: &Options) -> Result<Targets, RunError> {
     match &options.targets_file {
         Some(path) => {
@@ -197,7 +197,7 @@ fn load_targets(options: &Options) -> Result<Targets, RunError> {
             })
         }
         None => parse_targets(targets::BUILTIN).map_err(|source| RunError::Targets {
-            path: "docs/targets.md (built in)".into(),
+            path: "docs/targets.toml (built in)".into(),
             source,
         }),
     }

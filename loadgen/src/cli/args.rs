@@ -21,7 +21,7 @@ use crate::transport::wait::Idle;
 /// real TCP; --transport inproc drives the engine's pipeline directly instead.
 ///
 /// At the end it prints a table: requested and achieved rate, order→ack and
-/// order→fill percentiles, each beside its target from docs/targets.md, with
+/// order→fill percentiles, each beside its target from docs/targets.toml, with
 /// PASS or FAIL. Exit status: 0 done (and passed, with --check), 1 a target
 /// failed (with --check), 2 bad command line, 3 the run failed (the gateway
 /// went away, a file could not be written, ...).
@@ -154,8 +154,8 @@ pub struct Cli {
     #[arg(long, default_value_t = 1)]
     pub account: u32,
 
-    /// A targets document to check against instead of the built-in
-    /// docs/targets.md (read at build time).
+    /// A targets file (TOML, as docs/targets.toml) to check against
+    /// instead of the built-in docs/targets.toml (read at build time).
     #[arg(long, value_name = "FILE")]
     pub targets: Option<PathBuf>,
 }

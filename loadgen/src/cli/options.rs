@@ -49,7 +49,7 @@ impl TransportKind {
         }
     }
 
-    /// The scope of this transport's targets in `docs/targets.md`.
+    /// The scope (table) of this transport's targets in `docs/targets.toml`.
     pub fn scope(self) -> &'static str {
         match self {
             TransportKind::Tcp => "tcp",
@@ -97,7 +97,7 @@ pub struct Options {
     pub first_account: u32,
     pub record: Option<PathBuf>,
     pub hist: Option<PathBuf>,
-    /// A targets document other than the built-in `docs/targets.md`.
+    /// A targets file other than the built-in `docs/targets.toml`.
     pub targets_file: Option<PathBuf>,
     pub progress: bool,
     /// Measure the host's own stalls for this long before the run

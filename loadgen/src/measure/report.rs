@@ -62,7 +62,7 @@ impl LatencySummary {
 /// One comparison with a documented target.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Check {
-    /// The key in `docs/targets.md`, e.g. `tcp.ack.p99`.
+    /// The target's path in `docs/targets.toml`, e.g. `tcp.ack.p99`.
     pub key: String,
     /// The measured value as shown (`48.1µs`, `0`, `99.98%`), or `no samples`.
     pub measured: String,
@@ -103,7 +103,7 @@ pub struct Summary {
     pub achieved_pct: f64,
     /// Measured orders answered per second of the same window.
     pub answered_rate: f64,
-    /// The rate the targets are stated at, if `docs/targets.md` says.
+    /// The rate the targets are stated at, if `docs/targets.toml` says.
     pub targets_rate: Option<u64>,
     pub counts: Counts,
     pub rejects_by_reason: Vec<(String, u64)>,
@@ -565,7 +565,12 @@ mod tests {
     #[test]
     fn targets_below_the_hosts_floor_are_named() {
         let check = |key: &str, target: &str| {
-            let parsed = parse_targets(&format!("```targets\n{key} {target}\n```\n")).unwrap();
+            let (scope, rest) = key.split_once('.').unwrap();
+            let file = match rest.split_once('.') {
+                Some((metric, name)) => format!("[{scope}]\n{metric}.\"{name}\" = \"{target}\"\n"),
+                None => format!("[{scope}]\n{rest} = \"{target}\"\n"),
+            };
+            let parsed = parse_targets(&file).unwrap();
             Check {
                 key: key.into(),
                 measured: "1ms".into(),
@@ -601,8 +606,8 @@ mod tests {
     #[test]
     fn checks_compare_each_percentile_with_its_target() {
         let targets = parse_targets(
-            "```targets\ntcp.ack.p99 <= 100us\ntcp.fill.p99 <= 100us\ntcp.unanswered == 0\n\
-             tcp.achieved >= 99%\n```\n",
+            "[tcp]\nack.p99 = \"<= 100us\"\nfill.p99 = \"<= 100us\"\nunanswered = \"== 0\"\n\
+             achieved = \">= 99%\"\n",
         )
         .unwrap();
         let mut h = latency_histogram();

@@ -1,47 +1,42 @@
-//! The documented targets, read from `docs/targets.md`.
+//! The documented targets, read from `docs/targets.toml`.
 //!
-//! The targets live in the document that explains them, so a number cannot
-//! change without its reason being in front of whoever changes it. The
-//! program reads the document's fenced block tagged `targets`: one target
-//! per line, `KEY OP VALUE`, where OP is `<=`, `>=` or `==`, and `KEY = VALUE`
-//! for a fact the targets assume (the rate they are stated at). Everything
-//! else in the document is prose for people.
+//! The values live in one small file beside `docs/targets.md`, which gives
+//! the reason for each; the program reads only the file. It is typed here:
+//! a table per scope, a key per metric, and each target a string
+//! `"OP VALUE"`, so a key loadgen does not know, or a value of the wrong
+//! kind, is an error that names its line rather than a target silently
+//! skipped.
 //!
-//! ```text
-//! tcp.rate           =  1M/s
-//! tcp.ack.p99        <= 100us
-//! tcp.unanswered     == 0
-//! tcp.achieved       >= 99%
-//! engine.replay.rate >= 30M/s
+//! ```toml
+//! [tcp]
+//! rate       = "1M/s"       # the rate the latency targets are stated at
+//! ack.p99    = "<= 100us"
+//! unanswered = "== 0"
+//! achieved   = ">= 99%"
+//!
+//! [engine]
+//! replay.rate = ">= 30M/s"
 //! ```
-//!
-//! Metrics: `ack.P` (order→ack), `fill.P` (order→first fill), `event.P`
-//! (inproc only: command→event, from the command's publish into the
-//! pipeline to its first released event), `unanswered`, `achieved`.
 //!
 //! Scopes: `tcp` (loadgen over TCP to a gateway), `inproc` (loadgen
 //! `--transport inproc`, the pipeline alone), and `engine`, `pipeline`
-//! (documented there, checked by their own benchmarks; loadgen only parses
-//! them). A typo in a key of the loadgen scopes is an error, not a silently
-//! skipped target.
+//! (checked by their own benchmarks; loadgen only reads them). Metrics of
+//! the loadgen scopes: `ack.P` (order→ack), `fill.P` (order→first fill),
+//! `event.P` (inproc only: command→event, from the command's publish into
+//! the pipeline to its first released event), `unanswered`, `achieved`.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
 
 use crate::cli::duration::{format_duration, parse_duration};
 use crate::cli::rate::{Rate, parse_rate};
 
-/// The targets document of this repository, compiled in so the binary works
+/// The targets file of this repository, compiled in so the binary works
 /// from any directory.
-pub const BUILTIN: &str = include_str!("../../../docs/targets.md");
-
-/// The info string of the fenced block the targets are in.
-const FENCE_TAG: &str = "targets";
-
-/// Scopes whose keys loadgen checks.
-pub const LOADGEN_SCOPES: [&str; 2] = ["tcp", "inproc"];
-/// Scopes documented in the same block and checked elsewhere.
-const OTHER_SCOPES: [&str; 2] = ["engine", "pipeline"];
+pub const BUILTIN: &str = include_str!("../../../docs/targets.toml");
 
 /// The percentile metrics of a latency, as they are spelled in keys.
 pub const PERCENTILES: [(&str, f64); 6] = [
@@ -132,127 +127,240 @@ impl Target {
     }
 }
 
-/// The targets document, parsed.
+/// The targets file, read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Targets {
     targets: Vec<Target>,
-    /// `scope.rate = R`: the rate a scope's targets are stated at.
+    /// `[scope] rate = "R/s"`: the rate a scope's targets are stated at.
     rates: Vec<(String, Rate)>,
 }
 
-/// Why the targets could not be read.
+/// Why the targets could not be read: what is wrong, and at which line and
+/// column of the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TargetsError {
-    #[error(
-        "no ```{FENCE_TAG} block found; the targets must be in a fenced block tagged `{FENCE_TAG}`"
-    )]
-    NoBlock,
-    #[error("the ```{FENCE_TAG} block starting at line {0} is never closed")]
-    Unclosed(usize),
-    #[error("line {line}: {message}")]
-    Line { line: usize, message: String },
-}
+#[error(transparent)]
+pub struct TargetsError(#[from] toml::de::Error);
 
 impl Targets {
-    /// The target with this key, if the document has one.
+    /// The target with this key (`tcp.ack.p99`), if the file has one.
     pub fn get(&self, key: &str) -> Option<&Target> {
         self.targets.iter().find(|t| t.key == key)
     }
 
-    /// Every target, in document order.
-    pub fn all(&self) -> &[Target] {
-        &self.targets
-    }
-
-    /// The rate `scope`'s targets are stated at, if the document says.
+    /// The rate `scope`'s targets are stated at, if the file says.
     pub fn stated_rate(&self, scope: &str) -> Option<Rate> {
         self.rates.iter().find(|(s, _)| s == scope).map(|(_, r)| *r)
     }
-}
 
-/// Parses the `targets` block(s) of a markdown document.
-pub fn parse_targets(markdown: &str) -> Result<Targets, TargetsError> {
-    let mut targets = Targets::default();
-    let mut in_block: Option<usize> = None;
-    let mut found = false;
-    for (index, raw) in markdown.lines().enumerate() {
-        let line_no = index + 1;
-        let trimmed = raw.trim();
-        match in_block {
-            None => {
-                if let Some(info) = trimmed.strip_prefix("```")
-                    && info.trim() == FENCE_TAG
-                {
-                    in_block = Some(line_no);
-                    found = true;
-                }
-            }
-            Some(_) => {
-                if trimmed.starts_with("```") {
-                    in_block = None;
-                    continue;
-                }
-                parse_line(trimmed, &mut targets).map_err(|message| TargetsError::Line {
-                    line: line_no,
-                    message,
-                })?;
-            }
+    fn add<K>(&mut self, key: String, bound: Option<Bound<K>>) {
+        if let Some(b) = bound {
+            self.targets.push(Target {
+                key,
+                op: b.op,
+                value: b.value,
+            });
         }
     }
-    if let Some(start) = in_block {
-        return Err(TargetsError::Unclosed(start));
+}
+
+/// Reads a targets file (TOML, as `docs/targets.toml`).
+pub fn parse_targets(text: &str) -> Result<Targets, TargetsError> {
+    let file: File = toml::from_str(text)?;
+    let mut targets = Targets::default();
+    for (scope, s) in [("tcp", file.tcp), ("inproc", file.inproc)] {
+        if let Some(StatedRate(rate)) = s.rate {
+            targets.rates.push((scope.to_string(), rate));
+        }
+        for (metric, percentiles) in [("ack", s.ack), ("fill", s.fill), ("event", s.event)] {
+            for (name, bound) in percentiles.by_name() {
+                targets.add(format!("{scope}.{metric}.{name}"), bound);
+            }
+        }
+        targets.add(format!("{scope}.unanswered"), s.unanswered);
+        targets.add(format!("{scope}.achieved"), s.achieved);
     }
-    if !found {
-        return Err(TargetsError::NoBlock);
-    }
+    let replay = file.engine.replay;
+    targets.add("engine.replay.rate".into(), replay.rate);
+    targets.add("engine.replay.p99".into(), replay.p99);
+    targets.add("pipeline.rate".into(), file.pipeline.rate);
+    targets.add("pipeline.recovery".into(), file.pipeline.recovery);
     Ok(targets)
 }
 
-fn parse_line(line: &str, targets: &mut Targets) -> Result<(), String> {
-    let line = line.split('#').next().unwrap_or("").trim();
-    if line.is_empty() {
-        return Ok(());
+/// The file: a table per scope, each optional.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    tcp: LoadgenScope,
+    #[serde(default)]
+    inproc: LoadgenScope,
+    #[serde(default)]
+    engine: EngineScope,
+    #[serde(default)]
+    pipeline: PipelineScope,
+}
+
+/// `[tcp]` or `[inproc]`: what loadgen measures.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoadgenScope {
+    rate: Option<StatedRate>,
+    #[serde(default)]
+    ack: Percentiles,
+    #[serde(default)]
+    fill: Percentiles,
+    /// Only the inproc transport measures it; a tcp target is never checked.
+    #[serde(default)]
+    event: Percentiles,
+    unanswered: Option<Bound<Count>>,
+    achieved: Option<Bound<Percent>>,
+}
+
+/// The percentiles of one latency (names as in [`PERCENTILES`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Percentiles {
+    p50: Option<Bound<Latency>>,
+    p90: Option<Bound<Latency>>,
+    p99: Option<Bound<Latency>>,
+    #[serde(rename = "p99.9")]
+    p99_9: Option<Bound<Latency>>,
+    #[serde(rename = "p99.99")]
+    p99_99: Option<Bound<Latency>>,
+    max: Option<Bound<Latency>>,
+}
+
+impl Percentiles {
+    fn by_name(self) -> [(&'static str, Option<Bound<Latency>>); 6] {
+        [
+            ("p50", self.p50),
+            ("p90", self.p90),
+            ("p99", self.p99),
+            ("p99.9", self.p99_9),
+            ("p99.99", self.p99_99),
+            ("max", self.max),
+        ]
     }
-    let mut words = line.split_whitespace();
-    let (Some(key), Some(op), Some(value), None) =
-        (words.next(), words.next(), words.next(), words.next())
-    else {
-        return Err(format!(
-            "`{line}` is not `KEY OP VALUE` (e.g. `tcp.ack.p99 <= 100us`)"
-        ));
-    };
-    check_key(key)?;
-    if op == "=" {
-        let rate = value
-            .strip_suffix("/s")
-            .ok_or_else(|| format!("`{key} = {value}`: only a rate (like 1M/s) can be stated"))
-            .and_then(|r| parse_rate(r).map_err(|e| e.to_string()))?;
-        let scope = key
-            .strip_suffix(".rate")
-            .ok_or_else(|| format!("`{key} = ...`: only `SCOPE.rate = RATE/s` is a statement"))?;
-        if targets.rates.iter().any(|(s, _)| s == scope) {
-            return Err(format!("`{key}` is stated twice"));
-        }
-        targets.rates.push((scope.to_string(), rate));
-        return Ok(());
+}
+
+/// `[engine]`: `replay --bench`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EngineScope {
+    #[serde(default)]
+    replay: Replay,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Replay {
+    rate: Option<Bound<PerSecond>>,
+    p99: Option<Bound<Latency>>,
+}
+
+/// `[pipeline]`: sustained rate and recovery.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelineScope {
+    rate: Option<Bound<PerSecond>>,
+    recovery: Option<Bound<PerSecond>>,
+}
+
+/// `rate = "1M/s"`: the rate a scope's targets are stated at.
+#[derive(Debug)]
+struct StatedRate(Rate);
+
+impl<'de> Deserialize<'de> for StatedRate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.strip_suffix("/s")
+            .ok_or_else(|| format!("`{text}`: a stated rate is a rate per second, like 1M/s"))
+            .and_then(|r| parse_rate(r).map_err(|e| e.to_string()))
+            .map(StatedRate)
+            .map_err(serde::de::Error::custom)
     }
+}
+
+/// `"<= 100us"`: a target's comparison and its value, of the kind `K`.
+#[derive(Debug)]
+struct Bound<K> {
+    op: Op,
+    value: Value,
+    kind: PhantomData<K>,
+}
+
+/// The kind of value a metric is measured in.
+trait Kind {
+    /// What the value must be, for the error message.
+    const NEEDS: &'static str;
+    fn fits(value: &Value) -> bool;
+}
+
+#[derive(Debug)]
+struct Latency;
+#[derive(Debug)]
+struct Count;
+#[derive(Debug)]
+struct Percent;
+#[derive(Debug)]
+struct PerSecond;
+
+impl Kind for Latency {
+    const NEEDS: &'static str = "a latency with a unit (e.g. <= 100us)";
+    fn fits(value: &Value) -> bool {
+        matches!(value, Value::Latency(_))
+    }
+}
+
+impl Kind for Count {
+    const NEEDS: &'static str = "a count (e.g. == 0)";
+    fn fits(value: &Value) -> bool {
+        matches!(value, Value::Count(_))
+    }
+}
+
+impl Kind for Percent {
+    const NEEDS: &'static str = "a percentage of the requested rate (e.g. >= 99%)";
+    fn fits(value: &Value) -> bool {
+        matches!(value, Value::Percent(_))
+    }
+}
+
+impl Kind for PerSecond {
+    const NEEDS: &'static str = "a rate per second (e.g. >= 5M/s)";
+    fn fits(value: &Value) -> bool {
+        matches!(value, Value::Rate(_))
+    }
+}
+
+impl<'de, K: Kind> Deserialize<'de> for Bound<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_bound::<K>(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+fn parse_bound<K: Kind>(text: &str) -> Result<Bound<K>, String> {
+    let (op, value) = text
+        .trim()
+        .split_once(char::is_whitespace)
+        .ok_or_else(|| format!("`{text}` is not `OP VALUE` (e.g. `<= 100us`)"))?;
     let op = match op {
         "<=" => Op::AtMost,
         ">=" => Op::AtLeast,
         "==" => Op::Equal,
         other => return Err(format!("`{other}` is not one of <=, >=, ==")),
     };
-    let value = parse_value(value)?;
-    check_kind(key, value)?;
-    if targets.get(key).is_some() {
-        return Err(format!("`{key}` has two targets"));
+    let value = parse_value(value.trim())?;
+    if !K::fits(&value) {
+        return Err(format!("`{text}`: this target needs {}", K::NEEDS));
     }
-    targets.targets.push(Target {
-        key: key.to_string(),
+    Ok(Bound {
         op,
         value,
-    });
-    Ok(())
+        kind: PhantomData,
+    })
 }
 
 fn parse_value(text: &str) -> Result<Value, String> {
@@ -278,74 +386,20 @@ fn parse_value(text: &str) -> Result<Value, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Keys of the loadgen scopes must name something loadgen measures.
-fn check_key(key: &str) -> Result<(), String> {
-    let (scope, metric) = key
-        .split_once('.')
-        .ok_or_else(|| format!("`{key}` has no scope; keys look like tcp.ack.p99"))?;
-    if OTHER_SCOPES.contains(&scope) {
-        return Ok(());
-    }
-    if !LOADGEN_SCOPES.contains(&scope) {
-        return Err(format!(
-            "unknown scope `{scope}` in `{key}`; scopes are tcp, inproc, engine, pipeline"
-        ));
-    }
-    let known = match metric.split_once('.') {
-        Some(("ack" | "fill" | "event", p)) => PERCENTILES.iter().any(|(name, _)| *name == p),
-        None => matches!(metric, "unanswered" | "achieved" | "rate"),
-        _ => false,
-    };
-    if known {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{key}`: loadgen measures ack.P, fill.P and (inproc) event.P (P one of p50, \
-             p90, p99, p99.9, p99.99, max), unanswered, achieved"
-        ))
-    }
-}
-
-/// The value must be of the kind the metric is measured in.
-fn check_kind(key: &str, value: Value) -> Result<(), String> {
-    let Some(metric) = LOADGEN_SCOPES
-        .iter()
-        .find_map(|s| key.strip_prefix(s).and_then(|k| k.strip_prefix('.')))
-    else {
-        return Ok(());
-    };
-    let ok = match metric {
-        "unanswered" => matches!(value, Value::Count(_)),
-        "achieved" => matches!(value, Value::Percent(_)),
-        _ => matches!(value, Value::Latency(_)),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{key}` needs {}",
-            match metric {
-                "unanswered" => "a count (e.g. 0)",
-                "achieved" => "a percentage of the requested rate (e.g. 99%)",
-                _ => "a latency with a unit (e.g. 100us)",
-            }
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
-    fn reads_a_block_and_ignores_the_prose() {
-        let doc = "# T\n\nprose tcp.ack.p99 <= 1s\n\n```targets\n# comment\ntcp.rate = 1M/s\n\
-                   tcp.ack.p99 <= 100us   # why\ntcp.unanswered == 0\ntcp.achieved >= 99%\n\
-                   engine.replay.rate >= 30M/s\n```\n\n```text\nnot.parsed x y\n```\n";
-        let t = parse_targets(doc).unwrap();
-        assert_eq!(t.all().len(), 4);
+    fn reads_the_scopes_and_their_targets() {
+        let file = "# comment\n[tcp]\nrate = \"1M/s\"\nack.p99 = \"<= 100us\"  # why\n\
+                    unanswered = \"== 0\"\nachieved = \">= 99%\"\n\n\
+                    [engine]\nreplay.rate = \">= 30M/s\"\n";
+        let t = parse_targets(file).unwrap();
+        assert_eq!(t.targets.len(), 4);
         assert_eq!(t.stated_rate("tcp"), Rate::new(1_000_000));
+        assert_eq!(t.stated_rate("inproc"), None);
         let p99 = t.get("tcp.ack.p99").unwrap();
         assert_eq!(p99.bound(), "<= 100us");
         assert!(p99.met_by(Value::Latency(Duration::from_micros(100))));
@@ -359,31 +413,35 @@ mod tests {
                 .unwrap()
                 .met_by(Value::Rate(Rate::new(31_000_000).unwrap()))
         );
+        assert_eq!(parse_targets("").unwrap(), Targets::default());
     }
 
     #[test]
-    fn names_the_line_of_a_mistake() {
-        let bad = |body: &str| parse_targets(&format!("```targets\n\n{body}\n```\n")).unwrap_err();
+    fn names_the_line_and_the_mistake() {
         for (body, says) in [
-            ("tcp.ack.p98 <= 1ms", "loadgen measures"),
-            ("tcp.ack.p99 < 1ms", "not one of"),
-            ("tcp.ack.p99 <= 1", "a latency"),
-            ("tcp.unanswered == 0ms", "a count"),
-            ("tcp.achieved >= 101%", "percentage"),
-            ("udp.ack.p99 <= 1ms", "unknown scope"),
-            ("tcp.ack.p99 <= 1ms\ntcp.ack.p99 <= 2ms", "two targets"),
-            ("tcp.ack.p99 <=", "KEY OP VALUE"),
-            ("tcp.rate = fast", "rate"),
+            ("[tcp]\nack.p98 = \"<= 1ms\"", "unknown field `p98`"),
+            ("[tcp]\nack.p99 = \"< 1ms\"", "not one of"),
+            ("[tcp]\nack.p99 = \"<= 1\"", "a latency"),
+            ("[tcp]\nunanswered = \"== 0ms\"", "a count"),
+            ("[tcp]\nachieved = \">= 101%\"", "percentage"),
+            ("[udp]\nack.p99 = \"<= 1ms\"", "unknown field `udp`"),
+            (
+                "[tcp]\nack.p99 = \"<= 1ms\"\nack.p99 = \"<= 2ms\"",
+                "duplicate key",
+            ),
+            ("[tcp]\nack.p99 = \"<=\"", "OP VALUE"),
+            ("[tcp]\nack.p99 = 100", "a string"),
+            ("[tcp]\nrate = \"fast\"", "rate"),
+            ("[engine]\nreplay.rate = \">= 30ms\"", "a rate per second"),
+            ("[tcp\nack.p99 = \"<= 1ms\"", "unclosed table"),
         ] {
-            let err = bad(body).to_string();
-            assert!(err.starts_with("line "), "{body}: {err}");
+            let err = parse_targets(&format!("# targets\n{body}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("at line "), "{body}: {err}");
             assert!(err.contains(says), "{body}: {err}");
         }
-        assert!(bad("tcp.ack.p99 <= 1").to_string().starts_with("line 3: "));
-        assert_eq!(parse_targets("no block"), Err(TargetsError::NoBlock));
-        assert_eq!(
-            parse_targets("x\n```targets\ntcp.unanswered == 0\n"),
-            Err(TargetsError::Unclosed(2))
-        );
+        let err = parse_targets("# targets\n\n[tcp]\nack.p99 = \"<= 1\"\n").unwrap_err();
+        assert!(err.to_string().contains("at line 4, column 11"), "{err}");
     }
 }
