@@ -129,10 +129,11 @@ pub struct Cli {
 
     /// Where the gateway loadgen starts runs its matching stage, on 2 cores:
     /// split (M on loadgen's core, yielding to it) or joined (every stage on
-    /// the gateway's thread, loadgen alone on the other core: lower P50 below
-    /// 1M/s here, less headroom above). With --transport inproc, joined runs
-    /// every stage on loadgen's own thread (one core, no hand-off at all).
-    /// See docs/performance.md.
+    /// the gateway's thread, loadgen alone on the other core: lower P50 while
+    /// the gateway's core has room, less headroom once it has not). With
+    /// --transport inproc, joined runs every stage on loadgen's own thread
+    /// (one core, no hand-off at all). The rates where each wins:
+    /// docs/performance.md, section "loadgen over TCP".
     #[arg(long, value_enum, default_value = "split")]
     pub layout: Layout,
 

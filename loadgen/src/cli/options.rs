@@ -19,7 +19,8 @@ pub enum Layout {
     Split,
     /// Every stage on the gateway's thread, loadgen alone on the other
     /// core: no hand-off between threads, lower latency while the gateway's
-    /// core has room (below about 1M orders/s here), less throughput.
+    /// core has room, less throughput (the rates where each wins:
+    /// docs/performance.md, section "loadgen over TCP").
     Joined,
 }
 
@@ -39,9 +40,10 @@ impl TransportKind {
     /// tick is a ring publish, which costs nothing like a syscall: orders go
     /// in as they come due (at 1M/s, one a microsecond), as a gateway's poll
     /// loop publishes what each turn read. A 20 µs tick there publishes
-    /// batches of 20 to 40 commands, and every command of a batch waits
-    /// for the batch's whole journal and matching work: cmd→event p50 went
-    /// from 5.3–9.5 µs to 0.40–0.95 µs with the 1 µs tick (docs/performance.md).
+    /// batches of tens of commands at 1M/s, and every command of a batch
+    /// waits for the batch's whole journal and matching work, so the 1 µs
+    /// tick lowers cmd→event's median. The figures: docs/performance.md,
+    /// section "Pipeline", paragraph "The send tick, session 5".
     pub fn default_tick(self) -> Duration {
         match self {
             TransportKind::Tcp => Duration::from_micros(20),
