@@ -56,7 +56,7 @@ pub trait Transport {
     fn close(&mut self, clock: &Clock, on_exec: &mut dyn FnMut(&Exec, u64))
     -> Result<(), RunError>;
     /// The transport's own latency measurement, if it has one: inproc,
-    /// command→event from the command's publish (see `inproc.rs`).
+    /// command→event from the command's publish (see `transport/inproc.rs`).
     fn event_latency(&self) -> Option<hdrhistogram::Histogram<u64>> {
         None
     }

@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::time::SystemTime;
 
 use hdrhistogram::serialization::V2DeflateSerializer;
@@ -108,56 +109,20 @@ pub fn run(options: &Options, log: Log<'_>) -> Result<Summary, RunError> {
         None => None,
     };
     let mut progress = Progress::new(options.progress);
-    let outcome = match &options.hist {
-        Some(path) => {
-            let file = File::create(path).map_err(|source| RunError::Create {
-                what: "the histogram log",
-                path: path.clone(),
-                source,
-            })?;
-            let mut out = BufWriter::new(file);
-            let mut serializer = V2DeflateSerializer::new();
-            let mut builder = IntervalLogWriterBuilder::new();
-            builder
-                .add_comment(&format!(
-                    "loadgen {} at {}/s; values in ns; tags: ack (order→ack), fill (order→first fill)",
-                    options.transport.scope(),
-                    options.rate
-                ))
-                .with_start_time(SystemTime::now())
-                .with_max_value_divisor(MAX_VALUE_DIVISOR);
-            let mut writer =
-                builder
-                    .begin_log_with(&mut out, &mut serializer)
-                    .map_err(|source| RunError::Write {
-                        what: "the histogram log",
-                        source,
-                    })?;
-            let outcome = drive(
-                transport.as_mut(),
-                &mut workload,
-                &clock,
-                &drive_config,
-                record.as_mut(),
-                Some(&mut writer as &mut dyn IntervalSink),
-                &mut progress,
-            );
-            drop(writer);
-            out.flush().map_err(|source| RunError::Write {
-                what: "the histogram log",
-                source,
-            })?;
-            outcome
-        }
-        None => drive(
+    let mut drive_with = |hist: Option<&mut dyn IntervalSink>| {
+        drive(
             transport.as_mut(),
             &mut workload,
             &clock,
             &drive_config,
             record.as_mut(),
-            None,
+            hist,
             &mut progress,
-        ),
+        )
+    };
+    let outcome = match &options.hist {
+        Some(path) => with_hist_log(path, options, drive_with)?,
+        None => drive_with(None),
     };
     drop(transport);
     let mut notes = Vec::new();
@@ -179,6 +144,44 @@ pub fn run(options: &Options, log: Log<'_>) -> Result<Summary, RunError> {
         summary.note_floor(floor);
     }
     Ok(summary)
+}
+
+/// Runs `drive` with the `--hist` interval log open at `path`, and closes
+/// the log after it.
+fn with_hist_log(
+    path: &Path,
+    options: &Options,
+    drive: impl FnOnce(Option<&mut dyn IntervalSink>) -> DriveOutcome,
+) -> Result<DriveOutcome, RunError> {
+    let file = File::create(path).map_err(|source| RunError::Create {
+        what: "the histogram log",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut out = BufWriter::new(file);
+    let mut serializer = V2DeflateSerializer::new();
+    let mut builder = IntervalLogWriterBuilder::new();
+    builder
+        .add_comment(&format!(
+            "loadgen {} at {}/s; values in ns; tags: ack (order→ack), fill (order→first fill)",
+            options.transport.scope(),
+            options.rate
+        ))
+        .with_start_time(SystemTime::now())
+        .with_max_value_divisor(MAX_VALUE_DIVISOR);
+    let mut writer = builder
+        .begin_log_with(&mut out, &mut serializer)
+        .map_err(|source| RunError::Write {
+            what: "the histogram log",
+            source,
+        })?;
+    let outcome = drive(Some(&mut writer));
+    drop(writer);
+    out.flush().map_err(|source| RunError::Write {
+        what: "the histogram log",
+        source,
+    })?;
+    Ok(outcome)
 }
 
 /// Reads the targets: `--targets FILE`, or the built-in `docs/targets.toml`.

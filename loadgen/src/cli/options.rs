@@ -1,5 +1,5 @@
 //! Everything a run is started with, as the library takes it (the command
-//! line in `cli.rs` is one way to fill it in; tests fill it in directly).
+//! line in `cli/args.rs` is one way to fill it in; tests fill it in directly).
 
 use std::path::PathBuf;
 use std::time::Duration;
