@@ -5,7 +5,7 @@
 //! percentiles beside the targets in `docs/targets.toml` (their reasons are
 //! in `docs/targets.md`).
 //!
-//! [`run`] does one run as its [`Options`] say and returns its [`Summary`];
+//! [`run()`] does one run as its [`Options`] say and returns its [`Summary`];
 //! the `loadgen` binary fills the options in from the command line ([`Cli`])
 //! and prints the summary. The `hiccup` binary measures the machine's own
 //! stalls ([`hiccup`]).
@@ -29,7 +29,7 @@ mod run;
 mod transport;
 
 // What the binaries and the tests use.
-pub use cli::options::{CpuChoice, Options, TransportKind};
+pub use cli::options::{Options, TransportKind};
 pub use cli::{Cli, duration, mix, options, rate};
 pub use error::RunError;
 pub use measure::hiccup;
@@ -43,6 +43,5 @@ pub use run::{Log, run};
 pub use flow::orders::{RequestKind, Unanswered};
 pub use measure::recorder::Counts;
 pub use measure::report::{Check, LatencySummary};
-pub use measure::targets::TargetsError;
 pub use transport::session::SessionError;
 pub use transport::wait::Idle;

@@ -3,7 +3,7 @@
 //! pipeline in this process (`--transport inproc`).
 //!
 //! Each transport implements [`Transport`](crate::driver::Transport) and
-//! turns what it receives into [`Exec`](exec::Exec) reports, so the driver
+//! turns what it receives into [`Exec`](crate::transport::exec::Exec) reports, so the driver
 //! does not know which one it drives. `wait` is how either sleeps between
 //! ticks without taking a core from the engine.
 
