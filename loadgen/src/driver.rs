@@ -21,16 +21,17 @@
 
 use std::time::Duration;
 
-use crate::clock::Clock;
 use crate::error::RunError;
-use crate::exec::{Exec, ExecKind, reject_word};
-use crate::histlog::IntervalSink;
-use crate::measure::Recorder;
-use crate::orders::{OrderTable, RequestKind, Unanswered};
-use crate::progress::Progress;
-use crate::record::Record;
-use crate::schedule::Schedule;
-use crate::workload::{Action, Workload};
+use crate::flow::orders::{OrderTable, RequestKind, Unanswered};
+use crate::flow::request::Action;
+use crate::flow::schedule::Schedule;
+use crate::flow::workload::Workload;
+use crate::measure::clock::Clock;
+use crate::measure::histlog::IntervalSink;
+use crate::measure::progress::Progress;
+use crate::measure::record::Record;
+use crate::measure::recorder::Recorder;
+use crate::transport::exec::{Exec, ExecKind, reject_word};
 
 /// One way of getting requests to the engine and answers back.
 pub trait Transport {
@@ -55,7 +56,7 @@ pub trait Transport {
     fn close(&mut self, clock: &Clock, on_exec: &mut dyn FnMut(&Exec, u64))
     -> Result<(), RunError>;
     /// The transport's own latency measurement, if it has one: inproc,
-    /// command→event from the command's publish (see `inproc.rs`).
+    /// command→event from the command's publish (see `transport/inproc.rs`).
     fn event_latency(&self) -> Option<hdrhistogram::Histogram<u64>> {
         None
     }
@@ -89,8 +90,6 @@ pub struct DriveOutcome {
     pub failure: Option<RunError>,
     /// When the last order was handed to the transport (ns from the start).
     pub last_send_ns: u64,
-    /// How long the run took from the first order to the last answer (ns).
-    pub elapsed_ns: u64,
     pub notes: Vec<String>,
     /// The transport's command→event latency (inproc), measured orders only.
     pub event: Option<hdrhistogram::Histogram<u64>>,
@@ -121,7 +120,7 @@ pub fn drive(
     progress: &mut Progress,
 ) -> DriveOutcome {
     let schedule = config.schedule;
-    let tick_ns = crate::schedule::duration_ns(config.tick).max(1);
+    let tick_ns = crate::flow::schedule::duration_ns(config.tick).max(1);
     let start = clock.now_ns();
     transport.measure_from(start.saturating_add(schedule.warmup_ns()));
     let mut st = State {
@@ -171,7 +170,7 @@ pub fn drive(
             last_send = now;
             if next >= total {
                 phase = Phase::Draining {
-                    deadline: now.saturating_add(crate::schedule::duration_ns(config.drain)),
+                    deadline: now.saturating_add(crate::flow::schedule::duration_ns(config.drain)),
                 };
             } else if schedule.due_at(now - start) > next {
                 // Still behind: look again at once, after the replies.
@@ -270,7 +269,6 @@ pub fn drive(
         unanswered,
         failure,
         last_send_ns: last_send - start,
-        elapsed_ns: end - start,
         notes: transport.notes(),
         event: transport.event_latency(),
     }

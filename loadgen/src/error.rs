@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use gateway::GatewayError;
 use pipeline::PipelineError;
 
-use crate::session::SessionError;
-use crate::targets::TargetsError;
+use crate::measure::targets::TargetsError;
+use crate::transport::session::SessionError;
 
 /// Why a run could not start, or stopped before its end.
 #[derive(Debug, thiserror::Error)]

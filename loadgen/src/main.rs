@@ -1,11 +1,12 @@
-//! `loadgen`: see `loadgen --help`, and `docs/targets.md` for what it checks.
+//! `loadgen`: see `loadgen --help`, and `docs/targets.toml` for what it
+//! checks (`docs/targets.md` for why).
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use loadgen::cli::Cli;
-use loadgen::report::CSV_HEADER;
+use loadgen::CSV_HEADER;
+use loadgen::Cli;
 
 /// Exit status of a run that failed to start or finish.
 const RUN_FAILED: u8 = 3;

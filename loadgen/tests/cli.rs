@@ -1,4 +1,4 @@
-//! The binary's command line and the targets document it reads.
+//! The binary's command line and the targets file it reads.
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
@@ -80,9 +80,10 @@ fn an_unreachable_target_is_a_clear_error() {
 }
 
 #[test]
-fn the_real_targets_document_parses_and_states_the_issue_targets() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/targets.md"))
-        .unwrap();
+fn the_real_targets_file_parses_and_states_the_issue_targets() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/targets.toml"))
+            .unwrap();
     let targets = parse_targets(&text).unwrap();
     let latency = |key: &str| match targets.get(key).map(|t| t.value) {
         Some(Value::Latency(d)) => d.as_nanos() as u64,
@@ -101,6 +102,6 @@ fn the_real_targets_document_parses_and_states_the_issue_targets() {
         targets.stated_rate("tcp").map(|r| r.per_sec()),
         Some(1_000_000)
     );
-    // The built-in copy is the same document.
+    // The built-in copy is the same file.
     assert_eq!(parse_targets(loadgen::targets::BUILTIN).unwrap(), targets);
 }

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use loadgen::HostFacts;
 use loadgen::duration::parse_duration;
 use loadgen::hiccup::{CoreStalls, STALL_NS, available_cores, combined_floor, measure_cores};
-use loadgen::host::HostFacts;
 
 /// Measure the machine's own stalls: one thread per core spins on the
 /// clock, and every gap over 2 µs between two readings is time the core was

@@ -14,7 +14,7 @@ use std::time::Duration;
 use hdrhistogram::serialization::Serializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriter, Tag};
 
-use crate::measure::Interval;
+use crate::measure::recorder::Interval;
 
 /// Where each second's histograms go.
 pub trait IntervalSink {
@@ -52,7 +52,7 @@ impl<W: io::Write, S: Serializer> IntervalSink for IntervalLogWriter<'_, '_, W, 
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::measure::latency_histogram;
+    use crate::measure::recorder::latency_histogram;
     use hdrhistogram::serialization::V2DeflateSerializer;
     use hdrhistogram::serialization::interval_log::{
         IntervalLogIterator, IntervalLogWriterBuilder, LogEntry,

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 /// A gap between two clock readings longer than this is a stall. The loop's
-/// own step is two vDSO clock reads (~25-50 ns here); 2 µs is far above it
+/// own step is two vDSO clock reads (tens of nanoseconds); 2 µs is far above it
 /// and below any latency target this project has.
 pub const STALL_NS: u64 = 2_000;
 

@@ -6,9 +6,9 @@
 
 use std::io::{IsTerminal, Write};
 
-use crate::measure::{Interval, Recorder};
-use crate::report::{format_latency, format_rate};
-use crate::schedule::Schedule;
+use crate::flow::schedule::Schedule;
+use crate::measure::recorder::{Interval, Recorder};
+use crate::measure::report::{format_latency, format_rate};
 
 /// Writes the progress line (or nothing, when quiet).
 #[derive(Debug)]

@@ -32,13 +32,13 @@ use pipeline::{
     self, Output, OutputSink, Pipeline, PipelineConfig, PipelineError, Placement, Topology,
 };
 
-use crate::clock::Clock;
 use crate::driver::Transport;
 use crate::error::RunError;
-use crate::exec::Exec;
-use crate::local::journal_dir;
-use crate::wait::{Idle, Waiter, YIELD_BELOW};
-use crate::workload::Action;
+use crate::flow::request::Action;
+use crate::measure::clock::Clock;
+use crate::transport::exec::Exec;
+use crate::transport::local::journal_dir;
+use crate::transport::wait::{Idle, Waiter, YIELD_BELOW};
 
 /// Events handed over by the output thread, each with its release time.
 type Released = Vec<(Output, u64)>;
@@ -112,7 +112,7 @@ impl InprocTransport {
             batch: Vec::with_capacity(1 << 12),
             first_account,
             clock: *clock,
-            event: crate::measure::latency_histogram(),
+            event: crate::measure::recorder::latency_histogram(),
             measure_from: u64::MAX,
             last_seq: 0,
             waiter: Waiter::new(idle).map_err(RunError::Poll)?,
@@ -124,14 +124,6 @@ impl InprocTransport {
     /// Where the pipeline's threads run.
     pub fn topology(&self) -> &str {
         &self.topology
-    }
-
-    /// Pins the calling thread to the pipeline's publisher core, where the
-    /// gateway's poll loop would run. Returns `false` if the OS refused.
-    pub fn pin_publisher(&self) -> bool {
-        self.pipeline
-            .as_ref()
-            .is_some_and(|p| p.topology().pin_publisher())
     }
 
     fn deliver(&mut self, on_exec: &mut dyn FnMut(&Exec, u64)) {

@@ -11,13 +11,13 @@ use std::time::Duration;
 use gateway::protocol::{self, ClientMessage, ServerMessage};
 use mio::{Interest, Token};
 
-use crate::clock::Clock;
 use crate::driver::Transport;
 use crate::error::RunError;
-use crate::exec::Exec;
-use crate::session::{Session, SessionError};
-use crate::wait::{Idle, Waiter};
-use crate::workload::Action;
+use crate::flow::request::Action;
+use crate::measure::clock::Clock;
+use crate::transport::exec::Exec;
+use crate::transport::session::{Session, SessionError};
+use crate::transport::wait::{Idle, Waiter};
 
 /// How many heartbeat intervals of silence from the gateway mean it is gone.
 const SILENT_INTERVALS: u64 = 3;

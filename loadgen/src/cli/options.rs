@@ -1,14 +1,14 @@
 //! Everything a run is started with, as the library takes it (the command
-//! line in `cli.rs` is one way to fill it in; tests fill it in directly).
+//! line in `cli/args.rs` is one way to fill it in; tests fill it in directly).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use journal::Durability;
 
-use crate::mix::Mix;
-use crate::rate::Rate;
-use crate::wait::Idle;
+use crate::cli::mix::Mix;
+use crate::cli::rate::Rate;
+use crate::transport::wait::Idle;
 
 /// Where the in-process gateway's matching stage runs (2 cores).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -19,7 +19,8 @@ pub enum Layout {
     Split,
     /// Every stage on the gateway's thread, loadgen alone on the other
     /// core: no hand-off between threads, lower latency while the gateway's
-    /// core has room (below about 1M orders/s here), less throughput.
+    /// core has room, less throughput (the rates where each wins:
+    /// docs/performance.md, section "loadgen over TCP").
     Joined,
 }
 
@@ -39,9 +40,10 @@ impl TransportKind {
     /// tick is a ring publish, which costs nothing like a syscall: orders go
     /// in as they come due (at 1M/s, one a microsecond), as a gateway's poll
     /// loop publishes what each turn read. A 20 µs tick there publishes
-    /// batches of 20 to 40 commands, and every command of a batch waits
-    /// for the batch's whole journal and matching work: cmd→event p50 went
-    /// from 5.3–9.5 µs to 0.40–0.95 µs with the 1 µs tick (docs/performance.md).
+    /// batches of tens of commands at 1M/s, and every command of a batch
+    /// waits for the batch's whole journal and matching work, so the 1 µs
+    /// tick lowers cmd→event's median. The figures: docs/performance.md,
+    /// section "Pipeline", paragraph "The send tick, session 5".
     pub fn default_tick(self) -> Duration {
         match self {
             TransportKind::Tcp => Duration::from_micros(20),
@@ -49,7 +51,7 @@ impl TransportKind {
         }
     }
 
-    /// The scope of this transport's targets in `docs/targets.md`.
+    /// The scope (table) of this transport's targets in `docs/targets.toml`.
     pub fn scope(self) -> &'static str {
         match self {
             TransportKind::Tcp => "tcp",
@@ -97,7 +99,7 @@ pub struct Options {
     pub first_account: u32,
     pub record: Option<PathBuf>,
     pub hist: Option<PathBuf>,
-    /// A targets document other than the built-in `docs/targets.md`.
+    /// A targets file other than the built-in `docs/targets.toml`.
     pub targets_file: Option<PathBuf>,
     pub progress: bool,
     /// Measure the host's own stalls for this long before the run
@@ -113,7 +115,7 @@ pub const MAX_SESSIONS: u16 = 256;
 impl Default for Options {
     fn default() -> Self {
         Options {
-            rate: crate::rate::DEFAULT_RATE,
+            rate: crate::cli::rate::DEFAULT_RATE,
             duration: Duration::from_secs(10),
             warmup: Duration::from_secs(2),
             sessions: 4,

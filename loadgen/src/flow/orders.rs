@@ -16,8 +16,8 @@
 use gateway::protocol::{CancelReason, OrderRejectReason, Side};
 use idtable::IdTable;
 
-use crate::exec::{Exec, ExecKind};
-use crate::workload::Action;
+use crate::flow::request::Action;
+use crate::transport::exec::{Exec, ExecKind};
 
 /// What a request was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -124,8 +124,9 @@ pub struct Unanswered {
 /// Slots of the order table's direct-mapped part: client order ids come
 /// from loadgen's counter, so the live ones lie in a window that slides
 /// forward and each report finds its order with one load, mostly in cache
-/// (a hash map scattered them: two cache misses a report, ~40% of
-/// loadgen's core at 1M orders/s). 2^19 slots of 64 bytes: 32 MiB, written
+/// (a hash map scattered them: two cache misses a report, a large share of
+/// loadgen's core at 1M orders/s; the profile: docs/performance.md, section
+/// "loadgen over TCP"). 2^19 slots of 64 bytes: 32 MiB, written
 /// once at start. Older resting orders whose slot a new id wants share a
 /// small overflow map (see `idtable::id_table`).
 const ORDER_SLOTS: usize = 1 << 19;
@@ -160,6 +161,7 @@ impl OrderTable {
     }
 
     /// Orders the table tracks (resting, or with a request in flight).
+    #[cfg(test)]
     pub fn tracked(&self) -> usize {
         self.orders.len()
     }
@@ -368,7 +370,7 @@ impl OrderTable {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::workload::NewOrder;
+    use crate::flow::request::NewOrder;
     use gateway::protocol::TimeInForce;
 
     fn new(coid: u64, aggressive: bool) -> Action {

@@ -20,7 +20,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use crate::exec::{Exec, ExecKind, cancel_word, reject_word};
+use crate::transport::exec::{Exec, ExecKind, cancel_word, reject_word};
 
 /// The record file.
 #[derive(Debug)]

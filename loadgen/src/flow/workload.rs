@@ -33,54 +33,9 @@ use gateway::protocol::{Side, TimeInForce};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
-use crate::mix::Mix;
-use crate::orders::OrderTable;
-
-/// A new order to send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NewOrder {
-    /// Index of the session that sends it.
-    pub session: u16,
-    /// Client order id: unique over every session of the run, so an id alone
-    /// finds the order in the order table (and is a valid engine id inproc).
-    pub coid: u64,
-    pub symbol: u32,
-    pub side: Side,
-    pub price: i64,
-    pub qty: u64,
-    pub tif: TimeInForce,
-    /// Priced to trade: its first fill is timed (order→fill).
-    pub aggressive: bool,
-}
-
-/// One request to send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    New(NewOrder),
-    Cancel {
-        session: u16,
-        coid: u64,
-        symbol: u32,
-    },
-    Replace {
-        session: u16,
-        coid: u64,
-        symbol: u32,
-        price: i64,
-        qty: u64,
-    },
-}
-
-impl Action {
-    /// The session that sends it.
-    pub fn session(&self) -> u16 {
-        match *self {
-            Action::New(NewOrder { session, .. })
-            | Action::Cancel { session, .. }
-            | Action::Replace { session, .. } => session,
-        }
-    }
-}
+use crate::cli::mix::Mix;
+use crate::flow::orders::OrderTable;
+use crate::flow::request::{Action, NewOrder};
 
 /// The instruments' price band and where the mids start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +118,7 @@ impl Workload {
     }
 
     /// The current mid of `symbol`'s instrument.
+    #[cfg(test)]
     pub fn mid(&self, symbol: u32) -> Option<i64> {
         self.mids.get(symbol.checked_sub(1)? as usize).copied()
     }
@@ -296,7 +252,7 @@ impl Workload {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::exec::{Exec, ExecKind};
+    use crate::transport::exec::{Exec, ExecKind};
 
     fn config(seed: u64) -> WorkloadConfig {
         WorkloadConfig {

@@ -8,7 +8,7 @@
 
 use hdrhistogram::Histogram;
 
-use crate::orders::{Observed, RequestKind};
+use crate::flow::orders::{Observed, RequestKind};
 
 /// Highest latency a histogram holds exactly: a minute. A run that sees more
 /// than that has failed long before the percentiles matter.
@@ -163,6 +163,7 @@ impl Recorder {
     }
 
     /// The 99th percentile of the current interval so far (ns), if it has samples.
+    #[cfg(test)]
     pub fn interval_p99(&self, metric: Metric) -> Option<u64> {
         let h = match metric {
             Metric::Ack => &self.ack_interval,

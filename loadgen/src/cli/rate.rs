@@ -1,7 +1,7 @@
 //! Order rates as people write them: `500k`, `1M`, `2.5M`, `250000`.
 //!
 //! A rate is a whole number of orders per second, kept as an integer so the
-//! schedule (see `schedule.rs`) can compute every intended send time exactly.
+//! schedule (see `flow/schedule.rs`) can compute every intended send time exactly.
 //! Parsing is exact too: `2.5M` is 2,500,000 by digit arithmetic, never by a
 //! float that could come out as 2,499,999.
 

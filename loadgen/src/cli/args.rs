@@ -6,11 +6,11 @@ use std::time::Duration;
 use clap::Parser;
 use journal::Durability;
 
-use crate::duration::parse_duration;
-use crate::mix::{Mix, parse_mix};
-use crate::options::{CpuChoice, Layout, Options, TransportKind};
-use crate::rate::{Rate, parse_rate};
-use crate::wait::Idle;
+use crate::cli::duration::parse_duration;
+use crate::cli::mix::{Mix, parse_mix};
+use crate::cli::options::{CpuChoice, Layout, Options, TransportKind};
+use crate::cli::rate::{Rate, parse_rate};
+use crate::transport::wait::Idle;
 
 /// Open-loop load generator for the matching engine.
 ///
@@ -21,7 +21,7 @@ use crate::wait::Idle;
 /// real TCP; --transport inproc drives the engine's pipeline directly instead.
 ///
 /// At the end it prints a table: requested and achieved rate, order→ack and
-/// order→fill percentiles, each beside its target from docs/targets.md, with
+/// order→fill percentiles, each beside its target from docs/targets.toml, with
 /// PASS or FAIL. Exit status: 0 done (and passed, with --check), 1 a target
 /// failed (with --check), 2 bad command line, 3 the run failed (the gateway
 /// went away, a file could not be written, ...).
@@ -129,10 +129,11 @@ pub struct Cli {
 
     /// Where the gateway loadgen starts runs its matching stage, on 2 cores:
     /// split (M on loadgen's core, yielding to it) or joined (every stage on
-    /// the gateway's thread, loadgen alone on the other core: lower P50 below
-    /// 1M/s here, less headroom above). With --transport inproc, joined runs
-    /// every stage on loadgen's own thread (one core, no hand-off at all).
-    /// See docs/performance.md.
+    /// the gateway's thread, loadgen alone on the other core: lower P50 while
+    /// the gateway's core has room, less headroom once it has not). With
+    /// --transport inproc, joined runs every stage on loadgen's own thread
+    /// (one core, no hand-off at all). The rates where each wins:
+    /// docs/performance.md, section "loadgen over TCP".
     #[arg(long, value_enum, default_value = "split")]
     pub layout: Layout,
 
@@ -154,8 +155,8 @@ pub struct Cli {
     #[arg(long, default_value_t = 1)]
     pub account: u32,
 
-    /// A targets document to check against instead of the built-in
-    /// docs/targets.md (read at build time).
+    /// A targets file (TOML, as docs/targets.toml) to check against
+    /// instead of the built-in docs/targets.toml (read at build time).
     #[arg(long, value_name = "FILE")]
     pub targets: Option<PathBuf>,
 }

@@ -11,7 +11,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::clock::Clock;
+use crate::measure::clock::Clock;
 use gateway::protocol::{
     ClientMessage, Decoded, Envelope, FIRST_SEQ, LogoutReason, MAX_FRAME_BYTES, SeqCheck,
     SeqTracker, ServerMessage, decode_frame, encode_frame,
@@ -80,7 +80,6 @@ pub struct Granted {
 #[derive(Debug)]
 pub struct Session {
     pub index: u16,
-    pub account: u32,
     stream: mio::net::TcpStream,
     /// Encoded frames not yet written: `out[out_pos..]`.
     out: Vec<u8>,
@@ -125,7 +124,6 @@ impl Session {
         stream.set_nonblocking(true).map_err(io_err)?;
         let mut session = Session {
             index,
-            account,
             stream: mio::net::TcpStream::from_std(stream),
             out: Vec::with_capacity(1 << 20),
             out_pos: 0,

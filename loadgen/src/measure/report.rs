@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
 
-use crate::hiccup::Floor;
-use crate::host::HostFacts;
-use crate::measure::Counts;
-use crate::orders::Unanswered;
-use crate::targets::{PERCENTILES, Targets, Value};
+use crate::flow::orders::Unanswered;
+use crate::measure::hiccup::Floor;
+use crate::measure::host::HostFacts;
+use crate::measure::recorder::Counts;
+use crate::measure::targets::{PERCENTILES, Targets, Value};
 
 /// Percentiles of one latency (ns); all `None` when there were no samples.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -62,7 +62,7 @@ impl LatencySummary {
 /// One comparison with a documented target.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Check {
-    /// The key in `docs/targets.md`, e.g. `tcp.ack.p99`.
+    /// The target's path in `docs/targets.toml`, e.g. `tcp.ack.p99`.
     pub key: String,
     /// The measured value as shown (`48.1µs`, `0`, `99.98%`), or `no samples`.
     pub measured: String,
@@ -103,7 +103,7 @@ pub struct Summary {
     pub achieved_pct: f64,
     /// Measured orders answered per second of the same window.
     pub answered_rate: f64,
-    /// The rate the targets are stated at, if `docs/targets.md` says.
+    /// The rate the targets are stated at, if `docs/targets.toml` says.
     pub targets_rate: Option<u64>,
     pub counts: Counts,
     pub rejects_by_reason: Vec<(String, u64)>,
@@ -154,7 +154,7 @@ fn below_floor(checks: &[Check], floor: &Floor) -> Vec<String> {
             let at = floor.at(&format!("p{percentile}"))?;
             let ceiling = c.ceiling?;
             (ceiling.as_nanos() < u128::from(at)).then(|| {
-                let bound = crate::duration::format_duration(ceiling);
+                let bound = crate::cli::duration::format_duration(ceiling);
                 format!("{} ({bound} < {})", c.key, format_latency(at))
             })
         })
@@ -256,10 +256,26 @@ pub fn checks(
 }
 
 impl Summary {
-    /// The table for the terminal.
+    /// The table for the terminal: what ran where, what was sent and
+    /// answered, the latencies beside their targets, the other checks, what
+    /// to know about the run, and the verdict.
     pub fn render(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(s);
+        let mut s = String::from("\n");
+        self.render_setup(&mut s);
+        self.render_rate(&mut s);
+        self.render_counts(&mut s);
+        s.push('\n');
+        self.render_latencies(&mut s);
+        s.push('\n');
+        self.render_other_checks(&mut s);
+        self.render_notes(&mut s);
+        s.push('\n');
+        self.render_result(&mut s);
+        s
+    }
+
+    /// What was driven, on which host and threads, and with which settings.
+    fn render_setup(&self, s: &mut String) {
         let _ = writeln!(
             s,
             "loadgen {} → {}{}",
@@ -298,6 +314,11 @@ impl Summary {
             self.warmup,
             self.duration
         );
+    }
+
+    /// The rate asked for, achieved and answered, and the targets' own rate
+    /// when it is another.
+    fn render_rate(&self, s: &mut String) {
         let _ = writeln!(
             s,
             "rate      requested {}/s, achieved {}/s ({:.2}%), answered {}/s",
@@ -316,6 +337,10 @@ impl Summary {
                 format_rate(self.requested_rate as f64)
             );
         }
+    }
+
+    /// Requests sent and answered, and the execution reports by kind.
+    fn render_counts(&self, s: &mut String) {
         let c = &self.counts;
         let _ = writeln!(
             s,
@@ -353,7 +378,12 @@ impl Summary {
                 String::new()
             }
         );
-        let _ = writeln!(s);
+    }
+
+    /// The latency table: a row per percentile, a column group per latency
+    /// (order→ack, order→fill, and cmd→event when measured), each value
+    /// beside its target and verdict; then the sample counts.
+    fn render_latencies(&self, s: &mut String) {
         let _ = write!(
             s,
             "  {:<8} {:>10}  {:<10} {:<6} {:>10}  {:<10} {:<6}",
@@ -363,7 +393,6 @@ impl Summary {
             let _ = write!(s, " {:>10}  {:<10} {:<6}", "cmd→event", "target", "");
         }
         let _ = writeln!(s);
-        let scope = &self.transport;
         for (name, label) in [
             ("p50", "P50"),
             ("p90", "P90"),
@@ -372,24 +401,14 @@ impl Summary {
             ("p99.99", "P99.99"),
             ("max", "max"),
         ] {
-            let cell = |metric: &str, summary: &LatencySummary| {
-                let key = format!("{scope}.{metric}.{name}");
-                let value = summary
-                    .get(name)
-                    .map_or_else(|| "-".to_string(), format_latency);
-                match self.checks.iter().find(|c| c.key == key) {
-                    Some(c) => (value, c.target.clone(), verdict(c.pass)),
-                    None => (value, "-".to_string(), ""),
-                }
-            };
-            let (av, at, ar) = cell("ack", &self.ack);
-            let (fv, ft, fr) = cell("fill", &self.fill);
+            let (av, at, ar) = self.latency_cell("ack", &self.ack, name);
+            let (fv, ft, fr) = self.latency_cell("fill", &self.fill, name);
             let _ = write!(
                 s,
                 "  {label:<8} {av:>10}  {at:<10} {ar:<6} {fv:>10}  {ft:<10} {fr:<6}"
             );
             if let Some(event) = &self.event {
-                let (ev, et, er) = cell("event", event);
+                let (ev, et, er) = self.latency_cell("event", event, name);
                 let _ = write!(s, " {ev:>10}  {et:<10} {er:<6}");
             }
             let _ = writeln!(s);
@@ -403,7 +422,30 @@ impl Summary {
             let _ = write!(s, "  {:<10} {:<6} {:>10}", "", "", event.count);
         }
         let _ = writeln!(s);
-        let _ = writeln!(s);
+    }
+
+    /// One cell of the latency table: the value of percentile `name` of
+    /// `metric`, its target and its verdict (`-` and nothing when it has
+    /// no target).
+    fn latency_cell(
+        &self,
+        metric: &str,
+        summary: &LatencySummary,
+        name: &str,
+    ) -> (String, String, &'static str) {
+        let key = format!("{}.{metric}.{name}", self.transport);
+        let value = summary
+            .get(name)
+            .map_or_else(|| "-".to_string(), format_latency);
+        match self.checks.iter().find(|c| c.key == key) {
+            Some(c) => (value, c.target.clone(), verdict(c.pass)),
+            None => (value, "-".to_string(), ""),
+        }
+    }
+
+    /// The checks that are not latencies (unanswered, achieved), and
+    /// loadgen's own send lag.
+    fn render_other_checks(&self, s: &mut String) {
         for c in &self.checks {
             if c.key.ends_with(".unanswered") || c.key.ends_with(".achieved") {
                 let _ = writeln!(
@@ -425,6 +467,10 @@ impl Summary {
                 format_latency(max)
             );
         }
+    }
+
+    /// The first unanswered requests, the notes, and what ended the run early.
+    fn render_notes(&self, s: &mut String) {
         for u in &self.unanswered_first {
             let _ = writeln!(
                 s,
@@ -443,12 +489,15 @@ impl Summary {
         if let Some(f) = &self.failure {
             let _ = writeln!(s, "  RUN FAILED: {f}");
         }
-        let _ = writeln!(s);
+    }
+
+    /// The verdict line.
+    fn render_result(&self, s: &mut String) {
         let failed = self.checks.iter().filter(|c| !c.pass).count();
         let _ = writeln!(
             s,
             "result    {} ({} of {} checks passed{})",
-            if self.pass { "PASS" } else { "FAIL" },
+            verdict(self.pass),
             self.checks.len() - failed,
             self.checks.len(),
             if self.failure.is_some() {
@@ -457,7 +506,6 @@ impl Summary {
                 ""
             }
         );
-        s
     }
 
     /// One CSV row (see `CSV_HEADER`).
@@ -499,8 +547,9 @@ fn verdict(pass: bool) -> &'static str {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::measure::latency_histogram;
-    use crate::targets::parse_targets;
+    use crate::flow::orders::RequestKind;
+    use crate::measure::recorder::latency_histogram;
+    use crate::measure::targets::parse_targets;
 
     #[test]
     fn latencies_and_rates_read_well() {
@@ -516,7 +565,12 @@ mod tests {
     #[test]
     fn targets_below_the_hosts_floor_are_named() {
         let check = |key: &str, target: &str| {
-            let parsed = parse_targets(&format!("```targets\n{key} {target}\n```\n")).unwrap();
+            let (scope, rest) = key.split_once('.').unwrap();
+            let file = match rest.split_once('.') {
+                Some((metric, name)) => format!("[{scope}]\n{metric}.\"{name}\" = \"{target}\"\n"),
+                None => format!("[{scope}]\n{rest} = \"{target}\"\n"),
+            };
+            let parsed = parse_targets(&file).unwrap();
             Check {
                 key: key.into(),
                 measured: "1ms".into(),
@@ -552,8 +606,8 @@ mod tests {
     #[test]
     fn checks_compare_each_percentile_with_its_target() {
         let targets = parse_targets(
-            "```targets\ntcp.ack.p99 <= 100us\ntcp.fill.p99 <= 100us\ntcp.unanswered == 0\n\
-             tcp.achieved >= 99%\n```\n",
+            "[tcp]\nack.p99 = \"<= 100us\"\nfill.p99 = \"<= 100us\"\nunanswered = \"== 0\"\n\
+             achieved = \">= 99%\"\n",
         )
         .unwrap();
         let mut h = latency_histogram();
@@ -570,5 +624,183 @@ mod tests {
         assert_eq!(c.len(), 4);
         assert_eq!(c.iter().filter(|c| !c.pass).count(), 3, "{c:?}");
         assert_eq!(c[1].measured, "no samples");
+    }
+
+    fn lat(base: u64) -> LatencySummary {
+        LatencySummary {
+            count: 1234,
+            p50_ns: Some(base),
+            p90_ns: Some(base * 2),
+            p99_ns: Some(base * 5),
+            p99_9_ns: Some(base * 50),
+            p99_99_ns: Some(base * 500),
+            max_ns: Some(base * 5000),
+            mean_ns: Some(base as f64),
+        }
+    }
+
+    fn summary(full: bool) -> Summary {
+        let check = |key: &str, pass: bool| Check {
+            key: key.into(),
+            measured: "12.3µs".into(),
+            target: "<= 100us".into(),
+            pass,
+            ceiling: None,
+        };
+        Summary {
+            transport: if full { "inproc" } else { "tcp" }.into(),
+            driven: "gateway at 127.0.0.1:9000".into(),
+            durability: full.then(|| "os".into()),
+            topology: full.then(|| "gateway: P+J+O on 0, M on 1".into()),
+            host: HostFacts {
+                cores: 2,
+                cpu_model: Some("AMD EPYC".into()),
+                kernel: full.then(|| "6.1".into()),
+                governor: None,
+                smt: Some("off".into()),
+            },
+            sessions: 4,
+            instruments: 8,
+            seed: 1,
+            mix: "passive=50,cancel=30,replace=10,aggressive=10".into(),
+            tick: "20us".into(),
+            idle: "yield".into(),
+            warmup: "2s".into(),
+            duration: "10s".into(),
+            requested_rate: 1_000_000,
+            achieved_rate: 999_812.5,
+            achieved_pct: 99.98,
+            answered_rate: 999_700.0,
+            targets_rate: Some(if full { 500_000 } else { 1_000_000 }),
+            counts: Counts {
+                sent: 12_000_000,
+                sent_measured: 10_000_000,
+                sent_new: 6_000_000,
+                sent_cancel: 4_000_000,
+                sent_replace: 2_000_000,
+                answered: 11_999_000,
+                answered_measured: 9_999_000,
+                accepted: 5,
+                rejected: 6,
+                fills: 7,
+                cancelled: 8,
+                replaced: 9,
+                aggressive_filled: 10,
+                aggressive_unfilled: 11,
+                unexpected: if full { 3 } else { 0 },
+                session_rejects: 0,
+            },
+            rejects_by_reason: if full {
+                vec![("PRICE".into(), 4), ("QTY".into(), 2)]
+            } else {
+                vec![]
+            },
+            ack: lat(1000),
+            fill: if full {
+                lat(2000)
+            } else {
+                LatencySummary::default()
+            },
+            event: full.then(|| lat(300)),
+            send_lag: if full {
+                lat(700)
+            } else {
+                LatencySummary::default()
+            },
+            unanswered: 2,
+            unanswered_first: if full {
+                vec![Unanswered {
+                    session: 1,
+                    client_order_id: 42,
+                    order_id: 43,
+                    symbol: 3,
+                    kind: RequestKind::Cancel,
+                    intended_ns: 1_234_567_890,
+                }]
+            } else {
+                vec![]
+            },
+            checks: vec![
+                check(
+                    &format!("{}.ack.p50", if full { "inproc" } else { "tcp" }),
+                    true,
+                ),
+                check(
+                    &format!("{}.ack.p99", if full { "inproc" } else { "tcp" }),
+                    false,
+                ),
+                check("inproc.event.p99", true),
+                check("inproc.fill.p99.9", false),
+                check(
+                    &format!("{}.unanswered", if full { "inproc" } else { "tcp" }),
+                    false,
+                ),
+                check(
+                    &format!("{}.achieved", if full { "inproc" } else { "tcp" }),
+                    true,
+                ),
+            ],
+            pass: !full,
+            failure: full.then(|| "the gateway closed session 2".into()),
+            notes: if full {
+                vec!["one".into(), "two".into()]
+            } else {
+                vec![]
+            },
+            floor: full.then(|| Floor {
+                measured_ms: 5000,
+                cores: vec![0, 1],
+                lost_share: 0.0123,
+                p99_ns: 15_000,
+                p999_ns: 250_000,
+                p9999_ns: 3_000_000,
+            }),
+        }
+    }
+
+    #[test]
+    fn render_shows_each_section_in_order() {
+        let text = summary(true).render();
+        let mut from = 0;
+        for part in [
+            "loadgen inproc → gateway",
+            "\nhost ",
+            "\nthreads ",
+            "\nfloor ",
+            "\nrun ",
+            "\nrate ",
+            "(the targets are stated for 500.0k/s",
+            "\norders ",
+            "\nreports ",
+            "UNEXPECTED 3\n\n",
+            "order→ack",
+            "cmd→event",
+            "\n  P50 ",
+            "\n  max ",
+            "\n  samples ",
+            "\n\n  unanswered ",
+            "\n  achieved ",
+            "\n  send lag p99 ",
+            "\n  unanswered: session 1 cancel of coid 42",
+            "\n  note: one",
+            "\n  RUN FAILED: ",
+            "\n\nresult    FAIL (3 of 6 checks passed; the run did not complete)\n",
+        ] {
+            let at = text[from..].find(part).map(|i| i + from);
+            assert!(at.is_some(), "{part:?} not after byte {from} in\n{text}");
+            from = at.unwrap_or(from) + 1;
+        }
+        let short = summary(false).render();
+        for absent in [
+            "threads",
+            "floor",
+            "cmd→event",
+            "stated for",
+            "note:",
+            "send lag",
+        ] {
+            assert!(!short.contains(absent), "{absent} in\n{short}");
+        }
+        assert!(short.ends_with("\n\nresult    PASS (3 of 6 checks passed)\n"));
     }
 }

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use crate::rate::Rate;
+use crate::cli::rate::Rate;
 
 const NS_PER_SEC: u128 = 1_000_000_000;
 
@@ -94,7 +94,7 @@ impl Schedule {
     }
 
     /// `true` if order `i` is measured (its intended time is at or after the warm-up).
-    #[inline]
+    #[cfg(test)]
     pub fn is_measured(&self, intended_ns: u64) -> bool {
         intended_ns >= self.warmup_ns
     }
@@ -105,6 +105,7 @@ impl Schedule {
     }
 
     /// The measured part of the run (ns).
+    #[cfg(test)]
     pub fn measured_ns(&self) -> u64 {
         self.end_ns - self.warmup_ns
     }
