@@ -8,8 +8,9 @@
 //! window's slots sit next to each other, so the hot ones stay in cache. A
 //! general hash map scatters consecutive ids over its whole table instead,
 //! and std's pays for SipHash before each of those cache misses: with three
-//! such maps, the poll loop spent about half its CPU in them (perf, loadgen
-//! at 200k orders/s).
+//! such maps they were where the poll loop spent most of its CPU (the
+//! profile of the poll loop is in docs/performance.md, section "loadgen
+//! over TCP").
 //!
 //! Two live ids share a slot only when one is older than the table is long:
 //! a resting order that outlived a whole table's worth of commands. The

@@ -10,8 +10,8 @@
 //!   preallocated segment made each `fdatasync` slower (the extents
 //!   `posix_fallocate` reserves are "unwritten", and converting them is a
 //!   journal commit per flush; zeroing them ahead instead doubles the disk
-//!   writes): 1.4–2.0 M commands/s against 2.5–2.7 for appending
-//!   (docs/journal.md).
+//!   writes). The figures: docs/performance.md, section "Pipeline
+//!   throughput and recovery".
 //!
 //! Both write the same format; a journal written one way opens the other.
 

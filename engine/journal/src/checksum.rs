@@ -3,13 +3,14 @@
 //! The `crc32c` crate is built for buffers of kilobytes: it aligns the
 //! start byte by byte, runs three interleaved streams with combining
 //! tables, then finishes the tail byte by byte. On a record of 40 to 60
-//! bytes that general path costs about 160 instructions (callgrind), more
-//! than the journal stage's whole encode, and it runs once per command on
-//! the hot path and once per record in recovery. Here the record is taken
-//! 8 bytes at a time with the CPU's `crc32` instruction (unaligned loads
-//! cost nothing extra on x86-64), and the last 0 to 7 bytes in at most
-//! three steps (4, 2, 1): about 50 instructions a record, by the same
-//! count. The value is the same CRC32C (the tests compare it with the
+//! bytes that general path costs more instructions than the journal
+//! stage's whole encode, and it runs once per command on the hot path and
+//! once per record in recovery. Here the record is taken 8 bytes at a time
+//! with the CPU's `crc32` instruction (unaligned loads cost nothing extra
+//! on x86-64), and the last 0 to 7 bytes in at most three steps (4, 2, 1):
+//! a fraction of the general path's instructions (the callgrind count is
+//! in docs/performance.md, section "Pipeline command→event without
+//! load"). The value is the same CRC32C (the tests compare it with the
 //! crate's), and where the instruction is missing (not x86-64, or a CPU
 //! without SSE4.2) the crate computes it.
 

@@ -3,9 +3,9 @@
 //! Used with durability `none` and `os`. Appending with `write(2)` costs a
 //! syscall per batch, and on a fresh part of the file the kernel also
 //! allocates page-cache pages and disk blocks inside that call, on the
-//! journal thread. On the VM this was measured on, a fresh guest page can
-//! even fault in the host first (docs/performance.md, "page-cache first
-//! touch"). So a segment is made ready before it is needed (`prepare`, run
+//! journal thread. On a virtual machine, a fresh guest page can even fault
+//! in the host first (docs/performance.md, section "Fresh page-cache
+//! pages"). So a segment is made ready before it is needed (`prepare`, run
 //! by `preparer` on a thread of its own):
 //!
 //! 1. its whole size is reserved on disk (`posix_fallocate`), so running
@@ -18,8 +18,9 @@
 //! at once, which is what `os` durability promises (a crash of the process
 //! loses nothing; the kernel owns the pages). With `fsync` the writer
 //! appends with `write` instead (`writer`): there the device's flush is
-//! the cost, and flushing a mapped, preallocated file measured slower
-//! (docs/journal.md).
+//! the cost, and flushing a mapped, preallocated file is slower
+//! (`active_segment` says why; docs/performance.md, section "Pipeline
+//! throughput and recovery", has the figures).
 //!
 //! A mapped segment is full-size from its creation, with zeros after the
 //! last record. The reader takes zeros to the end of a file as free space
@@ -250,7 +251,7 @@ impl MappedSegment {
 
     /// Done with the segment: unmaps it and trims the file to its first
     /// `end` bytes, the records, dropping the zeros after them. Not on the
-    /// journal thread (`preparer` does it): unmapping tens of megabytes
+    /// journal thread (`preparer` does it): unmapping a whole segment
     /// costs page-table work and a TLB flush of every core the process
     /// runs on. A crash before the trim leaves zeros, which readers take
     /// as free space.

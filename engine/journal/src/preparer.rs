@@ -1,8 +1,8 @@
 //! The thread that makes the next segment ready while the writer fills
 //! the current one, and retires the segments it is done with.
 //!
-//! Reserving, mapping and touching 64 MiB takes tens of milliseconds, and
-//! unmapping it flushes the TLB of every core the process runs on: work
+//! Reserving, mapping and touching a whole segment (64 MiB by default)
+//! takes far longer than a batch, and unmapping it flushes the TLB of every core the process runs on: work
 //! the journal thread should not do between two batches. So one helper
 //! thread per writer does both. It keeps one segment ready, and makes the
 //! next only when the writer takes it, so a writer never holds more than

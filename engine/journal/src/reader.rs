@@ -136,8 +136,8 @@ impl SegmentReport {
 /// CPU's cache between the copy from the page cache and the scan that
 /// follows it, and to be allocated once; large enough that the read
 /// syscalls cost nothing next to the records. Reading whole 64 MiB
-/// segments instead made recovery a third slower (page faults and cache
-/// misses on a buffer that size).
+/// segments instead made recovery slower (page faults and cache misses on
+/// a buffer that size).
 const CHUNK: usize = 256 << 10;
 
 /// Scans one segment file, calling `f` with each valid record in order,

@@ -13,7 +13,7 @@
 //! fail before any checksum; a length changed into another valid one makes
 //! the checksum run over a different range and fail. So the checksum covers
 //! one contiguous range, sequence and payload, computed in one call: it is
-//! a fifth of the cost of recovery.
+//! a large share of the cost of recovery, so one call per record matters.
 
 use super::codec::{self, DecodeError, MAX_PAYLOAD_LEN};
 use matching::command::Command;

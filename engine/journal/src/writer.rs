@@ -384,8 +384,8 @@ impl JournalWriter {
     }
 
     /// Rolls that found no spare segment ready, and so prepared one on
-    /// this thread (reserving, mapping and touching `segment_bytes`: tens
-    /// of milliseconds). More than a few means segments fill faster than
+    /// this thread (reserving, mapping and touching `segment_bytes`, far
+    /// longer than a batch). More than a few means segments fill faster than
     /// the preparer makes them: make them larger.
     pub fn late_rolls(&self) -> u64 {
         self.segment.late_rolls()

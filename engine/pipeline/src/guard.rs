@@ -8,8 +8,10 @@ use super::health::panic_message;
 /// processor thread would kill it silently and leave the threads around it
 /// waiting forever; each stage records this error in `Health` instead.
 /// The closure is called through a function pointer that the compiler
-/// cannot inline (about 30 instructions a call, by callgrind), so hosted
-/// stages guard a whole batch (`handle_batch`), not each item.
+/// cannot inline (tens of instructions a call, as much as a small stage's
+/// own work; docs/performance.md, section "Pipeline command→event without
+/// load", has the per-command count), so hosted stages guard a whole batch
+/// (`handle_batch`), not each item.
 #[inline]
 pub fn guarded(step: impl FnOnce()) -> Result<(), String> {
     catch_unwind(AssertUnwindSafe(step)).map_err(|payload| panic_message(&*payload))

@@ -35,7 +35,9 @@ use super::output_stage::{OutputSink, OutputStage};
 use super::slots::{Inbound, Output};
 
 /// Commands hosted M takes per poll, at most: a bound on how long one poll
-/// keeps the thread from its own work (a few tens of microseconds).
+/// keeps the thread from its own work (the work grows linearly with the
+/// batch: docs/performance.md, section "Pipeline command→event without
+/// load").
 const MATCH_BATCH: u64 = 4096;
 /// Outbound slots M keeps free per command it takes: commands average one
 /// to three events; more than this many only in a sweep through many

@@ -41,7 +41,7 @@ impl JournalStage {
 
     /// `handle` over a whole batch, for hosted polling: one panic guard
     /// for the batch instead of one per command (a guard is a call through
-    /// a function pointer that nothing can inline, about 30 instructions).
+    /// a function pointer that nothing can inline: see `guard.rs`).
     /// A panic ends the batch; the stage does nothing more once it has
     /// failed, so the commands after it would have been skipped anyway.
     #[inline]

@@ -1,14 +1,16 @@
 //! The pinned pipeline: the engine behind two rings, with a durable journal.
 //!
-//! `start` wires it (see the diagram there). The files, one concept each:
-//! `config` (settings, errors), `topology` (cores and wait strategies),
-//! `placement` (which stages the publisher's thread runs, decided once),
-//! `startup` (recover or create the journal), `slots` (ring slot types),
-//! `publisher` (commands in), `journal_stage` (J), `matching_stage` (M),
-//! `output_stage` (O), `gate` (the durable sequence J publishes and O waits
-//! on), `wait` (spin / yield / park), `health` and `guard` (a failed stage
-//! stops the pipeline with its name), `handle` (the running `Pipeline`).
-//! `docs/pipeline.md` explains the design and the measurements.
+//! `start` (`wiring`) wires it (see the diagram there). The files, one
+//! concept each: `config` (settings, errors), `topology` (cores and wait
+//! strategies), `placement` (which stages the publisher's thread runs,
+//! decided once), `startup` (recover or create the journal), `slots` (ring
+//! slot types), `publisher` (commands in), `journal_stage` (J),
+//! `matching_stage` (M), `output_stage` (O), `hosted` (those stages as
+//! pollers the publisher's thread drives), `gate` (the durable sequence J
+//! publishes and O waits on), `wait` (spin / yield / park), `health` and
+//! `guard` (a failed stage stops the pipeline with its name), `handle` (the
+//! running `Pipeline`). `docs/pipeline.md` explains the design, and
+//! `docs/architecture.md` maps every crate.
 
 mod config;
 pub mod gate;

@@ -16,7 +16,8 @@
 //! Why host at all: where J and O share the publisher's core anyway (2
 //! cores: M has the other), threads buy no parallelism, only hand-offs
 //! through the scheduler (`hosted.rs` says what that costs, and
-//! docs/performance.md has the figures). Why host M too: when a client in
+//! docs/performance.md, section "Hand-off costs on this VM", has the
+//! figures). Why host M too: when a client in
 //! the same process needs M's core, or on one core, one thread doing
 //! everything in turn saves every hand-off and context switch.
 
@@ -46,7 +47,8 @@ impl Placement {
     ///
     /// - With `Fsync`, `Threads`: hosted, the publisher would wait for every
     ///   fdatasync instead of reading on while J syncs (group commits grow
-    ///   while J waits; see docs/performance.md, "Pipeline").
+    ///   while J waits; see docs/performance.md, section "Pipeline
+    ///   throughput and recovery", and docs/pipeline.md).
     /// - J and O are hosted only where they share the publisher's core
     ///   (`Topology::can_host`); with cores of their own they keep threads.
     /// - M is hosted when asked (`AllHosted`) and an in-process client

@@ -21,7 +21,8 @@
 //! the publisher journals what it published and releases what M produced
 //! whenever it calls `Pipeline::poll`. Three threads taking turns on one
 //! core pay a context switch at every hand-off (a `sched_yield` hand-off
-//! and a wake-up from sleep are measured in docs/performance.md); one
+//! and a wake-up from sleep are measured in docs/performance.md, section
+//! "Hand-off costs on this VM"); one
 //! thread doing all three in turn pays none.
 
 use super::placement::Placement;
@@ -137,11 +138,12 @@ impl Topology {
     /// example client) should run beside a gateway, to be named as `guest`.
     ///
     /// On 2 cores the publisher (hosting J and O) has core 0 and M core 1,
-    /// where it would spin on about 1% real work; a client is about as busy
-    /// as the poll loop, so it goes to M's core, and M yields to it there
-    /// instead of spinning (measured on the 2-vCPU VM at 1M orders/s:
-    /// loadgen on core 0 beside the poll loop fell behind in 2 of 3 runs, on
-    /// core 1 it kept up in each). Elsewhere: the publisher's core.
+    /// where it would mostly spin with little real work; a client is about
+    /// as busy as the poll loop, so it goes to M's core, and M yields to it
+    /// there instead of spinning (beside the poll loop on core 0, loadgen
+    /// fell behind its schedule; on core 1 it kept up: docs/performance.md,
+    /// section "loadgen over TCP", has the profile). Elsewhere: the
+    /// publisher's core.
     pub fn client_core(&self) -> usize {
         if self.can_host() && self.matching != self.publisher {
             self.matching

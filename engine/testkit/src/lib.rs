@@ -4,13 +4,15 @@
 //!   same public shape as `matching::Engine`; property tests and the fuzz
 //!   target require both to give the same events.
 //! - `workload`: seeded, realistic command streams (new orders around a
-//!   moving mid, cancels, replaces, aggressive orders) for tests, benches,
-//!   `streamgen` and loadgen.
+//!   moving mid, cancels, replaces, aggressive orders) for tests, benches
+//!   and `streamgen` (loadgen has its own flow, over sessions:
+//!   `loadgen/src/flow/workload.rs`).
 //! - `state_hash`: a hash of every book's resting orders, to compare engines
 //!   rebuilt by different routes (recovery, snapshots, replicas).
 //!
-//! A dev-dependency of the engine's crates, and a dependency of the tools and
-//! loadgen only: the matching core never links it.
+//! A dev-dependency of the engine's crates, and a dependency of the tools
+//! (`engine-tools`) and the fuzz targets only: the matching core never
+//! links it.
 
 pub mod naive;
 pub mod state_hash;

@@ -1,10 +1,11 @@
-//! A naive reference implementation of the matching spec (`matching.md`, the
-//! contract of this crate), used as an oracle.
+//! A naive reference implementation of the matching spec (`docs/matching.md`,
+//! the contract of the `matching` crate), used as an oracle.
 //!
 //! Property tests run the same commands through the fast
 //! [`Engine`](matching::Engine) and through [`NaiveEngine`] and require the same
 //! events and the same final book; the golden scenarios of
-//! `tests/scenarios/` are checked against both (see the tests below). For that comparison to mean anything, this
+//! `engine/tools/tests/scenarios/` are checked against both (see the tests
+//! below). For that comparison to mean anything, this
 //! engine is written independently of `book/` and `engine.rs`, straight from
 //! the spec, and for clarity rather than speed:
 //!

@@ -1,6 +1,7 @@
 //! A seeded, realistic command stream for benchmarks.
 //!
-//! The mix the issue asks for and that venues see: about half passive limit
+//! The mix the benchmark targets are stated for, and that venues see (see
+//! docs/targets.md): about half passive limit
 //! orders placed near the touch, four in ten cancels of random resting
 //! orders, one in ten IOC orders that cross the spread and sweep a level or
 //! a few. The number of resting orders is steered towards a target (10,000

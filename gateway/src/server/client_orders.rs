@@ -1,7 +1,8 @@
 //! A session's live orders by client order id: client order id → engine id.
 //!
 //! The client chooses these ids, possibly to collide, so the table cannot
-//! be indexed by the id's bits as the gateway's own ids are (`id_table.rs`):
+//! be indexed by the id's bits as the gateway's own ids are
+//! (`idtable::IdTable`):
 //! a client could send ids that all land in one slot, and the time its
 //! lookups then took would be taken from every session on the shared poll
 //! loop. Ids are hashed with foldhash (a multiply and a fold per `u64`),
@@ -9,9 +10,9 @@
 //! cannot know (`client_order_hasher`).
 //!
 //! Why not std's `HashMap` (which this replaced): every order that ends
-//! (filled, cancelled, expired) removes its entry, and at 1M orders/s those
+//! (filled, cancelled, expired) removes its entry, and under load those
 //! removals were the poll loop's most expensive lookups, a cache miss each
-//! (perf: ~16% of its core with every stage on its thread). The engine ids
+//! (the profile: docs/performance.md, section "loadgen over TCP"). The engine ids
 //! of a batch of events are known before they are routed, and from the
 //! registry their client order ids, so the poll loop can ask for the lines
 //! those removals will touch ahead of time (`prefetch`); `HashMap` offers

@@ -43,7 +43,7 @@ impl TransportKind {
     /// batches of tens of commands at 1M/s, and every command of a batch
     /// waits for the batch's whole journal and matching work, so the 1 µs
     /// tick lowers cmd→event's median. The figures: docs/performance.md,
-    /// section "Pipeline", paragraph "The send tick, session 5".
+    /// section "Pipeline latency in process at 1M/s".
     pub fn default_tick(self) -> Duration {
         match self {
             TransportKind::Tcp => Duration::from_micros(20),

@@ -125,7 +125,7 @@ pub struct Unanswered {
 /// from loadgen's counter, so the live ones lie in a window that slides
 /// forward and each report finds its order with one load, mostly in cache
 /// (a hash map scattered them: two cache misses a report, a large share of
-/// loadgen's core at 1M orders/s; the profile: docs/performance.md, section
+/// loadgen's core under load; the profile: docs/performance.md, section
 /// "loadgen over TCP"). 2^19 slots of 64 bytes: 32 MiB, written
 /// once at start. Older resting orders whose slot a new id wants share a
 /// small overflow map (see `idtable::id_table`).

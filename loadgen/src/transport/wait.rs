@@ -12,10 +12,11 @@
 //!   That is the pipeline's own policy for threads that share a core
 //!   (spin-then-yield-then-park): whenever the gateway, journal or output
 //!   stage has work, it gets the core within a yield, and loadgen still
-//!   sees its tick and its replies within microseconds. Measured on the
-//!   2-core reference VM it costs loadgen less CPU than sleeping: every
-//!   sleep there is a timer interrupt and two context switches through the
-//!   hypervisor, and 50,000 of them a second cost more than the yields.
+//!   sees its tick and its replies within microseconds. On the 2-core
+//!   reference VM it costs loadgen less CPU than sleeping: every sleep
+//!   there is a timer interrupt and two context switches through the
+//!   hypervisor (docs/performance.md, section "Hand-off costs on this
+//!   VM"), and one per 20 µs tick costs more than the yields.
 //! - `sleep`: block in `epoll_wait` until a socket has replies or the next
 //!   tick. `epoll_wait`'s own timeout is in milliseconds, far too coarse for
 //!   20 µs ticks, so the tick is a `timerfd` (nanosecond resolution, no timer

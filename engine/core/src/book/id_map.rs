@@ -12,7 +12,8 @@
 //! a counter, so the live orders' ids fall in a window and their slots form
 //! a compact, cache-friendly run instead of being scattered over the whole
 //! table (with a scrambling hash, every lookup in a large table is a cache
-//! miss: measured 5x slower on the benchmark stream). The folding spreads
+//! miss; docs/performance.md, section "Engine: `replay --bench`", has what
+//! the direct-mapped layout bought on the benchmark stream). The folding spreads
 //! ids that differ only in their high bits (strided ids). It is deterministic
 //! and not keyed against adversarial ids; in the pipeline ids are
 //! engine-assigned, so clients cannot choose them.

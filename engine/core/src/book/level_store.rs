@@ -7,7 +7,8 @@
 //! touch. A zeroed heap allocation would not do: `CachePadded` levels are
 //! 128-byte aligned, and for alignments above 16 Rust's `System` allocator
 //! cannot use `calloc`, so it writes every zero itself. That `memset` was a
-//! fifth of recovery's time (docs/performance.md). An anonymous map
+//! large share of recovery's time (docs/performance.md, section "Pipeline
+//! throughput and recovery"). An anonymous map
 //! (`memmap2`) is page-aligned, zero, and lazily committed; or, when the
 //! engine prefaults (the pipeline does), committed at once by the kernel
 //! (`MAP_POPULATE`), so that no page fault lands on the matching thread.

@@ -5,9 +5,10 @@
 //! command). The percentiles come from a second pass on a fresh engine with
 //! a timer around each command, recorded into a preallocated HdrHistogram,
 //! so they include the timer's own cost. The timer reads the TSC through
-//! `quanta` (about 12 ns a read on the reference machine, against about
-//! 30 ns for `Instant::now` through the vDSO); the conversion to
-//! nanoseconds happens after the second read, outside the timed span.
+//! `quanta`, a fraction of the cost of `Instant::now` through the vDSO;
+//! the conversion to nanoseconds happens after the second read, outside
+//! the timed span. docs/performance.md, section "Engine: `replay
+//! --bench`", has the figures, timer included.
 
 use std::fs::File;
 use std::hint::black_box;
