@@ -3,7 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use super::reader::Damage;
+use super::damage::Damage;
 use matching::book::RestoreError;
 use matching::config::SetupError;
 

@@ -5,10 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
+use super::damage::Damage;
 use super::error::JournalError;
 use super::instruments::read_instruments;
 use super::layout;
-use super::reader::{self, Damage, SegmentReport};
+use super::reader::{self, SegmentReport};
 use super::snapshot::read_snapshot;
 use matching::types::InstrumentSpec;
 

@@ -17,12 +17,14 @@
 //! memory map), `preparer` (the thread that makes the next one ready),
 //! `lock` (one writer per directory), `reader` (scanning and
 //! classifying damage), `repair` (what recovery changes on disk), `snapshot`, `instruments`, `recovery`,
-//! `inspect` (`journal verify`), `durability`, `error`, `warning`.
+//! `inspect` (`journal verify`), `durability`, `damage` (what a scan can
+//! find wrong), `error`, `warning`.
 //! `docs/journal.md` has the byte tables and the reasoning.
 
 mod active_segment;
 mod checksum;
 mod codec;
+mod damage;
 mod durability;
 mod error;
 mod files;
@@ -42,16 +44,17 @@ mod warning;
 mod writer;
 
 pub use codec::{DecodeError, MAX_PAYLOAD_LEN};
+pub use damage::{Damage, HeaderProblem};
 pub use durability::{Durability, ParseDurabilityError};
 pub use error::JournalError;
 pub use inspect::{Inspection, SegmentCheck, SnapshotCheck, SnapshotStatus, inspect};
 pub use instruments::{read_instruments, write_instruments};
 pub use layout::{INSTRUMENTS_FILE, segment_name, snapshot_name};
 pub use lock::LOCK_FILE;
-pub use reader::{Damage, ReadSummary, SegmentReport, read_journal};
+pub use reader::{ReadSummary, SegmentReport, read_journal};
 pub use record::{Record, RecordProblem};
 pub use recovery::{Recovered, recover};
-pub use segment::{HeaderProblem, SEGMENT_HEADER_LEN};
+pub use segment::SEGMENT_HEADER_LEN;
 pub use snapshot::{Snapshot, read_snapshot, write_snapshot};
 pub use warning::Warning;
 pub use writer::{JournalWriter, OpenReport, WriterOptions};

@@ -15,97 +15,16 @@
 //! bytes changed after they were written, and those records may already
 //! have been acknowledged, so guessing is not safe.
 
-use std::fmt;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use super::damage::Damage;
 use super::error::JournalError;
 use super::layout::{self, Numbered};
 use super::record::{self, Record, RecordProblem};
-use super::segment::{self, HeaderProblem, SEGMENT_HEADER_LEN};
+use super::segment::{self, SEGMENT_HEADER_LEN};
 use super::warning::Warning;
-
-/// A problem in a segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Damage {
-    /// The last segment ends inside a record: recovery truncates at `offset`.
-    TornTail {
-        offset: u64,
-        dropped: u64,
-        problem: RecordProblem,
-    },
-    /// The last segment ends inside its header: recovery rewrites it.
-    TornHeader { bytes: u64 },
-    /// The header is not this segment's.
-    BadHeader(HeaderProblem),
-    /// A bad record with valid data after it, or in a segment that is not
-    /// the last, or a checksum-valid record that does not decode.
-    Corrupt { offset: u64, problem: RecordProblem },
-    /// A valid record whose sequence is not the next one.
-    SequenceGap {
-        offset: u64,
-        expected: u64,
-        found: u64,
-    },
-    /// The segment's first sequence does not continue the segment before it.
-    SegmentGap { expected: u64, found: u64 },
-}
-
-impl Damage {
-    /// `true` for what recovery repairs by itself (torn tails, torn headers).
-    pub fn is_repairable(&self) -> bool {
-        matches!(self, Damage::TornTail { .. } | Damage::TornHeader { .. })
-    }
-
-    /// The byte offset in the file where the problem starts.
-    pub fn offset(&self) -> u64 {
-        match *self {
-            Damage::TornTail { offset, .. }
-            | Damage::Corrupt { offset, .. }
-            | Damage::SequenceGap { offset, .. } => offset,
-            Damage::TornHeader { .. } | Damage::BadHeader(_) | Damage::SegmentGap { .. } => 0,
-        }
-    }
-}
-
-impl fmt::Display for Damage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Damage::TornTail {
-                offset,
-                dropped,
-                problem,
-            } => write!(
-                f,
-                "torn tail at byte {offset}: {dropped} bytes of an incomplete record ({problem})"
-            ),
-            Damage::TornHeader { bytes } => {
-                write!(
-                    f,
-                    "torn header: the file ends after {bytes} bytes of its header"
-                )
-            }
-            Damage::BadHeader(problem) => write!(f, "bad header at byte 0: {problem}"),
-            Damage::Corrupt { offset, problem } => {
-                write!(f, "corrupt record at byte {offset}: {problem}")
-            }
-            Damage::SequenceGap {
-                offset,
-                expected,
-                found,
-            } => write!(
-                f,
-                "sequence gap at byte {offset}: expected sequence {expected}, found {found}"
-            ),
-            Damage::SegmentGap { expected, found } => write!(
-                f,
-                "segment starts at sequence {found} but the previous segment ends before \
-                 {expected}: records {expected}..{found} are missing or duplicated"
-            ),
-        }
-    }
-}
 
 /// What a scan of one segment found.
 #[derive(Debug, Clone, PartialEq, Eq)]

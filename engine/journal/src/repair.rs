@@ -9,9 +9,10 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 
+use super::damage::Damage;
 use super::error::JournalError;
 use super::layout::Numbered;
-use super::reader::{self, Damage, SegmentReport};
+use super::reader::{self, SegmentReport};
 use super::segment::{self, SEGMENT_HEADER_LEN};
 use super::warning::Warning;
 

@@ -16,27 +16,13 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 
+use super::damage::HeaderProblem;
 use super::error::JournalError;
 use super::layout;
 
 pub const SEGMENT_MAGIC: [u8; 8] = *b"MEJRNSEG";
 pub const SEGMENT_VERSION: u32 = 1;
 pub const SEGMENT_HEADER_LEN: usize = 24;
-
-/// Why a segment's header is not valid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum HeaderProblem {
-    #[error("file of {0} bytes is shorter than the 24-byte segment header")]
-    Short(usize),
-    #[error("no segment magic: not a journal segment")]
-    BadMagic,
-    #[error("segment format version {0}; this build reads version 1")]
-    UnsupportedVersion(u32),
-    #[error("header checksum mismatch")]
-    Checksum,
-    #[error("header says first sequence {header} but the file name says {name}")]
-    FirstSeqMismatch { name: u64, header: u64 },
-}
 
 /// The header of the segment whose first record is `first_seq`.
 pub fn encode_header(first_seq: u64) -> [u8; SEGMENT_HEADER_LEN] {

@@ -17,30 +17,6 @@ use super::level_store::LevelStore;
 use crate::sync::{AtomicU64, Ordering::Relaxed};
 use crate::types::{Price, Side};
 
-/// How a level is stored in the ladder. Padded to its own cache lines by
-/// default so that M writing one level never invalidates a market-data
-/// reader's copy of another; `--features unpadded-levels` packs them for the
-/// comparison in `docs/padding.md`.
-#[cfg(not(feature = "unpadded-levels"))]
-pub type LevelSlot = crossbeam_utils::CachePadded<Level>;
-#[cfg(feature = "unpadded-levels")]
-pub type LevelSlot = Unpadded<Level>;
-
-/// A level stored without padding (measurement builds only).
-#[cfg(feature = "unpadded-levels")]
-#[derive(Debug, Default)]
-#[repr(transparent)]
-pub struct Unpadded<T>(T);
-
-#[cfg(feature = "unpadded-levels")]
-impl<T> std::ops::Deref for Unpadded<T> {
-    type Target = T;
-    #[inline]
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
 /// Index meaning "this side is empty".
 const NO_BEST: usize = usize::MAX;
 

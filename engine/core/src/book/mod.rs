@@ -16,8 +16,8 @@ mod order_index;
 
 pub use arena::MAX_LEVELS;
 pub use depth::DepthView;
-pub use ladder::LevelSlot;
 pub use level::{Level, LevelDepth};
+pub use level_store::LevelSlot;
 
 pub(crate) use id_map::IdMap;
 
