@@ -34,9 +34,10 @@ pub use cli::{Cli, duration, mix, options, rate};
 pub use error::RunError;
 pub use measure::hiccup;
 pub use measure::host::HostFacts;
+pub use measure::progress::Log;
 pub use measure::report::{CSV_HEADER, Summary};
 pub use measure::targets;
-pub use run::{Log, run};
+pub use run::run;
 
 // Types inside the ones above (fields of `Options`, `Summary`, `RunError`),
 // public so that they can be named.

@@ -19,15 +19,13 @@ use crate::measure::clock::Clock;
 use crate::measure::hiccup::Floor;
 use crate::measure::histlog::{IntervalSink, MAX_VALUE_DIVISOR};
 use crate::measure::host::HostFacts;
+use crate::measure::progress::Log;
 use crate::measure::progress::Progress;
 use crate::measure::record::Record;
 use crate::measure::recorder::Metric;
 use crate::measure::report::{LatencySummary, Summary, checks, format_latency};
 use crate::measure::targets::{self, Targets, parse_targets};
 use crate::transport::setup::{Setup, instruments, setup};
-
-/// Messages for the person running loadgen (stderr in the binary).
-pub type Log<'a> = &'a mut dyn FnMut(&str);
 
 /// Runs loadgen as `options` say and returns the report. Errors are for
 /// runs that could not start; a run that started and then failed (the

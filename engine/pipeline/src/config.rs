@@ -34,7 +34,7 @@ pub struct PipelineConfig {
     /// replays nothing.
     pub snapshot_on_shutdown: bool,
     /// Which stages to run on the publisher's thread, if the cores allow
-    /// (`Placement::resolve` decides what is granted). With `Hosted` or
+    /// (`Topology::place` decides what is granted). With `Hosted` or
     /// `AllHosted` granted, the publisher must call `Pipeline::poll`
     /// whenever it is not publishing: events are released only there (and
     /// inside a publish that waits for room). For owners with a loop of
@@ -63,7 +63,7 @@ impl PipelineConfig {
 
     /// The topology the pipeline will run on: `topology`, or the cores
     /// found, checked to exist, with the placement decided
-    /// (`Placement::resolve`) and, when M is hosted, M on the publisher's
+    /// (`Topology::place`) and, when M is hosted, M on the publisher's
     /// core. `pipeline::start` calls it; an owner that must prepare for the
     /// placement (the gateway's reply bridge needs a waker only when O has
     /// a thread) calls it first and starts with the result, which resolves
@@ -74,7 +74,7 @@ impl PipelineConfig {
             None => Topology::detect()?,
         };
         topology.validate()?;
-        topology.placement = Placement::resolve(self.placement, &topology, self.durability);
+        topology.placement = topology.place(self.placement, self.durability);
         if topology.placement.hosts_matching() {
             // M runs where the publisher does; its core is left to the guest.
             topology.matching = topology.publisher;

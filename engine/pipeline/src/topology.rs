@@ -25,6 +25,8 @@
 //! "Hand-off costs on this VM"); one
 //! thread doing all three in turn pays none.
 
+use journal::Durability;
+
 use super::placement::Placement;
 use super::wait::{SpinYieldPark, StageWait};
 
@@ -38,7 +40,7 @@ pub struct Topology {
     pub matching: usize,
     pub output: usize,
     /// Which stages run on the publisher's thread: decided once, by
-    /// `PipelineConfig::resolve` (`Placement::resolve` has the rules). With
+    /// `PipelineConfig::resolve` (`Topology::place` has the rules). With
     /// `AllHosted`, `matching` is the publisher's core.
     pub placement: Placement,
     /// A core where a thread outside the pipeline also runs (an in-process
@@ -152,6 +154,36 @@ impl Topology {
         }
     }
 
+    /// The placement an owner that asked for `asked` gets on these cores
+    /// with `durability`. The rules, in order:
+    ///
+    /// - With `Fsync`, `Threads`: hosted, the publisher would wait for every
+    ///   fdatasync instead of reading on while J syncs (group commits grow
+    ///   while J waits; see docs/performance.md, section "Pipeline
+    ///   throughput and recovery", and docs/pipeline.md).
+    /// - J and O are hosted only where they share the publisher's core
+    ///   (`Topology::can_host`); with cores of their own they keep threads.
+    /// - M is hosted when asked (`AllHosted`) and an in-process client
+    ///   (`Topology::guest`) was going to share M's core, leaving the client
+    ///   that core; and, asked or not, when J and O are hosted and M's core
+    ///   is the publisher's (one core).
+    ///
+    /// Idempotent: resolving a resolved topology again gives the same answer.
+    pub fn place(&self, asked: Placement, durability: Durability) -> Placement {
+        let hosts_stages =
+            asked != Placement::Threads && self.can_host() && durability != Durability::Fsync;
+        if !hosts_stages {
+            return Placement::Threads;
+        }
+        let one_core = self.matching == self.publisher;
+        let guest_wants_m = asked == Placement::AllHosted && self.guest == Some(self.matching);
+        if one_core || guest_wants_m {
+            Placement::AllHosted
+        } else {
+            Placement::Hosted
+        }
+    }
+
     /// Whether J and O can run on the publisher's thread: they share its core.
     pub fn can_host(&self) -> bool {
         self.journal == self.publisher && self.output == self.publisher
@@ -231,6 +263,8 @@ impl Topology {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Durability::{Fsync, Os};
+    use Placement::{AllHosted, Hosted, Threads};
 
     #[test]
     fn two_cores_give_matching_its_own() {
@@ -299,5 +333,35 @@ mod tests {
         };
         let err = t.validate().unwrap_err().to_string();
         assert!(err.contains("matching stage is set to core 4096"), "{err}");
+    }
+
+    /// One row per case: what was asked, on which cores, with which guest
+    /// core and durability, and what the pipeline gets.
+    #[test]
+    fn placement_follows_the_rules() {
+        let two = Topology::fit(&[0, 1]);
+        let four = Topology::fit(&[0, 1, 2, 3]);
+        let one = Topology::fit(&[0]);
+        let guest = |t: Topology, core| Topology {
+            guest: Some(core),
+            ..t
+        };
+        #[rustfmt::skip]
+        let cases: &[(&str, Placement, Topology, Durability, Placement)] = &[
+            ("not asked",                          Threads,   two,             Os,    Threads),
+            ("asked, sharing the core",            Hosted,    two,             Os,    Hosted),
+            ("J and O have cores of their own",    Hosted,    four,            Os,    Threads),
+            ("fsync keeps J's thread",             Hosted,    two,             Fsync, Threads),
+            ("M hosted for a guest on its core",   AllHosted, guest(two, 1),   Os,    AllHosted),
+            ("no guest: M keeps its core",         AllHosted, two,             Os,    Hosted),
+            ("guest on the publisher's core",      AllHosted, guest(two, 0),   Os,    Hosted),
+            ("M asked, but fsync",                 AllHosted, guest(two, 1),   Fsync, Threads),
+            ("one core: M hosted, not asked",      Hosted,    one,             Os,    AllHosted),
+            ("one core, not asked at all",         Threads,   one,             Os,    Threads),
+            ("one core, fsync",                    Hosted,    one,             Fsync, Threads),
+        ];
+        for (why, asked, topology, durability, expected) in cases {
+            assert_eq!(topology.place(*asked, *durability), *expected, "{why}");
+        }
     }
 }

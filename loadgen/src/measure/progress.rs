@@ -1,4 +1,5 @@
-//! The progress line: once a second on stderr, what the run is doing now.
+//! What a run tells the person running it: its setup messages (`Log`) and,
+//! once a second on stderr, the progress line: what the run is doing now.
 //!
 //! A plain line per second rather than a progress bar: it works the same in
 //! a terminal, a CI log and a `tee`d file, and needs no dependency. In a
@@ -9,6 +10,9 @@ use std::io::{IsTerminal, Write};
 use crate::flow::schedule::Schedule;
 use crate::measure::recorder::{Interval, Recorder};
 use crate::measure::report::{format_latency, format_rate};
+
+/// Messages for the person running loadgen (stderr in the binary).
+pub type Log<'a> = &'a mut dyn FnMut(&str);
 
 /// Writes the progress line (or nothing, when quiet).
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use crate::driver::Transport;
 use crate::error::RunError;
 use crate::flow::workload::Band;
 use crate::measure::clock::Clock;
-use crate::run::Log;
+use crate::measure::progress::Log;
 use crate::transport::inproc::InprocTransport;
 use crate::transport::local::LocalGateway;
 use crate::transport::tcp::TcpTransport;
