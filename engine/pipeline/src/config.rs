@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::health::StageFailure;
 use super::placement::Placement;
 use super::topology::{Topology, TopologyError};
+use super::wait::{WaitSetting, isolated_cores};
 use journal::{Durability, JournalError, WriterOptions};
 use matching::config::{EngineConfig, SetupError};
 use matching::types::InstrumentSpec;
@@ -40,6 +41,10 @@ pub struct PipelineConfig {
     /// inside a publish that waits for room). For owners with a loop of
     /// their own, like the gateway.
     pub placement: Placement,
+    /// How stages wait when there is nothing to do (`wait.rs`): `Auto`
+    /// spins only on isolated cores, and is adaptive (spin briefly, then
+    /// sleep until rung) everywhere else.
+    pub wait: WaitSetting,
 }
 
 impl PipelineConfig {
@@ -58,6 +63,7 @@ impl PipelineConfig {
             outbound_ring: 1 << 16,
             snapshot_on_shutdown: true,
             placement: Placement::Threads,
+            wait: WaitSetting::Auto,
         }
     }
 
@@ -79,6 +85,13 @@ impl PipelineConfig {
             // M runs where the publisher does; its core is left to the guest.
             topology.matching = topology.publisher;
         }
+        let cores = [
+            topology.publisher,
+            topology.journal,
+            topology.matching,
+            topology.output,
+        ];
+        (topology.wait, topology.wait_reason) = self.wait.resolve(&cores, &isolated_cores());
         Ok(topology)
     }
 }

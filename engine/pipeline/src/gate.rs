@@ -8,11 +8,14 @@
 
 use crossbeam_utils::CachePadded;
 
+use super::doorbell::Doorbell;
 use matching::sync::{AtomicU64, Ordering, PUBLISH};
 
 #[derive(Debug)]
 pub struct DurableGate {
     durable: CachePadded<AtomicU64>,
+    /// Rung with every new durable sequence, for an O asleep at the gate.
+    bell: Doorbell,
 }
 
 impl DurableGate {
@@ -21,6 +24,7 @@ impl DurableGate {
     pub fn new(durable: u64) -> Self {
         DurableGate {
             durable: CachePadded::new(AtomicU64::new(durable)),
+            bell: Doorbell::new(durable as i64),
         }
     }
 
@@ -31,6 +35,12 @@ impl DurableGate {
         // Release (PUBLISH): pairs with the Acquire load in `durable`, so
         // whatever J did before (the journal write) happens-before O's release.
         self.durable.store(seq, PUBLISH);
+        self.bell.ring(seq as i64);
+    }
+
+    /// The doorbell `publish` rings, with the durable sequence.
+    pub fn bell(&self) -> &Doorbell {
+        &self.bell
     }
 
     /// The highest durable sequence.

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::config::PipelineError;
+use super::doorbell::{Doorbell, WakeHook};
 use super::gate::DurableGate;
 use super::health::{Health, StageFailure};
 use super::hosted::HostedStages;
@@ -31,6 +32,8 @@ pub struct Pipeline {
     hosted: Option<Box<dyn HostedStages>>,
     /// How a publish waits for room when nothing it can run makes any.
     wait: StageWait,
+    /// Rung by M after each publish to the outbound ring.
+    outbound_bell: &'static Doorbell,
     health: Arc<Health>,
     gate: Arc<DurableGate>,
     topology: Topology,
@@ -45,6 +48,7 @@ impl Pipeline {
         publisher: Publisher,
         hosted: Option<Box<dyn HostedStages>>,
         wait: StageWait,
+        outbound_bell: &'static Doorbell,
         health: Arc<Health>,
         gate: Arc<DurableGate>,
         topology: Topology,
@@ -56,6 +60,7 @@ impl Pipeline {
             publisher,
             hosted,
             wait,
+            outbound_bell,
             health,
             gate,
             topology,
@@ -124,6 +129,31 @@ impl Pipeline {
             Some(stages) => stages.poll(limit),
             None => 0,
         }
+    }
+
+    /// With O hosted on this thread and M on another (`Placement::Hosted`),
+    /// lets the caller sleep while M works: `hook` (a `mio::Waker`, say) is
+    /// called when M publishes events to a caller that `arm_wake` said may
+    /// sleep. Set once, before the caller first sleeps.
+    pub fn wake_with(&self, hook: WakeHook) {
+        self.outbound_bell.set_hook(hook);
+    }
+
+    /// Before sleeping while commands are in flight: arms the hook and
+    /// returns `true` if O has nothing to take yet (sleep; `disarm_wake`
+    /// on waking), `false` if events arrived meanwhile (poll instead).
+    /// Always `false` unless O is hosted here.
+    pub fn arm_wake(&self) -> bool {
+        match &self.hosted {
+            // The bell holds the last published slot; O has taken `taken`.
+            Some(stages) => self.outbound_bell.arm() < stages.taken() as i64,
+            None => false,
+        }
+    }
+
+    /// The caller is awake again (see `arm_wake`).
+    pub fn disarm_wake(&self) {
+        self.outbound_bell.disarm();
     }
 
     /// Hosted stages: the last command whose events have all been

@@ -61,6 +61,8 @@ pub(crate) trait HostedStages: Send {
     fn poll(&mut self, limit: usize) -> usize;
     /// The last command whose every event has been released.
     fn released(&self) -> u64;
+    /// Events O has taken from the outbound ring so far.
+    fn taken(&self) -> u64;
 }
 
 pub(crate) struct Hosted<S> {
@@ -150,5 +152,10 @@ impl<S: OutputSink> HostedStages for Hosted<S> {
     #[inline]
     fn released(&self) -> u64 {
         self.released
+    }
+
+    #[inline]
+    fn taken(&self) -> u64 {
+        self.taken
     }
 }

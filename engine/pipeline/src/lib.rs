@@ -13,6 +13,7 @@
 //! `docs/architecture.md` maps every crate.
 
 mod config;
+pub mod doorbell;
 pub mod gate;
 mod guard;
 mod handle;
@@ -26,7 +27,7 @@ mod publisher;
 mod slots;
 mod startup;
 mod topology;
-mod wait;
+pub mod wait;
 mod wiring;
 
 pub use config::{PipelineConfig, PipelineError};
@@ -37,5 +38,5 @@ pub use placement::Placement;
 pub use publisher::Publisher;
 pub use slots::{Inbound, Output};
 pub use topology::{Topology, TopologyError};
-pub use wait::{SpinYieldPark, StageWait};
+pub use wait::{StageWait, WaitPolicy, WaitSetting};
 pub use wiring::start;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use disruptor::{MissingFreeSlots, Producer, SingleConsumerBarrier, SingleProducer};
 
+use super::doorbell::Doorbell;
 use super::guard::{guarded, guarded_batch};
 use super::health::Health;
 use super::slots::{Inbound, Output};
@@ -37,6 +38,9 @@ pub(crate) struct Outbox {
     hosted: bool,
     /// Events published so far.
     published: u64,
+    /// Rung after every publish with the ring's last published slot, for
+    /// an O asleep on the outbound ring.
+    bell: &'static Doorbell,
 }
 
 impl Outbox {
@@ -48,6 +52,7 @@ impl Outbox {
         health: Arc<Health>,
         wait: StageWait,
         hosted: bool,
+        bell: &'static Doorbell,
     ) -> Self {
         Outbox {
             producer,
@@ -57,6 +62,7 @@ impl Outbox {
             wait,
             hosted,
             published: 0,
+            bell,
         }
     }
 
@@ -102,6 +108,7 @@ impl Outbox {
             backoff.snooze();
         }
         self.published += n as u64;
+        self.bell.ring(self.published as i64 - 1);
         self.pending.clear();
     }
 
@@ -123,6 +130,7 @@ impl Outbox {
             }
         };
         self.published += fits as u64;
+        self.bell.ring(self.published as i64 - 1);
         self.pending.drain(..fits);
         self.pending.is_empty()
     }

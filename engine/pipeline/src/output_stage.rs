@@ -97,7 +97,7 @@ impl<S: OutputSink> OutputStage<S> {
                 if self.health.failed() {
                     return;
                 }
-                backoff.snooze();
+                backoff.snooze_for(self.gate.bell(), output.seq as i64);
             }
         }
         self.sink.output(output);

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use disruptor::{MultiConsumerBarrier, Producer, SingleProducer};
 
 use super::config::PipelineError;
+use super::doorbell::Doorbell;
 use super::health::Health;
 use super::slots::Inbound;
 use matching::command::Command;
@@ -23,6 +24,11 @@ pub struct Publisher {
     ring: usize,
     next_seq: u64,
     health: Arc<Health>,
+    /// Rung after every publish with the ring's last published slot, for
+    /// J and M asleep on the inbound ring.
+    bell: &'static Doorbell,
+    /// Slots published so far (the ring's sequence of the next slot).
+    slots: i64,
 }
 
 impl Publisher {
@@ -31,13 +37,23 @@ impl Publisher {
         ring: usize,
         next_seq: u64,
         health: Arc<Health>,
+        bell: &'static Doorbell,
     ) -> Self {
         Publisher {
             producer,
             ring,
             next_seq,
             health,
+            bell,
+            slots: 0,
         }
+    }
+
+    /// `n` more slots are published: wakes J and M if they sleep.
+    #[inline]
+    fn published(&mut self, n: usize) {
+        self.slots += n as i64;
+        self.bell.ring(self.slots - 1);
     }
 
     /// The sequence the next command will get.
@@ -66,6 +82,7 @@ impl Publisher {
             return Ok(None);
         }
         self.next_seq += 1;
+        self.published(1);
         Ok(Some(seq))
     }
 
@@ -99,6 +116,7 @@ impl Publisher {
             return Ok(None);
         }
         self.next_seq += commands.len() as u64;
+        self.published(commands.len());
         Ok(Some(self.next_seq - 1))
     }
 

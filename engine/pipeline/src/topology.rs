@@ -27,8 +27,9 @@
 
 use journal::Durability;
 
+use super::doorbell::Doorbell;
 use super::placement::Placement;
-use super::wait::{SpinYieldPark, StageWait};
+use super::wait::{StageWait, WaitPolicy};
 
 /// The core of each thread, by `core_affinity` id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,10 @@ pub struct Topology {
     /// A core where a thread outside the pipeline also runs (an in-process
     /// client, as loadgen's): stages on it share it, so none busy-spins there.
     pub guest: Option<usize>,
+    /// How waiting stages wait: decided once, by `PipelineConfig::resolve`
+    /// (`WaitSetting::resolve`), with the reason, for the start line.
+    pub wait: WaitPolicy,
+    pub wait_reason: &'static str,
 }
 
 /// Why a topology cannot be used.
@@ -87,6 +92,8 @@ impl Topology {
                 output: core(0),
                 placement: Placement::Threads,
                 guest: None,
+                wait: WaitPolicy::Adaptive,
+                wait_reason: "not resolved yet",
             },
             2 => Topology {
                 publisher: core(0),
@@ -95,6 +102,8 @@ impl Topology {
                 output: core(0),
                 placement: Placement::Threads,
                 guest: None,
+                wait: WaitPolicy::Adaptive,
+                wait_reason: "not resolved yet",
             },
             3 => Topology {
                 publisher: core(0),
@@ -103,6 +112,8 @@ impl Topology {
                 output: core(2),
                 placement: Placement::Threads,
                 guest: None,
+                wait: WaitPolicy::Adaptive,
+                wait_reason: "not resolved yet",
             },
             _ => Topology {
                 publisher: core(0),
@@ -111,6 +122,8 @@ impl Topology {
                 output: core(3),
                 placement: Placement::Threads,
                 guest: None,
+                wait: WaitPolicy::Adaptive,
+                wait_reason: "not resolved yet",
             },
         }
     }
@@ -198,19 +211,29 @@ impl Topology {
         ]
     }
 
-    /// How a thread on `core` should wait: spin if it has the core to itself.
-    pub fn wait_on(&self, core: usize) -> StageWait {
+    /// `true` when more than one thread runs on `core` (stages with
+    /// threads of their own, the publisher, a guest).
+    pub fn shares_core(&self, core: usize) -> bool {
         let threads = |(stage, c): &&(&str, usize)| {
             *c == core
                 && !(self.placement.hosts_stages() && matches!(*stage, "journal" | "output"))
                 && !(self.placement.hosts_matching() && *stage == "matching")
         };
         let guests = usize::from(self.guest == Some(core));
-        let sharing = self.stages().iter().filter(threads).count() + guests;
-        if sharing <= 1 {
-            StageWait::BusySpin
-        } else {
-            StageWait::Shared(SpinYieldPark::default())
+        self.stages().iter().filter(threads).count() + guests > 1
+    }
+
+    /// How a thread on `core` waits for what `bell` is rung for: the
+    /// resolved policy (`wait`), never spinning on a shared core.
+    pub fn wait_on(&self, core: usize, bell: &'static Doorbell) -> StageWait {
+        StageWait::new(self.wait, self.shares_core(core), bell)
+    }
+
+    /// What a thread on `core` does when it waits.
+    fn wait_word(&self, core: usize) -> WaitPolicy {
+        match self.wait {
+            WaitPolicy::Spin if self.shares_core(core) => WaitPolicy::Adaptive,
+            policy => policy,
         }
     }
 
@@ -222,9 +245,23 @@ impl Topology {
 
     /// One line for logs: what runs where and how it waits.
     pub fn describe(&self) -> String {
-        let wait = |core| match self.wait_on(core) {
-            StageWait::BusySpin => "spin",
-            StageWait::Shared(_) => "shared",
+        format!(
+            "{}; waiting: {} ({})",
+            self.layout(),
+            self.wait,
+            self.wait_reason
+        )
+    }
+
+    /// What runs on which core, and how each waits.
+    fn layout(&self) -> String {
+        let wait = |core| {
+            let shared = if self.shares_core(core) {
+                ", shared"
+            } else {
+                ""
+            };
+            format!("{}{shared}", self.wait_word(core))
         };
         if self.placement.hosts_matching() {
             let client = match self.guest {
@@ -270,8 +307,8 @@ mod tests {
     fn two_cores_give_matching_its_own() {
         let t = Topology::fit(&[0, 1]);
         assert_eq!(t.matching, 1);
-        assert_eq!(t.wait_on(1), StageWait::BusySpin);
-        assert!(matches!(t.wait_on(0), StageWait::Shared(_)));
+        assert!(!t.shares_core(1));
+        assert!(t.shares_core(0));
     }
 
     #[test]
@@ -281,7 +318,7 @@ mod tests {
             ..Topology::fit(&[0, 1])
         };
         assert!(t.can_host());
-        assert_eq!(t.wait_on(0), StageWait::BusySpin);
+        assert!(!t.shares_core(0));
         assert!(
             t.describe().contains("runs journal and output"),
             "{}",
@@ -298,7 +335,7 @@ mod tests {
             guest: Some(1),
             ..Topology::fit(&[0, 1])
         };
-        assert_eq!(t.wait_on(0), StageWait::BusySpin, "one thread on core 0");
+        assert!(!t.shares_core(0), "one thread on core 0");
         assert!(
             t.describe()
                 .contains("runs journal, matching and output; core 1 left to the client"),
@@ -313,15 +350,15 @@ mod tests {
             guest: Some(1),
             ..Topology::fit(&[0, 1])
         };
-        assert!(matches!(t.wait_on(1), StageWait::Shared(_)));
-        assert!(matches!(t.wait_on(0), StageWait::Shared(_)));
+        assert!(t.shares_core(1));
+        assert!(t.shares_core(0));
     }
 
     #[test]
-    fn four_cores_let_every_stage_spin() {
+    fn four_cores_give_every_stage_a_core_of_its_own() {
         let t = Topology::fit(&[0, 1, 2, 3]);
         for core in [t.publisher, t.journal, t.matching, t.output] {
-            assert_eq!(t.wait_on(core), StageWait::BusySpin);
+            assert!(!t.shares_core(core));
         }
     }
 

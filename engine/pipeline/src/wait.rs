@@ -1,87 +1,223 @@
-//! How a stage waits when it has nothing to do.
+//! How a stage waits when it has nothing to do: CPU in proportion to work.
 //!
-//! A stage alone on its core busy-spins: nothing else wants the core, and
-//! reacting within nanoseconds is the point. A stage that shares a core must
-//! give it up, or it starves the thread it shares with, and on a 2-core
-//! host busy-spinning three threads makes latency worse, not better. So it
-//! spins briefly (work often arrives within microseconds), then yields
-//! (lets a runnable neighbour in), then sleeps in short naps. The
-//! disruptor's producers do not signal waiting consumers, so the nap is
-//! timed; its length bounds the added latency after an idle spell.
+//! Three policies, one setting (`PipelineConfig::wait`, the gateway's and
+//! loadgen's `--wait`):
+//!
+//! - `Spin`: look again at once, forever. Reacts within nanoseconds and
+//!   costs a whole core whatever the load. Right only on a core nothing
+//!   else wants (an isolated core, `isolcpus`); on a shared host, a VM or a
+//!   container with a CPU limit, spinning cores are throttled by the host
+//!   into stalls of milliseconds, which is worse than any wake-up
+//!   (docs/performance.md, "The machine's own floor"). A stage that shares
+//!   its core never spins, whatever the setting: it would starve the thread
+//!   it shares with.
+//! - `Adaptive` (the default): spin for a short, bounded time
+//!   (`SPIN_BEFORE_SLEEP`: work under load arrives within microseconds, and
+//!   a wake-up costs more than that), yielding instead of spinning on a
+//!   shared core, then sleep until the producer rings the doorbell
+//!   (`doorbell.rs`). Idle, a stage costs nothing.
+//! - `Block`: sleep at once. The least CPU, a wake-up on every command that
+//!   finds the stage asleep.
+//!
+//! `WaitSetting::Auto` (the default setting) is `Spin` where every core
+//! the pipeline uses is isolated (`/sys/devices/system/cpu/isolated`), and
+//! `Adaptive` everywhere else; the resolved policy and the reason are in
+//! `Topology::describe`, which the gateway prints at start.
 
 use std::cell::Cell;
-use std::time::Duration;
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use disruptor::Sequence;
 use disruptor::wait_strategies::WaitStrategy;
 
-/// When to stop spinning, stop yielding, and how long to nap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SpinYieldPark {
-    pub spins: u32,
-    pub yields: u32,
-    pub park: Duration,
+use super::doorbell::Doorbell;
+
+/// How long an adaptive wait spins (or yields) before it sleeps.
+pub const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(20);
+
+/// How long a wait with nobody to ring it (room in a full ring) sleeps at a
+/// time once its spin is over.
+pub const NAP: Duration = Duration::from_micros(50);
+
+/// What the owner asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WaitSetting {
+    /// `Spin` on isolated cores, `Adaptive` elsewhere.
+    #[default]
+    Auto,
+    Spin,
+    Adaptive,
+    Block,
 }
 
-impl Default for SpinYieldPark {
-    fn default() -> Self {
-        SpinYieldPark {
-            spins: 100,
-            yields: 20_000,
-            park: Duration::from_micros(20),
+/// What the stages do, once resolved (`WaitSetting::resolve`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WaitPolicy {
+    Spin,
+    #[default]
+    Adaptive,
+    Block,
+}
+
+impl WaitSetting {
+    /// The policy for a pipeline on `cores`, given the host's isolated
+    /// cores, and why (for the start line).
+    pub fn resolve(self, cores: &[usize], isolated: &[usize]) -> (WaitPolicy, &'static str) {
+        match self {
+            WaitSetting::Spin => (WaitPolicy::Spin, "asked for"),
+            WaitSetting::Adaptive => (WaitPolicy::Adaptive, "asked for"),
+            WaitSetting::Block => (WaitPolicy::Block, "asked for"),
+            WaitSetting::Auto
+                if !cores.is_empty() && cores.iter().all(|c| isolated.contains(c)) =>
+            {
+                (WaitPolicy::Spin, "the pipeline's cores are isolated")
+            }
+            WaitSetting::Auto if isolated.is_empty() => (
+                WaitPolicy::Adaptive,
+                "the default: no isolated cores, so spinning would be throttled",
+            ),
+            WaitSetting::Auto => (
+                WaitPolicy::Adaptive,
+                "the default: not every core the pipeline uses is isolated",
+            ),
         }
     }
 }
 
-impl SpinYieldPark {
-    /// Waits once, the `n`th time in a row.
+impl FromStr for WaitSetting {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(WaitSetting::Auto),
+            "spin" => Ok(WaitSetting::Spin),
+            "adaptive" => Ok(WaitSetting::Adaptive),
+            "block" => Ok(WaitSetting::Block),
+            other => Err(format!(
+                "unknown wait setting {other:?}: use auto, spin, adaptive or block"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for WaitPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WaitPolicy::Spin => "spin",
+            WaitPolicy::Adaptive => "adaptive",
+            WaitPolicy::Block => "block",
+        })
+    }
+}
+
+/// The host's isolated cores (`/sys/devices/system/cpu/isolated`, a list
+/// like `2-3,5`); none if the file is missing or empty.
+pub fn isolated_cores() -> Vec<usize> {
+    std::fs::read_to_string("/sys/devices/system/cpu/isolated")
+        .map(|list| parse_cpu_list(&list))
+        .unwrap_or_default()
+}
+
+/// Parses the kernel's CPU list format (`0-2,5`); what does not parse is skipped.
+pub fn parse_cpu_list(list: &str) -> Vec<usize> {
+    let mut cores = Vec::new();
+    for part in list.trim().split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                if let (Ok(a), Ok(b)) = (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
+                    cores.extend(a..=b);
+                }
+            }
+            None => cores.extend(part.trim().parse::<usize>().ok()),
+        }
+    }
+    cores
+}
+
+/// One stage's wait, chosen at setup by the topology (`Topology::wait_on`):
+/// the policy, whether the stage shares its core, and the doorbell its
+/// producer rings. `Copy`, as the disruptor's `WaitStrategy` must be.
+#[derive(Debug, Clone, Copy)]
+pub struct StageWait {
+    policy: WaitPolicy,
+    shared: bool,
+    bell: &'static Doorbell,
+}
+
+impl StageWait {
+    pub fn new(policy: WaitPolicy, shared: bool, bell: &'static Doorbell) -> Self {
+        StageWait {
+            policy,
+            shared,
+            bell,
+        }
+    }
+
+    /// What this wait does: `Spin` only for a spinning stage alone on its core.
+    pub fn policy(&self) -> WaitPolicy {
+        match self.policy {
+            WaitPolicy::Spin if self.shared => WaitPolicy::Adaptive,
+            policy => policy,
+        }
+    }
+
+    /// `true` when the stage shares its core with another thread.
+    pub fn shares_core(&self) -> bool {
+        self.shared
+    }
+
+    /// The same policy, rung by another doorbell (a stage that also waits
+    /// for the durable gate).
+    pub fn with_bell(self, bell: &'static Doorbell) -> Self {
+        StageWait { bell, ..self }
+    }
+
+    /// Waits once more for `sequence`, which became awaited at `since`.
     #[inline]
-    pub fn step(&self, n: u32) {
-        if n < self.spins {
-            std::hint::spin_loop();
-        } else if n < self.spins.saturating_add(self.yields) {
-            std::thread::yield_now();
-        } else {
-            std::thread::park_timeout(self.park);
+    fn step(&self, sequence: i64, since: Instant, bell: Option<&Doorbell>) {
+        match self.policy() {
+            WaitPolicy::Spin => std::hint::spin_loop(),
+            WaitPolicy::Adaptive if since.elapsed() < SPIN_BEFORE_SLEEP => {
+                if self.shared {
+                    std::thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+            WaitPolicy::Adaptive | WaitPolicy::Block => match bell {
+                Some(bell) => {
+                    bell.sleep_for(sequence);
+                }
+                None => std::thread::sleep(NAP),
+            },
         }
     }
-}
-
-/// A stage's wait strategy, chosen by the topology at setup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StageWait {
-    /// The stage has a core to itself.
-    BusySpin,
-    /// The stage shares its core.
-    Shared(SpinYieldPark),
 }
 
 thread_local! {
-    /// The sequence this thread is waiting for and how many times it has
-    /// waited for it: `WaitStrategy::wait_for` gets `&self` only, and each
-    /// consumer thread waits for one thing at a time.
-    static WAITING: Cell<(Sequence, u32)> = const { Cell::new((Sequence::MIN, 0)) };
+    /// The sequence this thread is waiting for and since when:
+    /// `WaitStrategy::wait_for` gets `&self` only, and each consumer thread
+    /// waits for one thing at a time.
+    static WAITING: Cell<(Sequence, Option<Instant>)> = const { Cell::new((Sequence::MIN, None)) };
 }
 
 impl WaitStrategy for StageWait {
     #[inline]
     fn wait_for(&self, sequence: Sequence) {
-        match self {
-            StageWait::BusySpin => std::hint::spin_loop(),
-            StageWait::Shared(policy) => {
-                let n = WAITING.with(|w| {
-                    let (waiting_for, n) = w.get();
-                    let n = if waiting_for == sequence {
-                        n.saturating_add(1)
-                    } else {
-                        0
-                    };
-                    w.set((sequence, n));
-                    n
-                });
-                policy.step(n);
-            }
+        if self.policy() == WaitPolicy::Spin {
+            std::hint::spin_loop();
+            return;
         }
+        let since = WAITING.with(|w| match w.get() {
+            (waiting_for, Some(since)) if waiting_for == sequence => since,
+            _ => {
+                let now = Instant::now();
+                w.set((sequence, Some(now)));
+                now
+            }
+        });
+        self.step(sequence, since, Some(self.bell));
     }
 }
 
@@ -89,20 +225,78 @@ impl WaitStrategy for StageWait {
 #[derive(Debug)]
 pub struct Backoff {
     wait: StageWait,
-    n: u32,
+    since: Option<Instant>,
 }
 
 impl Backoff {
     pub fn new(wait: StageWait) -> Self {
-        Backoff { wait, n: 0 }
+        Backoff { wait, since: None }
     }
 
+    /// Waits once more for room that nobody rings for (a consumer freeing
+    /// slots): after the spin, naps of `NAP`.
     #[inline]
     pub fn snooze(&mut self) {
-        match self.wait {
-            StageWait::BusySpin => std::hint::spin_loop(),
-            StageWait::Shared(policy) => policy.step(self.n),
+        let since = *self.since.get_or_insert_with(Instant::now);
+        self.wait.step(0, since, None);
+    }
+
+    /// Waits once more for `bell` to reach `sequence`: after the spin, sleeps
+    /// until it is rung.
+    #[inline]
+    pub fn snooze_for(&mut self, bell: &Doorbell, sequence: i64) {
+        let since = *self.since.get_or_insert_with(Instant::now);
+        self.wait.step(sequence, since, Some(bell));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists_parse_as_the_kernel_writes_them() {
+        for (list, cores) in [
+            ("", vec![]),
+            ("\n", vec![]),
+            ("3", vec![3]),
+            ("2-3,5\n", vec![2, 3, 5]),
+            ("0-1,x,4", vec![0, 1, 4]),
+        ] {
+            assert_eq!(parse_cpu_list(list), cores, "{list:?}");
         }
-        self.n = self.n.saturating_add(1);
+    }
+
+    #[test]
+    fn auto_spins_only_on_isolated_cores() {
+        #[rustfmt::skip]
+        let cases: &[(WaitSetting, &[usize], &[usize], WaitPolicy)] = &[
+            (WaitSetting::Auto,     &[0, 1], &[],     WaitPolicy::Adaptive),
+            (WaitSetting::Auto,     &[0, 1], &[1],    WaitPolicy::Adaptive),
+            (WaitSetting::Auto,     &[1, 2], &[1, 2], WaitPolicy::Spin),
+            (WaitSetting::Spin,     &[0, 1], &[],     WaitPolicy::Spin),
+            (WaitSetting::Block,    &[1],    &[1],    WaitPolicy::Block),
+            (WaitSetting::Adaptive, &[1],    &[1],    WaitPolicy::Adaptive),
+        ];
+        for &(setting, cores, isolated, expected) in cases {
+            assert_eq!(
+                setting.resolve(cores, isolated).0,
+                expected,
+                "{setting:?} {cores:?} {isolated:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_stage_sharing_its_core_never_spins() {
+        let bell = Doorbell::leak(-1);
+        assert_eq!(
+            StageWait::new(WaitPolicy::Spin, true, bell).policy(),
+            WaitPolicy::Adaptive
+        );
+        assert_eq!(
+            StageWait::new(WaitPolicy::Spin, false, bell).policy(),
+            WaitPolicy::Spin
+        );
     }
 }

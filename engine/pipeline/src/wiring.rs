@@ -5,6 +5,7 @@ use std::sync::Arc;
 use disruptor::{ProcessorSettings, build_single_producer};
 
 use super::config::{PipelineConfig, PipelineError};
+use super::doorbell::Doorbell;
 use super::gate::DurableGate;
 use super::handle::{Pipeline, ShutdownReport};
 use super::health::Health;
@@ -79,9 +80,13 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
         })
         .collect();
 
-    let o_wait = topology.wait_on(topology.output);
-    let j_wait = topology.wait_on(topology.journal);
-    let m_wait = topology.wait_on(topology.matching);
+    // The doorbells the producers ring after publishing, so that a stage
+    // asleep for want of work wakes (doorbell.rs); -1: nothing published.
+    let inbound_bell = Doorbell::leak(-1);
+    let outbound_bell = Doorbell::leak(-1);
+    let o_wait = topology.wait_on(topology.output, outbound_bell);
+    let j_wait = topology.wait_on(topology.journal, inbound_bell);
+    let m_wait = topology.wait_on(topology.matching, inbound_bell);
     let output_stage = {
         let (gate, health) = (Arc::clone(&gate), Arc::clone(&health));
         move || OutputStage::new(sink, gate, health, o_wait)
@@ -120,6 +125,7 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
             Arc::clone(&health),
             m_wait,
             placement.hosts_matching(),
+            outbound_bell,
         );
         let snapshot_dir = config
             .snapshot_on_shutdown
@@ -179,17 +185,19 @@ pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, 
         }
     };
 
-    let p_wait = topology.wait_on(topology.publisher);
+    let p_wait = topology.wait_on(topology.publisher, inbound_bell);
     let publisher = Publisher::new(
         inbound,
         config.inbound_ring,
         started.last_seq + 1,
         Arc::clone(&health),
+        inbound_bell,
     );
     Ok(Pipeline::new(
         publisher,
         hosted,
         p_wait,
+        outbound_bell,
         health,
         gate,
         topology,

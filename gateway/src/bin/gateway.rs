@@ -14,6 +14,7 @@ use std::time::Duration;
 use clap::Parser;
 use gateway::{Gateway, GatewayConfig, load_instruments};
 use journal::Durability;
+use pipeline::WaitSetting;
 
 /// Serve the matching engine over TCP (protocol: docs/protocol.md).
 #[derive(Debug, Parser)]
@@ -39,6 +40,12 @@ struct Args {
     /// Connections served at once.
     #[arg(long, default_value_t = 1024)]
     max_sessions: usize,
+    /// How idle threads wait: auto (spin on isolated cores, adaptive
+    /// elsewhere), spin (a core each, always busy), adaptive (spin briefly,
+    /// then sleep until there is work) or block (sleep at once). The start
+    /// line says which was chosen and why.
+    #[arg(long, default_value = "auto")]
+    wait: WaitSetting,
 }
 
 fn main() -> ExitCode {
@@ -47,6 +54,7 @@ fn main() -> ExitCode {
     config.pipeline.durability = args.durability;
     config.limits.max_msgs_per_sec = args.throttle;
     config.max_sessions = args.max_sessions;
+    config.pipeline.wait = args.wait;
     if let Some(path) = &args.instruments {
         match load_instruments(path) {
             Ok(specs) => config.pipeline.instruments = specs,

@@ -104,6 +104,13 @@ impl Gateway {
         let wake = stages::place(&mut pipeline_config)?.then(|| Arc::clone(&waker));
         let (bridge, replies) = bridge::reply_ring(REPLY_RING, wake, Arc::clone(&replies_closed));
         let pipeline = pipeline::start(pipeline_config, bridge)?;
+        // With O hosted on the loop and M on its own core, M rings the loop
+        // awake when it publishes events for a command the loop is waiting
+        // on, and only then (`Pipeline::arm_wake`).
+        let m_waker = Arc::clone(&waker);
+        pipeline.wake_with(Box::new(move || {
+            let _ = m_waker.wake();
+        }));
         let topology = pipeline.topology().describe();
         let pin = *pipeline.topology();
         let instruments = pipeline.symbols();

@@ -44,10 +44,6 @@ pub const WAKER: Token = Token(1);
 
 /// How often timeouts and heartbeats are checked, and the longest idle wait.
 const TICK: Duration = Duration::from_millis(50);
-/// How long the loop keeps polling without blocking after its last message:
-/// a sleeping thread, and still more a halted vCPU, takes long to wake (see
-/// docs/performance.md, section "Hand-off costs on this VM").
-const STAY_AWAKE: Duration = Duration::from_millis(2);
 /// Connections over the session limit being told so at once: beyond this
 /// many, more are closed without a word, so a storm of connections cannot
 /// make the gateway hold a buffer for each.
@@ -145,13 +141,24 @@ impl PollLoop {
         let mut last_busy = Instant::now();
         // Acquire: pairs with the Release store of whoever asks to stop.
         while !self.stop.load(Ordering::Acquire) {
-            // Hosted J and O run only when this loop polls them: while a
-            // command awaits its replies, look at the sockets without
-            // blocking. So also for a while after the last message
-            // (`STAY_AWAKE`); only a quiet loop sleeps in epoll_wait.
+            // CPU in proportion to work: after a bounded spin (the wait
+            // policy's, `Stages::keep_polling`) the loop sleeps in
+            // epoll_wait. Sockets wake it; so does O's waker when O has a
+            // thread of its own (bridge.rs). With O hosted here, a command
+            // in flight (M working on the other core) is answered only when
+            // this loop polls: it arms M's doorbell first, which then rings
+            // the waker when M publishes (`Pipeline::arm_wake`).
             let in_flight = self.stages.hosted() && self.reports.released < self.entry.published;
-            let busy = in_flight || self.now.duration_since(last_busy) < STAY_AWAKE;
-            let timeout = if busy { Duration::ZERO } else { TICK };
+            let busy = self.stages.keep_polling(self.now.duration_since(last_busy));
+            let mut armed = false;
+            let timeout = if busy {
+                Duration::ZERO
+            } else if in_flight {
+                armed = self.pipeline.arm_wake();
+                if armed { TICK } else { Duration::ZERO }
+            } else {
+                TICK
+            };
             // 1. poll
             if let Err(e) = self.poll.poll(&mut events, Some(timeout))
                 && e.kind() != io::ErrorKind::Interrupted
@@ -159,11 +166,12 @@ impl PollLoop {
                 failure = Some(e);
                 break;
             }
+            if armed {
+                self.pipeline.disarm_wake();
+            }
             let now = Instant::now();
             self.now = now;
-            if !events.is_empty() {
-                last_busy = now;
-            }
+            let released = self.reports.released;
             // 2. dispatch
             for event in events.iter() {
                 match event.token() {
@@ -190,7 +198,10 @@ impl PollLoop {
             self.drain_replies();
             // 5. flush
             self.sessions.flush(now);
-            if busy && self.stages.shares_core() {
+            if !events.is_empty() || self.reports.released != released {
+                last_busy = now;
+            }
+            if timeout.is_zero() && self.stages.shares_core() {
                 // Not sleeping, so give a neighbour on this core its turn
                 // before looking again.
                 std::thread::yield_now();

@@ -9,7 +9,10 @@
 //! (`pipeline::Placement`); this file is where the gateway asks for it and
 //! reads the answer.
 
-use pipeline::{Pipeline, PipelineConfig, PipelineError, Placement, StageWait};
+use std::time::Duration;
+
+use pipeline::wait::SPIN_BEFORE_SLEEP;
+use pipeline::{Pipeline, PipelineConfig, PipelineError, Placement, WaitPolicy};
 
 use super::REPLY_RING;
 
@@ -33,6 +36,7 @@ pub fn place(config: &mut PipelineConfig) -> Result<bool, PipelineError> {
 pub struct Stages {
     hosted: bool,
     shared: bool,
+    wait: WaitPolicy,
 }
 
 impl Stages {
@@ -42,7 +46,21 @@ impl Stages {
             hosted: topology.placement.hosts_stages(),
             // Whether another thread runs on this core (J and O as threads,
             // an in-process client).
-            shared: matches!(topology.wait_on(topology.publisher), StageWait::Shared(_)),
+            shared: topology.shares_core(topology.publisher),
+            wait: topology.wait,
+        }
+    }
+
+    /// Whether the loop, idle for `idle`, should look again without
+    /// sleeping: always with `Spin` alone on its core, for a bounded spin
+    /// after the last activity with `Adaptive` (a wake-up costs more than
+    /// the next message usually takes to come), never with `Block`.
+    #[inline]
+    pub fn keep_polling(&self, idle: Duration) -> bool {
+        match self.wait {
+            WaitPolicy::Spin => !self.shared,
+            WaitPolicy::Adaptive => idle < SPIN_BEFORE_SLEEP,
+            WaitPolicy::Block => false,
         }
     }
 

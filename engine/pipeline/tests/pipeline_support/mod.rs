@@ -97,8 +97,8 @@ pub fn placed(mut config: PipelineConfig, placement: Placement) -> PipelineConfi
             journal: first,
             matching: last,
             output: first,
-            placement: Placement::Threads,
             guest,
+            ..Topology::fit(&cores)
         });
         config.placement = placement;
     }
