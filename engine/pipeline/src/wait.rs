@@ -13,9 +13,9 @@
 //!   it shares with.
 //! - `Adaptive` (the default): spin for a short, bounded time
 //!   (`SPIN_BEFORE_SLEEP`: work under load arrives within microseconds, and
-//!   a wake-up costs more than that), yielding instead of spinning on a
-//!   shared core, then sleep until the producer rings the doorbell
-//!   (`doorbell.rs`). Idle, a stage costs nothing.
+//!   a wake-up costs more than that), then sleep until the producer rings
+//!   the doorbell (`doorbell.rs`); on a shared core, sleep at once. Idle, a
+//!   stage costs nothing.
 //! - `Block`: sleep at once. The least CPU, a wake-up on every command that
 //!   finds the stage asleep.
 //!
@@ -178,12 +178,12 @@ impl StageWait {
     fn step(&self, sequence: i64, since: Instant, bell: Option<&Doorbell>) {
         match self.policy() {
             WaitPolicy::Spin => std::hint::spin_loop(),
-            WaitPolicy::Adaptive if since.elapsed() < SPIN_BEFORE_SLEEP => {
-                if self.shared {
-                    std::thread::yield_now();
-                } else {
-                    std::hint::spin_loop();
-                }
+            // Alone on its core, an adaptive stage spins a little first. On
+            // a shared core it sleeps at once: its producer is usually the
+            // thread it shares with, which cannot publish while it spins,
+            // and the doorbell wakes it as soon as that thread does.
+            WaitPolicy::Adaptive if !self.shared && since.elapsed() < SPIN_BEFORE_SLEEP => {
+                std::hint::spin_loop();
             }
             WaitPolicy::Adaptive | WaitPolicy::Block => match bell {
                 Some(bell) => {
