@@ -291,7 +291,7 @@ fn summarize(
         seed: options.seed,
         mix: options.mix.to_string(),
         tick: format_duration(options.tick),
-        idle: format!("{:?}", options.idle).to_lowercase(),
+        idle: format!("{:?}", options.effective_idle()).to_lowercase(),
         warmup: format_duration(options.warmup),
         duration: format_duration(options.duration),
         requested_rate: requested,
