@@ -27,6 +27,7 @@ use crate::flow::request::Action;
 use crate::flow::schedule::Schedule;
 use crate::flow::workload::Workload;
 use crate::measure::clock::Clock;
+use crate::measure::cpu::{self, CpuUsage, Sample};
 use crate::measure::histlog::IntervalSink;
 use crate::measure::progress::Progress;
 use crate::measure::record::Record;
@@ -93,6 +94,8 @@ pub struct DriveOutcome {
     pub notes: Vec<String>,
     /// The transport's command→event latency (inproc), measured orders only.
     pub event: Option<hdrhistogram::Histogram<u64>>,
+    /// The process's CPU from the end of the warm-up to the last send.
+    pub cpu: Option<CpuUsage>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +138,12 @@ pub fn drive(
     let mut next_second = start + SECOND;
     let mut phase = Phase::Sending;
     let mut last_send = start;
+    // CPU: sampled at the first turn after the warm-up and after the last send.
+    let own_tid = cpu::current_tid();
+    let window_from = start.saturating_add(schedule.warmup_ns());
+    let mut cpu_start: Option<(Sample, u64)> = None;
+    let mut cpu_tried = false;
+    let mut cpu_end: Option<(Sample, u64)> = None;
 
     let failure: Option<RunError> = 'run: loop {
         // Replies first: they were waiting while we slept.
@@ -168,7 +177,15 @@ pub fn drive(
                 break 'run Some(e);
             }
             last_send = now;
+            if !cpu_tried && now >= window_from {
+                // After the flush, so this turn's orders are not held up.
+                cpu_tried = true;
+                cpu_start = Sample::take(clock.now_ns()).map(|s| (s, next));
+            }
             if next >= total {
+                if cpu_start.is_some() {
+                    cpu_end = Sample::take(clock.now_ns()).map(|s| (s, next));
+                }
                 phase = Phase::Draining {
                     deadline: now.saturating_add(crate::flow::schedule::duration_ns(config.drain)),
                 };
@@ -236,6 +253,16 @@ pub fn drive(
         }
     };
 
+    // A run that stopped early: its window ends here.
+    if cpu_end.is_none() && cpu_start.is_some() {
+        cpu_end = Sample::take(clock.now_ns()).map(|s| (s, next));
+    }
+    let cpu = match (cpu_start, cpu_end) {
+        (Some((a, from)), Some((b, to))) => {
+            Some(CpuUsage::between(&a, &b, to.saturating_sub(from), own_tid))
+        }
+        _ => None,
+    };
     // Close cleanly even after a failure: the other sessions log out, the
     // pipeline drains, and their last reports are counted.
     let close = transport.close(clock, &mut |e, t| st.on_exec(e, t));
@@ -271,6 +298,7 @@ pub fn drive(
         last_send_ns: last_send - start,
         notes: transport.notes(),
         event: transport.event_latency(),
+        cpu,
     }
 }
 

@@ -42,6 +42,7 @@ pub use run::run;
 // Types inside the ones above (fields of `Options`, `Summary`, `RunError`),
 // public so that they can be named.
 pub use flow::orders::{RequestKind, Unanswered};
+pub use measure::cpu::{CpuTime, CpuUsage, ThreadCpu};
 pub use measure::recorder::Counts;
 pub use measure::report::{Check, LatencySummary};
 pub use transport::session::SessionError;

@@ -23,7 +23,7 @@ use crate::measure::progress::Log;
 use crate::measure::progress::Progress;
 use crate::measure::record::Record;
 use crate::measure::recorder::Metric;
-use crate::measure::report::{LatencySummary, Summary, checks, format_latency};
+use crate::measure::report::{LatencySummary, Summary, checks, cpu_checks, format_latency};
 use crate::measure::targets::{self, Targets, parse_targets};
 use crate::transport::setup::{Setup, instruments, setup};
 
@@ -244,7 +244,7 @@ fn summarize(
     };
     let unanswered = outcome.unanswered.len() as u64;
     let scope = options.transport.scope();
-    let checks = checks(
+    let mut checks = checks(
         scope,
         targets,
         &ack,
@@ -254,6 +254,15 @@ fn summarize(
         unanswered,
         achieved_pct,
     );
+    checks.extend(cpu_checks(
+        scope,
+        targets,
+        options.rate,
+        outcome.cpu.as_ref(),
+    ));
+    if outcome.cpu.is_none() {
+        notes.push("no CPU figures: this system has no /proc/self/task".into());
+    }
     // The tick is batching by design; lateness beyond it is loadgen's.
     let tick_ns = duration_ns(options.tick);
     if let Some(lag) = send_lag.p99_ns
@@ -282,7 +291,7 @@ fn summarize(
         seed: options.seed,
         mix: options.mix.to_string(),
         tick: format_duration(options.tick),
-        idle: format!("{:?}", options.idle).to_lowercase(),
+        idle: format!("{:?}", options.effective_idle()).to_lowercase(),
         warmup: format_duration(options.warmup),
         duration: format_duration(options.duration),
         requested_rate: requested,
@@ -307,5 +316,6 @@ fn summarize(
         failure,
         notes,
         floor: None,
+        cpu: outcome.cpu,
     }
 }

@@ -76,6 +76,7 @@ fn check_fields(s: &Summary, options: &Options) {
         assert!(json.get(field).is_some(), "JSON has no {field}");
     }
     assert!(json["ack"]["p99.9_ns"].is_u64());
+    check_cpu(&json, s);
     let table = s.render();
     for text in [
         "order→ack",
@@ -86,6 +87,54 @@ fn check_fields(s: &Summary, options: &Options) {
     ] {
         assert!(table.contains(text), "table has no {text}:\n{table}");
     }
+}
+
+/// The CPU over the measured window, in the JSON: the process, loadgen's
+/// own thread, the rest, each thread, per order.
+fn check_cpu(json: &serde_json::Value, s: &Summary) {
+    if !std::path::Path::new("/proc/self/task").exists() {
+        assert!(json["cpu"].is_null());
+        return;
+    }
+    let cpu = &json["cpu"];
+    let window_s = cpu["window_ns"].as_u64().unwrap() as f64 / 1e9;
+    // The window runs from the first send after the warm-up to the last.
+    assert!((0.7..2.0).contains(&window_s), "{cpu}");
+    let orders = cpu["orders"].as_u64().unwrap();
+    assert!(
+        orders + 100 >= s.counts.sent_measured && orders <= s.counts.sent,
+        "{cpu}"
+    );
+    let cores = |part: &str| {
+        let p = &cpu[part];
+        let user = p["user_ns"].as_u64().unwrap();
+        let sys = p["sys_ns"].as_u64().unwrap();
+        let cores = p["cores"].as_f64().unwrap();
+        let expect = (user + sys) as f64 / cpu["window_ns"].as_u64().unwrap() as f64;
+        assert!((cores - expect).abs() < 1e-6, "{part}: {cpu}");
+        cores
+    };
+    let process = cores("process");
+    // Never more than the host's cores (and a tick of rounding).
+    assert!(process <= s.host.cores as f64 + 0.1, "{cpu}");
+    // The times are in clock ticks (10 ms), and the kernel scales the
+    // process's and each thread's apart: they agree to a tick or two.
+    let slack = 0.021 / window_s;
+    assert!(cores("loadgen") <= process + slack, "{cpu}");
+    assert!((cores("loadgen") + cores("system") - process).abs() <= slack);
+    let per_order = cpu["ns_per_order"].as_f64().unwrap();
+    let expect = process * window_s * 1e9 / orders as f64;
+    assert!((per_order - expect).abs() <= expect * 1e-6 + 1e-6, "{cpu}");
+    let threads = cpu["threads"].as_array().unwrap();
+    assert_eq!(
+        threads.iter().filter(|t| t["loadgen"] == true).count(),
+        1,
+        "{cpu}"
+    );
+    for t in threads {
+        assert!(t["tid"].is_u64() && t["name"].is_string() && t["user_ns"].is_u64());
+    }
+    assert!(s.render().contains("cpu by thread"), "{}", s.render());
 }
 
 #[test]
@@ -144,6 +193,12 @@ fn tcp_run_against_the_in_process_gateway() {
     assert_eq!(s.unanswered, 0, "{}", s.render());
     assert!(s.fill.count > 0);
     assert!(s.event.is_none(), "command→event is an inproc measurement");
+    // The in-process gateway's threads are in the process, beside loadgen's.
+    let threads = &s.cpu.as_ref().unwrap().threads;
+    assert!(
+        threads.iter().any(|t| t.name == "gateway" && !t.loadgen),
+        "{threads:?}"
+    );
     // The record has one line per execution report, in the documented form.
     let record = std::fs::read_to_string(dir.path().join("record.txt")).unwrap();
     let reports = s.counts.accepted + s.counts.rejected + s.counts.fills + s.counts.cancelled;

@@ -105,10 +105,11 @@ pub struct Cli {
     pub quiet: bool,
 
     /// How often loadgen sends the orders that have come due: over TCP one
-    /// write per session, 20us by default; in process one ring publish,
-    /// 1us by default (orders go in as they come due). The schedule does not
-    /// move; a shorter tick adds less batching delay to the measured latency
-    /// and costs more wake-ups.
+    /// write per session, by default sized to the rate (about 4 orders a
+    /// write: 20us at 1M/s with 4 sessions, 160us at 100k/s, at most 200us);
+    /// in process one ring publish, 1us by default (orders go in as they
+    /// come due). The schedule does not move; a shorter tick adds less
+    /// batching delay to the measured latency and costs more wake-ups.
     #[arg(long, value_parser = duration_arg)]
     pub tick: Option<Duration>,
 
@@ -139,8 +140,10 @@ pub struct Cli {
 
     /// How loadgen waits between ticks: yield (short waits give the core
     /// away with sched_yield, long ones sleep; right when it shares a core
-    /// with the gateway and pipeline), sleep (always block in epoll_wait with
-    /// a timerfd tick), spin (busy-poll; only on a core of its own, --cpu N).
+    /// with the gateway and pipeline; over TCP with a tick of 50us or more,
+    /// as below 500k/s by default, it sleeps), sleep (always block in
+    /// epoll_wait with a timerfd tick), spin (busy-poll; only on a core of
+    /// its own, --cpu N).
     #[arg(long, value_enum, default_value = "yield")]
     pub idle: Idle,
 
@@ -203,7 +206,9 @@ impl Cli {
             mix: self.mix,
             target: self.target.clone(),
             transport: self.transport,
-            tick: self.tick.unwrap_or_else(|| self.transport.default_tick()),
+            tick: self
+                .tick
+                .unwrap_or_else(|| self.transport.default_tick(self.rate, self.sessions)),
             drain: self.drain,
             resting: self.resting,
             cpu: self.cpu,
@@ -269,7 +274,25 @@ mod tests {
             Cli::try_parse_from(all).unwrap().options().unwrap().tick
         };
         assert_eq!(tick(&[]), Duration::from_micros(20));
+        // Over TCP, sized to the rate: about 4 orders per session's write.
+        assert_eq!(tick(&["--rate", "2M"]), Duration::from_micros(20));
+        assert_eq!(tick(&["--rate", "500k"]), Duration::from_micros(32));
+        assert_eq!(tick(&["--rate", "100k"]), Duration::from_micros(160));
+        assert_eq!(
+            tick(&["--rate", "100k", "--sessions", "2"]),
+            Duration::from_micros(80)
+        );
+        assert_eq!(tick(&["--rate", "50k"]), Duration::from_micros(200));
+        assert_eq!(tick(&["--rate", "1"]), Duration::from_micros(200));
         assert_eq!(tick(&["--transport", "inproc"]), Duration::from_micros(1));
+        assert_eq!(
+            tick(&["--transport", "inproc", "--rate", "100k"]),
+            Duration::from_micros(1)
+        );
+        assert_eq!(
+            tick(&["--rate", "100k", "--tick", "20us"]),
+            Duration::from_micros(20)
+        );
         assert_eq!(
             tick(&["--transport", "inproc", "--tick", "20us"]),
             Duration::from_micros(20)

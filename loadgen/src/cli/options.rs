@@ -35,8 +35,18 @@ pub enum TransportKind {
 }
 
 impl TransportKind {
-    /// The send tick when `--tick` is not given. Over TCP a tick is one
-    /// `write` per session, so orders are gathered for 20 µs. In process a
+    /// The send tick when `--tick` is not given, for `rate` over `sessions`.
+    ///
+    /// Over TCP a tick is one `write` per session that has something due
+    /// (and a wake-up, and the replies' wake-ups), so the tick is sized to
+    /// the rate: long enough that each write carries about
+    /// [`ORDERS_PER_WRITE`] orders, from [`TCP_TICK_MIN`] (20 µs, at 800k/s
+    /// and above with 4 sessions) up to [`TCP_TICK_MAX`] (200 µs, at 80k/s
+    /// and below). Loadgen's wake-ups then follow the rate instead of a
+    /// fixed 50,000 ticks a second, and each order waits at most one tick
+    /// for its write, which is in its latency (measured from its intended
+    /// time). The figures: docs/performance.md, section "CPU per order".
+    /// In process a
     /// tick is a ring publish, which costs nothing like a syscall: orders go
     /// in as they come due (at 1M/s, one a microsecond), as a gateway's poll
     /// loop publishes what each turn read. A 20 µs tick there publishes
@@ -44,9 +54,13 @@ impl TransportKind {
     /// waits for the batch's whole journal and matching work, so the 1 µs
     /// tick lowers cmd→event's median. The figures: docs/performance.md,
     /// section "Pipeline latency in process at 1M/s".
-    pub fn default_tick(self) -> Duration {
+    pub fn default_tick(self, rate: Rate, sessions: u16) -> Duration {
         match self {
-            TransportKind::Tcp => Duration::from_micros(20),
+            TransportKind::Tcp => {
+                let per_tick = ORDERS_PER_WRITE * u64::from(sessions.max(1));
+                let ns = per_tick.saturating_mul(1_000_000_000) / rate.per_sec();
+                Duration::from_nanos(ns).clamp(TCP_TICK_MIN, TCP_TICK_MAX)
+            }
             TransportKind::Inproc => Duration::from_micros(1),
         }
     }
@@ -59,6 +73,15 @@ impl TransportKind {
         }
     }
 }
+
+/// Over TCP, the orders a session's write carries at rates where the
+/// tick is between its bounds (see [`TransportKind::default_tick`]).
+pub const ORDERS_PER_WRITE: u64 = 4;
+/// The shortest default TCP tick: the batching at high rates.
+pub const TCP_TICK_MIN: Duration = Duration::from_micros(20);
+/// The longest default TCP tick: what an order may wait for its write at
+/// low rates.
+pub const TCP_TICK_MAX: Duration = Duration::from_micros(200);
 
 /// Which core loadgen's thread runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +148,7 @@ impl Default for Options {
             mix: Mix::default(),
             target: None,
             transport: TransportKind::Tcp,
-            tick: TransportKind::Tcp.default_tick(),
+            tick: TCP_TICK_MIN,
             drain: Duration::from_secs(5),
             resting: 10_000,
             cpu: CpuChoice::Auto,
@@ -142,6 +165,15 @@ impl Default for Options {
 }
 
 impl Options {
+    /// How loadgen's thread waits: `--idle`, but over TCP `yield` with a
+    /// long tick sleeps (see `transport/wait.rs`).
+    pub fn effective_idle(&self) -> Idle {
+        match self.transport {
+            TransportKind::Tcp => self.idle.with_tick(self.tick),
+            TransportKind::Inproc => self.idle,
+        }
+    }
+
     /// Checks the settings that parse but cannot work together.
     pub fn validate(&self) -> Result<(), String> {
         if self.duration.is_zero() {

@@ -5,6 +5,7 @@
 //! without which no figure means anything.
 
 pub(crate) mod clock;
+pub mod cpu;
 pub mod hiccup;
 pub(crate) mod histlog;
 pub(crate) mod host;

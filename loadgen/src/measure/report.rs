@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
 
+use crate::cli::rate::Rate;
 use crate::flow::orders::Unanswered;
+use crate::measure::cpu::CpuUsage;
 use crate::measure::hiccup::Floor;
 use crate::measure::host::HostFacts;
 use crate::measure::recorder::Counts;
@@ -126,6 +128,9 @@ pub struct Summary {
     pub notes: Vec<String>,
     /// The host's own stalls, measured before the run (`--hiccup`).
     pub floor: Option<Floor>,
+    /// The CPU the whole process (loadgen and, in process, what it drives)
+    /// used over the measured window; `None` without `/proc`.
+    pub cpu: Option<CpuUsage>,
 }
 
 impl Summary {
@@ -255,6 +260,60 @@ pub fn checks(
     out
 }
 
+/// Compares the CPU used with the targets of `scope` at exactly `rate`
+/// (`[tcp.at.100k]`); none when the file has no table for this rate or the
+/// CPU could not be measured.
+pub fn cpu_checks(
+    scope: &str,
+    targets: &Targets,
+    rate: Rate,
+    cpu: Option<&CpuUsage>,
+) -> Vec<Check> {
+    let (Some(prefix), Some(cpu)) = (targets.at_rate(scope, rate), cpu) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let key = format!("{prefix}.cores");
+    if let Some(t) = targets.get(&key) {
+        out.push(Check {
+            measured: format!("{:.2} cores", cpu.process.cores),
+            target: t.bound(),
+            pass: t.met_by(Value::Cores(cpu.process.cores)),
+            ceiling: None,
+            key,
+        });
+    }
+    let key = format!("{prefix}.cpu_per_order");
+    if let Some(t) = targets.get(&key) {
+        out.push(match cpu.ns_per_order {
+            Some(ns) => Check {
+                measured: format_latency(ns.round() as u64),
+                target: t.bound(),
+                pass: t.met_by(Value::Latency(std::time::Duration::from_nanos(
+                    ns.round() as u64
+                ))),
+                ceiling: None,
+                key,
+            },
+            None => Check {
+                measured: "no orders".into(),
+                target: t.bound(),
+                pass: false,
+                ceiling: None,
+                key,
+            },
+        });
+    }
+    out
+}
+
+/// Whether a check's key is one of the non-latency ones shown below the table.
+fn is_other_check(key: &str) -> bool {
+    [".unanswered", ".achieved", ".cores", ".cpu_per_order"]
+        .iter()
+        .any(|end| key.ends_with(end))
+}
+
 impl Summary {
     /// The table for the terminal: what ran where, what was sent and
     /// answered, the latencies beside their targets, the other checks, what
@@ -268,6 +327,7 @@ impl Summary {
         self.render_latencies(&mut s);
         s.push('\n');
         self.render_other_checks(&mut s);
+        self.render_cpu(&mut s);
         self.render_notes(&mut s);
         s.push('\n');
         self.render_result(&mut s);
@@ -447,7 +507,7 @@ impl Summary {
     /// loadgen's own send lag.
     fn render_other_checks(&self, s: &mut String) {
         for c in &self.checks {
-            if c.key.ends_with(".unanswered") || c.key.ends_with(".achieved") {
+            if is_other_check(&c.key) {
                 let _ = writeln!(
                     s,
                     "  {:<22} {:>10}  {:<10} {}",
@@ -467,6 +527,49 @@ impl Summary {
                 format_latency(max)
             );
         }
+    }
+
+    /// The CPU over the measured window: the process, per order, loadgen's
+    /// own thread beside the rest, and each thread.
+    fn render_cpu(&self, s: &mut String) {
+        let Some(cpu) = &self.cpu else {
+            return;
+        };
+        let cores = |t: &crate::measure::cpu::CpuTime| {
+            format!(
+                "{:.2} cores (user {:.2}, sys {:.2})",
+                t.cores,
+                t.user_ns as f64 / cpu.window_ns as f64,
+                t.sys_ns as f64 / cpu.window_ns as f64
+            )
+        };
+        let _ = writeln!(
+            s,
+            "  cpu                    process {}, {} per order; loadgen's thread {:.2}, the rest {:.2}",
+            cores(&cpu.process),
+            cpu.ns_per_order
+                .map_or_else(|| "-".to_string(), |ns| format_latency(ns.round() as u64)),
+            cpu.loadgen.cores,
+            cpu.system.cores,
+        );
+        let threads: Vec<String> = cpu
+            .threads
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}{} {:.2}",
+                    t.name,
+                    if t.loadgen { " (loadgen)" } else { "" },
+                    t.cpu.cores
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "  cpu by thread          {} (cores over {:.1}s)",
+            threads.join(", "),
+            cpu.window_ns as f64 / 1e9
+        );
     }
 
     /// The first unanswered requests, the notes, and what ended the run early.
@@ -512,7 +615,7 @@ impl Summary {
     pub fn csv_row(&self) -> String {
         let v = |x: Option<u64>| x.map(|n| n.to_string()).unwrap_or_default();
         format!(
-            "{},{},{:.0},{:.2},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{:.0},{:.2},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             self.transport,
             self.requested_rate,
             self.achieved_rate,
@@ -532,12 +635,25 @@ impl Summary {
             self.unanswered,
             if self.pass { "PASS" } else { "FAIL" },
             self.failure.as_deref().unwrap_or("").replace(',', ";"),
+            self.cpu
+                .as_ref()
+                .map(|c| format!("{:.3}", c.process.cores))
+                .unwrap_or_default(),
+            self.cpu
+                .as_ref()
+                .map(|c| format!("{:.3}", c.loadgen.cores))
+                .unwrap_or_default(),
+            self.cpu
+                .as_ref()
+                .and_then(|c| c.ns_per_order)
+                .map(|ns| format!("{ns:.0}"))
+                .unwrap_or_default(),
         )
     }
 }
 
 /// The header of `Summary::csv_row`.
-pub const CSV_HEADER: &str = "transport,requested_rate,achieved_rate,achieved_pct,ack_p50_ns,ack_p90_ns,ack_p99_ns,ack_p99.9_ns,ack_p99.99_ns,ack_max_ns,fill_p50_ns,fill_p99_ns,fill_p99.9_ns,event_p50_ns,event_p99_ns,event_p99.9_ns,unanswered,result,failure";
+pub const CSV_HEADER: &str = "transport,requested_rate,achieved_rate,achieved_pct,ack_p50_ns,ack_p90_ns,ack_p99_ns,ack_p99.9_ns,ack_p99.99_ns,ack_max_ns,fill_p50_ns,fill_p99_ns,fill_p99.9_ns,event_p50_ns,event_p99_ns,event_p99.9_ns,unanswered,result,failure,cores,loadgen_cores,cpu_ns_per_order";
 
 fn verdict(pass: bool) -> &'static str {
     if pass { "PASS" } else { "FAIL" }
@@ -548,6 +664,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::flow::orders::RequestKind;
+    use crate::measure::cpu::{CpuTime, ThreadCpu};
     use crate::measure::recorder::latency_histogram;
     use crate::measure::targets::parse_targets;
 
@@ -755,7 +872,56 @@ mod tests {
                 p999_ns: 250_000,
                 p9999_ns: 3_000_000,
             }),
+            cpu: full.then(|| {
+                let t = |user_ns, sys_ns| CpuTime {
+                    user_ns,
+                    sys_ns,
+                    cores: (user_ns + sys_ns) as f64 / 1e10,
+                };
+                CpuUsage {
+                    window_ns: 10_000_000_000,
+                    orders: 10_000_000,
+                    process: t(9_000_000_000, 3_000_000_000),
+                    ns_per_order: Some(1_200.0),
+                    loadgen: t(2_000_000_000, 1_000_000_000),
+                    system: t(7_000_000_000, 2_000_000_000),
+                    threads: vec![
+                        ThreadCpu {
+                            tid: 2,
+                            name: "matching".into(),
+                            loadgen: false,
+                            cpu: t(6_000_000_000, 0),
+                        },
+                        ThreadCpu {
+                            tid: 1,
+                            name: "main".into(),
+                            loadgen: true,
+                            cpu: t(2_000_000_000, 1_000_000_000),
+                        },
+                    ],
+                }
+            }),
         }
+    }
+
+    #[test]
+    fn cpu_is_checked_only_at_a_rate_with_targets() {
+        let targets =
+            parse_targets("[tcp.at.100k]\ncores = \"<= 0.6 cores\"\ncpu_per_order = \"<= 6us\"\n")
+                .unwrap();
+        let cpu = summary(true).cpu.unwrap();
+        let at = |n| Rate::new(n).unwrap();
+        assert!(cpu_checks("tcp", &targets, at(200_000), Some(&cpu)).is_empty());
+        assert!(cpu_checks("tcp", &targets, at(100_000), None).is_empty());
+        assert!(cpu_checks("inproc", &targets, at(100_000), Some(&cpu)).is_empty());
+        let c = cpu_checks("tcp", &targets, at(100_000), Some(&cpu));
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].key, "tcp.at.100k.cores");
+        assert_eq!(c[0].measured, "1.20 cores");
+        assert!(!c[0].pass, "1.2 cores > 0.6");
+        assert_eq!(c[1].key, "tcp.at.100k.cpu_per_order");
+        assert_eq!(c[1].measured, "1.2µs");
+        assert!(c[1].pass);
     }
 
     #[test]
@@ -781,6 +947,9 @@ mod tests {
             "\n\n  unanswered ",
             "\n  achieved ",
             "\n  send lag p99 ",
+            "\n  cpu                    process 1.20 cores (user 0.90, sys 0.30), 1.2µs per order; \
+             loadgen's thread 0.30, the rest 0.90\n",
+            "\n  cpu by thread          matching 0.60, main (loadgen) 0.30 (cores over 10.0s)\n",
             "\n  unanswered: session 1 cancel of coid 42",
             "\n  note: one",
             "\n  RUN FAILED: ",
@@ -798,6 +967,7 @@ mod tests {
             "stated for",
             "note:",
             "send lag",
+            "cpu",
         ] {
             assert!(!short.contains(absent), "{absent} in\n{short}");
         }

@@ -14,6 +14,10 @@
 //! unanswered = "== 0"
 //! achieved   = ">= 99%"
 //!
+//! [tcp.at.100k]            # checked only by runs at exactly this rate
+//! cores         = "<= 0.6 cores"
+//! cpu_per_order = "<= 6us"
+//!
 //! [engine]
 //! replay.rate = ">= 30M/s"
 //! ```
@@ -23,7 +27,10 @@
 //! (checked by their own benchmarks; loadgen only reads them). Metrics of
 //! the loadgen scopes: `ack.P` (order→ack), `fill.P` (order→first fill),
 //! `event.P` (inproc only: command→event, from the command's publish into
-//! the pipeline to its first released event), `unanswered`, `achieved`.
+//! the pipeline to its first released event), `unanswered`, `achieved`;
+//! and, in a table `[SCOPE.at.RATE]` that only a run at that requested rate
+//! checks, `cores` (the whole process's CPU over the measured window / its
+//! wall time) and `cpu_per_order` (the process's CPU time / orders sent).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -74,6 +81,8 @@ pub enum Value {
     /// Percent (of the requested rate, for `achieved`).
     Percent(f64),
     Rate(Rate),
+    /// Cores kept busy: CPU time over wall time.
+    Cores(f64),
 }
 
 impl fmt::Display for Value {
@@ -83,6 +92,7 @@ impl fmt::Display for Value {
             Value::Count(n) => write!(f, "{n}"),
             Value::Percent(p) => write!(f, "{p}%"),
             Value::Rate(r) => write!(f, "{r}/s"),
+            Value::Cores(c) => write!(f, "{c} cores"),
         }
     }
 }
@@ -103,6 +113,7 @@ impl Target {
             (Value::Count(a), Value::Count(b)) => a.partial_cmp(&b),
             (Value::Percent(a), Value::Percent(b)) => a.partial_cmp(&b),
             (Value::Rate(a), Value::Rate(b)) => a.partial_cmp(&b),
+            (Value::Cores(a), Value::Cores(b)) => a.partial_cmp(&b),
             _ => None,
         };
         match (ord, self.op) {
@@ -133,6 +144,8 @@ pub struct Targets {
     targets: Vec<Target>,
     /// `[scope] rate = "R/s"`: the rate a scope's targets are stated at.
     rates: Vec<(String, Rate)>,
+    /// `[scope.at.RATE]`: the tables of targets checked only at that rate.
+    at_rates: Vec<(String, Rate)>,
 }
 
 /// Why the targets could not be read: what is wrong, and at which line and
@@ -150,6 +163,27 @@ impl Targets {
     /// The rate `scope`'s targets are stated at, if the file says.
     pub fn stated_rate(&self, scope: &str) -> Option<Rate> {
         self.rates.iter().find(|(s, _)| s == scope).map(|(_, r)| *r)
+    }
+
+    /// `tcp.at.100k`: the prefix of `scope`'s targets for runs at exactly
+    /// `rate`, if the file has a table for it.
+    pub fn at_rate(&self, scope: &str, rate: Rate) -> Option<String> {
+        self.at_rates
+            .iter()
+            .any(|(s, r)| s == scope && *r == rate)
+            .then(|| format!("{scope}.at.{rate}"))
+    }
+
+    /// Every rate `scope` has a `[scope.at.RATE]` table for, ascending.
+    pub fn rates_with_targets(&self, scope: &str) -> Vec<Rate> {
+        let mut rates: Vec<Rate> = self
+            .at_rates
+            .iter()
+            .filter(|(s, _)| s == scope)
+            .map(|(_, r)| *r)
+            .collect();
+        rates.sort();
+        rates
     }
 
     fn add<K>(&mut self, key: String, bound: Option<Bound<K>>) {
@@ -178,6 +212,12 @@ pub fn parse_targets(text: &str) -> Result<Targets, TargetsError> {
         }
         targets.add(format!("{scope}.unanswered"), s.unanswered);
         targets.add(format!("{scope}.achieved"), s.achieved);
+        for (RateKey(rate), at) in s.at {
+            targets.at_rates.push((scope.to_string(), rate));
+            let prefix = format!("{scope}.at.{rate}");
+            targets.add(format!("{prefix}.cores"), at.cores);
+            targets.add(format!("{prefix}.cpu_per_order"), at.cpu_per_order);
+        }
     }
     let replay = file.engine.replay;
     targets.add("engine.replay.rate".into(), replay.rate);
@@ -215,6 +255,35 @@ struct LoadgenScope {
     event: Percentiles,
     unanswered: Option<Bound<Count>>,
     achieved: Option<Bound<Percent>>,
+    /// `[tcp.at.100k]`: targets checked only by a run at that rate.
+    #[serde(default)]
+    at: std::collections::BTreeMap<RateKey, AtRate>,
+}
+
+/// `[SCOPE.at.RATE]`: what a run at exactly RATE may cost. CPU depends on
+/// the rate, so each bound holds at one rate; runs at other rates report
+/// the figures without a verdict.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AtRate {
+    /// The whole process's cores over the measured window.
+    cores: Option<Bound<CoresKind>>,
+    /// The process's CPU time per order sent.
+    cpu_per_order: Option<Bound<Latency>>,
+}
+
+/// The `RATE` of `[SCOPE.at.RATE]`, as a rate is written (`100k`, `1M`;
+/// `"1.5M"` needs quotes in TOML).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct RateKey(Rate);
+
+impl<'de> Deserialize<'de> for RateKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_rate(&text)
+            .map(RateKey)
+            .map_err(|e| serde::de::Error::custom(format!("[SCOPE.at.RATE]: {e}")))
+    }
 }
 
 /// The percentiles of one latency (names as in [`PERCENTILES`]).
@@ -305,6 +374,8 @@ struct Count;
 struct Percent;
 #[derive(Debug)]
 struct PerSecond;
+#[derive(Debug)]
+struct CoresKind;
 
 impl Kind for Latency {
     const NEEDS: &'static str = "a latency with a unit (e.g. <= 100us)";
@@ -331,6 +402,13 @@ impl Kind for PerSecond {
     const NEEDS: &'static str = "a rate per second (e.g. >= 5M/s)";
     fn fits(value: &Value) -> bool {
         matches!(value, Value::Rate(_))
+    }
+}
+
+impl Kind for CoresKind {
+    const NEEDS: &'static str = "a number of cores (e.g. <= 0.6 cores)";
+    fn fits(value: &Value) -> bool {
+        matches!(value, Value::Cores(_))
     }
 }
 
@@ -371,6 +449,15 @@ fn parse_value(text: &str) -> Result<Value, String> {
             .filter(|p| (0.0..=100.0).contains(p))
             .map(Value::Percent)
             .ok_or_else(|| format!("`{text}` is not a percentage from 0% to 100%"));
+    }
+    if let Some(c) = text.strip_suffix("cores") {
+        return c
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|c| c.is_finite() && *c >= 0.0)
+            .map(Value::Cores)
+            .ok_or_else(|| format!("`{text}` is not a number of cores (e.g. 0.6 cores)"));
     }
     if let Some(r) = text.strip_suffix("/s") {
         return parse_rate(r).map(Value::Rate).map_err(|e| e.to_string());
@@ -417,6 +504,39 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_targets_at_a_rate() {
+        let file = "[tcp]\nack.p99 = \"<= 100us\"\n\n[tcp.at.100k]\ncores = \"<= 0.6 cores\"\n\
+                    cpu_per_order = \"<= 6us\"\n\n[tcp.at.\"1.5M\"]\ncores = \"<= 1.3 cores\"\n\n\
+                    [inproc.at.1000000]\ncores = \"<= 2cores\"\n";
+        let t = parse_targets(file).unwrap();
+        let r = |n| Rate::new(n).unwrap();
+        assert_eq!(t.at_rate("tcp", r(100_000)).as_deref(), Some("tcp.at.100k"));
+        assert_eq!(
+            t.at_rate("tcp", r(1_500_000)).as_deref(),
+            Some("tcp.at.1.5M")
+        );
+        assert_eq!(t.at_rate("tcp", r(200_000)), None);
+        assert_eq!(
+            t.at_rate("inproc", r(1_000_000)).as_deref(),
+            Some("inproc.at.1M")
+        );
+        assert_eq!(t.rates_with_targets("tcp"), vec![r(100_000), r(1_500_000)]);
+        let cores = t.get("tcp.at.100k.cores").unwrap();
+        assert_eq!(cores.bound(), "<= 0.6 cores");
+        assert!(cores.met_by(Value::Cores(0.6)));
+        assert!(!cores.met_by(Value::Cores(0.61)));
+        assert!(!cores.met_by(Value::Percent(0.1)));
+        let per_order = t.get("tcp.at.100k.cpu_per_order").unwrap();
+        assert!(per_order.met_by(Value::Latency(Duration::from_nanos(5_999))));
+        assert!(
+            t.get("inproc.at.1M.cores")
+                .unwrap()
+                .met_by(Value::Cores(1.9))
+        );
+        assert!(t.get("tcp.at.1.5M.cpu_per_order").is_none());
+    }
+
+    #[test]
     fn names_the_line_and_the_mistake() {
         for (body, says) in [
             ("[tcp]\nack.p98 = \"<= 1ms\"", "unknown field `p98`"),
@@ -434,6 +554,13 @@ mod tests {
             ("[tcp]\nrate = \"fast\"", "rate"),
             ("[engine]\nreplay.rate = \">= 30ms\"", "a rate per second"),
             ("[tcp\nack.p99 = \"<= 1ms\"", "unclosed table"),
+            ("[tcp.at.fast]\ncores = \"<= 1 cores\"", "not a rate"),
+            ("[tcp.at.1M]\ncores = \"<= 1\"", "a number of cores"),
+            (
+                "[tcp.at.1M]\ncores = \"<= -1 cores\"",
+                "not a number of cores",
+            ),
+            ("[tcp.at.1M]\nack.p99 = \"<= 1ms\"", "unknown field `ack`"),
         ] {
             let err = parse_targets(&format!("# targets\n{body}\n"))
                 .unwrap_err()

@@ -83,7 +83,7 @@ pub fn setup(
                 addr,
                 options.sessions,
                 options.first_account,
-                options.idle,
+                options.idle.with_tick(options.tick),
                 clock,
             )?;
             warn_throttle(&t, options, log);
@@ -123,7 +123,7 @@ pub fn setup(
                 addr,
                 options.sessions,
                 options.first_account,
-                options.idle,
+                options.idle.with_tick(options.tick),
                 clock,
             );
             let t = match t {

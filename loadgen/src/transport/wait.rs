@@ -16,7 +16,12 @@
 //!   reference VM it costs loadgen less CPU than sleeping: every sleep
 //!   there is a timer interrupt and two context switches through the
 //!   hypervisor (docs/performance.md, section "Hand-off costs on this
-//!   VM"), and one per 20 µs tick costs more than the yields.
+//!   VM"), and one per 20 µs tick costs more than the yields. Over TCP
+//!   with a tick of [`SLEEP_FROM_TICK`] or more (the default tick below
+//!   500k/s, see `TransportKind::default_tick`), `yield` sleeps as `sleep`
+//!   does: a wake-up is then small beside the tick, and yielding through
+//!   ticks that long would take a core whenever no one else wants it, for
+//!   a client that has little to do.
 //! - `sleep`: block in `epoll_wait` until a socket has replies or the next
 //!   tick. `epoll_wait`'s own timeout is in milliseconds, far too coarse for
 //!   20 µs ticks, so the tick is a `timerfd` (nanosecond resolution, no timer
@@ -40,6 +45,9 @@ pub const TIMER: Token = Token(usize::MAX - 1);
 /// Waits shorter than this yield (in `yield` mode); longer ones sleep.
 pub const YIELD_BELOW: Duration = Duration::from_micros(200);
 
+/// Over TCP, `yield` with a tick at least this long sleeps instead.
+pub const SLEEP_FROM_TICK: Duration = Duration::from_micros(50);
+
 /// How loadgen waits when it has nothing to do (see the module doc).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,6 +59,17 @@ pub enum Idle {
     Sleep,
     /// Busy-poll: only on a core of loadgen's own.
     Spin,
+}
+
+impl Idle {
+    /// How a TCP run with ticks of `tick` waits: `yield` with a tick of
+    /// [`SLEEP_FROM_TICK`] or more sleeps; anything else is as asked.
+    pub fn with_tick(self, tick: Duration) -> Idle {
+        match self {
+            Idle::Yield if tick >= SLEEP_FROM_TICK => Idle::Sleep,
+            other => other,
+        }
+    }
 }
 
 /// A mio poll with a precise one-shot timer in it.
