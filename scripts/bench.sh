@@ -106,13 +106,14 @@ ns() { # ns -> µs with one decimal, or "-" when empty
     echo "$stalls" | sed -n '/^core/,$p'
     echo '```'
     echo
-    echo "| transport | rate | achieved | ack P50 µs | ack P99 µs | ack P99.9 µs | ack max µs | fill P99 µs | cmd→event P99 µs | unanswered | result |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| transport | rate | achieved | ack P50 µs | ack P99 µs | ack P99.9 µs | ack max µs | fill P99 µs | cmd→event P99 µs | unanswered | cores (loadgen) | CPU/order µs | result |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     if [ -f "$csv" ]; then
-        tail -n +2 "$csv" | while IFS=, read -r transport req ach pct p50 p90 p99 p999 p9999 max fp50 fp99 fp999 ep50 ep99 ep999 unans result failure; do
+        # (loadgen writes a failure's commas as semicolons, so columns hold.)
+        tail -n +2 "$csv" | while IFS=, read -r transport req ach pct p50 p90 p99 p999 p9999 max fp50 fp99 fp999 ep50 ep99 ep999 unans result failure cores lcores cpo; do
             note=""
             [ -n "$failure" ] && note=" ($failure)"
-            echo "| $transport | $req | $ach (${pct}%) | $(ns "$p50") | $(ns "$p99") | $(ns "$p999") | $(ns "$max") | $(ns "$fp99") | $(ns "$ep99") | $unans | $result$note |"
+            echo "| $transport | $req | $ach (${pct}%) | $(ns "$p50") | $(ns "$p99") | $(ns "$p999") | $(ns "$max") | $(ns "$fp99") | $(ns "$ep99") | $unans | ${cores:--} (${lcores:--}) | $(ns "$cpo") | $result$note |"
         done
     fi
     echo
