@@ -1,5 +1,6 @@
 //! The command line. Every flag is documented here; `loadgen --help` prints it.
 
+use pipeline::WaitSetting;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -105,8 +106,8 @@ pub struct Cli {
     pub quiet: bool,
 
     /// How often loadgen sends the orders that have come due: over TCP one
-    /// write per session, by default sized to the rate (about 4 orders a
-    /// write: 20us at 1M/s with 4 sessions, 160us at 100k/s, at most 200us);
+    /// write per session, by default sized to the rate (about 25 orders a
+    /// write: 100us at 1M/s with 4 sessions, 200us at 500k/s, at most 500us);
     /// in process one ring publish, 1us by default (orders go in as they
     /// come due). The schedule does not move; a shorter tick adds less
     /// batching delay to the measured latency and costs more wake-ups.
@@ -137,6 +138,13 @@ pub struct Cli {
     /// docs/performance.md, section "loadgen over TCP".
     #[arg(long, value_enum, default_value = "split")]
     pub layout: Layout,
+
+    /// How the in-process gateway's and pipeline's threads wait when idle:
+    /// auto (spin on isolated cores, adaptive elsewhere), spin, adaptive
+    /// (spin briefly, then sleep until there is work) or block. Not used
+    /// with --target (that gateway has its own --wait).
+    #[arg(long, default_value = "auto")]
+    pub wait: WaitSetting,
 
     /// How loadgen waits between ticks: yield (short waits give the core
     /// away with sched_yield, long ones sleep; right when it shares a core
@@ -213,6 +221,7 @@ impl Cli {
             resting: self.resting,
             cpu: self.cpu,
             layout: self.layout,
+            wait: self.wait,
             idle: self.idle,
             first_account: self.account,
             record: self.record.clone(),
@@ -273,17 +282,17 @@ mod tests {
             all.extend_from_slice(args);
             Cli::try_parse_from(all).unwrap().options().unwrap().tick
         };
-        assert_eq!(tick(&[]), Duration::from_micros(20));
-        // Over TCP, sized to the rate: about 4 orders per session's write.
-        assert_eq!(tick(&["--rate", "2M"]), Duration::from_micros(20));
-        assert_eq!(tick(&["--rate", "500k"]), Duration::from_micros(32));
-        assert_eq!(tick(&["--rate", "100k"]), Duration::from_micros(160));
+        assert_eq!(tick(&[]), Duration::from_micros(100));
+        // Over TCP, sized to the rate: about 25 orders per session's write.
+        assert_eq!(tick(&["--rate", "8M"]), Duration::from_micros(20));
+        assert_eq!(tick(&["--rate", "2M"]), Duration::from_micros(50));
+        assert_eq!(tick(&["--rate", "500k"]), Duration::from_micros(200));
         assert_eq!(
-            tick(&["--rate", "100k", "--sessions", "2"]),
-            Duration::from_micros(80)
+            tick(&["--rate", "500k", "--sessions", "2"]),
+            Duration::from_micros(100)
         );
-        assert_eq!(tick(&["--rate", "50k"]), Duration::from_micros(200));
-        assert_eq!(tick(&["--rate", "1"]), Duration::from_micros(200));
+        assert_eq!(tick(&["--rate", "100k"]), Duration::from_micros(500));
+        assert_eq!(tick(&["--rate", "1"]), Duration::from_micros(500));
         assert_eq!(tick(&["--transport", "inproc"]), Duration::from_micros(1));
         assert_eq!(
             tick(&["--transport", "inproc", "--rate", "100k"]),

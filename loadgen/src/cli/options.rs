@@ -1,6 +1,7 @@
 //! Everything a run is started with, as the library takes it (the command
 //! line in `cli/args.rs` is one way to fill it in; tests fill it in directly).
 
+use pipeline::WaitSetting;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -40,9 +41,11 @@ impl TransportKind {
     /// Over TCP a tick is one `write` per session that has something due
     /// (and a wake-up, and the replies' wake-ups), so the tick is sized to
     /// the rate: long enough that each write carries about
-    /// [`ORDERS_PER_WRITE`] orders, from [`TCP_TICK_MIN`] (20 µs, at 800k/s
-    /// and above with 4 sessions) up to [`TCP_TICK_MAX`] (200 µs, at 80k/s
-    /// and below). Loadgen's wake-ups then follow the rate instead of a
+    /// [`ORDERS_PER_WRITE`] orders, from [`TCP_TICK_MIN`] (20 µs, at 5M/s
+    /// and above with 4 sessions) up to [`TCP_TICK_MAX`] (500 µs, at 200k/s
+    /// and below). A loopback write and its wake-ups cost microseconds of
+    /// kernel time on a VM, so fewer, fuller writes are what keeps a run's
+    /// CPU in proportion to its rate. Loadgen's wake-ups then follow the rate instead of a
     /// fixed 50,000 ticks a second, and each order waits at most one tick
     /// for its write, which is in its latency (measured from its intended
     /// time). The figures: docs/performance.md, section "CPU per order".
@@ -76,12 +79,12 @@ impl TransportKind {
 
 /// Over TCP, the orders a session's write carries at rates where the
 /// tick is between its bounds (see [`TransportKind::default_tick`]).
-pub const ORDERS_PER_WRITE: u64 = 4;
+pub const ORDERS_PER_WRITE: u64 = 25;
 /// The shortest default TCP tick: the batching at high rates.
 pub const TCP_TICK_MIN: Duration = Duration::from_micros(20);
 /// The longest default TCP tick: what an order may wait for its write at
 /// low rates.
-pub const TCP_TICK_MAX: Duration = Duration::from_micros(200);
+pub const TCP_TICK_MAX: Duration = Duration::from_micros(500);
 
 /// Which core loadgen's thread runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +119,8 @@ pub struct Options {
     pub cpu: CpuChoice,
     /// Where the in-process gateway runs M.
     pub layout: Layout,
+    /// How the in-process gateway's and pipeline's threads wait.
+    pub wait: WaitSetting,
     /// How loadgen waits when idle.
     pub idle: Idle,
     /// Account of session 0; session i uses `first_account + i`.
@@ -153,6 +158,7 @@ impl Default for Options {
             resting: 10_000,
             cpu: CpuChoice::Auto,
             layout: Layout::Split,
+            wait: WaitSetting::Auto,
             idle: Idle::Yield,
             first_account: 1,
             record: None,

@@ -124,9 +124,14 @@ impl CpuTime {
         self.user_ns + self.sys_ns
     }
 
+    /// `whole` less `part`. The kernel splits a process's and a thread's
+    /// time into user and system apart (each scaled by its own ratio), so
+    /// one side can come out short by a tick: the total is what is
+    /// subtracted, and the split follows it, so `part + rest == whole`.
     fn rest(whole: CpuTime, part: CpuTime, window_ns: u64) -> CpuTime {
-        let user_ns = whole.user_ns.saturating_sub(part.user_ns);
-        let sys_ns = whole.sys_ns.saturating_sub(part.sys_ns);
+        let total = whole.total_ns().saturating_sub(part.total_ns());
+        let user_ns = whole.user_ns.saturating_sub(part.user_ns).min(total);
+        let sys_ns = total - user_ns;
         CpuTime {
             user_ns,
             sys_ns,

@@ -30,6 +30,7 @@ use journal::Durability;
 use matching::{Command, InstrumentSpec};
 use pipeline::{
     self, Output, OutputSink, Pipeline, PipelineConfig, PipelineError, Placement, Topology,
+    WaitSetting,
 };
 
 use crate::driver::Transport;
@@ -83,10 +84,12 @@ impl InprocTransport {
         idle: Idle,
         clock: &Clock,
         joined: bool,
+        wait: WaitSetting,
     ) -> Result<InprocTransport, RunError> {
         let dir = journal_dir("loadgen-inproc-")?;
         let mut config = PipelineConfig::new(dir.path(), instruments);
         config.durability = durability;
+        config.wait = wait;
         // The gateway's setting: 8 books, a moderate preallocation each.
         config.engine.max_orders_per_book = 1 << 18;
         config.snapshot_on_shutdown = false;

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use gateway::{Gateway, GatewayConfig};
 use journal::Durability;
 use matching::InstrumentSpec;
-use pipeline::{PipelineError, Placement, Topology};
+use pipeline::{PipelineError, Placement, Topology, WaitSetting};
 
 use crate::error::RunError;
 
@@ -46,12 +46,14 @@ impl LocalGateway {
         sessions: u16,
         client_core: Option<usize>,
         joined: bool,
+        wait: WaitSetting,
     ) -> Result<LocalGateway, RunError> {
         let dir = journal_dir("loadgen-gateway-")?;
         let listen = SocketAddr::from(([127, 0, 0, 1], 0));
         let mut config = GatewayConfig::new(listen, dir.path());
         config.pipeline.instruments = instruments;
         config.pipeline.durability = durability;
+        config.pipeline.wait = wait;
         config.pipeline.snapshot_on_shutdown = false;
         config.max_sessions = config.max_sessions.max(usize::from(sessions) + 1);
         // Past saturation loadgen itself falls behind (it shares the host),

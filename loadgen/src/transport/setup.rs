@@ -60,6 +60,7 @@ pub fn setup(
                 options.idle,
                 clock,
                 options.layout == Layout::Joined,
+                options.wait,
             )?;
             let topology = t.topology().to_string();
             let pin = Topology::detect().ok().map(|t| t.publisher);
@@ -109,6 +110,7 @@ pub fn setup(
                 options.sessions,
                 client_core,
                 joined,
+                options.wait,
             )?;
             let addr = gw
                 .addr()
