@@ -1,11 +1,11 @@
 //! The command line. Every flag is documented here; `loadgen --help` prints it.
 
-use pipeline::WaitSetting;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 use journal::Durability;
+use pipeline::WaitSetting;
 
 use crate::cli::duration::parse_duration;
 use crate::cli::mix::{Mix, parse_mix};

@@ -1,11 +1,11 @@
 //! Everything a run is started with, as the library takes it (the command
 //! line in `cli/args.rs` is one way to fill it in; tests fill it in directly).
 
-use pipeline::WaitSetting;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use journal::Durability;
+use pipeline::WaitSetting;
 
 use crate::cli::mix::Mix;
 use crate::cli::rate::Rate;
