@@ -1,7 +1,10 @@
 //! One order's round trip through the gateway over loopback, against a bare
 //! TCP echo measured in the same run.
 //!
-//! `cargo run --release -p gateway --example round_trip [-- ROUND_TRIPS [DURABILITY [LAYOUT]]]`
+//! `cargo run --release -p gateway --example round_trip [-- ROUND_TRIPS [DURABILITY [LAYOUT [WAIT]]]]`
+//!
+//! WAIT is how the gateway's threads wait when idle: auto (the default),
+//! spin, adaptive or block (see `pipeline::WaitSetting`).
 //!
 //! LAYOUT is where the gateway's stages and the client run:
 //!
@@ -38,7 +41,7 @@ use gateway::protocol::{
 use gateway::{Gateway, GatewayConfig};
 use hdrhistogram::Histogram;
 use journal::Durability;
-use pipeline::{Placement, Topology};
+use pipeline::{Placement, Topology, WaitSetting};
 
 /// The echo's client and server share one core: on the 2-vCPU VM that is
 /// the kernel's best loopback round trip (about 16 µs at p50); unpinned, the
@@ -99,6 +102,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !["one-core", "split", "joined"].contains(&layout.as_str()) {
         return Err(format!("layout {layout:?}: expected one-core, split or joined").into());
     }
+    let wait: WaitSetting = args
+        .next()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or_default();
     let order_frame_len = frame(2, ClientMessage::Heartbeat).len();
     // Detected before any thread is pinned: a pinned thread sees one core.
     let mut topology = if layout == "one-core" {
@@ -151,6 +159,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("round-trip-{}", std::process::id()));
     let mut config = GatewayConfig::new("127.0.0.1:0".parse()?, &dir);
     config.pipeline.durability = durability;
+    config.pipeline.wait = wait;
     // This thread is the gateway's client: it runs where an in-process
     // client should (M's core on 2 cores, M then yielding to it), and the
     // gateway is told so (`guest`), as loadgen does.
