@@ -230,10 +230,13 @@ impl Topology {
     }
 
     /// What a thread on `core` does when it waits.
-    fn wait_word(&self, core: usize) -> WaitPolicy {
+    fn wait_word(&self, core: usize) -> &'static str {
         match self.wait {
-            WaitPolicy::Spin if self.shares_core(core) => WaitPolicy::Adaptive,
-            policy => policy,
+            WaitPolicy::Spin if self.shares_core(core) => "spin, yielding",
+            WaitPolicy::Spin => "spin",
+            WaitPolicy::Adaptive if self.shares_core(core) => "sleep",
+            WaitPolicy::Adaptive => "adaptive",
+            WaitPolicy::Block => "sleep",
         }
     }
 

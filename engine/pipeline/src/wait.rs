@@ -9,8 +9,8 @@
 //!   container with a CPU limit, spinning cores are throttled by the host
 //!   into stalls of milliseconds, which is worse than any wake-up
 //!   (docs/performance.md, "The machine's own floor"). A stage that shares
-//!   its core never spins, whatever the setting: it would starve the thread
-//!   it shares with.
+//!   its core yields between looks instead, so the thread it shares with
+//!   runs whenever it has work.
 //! - `Adaptive` (the default): spin for a short, bounded time
 //!   (`SPIN_BEFORE_SLEEP`: work under load arrives within microseconds, and
 //!   a wake-up costs more than that), then sleep until the producer rings
@@ -154,12 +154,9 @@ impl StageWait {
         }
     }
 
-    /// What this wait does: `Spin` only for a spinning stage alone on its core.
+    /// The policy (with `Spin`, a stage on a shared core yields between looks).
     pub fn policy(&self) -> WaitPolicy {
-        match self.policy {
-            WaitPolicy::Spin if self.shared => WaitPolicy::Adaptive,
-            policy => policy,
-        }
+        self.policy
     }
 
     /// `true` when the stage shares its core with another thread.
@@ -176,8 +173,12 @@ impl StageWait {
     /// Waits once more for `sequence`, which became awaited at `since`.
     #[inline]
     fn step(&self, sequence: i64, since: Instant, bell: Option<&Doorbell>) {
-        match self.policy() {
-            WaitPolicy::Spin => std::hint::spin_loop(),
+        match self.policy {
+            WaitPolicy::Spin if !self.shared => std::hint::spin_loop(),
+            // Asked to spin on a shared core: look again after giving the
+            // core to the thread it shares with, if that one has work (a
+            // yield costs nothing then, and returns at once if not).
+            WaitPolicy::Spin => std::thread::yield_now(),
             // Alone on its core, an adaptive stage spins a little first. On
             // a shared core it sleeps at once: its producer is usually the
             // thread it shares with, which cannot publish while it spins,
@@ -205,8 +206,8 @@ thread_local! {
 impl WaitStrategy for StageWait {
     #[inline]
     fn wait_for(&self, sequence: Sequence) {
-        if self.policy() == WaitPolicy::Spin {
-            std::hint::spin_loop();
+        if self.policy == WaitPolicy::Spin {
+            self.step(sequence, Instant::now(), None);
             return;
         }
         let since = WAITING.with(|w| match w.get() {

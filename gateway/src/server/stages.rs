@@ -52,13 +52,14 @@ impl Stages {
     }
 
     /// Whether the loop, idle for `idle`, should look again without
-    /// sleeping: always with `Spin` alone on its core, for a bounded spin
+    /// sleeping: always with `Spin` (yielding after each turn when it shares
+    /// its core), for a bounded spin
     /// after the last activity with `Adaptive` (a wake-up costs more than
     /// the next message usually takes to come), never with `Block`.
     #[inline]
     pub fn keep_polling(&self, idle: Duration) -> bool {
         match self.wait {
-            WaitPolicy::Spin => !self.shared,
+            WaitPolicy::Spin => true,
             WaitPolicy::Adaptive => idle < SPIN_BEFORE_SLEEP,
             WaitPolicy::Block => false,
         }
