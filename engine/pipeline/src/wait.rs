@@ -287,17 +287,4 @@ mod tests {
             );
         }
     }
-
-    #[test]
-    fn a_stage_sharing_its_core_never_spins() {
-        let bell = Doorbell::leak(-1);
-        assert_eq!(
-            StageWait::new(WaitPolicy::Spin, true, bell).policy(),
-            WaitPolicy::Adaptive
-        );
-        assert_eq!(
-            StageWait::new(WaitPolicy::Spin, false, bell).policy(),
-            WaitPolicy::Spin
-        );
-    }
 }
