@@ -48,7 +48,7 @@ impl TransportKind {
     /// CPU in proportion to its rate. Loadgen's wake-ups then follow the rate instead of a
     /// fixed 50,000 ticks a second, and each order waits at most one tick
     /// for its write, which is in its latency (measured from its intended
-    /// time). The figures: docs/performance.md, section "CPU per order".
+    /// time). The figures: docs/performance.md, section "CPU in proportion to work".
     /// In process a
     /// tick is a ring publish, which costs nothing like a syscall: orders go
     /// in as they come due (at 1M/s, one a microsecond), as a gateway's poll
