@@ -15,31 +15,7 @@ use gateway::protocol::{ServerMessage, Side, TimeInForce};
 use journal::Durability;
 use pipeline::WaitSetting;
 use support::{Client, TempDir, config};
-
-/// CPU seconds (user + system) used so far by this process's threads whose
-/// names are in `names`.
-fn thread_cpu(names: &[&str]) -> f64 {
-    // SAFETY: sysconf only reads a configuration value.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let mut total = 0.0;
-    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if !names.contains(&comm.trim()) {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue; // the thread ended meanwhile
-        };
-        // After the command name (which may hold spaces and parentheses):
-        // utime and stime are the 12th and 13th fields.
-        let after = &stat[stat.rfind(')').unwrap() + 2..];
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let utime: f64 = fields[11].parse().unwrap();
-        let stime: f64 = fields[12].parse().unwrap();
-        total += (utime + stime) / ticks;
-    }
-    total
-}
+use testkit::cpu::thread_cpu_seconds;
 
 const THREADS: [&str; 4] = ["gateway", "journal", "matching", "output"];
 
@@ -54,9 +30,9 @@ fn idle_gateway_sleeps(durability: Durability) {
     client.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
 
     std::thread::sleep(Duration::from_millis(50));
-    let before = thread_cpu(&THREADS);
+    let before = thread_cpu_seconds(&THREADS);
     std::thread::sleep(Duration::from_secs(1));
-    let used = thread_cpu(&THREADS) - before;
+    let used = thread_cpu_seconds(&THREADS) - before;
     assert!(
         used < 0.1,
         "the idle gateway used {used:.3} s of CPU in 1 s ({})",

@@ -18,31 +18,7 @@ use std::time::{Duration, Instant};
 use journal::Durability;
 use pipeline::{self, Output, PipelineError, Placement, WaitSetting};
 use pipeline_support::{TempDir, config, placed, stream};
-
-/// CPU seconds (user + system) used so far by this process's threads whose
-/// names are in `names`.
-fn thread_cpu(names: &[&str]) -> f64 {
-    // SAFETY: sysconf only reads a configuration value.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let mut total = 0.0;
-    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if !names.contains(&comm.trim()) {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue; // the thread ended meanwhile
-        };
-        // Fields after the command name (which may hold spaces and
-        // parentheses): state is the 3rd field, utime the 14th, stime the 15th.
-        let after = &stat[stat.rfind(')').unwrap() + 2..];
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let utime: f64 = fields[11].parse().unwrap();
-        let stime: f64 = fields[12].parse().unwrap();
-        total += (utime + stime) / ticks;
-    }
-    total
-}
+use testkit::cpu::thread_cpu_seconds;
 
 const STAGES: [&str; 3] = ["journal", "matching", "output"];
 
@@ -83,9 +59,9 @@ fn idle_stages_sleep_and_a_burst_after_a_long_sleep_is_answered_in_full() {
     // Idle for a second: J, M and O have threads of their own here and
     // must all be asleep.
     std::thread::sleep(Duration::from_millis(50));
-    let before = thread_cpu(&STAGES);
+    let before = thread_cpu_seconds(&STAGES);
     std::thread::sleep(Duration::from_secs(1));
-    let used = thread_cpu(&STAGES) - before;
+    let used = thread_cpu_seconds(&STAGES) - before;
     assert!(
         used < 0.1,
         "the idle stages used {used:.3} s of CPU in 1 s ({})",

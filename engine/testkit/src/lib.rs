@@ -7,6 +7,8 @@
 //!   moving mid, cancels, replaces, aggressive orders) for tests, benches
 //!   and `streamgen` (loadgen has its own flow, over sessions:
 //!   `loadgen/src/flow/workload.rs`).
+//! - `cpu`: the CPU time of this process's threads, for tests that check
+//!   an idle thread sleeps.
 //! - `state_hash`: a hash of every book's resting orders, to compare engines
 //!   rebuilt by different routes (recovery, snapshots, replicas).
 //!
@@ -14,6 +16,7 @@
 //! (`engine-tools`) and the fuzz targets only: the matching core never
 //! links it.
 
+pub mod cpu;
 pub mod naive;
 pub mod state_hash;
 pub mod workload;
