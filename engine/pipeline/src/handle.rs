@@ -7,6 +7,7 @@ use super::doorbell::{Doorbell, WakeHook};
 use super::gate::DurableGate;
 use super::health::{Health, StageFailure};
 use super::hosted::HostedStages;
+use super::placement::Placement;
 use super::publisher::Publisher;
 use super::topology::Topology;
 use super::wait::{Backoff, StageWait};
@@ -142,12 +143,16 @@ impl Pipeline {
     /// Before sleeping while commands are in flight: arms the hook and
     /// returns `true` if O has nothing to take yet (sleep; `disarm_wake`
     /// on waking), `false` if events arrived meanwhile (poll instead).
-    /// Always `false` unless O is hosted here.
+    /// Always `false` unless O is hosted here and M is not: with M hosted
+    /// too, commands in flight are work for the next `poll`, which nothing
+    /// else would do while this thread slept.
     pub fn arm_wake(&self) -> bool {
         match &self.hosted {
             // The bell holds the last published slot; O has taken `taken`.
-            Some(stages) => self.outbound_bell.arm() < stages.taken() as i64,
-            None => false,
+            Some(stages) if self.topology.placement == Placement::Hosted => {
+                self.outbound_bell.arm() < stages.taken() as i64
+            }
+            _ => false,
         }
     }
 
