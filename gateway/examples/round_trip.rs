@@ -86,21 +86,45 @@ fn report(name: &str, h: &Histogram<u64>) {
     );
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let n: u64 = args
-        .next()
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(20_000);
-    let durability: Durability = args
-        .next()
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(Durability::Os);
+const USAGE: &str = "usage: round_trip [ROUND_TRIPS [DURABILITY [LAYOUT [WAIT]]]]\n  \
+    ROUND_TRIPS  orders sent one at a time (default 20000)\n  \
+    DURABILITY   none, os (default) or fsync\n  \
+    LAYOUT       one-core (default), split or joined\n  \
+    WAIT         auto (default), spin, adaptive or block";
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("round_trip: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().is_some_and(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let n: u64 = match args.next() {
+        Some(s) => s
+            .parse()
+            .map_err(|_| format!("ROUND_TRIPS {s:?}: expected a whole number\n{USAGE}"))?,
+        None => 20_000,
+    };
+    let durability: Durability = match args.next() {
+        Some(s) => s
+            .parse()
+            .map_err(|e| format!("DURABILITY {s:?}: {e}\n{USAGE}"))?,
+        None => Durability::Os,
+    };
     let layout = args.next().unwrap_or_else(|| "one-core".into());
     if !["one-core", "split", "joined"].contains(&layout.as_str()) {
-        return Err(format!("layout {layout:?}: expected one-core, split or joined").into());
+        return Err(
+            format!("LAYOUT {layout:?}: expected one-core, split or joined\n{USAGE}").into(),
+        );
     }
     let wait: WaitSetting = args
         .next()

@@ -11,7 +11,7 @@ use testkit::workload::{WorkloadConfig, generate};
 /// Generate a realistic order stream: ~50% passive adds near the touch,
 /// ~40% cancels of live orders, ~10% IOC orders that cross.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, long_about = None)]
 struct Args {
     /// Commands after the initial fill of the book.
     #[arg(long, default_value_t = 2_000_000)]

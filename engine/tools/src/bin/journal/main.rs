@@ -23,7 +23,7 @@ mod verify;
 
 /// Read, check and write matching-engine journal directories.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, long_about = None)]
 struct Args {
     #[command(subcommand)]
     command: Command,

@@ -14,7 +14,7 @@ mod bench;
 
 /// Run commands in the replay text format through the matching engine.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, long_about = None)]
 struct Args {
     /// Command file; standard input when absent.
     file: Option<PathBuf>,
