@@ -142,6 +142,7 @@ fn inproc_run_answers_every_order() {
     let _serial = serial();
     let mut options = short("5k");
     options.transport = TransportKind::Inproc;
+    options.layout = TransportKind::Inproc.default_layout();
     // And the host's own stalls first (`--hiccup`): the floor is reported.
     options.hiccup = Some(Duration::from_millis(100));
     let s = run(&options);
@@ -244,6 +245,22 @@ fn tcp_run_with_the_joined_layout_answers_every_request() {
             topology.contains("runs journal, matching and output"),
             "{topology}"
         );
+    }
+}
+
+/// `--layout split`: M on a thread of its own, on loadgen's core. Where the
+/// machine has two cores, the report says so.
+#[test]
+fn tcp_run_with_the_split_layout_answers_every_request() {
+    let _serial = serial();
+    let mut options = short("5k");
+    options.layout = Layout::Split;
+    let s = run(&options);
+    check_fields(&s, &options);
+    assert_eq!(s.unanswered, 0, "{}", s.render());
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) == 2 {
+        let topology = s.topology.clone().unwrap_or_default();
+        assert!(topology.contains("runs journal and output"), "{topology}");
     }
 }
 

@@ -130,14 +130,15 @@ pub struct Cli {
     pub cpu: CpuChoice,
 
     /// Where the gateway loadgen starts runs its matching stage, on 2 cores:
-    /// split (M on loadgen's core, yielding to it) or joined (every stage on
-    /// the gateway's thread, loadgen alone on the other core: lower P50 while
-    /// the gateway's core has room, less headroom once it has not). With
+    /// joined (every stage on the gateway's thread, loadgen alone on the
+    /// other core; the default over TCP: no thread hand-off, so the least
+    /// CPU and the lowest P50) or split (M on loadgen's core). With
     /// --transport inproc, joined runs every stage on loadgen's own thread
-    /// (one core, no hand-off at all). The rates where each wins:
-    /// docs/performance.md, section "loadgen over TCP".
-    #[arg(long, value_enum, default_value = "split")]
-    pub layout: Layout,
+    /// (one core, no hand-off at all); split, the default there, gives M
+    /// the other core. The figures: docs/performance.md, section "CPU in
+    /// proportion to work".
+    #[arg(long, value_enum)]
+    pub layout: Option<Layout>,
 
     /// How the in-process gateway's and pipeline's threads wait when idle:
     /// auto (spin on isolated cores, adaptive elsewhere), spin, adaptive
@@ -220,7 +221,7 @@ impl Cli {
             drain: self.drain,
             resting: self.resting,
             cpu: self.cpu,
-            layout: self.layout,
+            layout: self.layout.unwrap_or(self.transport.default_layout()),
             wait: self.wait,
             idle: self.idle,
             first_account: self.account,

@@ -15,13 +15,12 @@ use crate::transport::wait::Idle;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Layout {
-    /// M on its own thread on loadgen's core, yielding to loadgen: the
-    /// gateway's core keeps room, so it sustains the higher rate.
+    /// M on its own thread on loadgen's core: the gateway's core keeps
+    /// room; every command then crosses to M's thread and back.
     Split,
     /// Every stage on the gateway's thread, loadgen alone on the other
-    /// core: no hand-off between threads, lower latency while the gateway's
-    /// core has room, less throughput (the rates where each wins:
-    /// docs/performance.md, section "loadgen over TCP").
+    /// core: no hand-off between threads, so the least CPU and the lowest
+    /// P50 (docs/performance.md, section "CPU in proportion to work").
     Joined,
 }
 
@@ -65,6 +64,19 @@ impl TransportKind {
                 Duration::from_nanos(ns).clamp(TCP_TICK_MIN, TCP_TICK_MAX)
             }
             TransportKind::Inproc => Duration::from_micros(1),
+        }
+    }
+
+    /// The layout when `--layout` is not given. Over TCP, joined: with the
+    /// stages sleeping when idle, a thread hand-off is a wake-up through
+    /// the hypervisor, and joined has none (less CPU and a lower P50 at
+    /// 100k/s and 1M/s alike: docs/performance.md, "CPU in proportion to
+    /// work"). In process, split: M keeps a core of its own for the
+    /// pipeline's sustained-rate target.
+    pub fn default_layout(self) -> Layout {
+        match self {
+            TransportKind::Tcp => Layout::Joined,
+            TransportKind::Inproc => Layout::Split,
         }
     }
 
@@ -157,7 +169,7 @@ impl Default for Options {
             drain: Duration::from_secs(5),
             resting: 10_000,
             cpu: CpuChoice::Auto,
-            layout: Layout::Split,
+            layout: Layout::Joined,
             wait: WaitSetting::Auto,
             idle: Idle::Yield,
             first_account: 1,
