@@ -154,31 +154,23 @@ impl StageWait {
         }
     }
 
-    /// The policy (with `Spin`, a stage on a shared core yields between looks).
-    pub fn policy(&self) -> WaitPolicy {
-        self.policy
-    }
-
-    /// `true` when the stage shares its core with another thread.
-    pub fn shares_core(&self) -> bool {
-        self.shared
-    }
-
-    /// The same policy, rung by another doorbell (a stage that also waits
-    /// for the durable gate).
-    pub fn with_bell(self, bell: &'static Doorbell) -> Self {
-        StageWait { bell, ..self }
+    /// One look under `Spin`: alone on its core, a spin; on a shared core,
+    /// a yield, so the thread it shares with runs if it has work (a yield
+    /// costs nothing then, and returns at once if not).
+    #[inline]
+    fn spin_once(&self) {
+        if self.shared {
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
     }
 
     /// Waits once more for `sequence`, which became awaited at `since`.
     #[inline]
     fn step(&self, sequence: i64, since: Instant, bell: Option<&Doorbell>) {
         match self.policy {
-            WaitPolicy::Spin if !self.shared => std::hint::spin_loop(),
-            // Asked to spin on a shared core: look again after giving the
-            // core to the thread it shares with, if that one has work (a
-            // yield costs nothing then, and returns at once if not).
-            WaitPolicy::Spin => std::thread::yield_now(),
+            WaitPolicy::Spin => self.spin_once(),
             // Alone on its core, an adaptive stage spins a little first. On
             // a shared core it sleeps at once: its producer is usually the
             // thread it shares with, which cannot publish while it spins,
@@ -207,7 +199,8 @@ impl WaitStrategy for StageWait {
     #[inline]
     fn wait_for(&self, sequence: Sequence) {
         if self.policy == WaitPolicy::Spin {
-            self.step(sequence, Instant::now(), None);
+            // No clock read: a spinning stage never sleeps.
+            self.spin_once();
             return;
         }
         let since = WAITING.with(|w| match w.get() {
