@@ -172,6 +172,16 @@ fn map(file: File, path: &Path, bytes: u64) -> Result<MappedSegment, JournalErro
     // meanwhile; they change nothing we read.
     let map = unsafe { MmapOptions::new().len(len).map_mut(&file) }
         .map_err(JournalError::io("map segment", path))?;
+    // No read-ahead: the file is only ever written through this map. With
+    // it, the first store to a page not yet in the page cache made the
+    // kernel read ahead (zero-fill, the extents being unwritten) up to
+    // megabytes of fresh pages inside that one fault, 20 ms and more on a
+    // VM where fresh guest pages fault in the host too, and this kernel
+    // does not preempt a fault: a stage woken meanwhile on that core
+    // waited as long (docs/performance.md, "CPU in proportion to work").
+    // One page per fault leaves a preemption point after every page. A
+    // system without the advice only loses that.
+    let _ = map.advise(memmap2::Advice::Random);
     Ok(MappedSegment {
         file,
         map,

@@ -164,12 +164,36 @@ impl Drop for Preparer {
     }
 }
 
+/// Puts the calling thread in the scheduler's idle class (Linux
+/// `SCHED_IDLE`): it runs only on a core no other thread wants.
+///
+/// Preparing a segment is tens of milliseconds of page faults. At normal
+/// priority the scheduler lets it finish its slice on the core of a stage
+/// that has just woken, and every order in flight waits that long (see
+/// docs/performance.md, "CPU in proportion to work"). At idle priority a
+/// waking stage takes the core back at once. If the thread is starved
+/// (every core busy), the writer finds no segment ready and makes one
+/// itself (`Preparer::take`): a slow roll, nothing lost. Failure (a
+/// system without the policy) leaves the thread as it was.
+fn background_priority() {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    let _ = set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+    );
+}
+
 /// The thread: does each job in order, until the writer hangs up.
 fn run(
     shared: &Shared,
     jobs: &Receiver<Job>,
     ready: &SyncSender<Result<MappedSegment, JournalError>>,
 ) {
+    background_priority();
     while let Ok(job) = jobs.recv() {
         match job {
             Job::Retire(seg, end) => {
