@@ -7,6 +7,7 @@ use super::doorbell::{Doorbell, WakeHook};
 use super::gate::DurableGate;
 use super::health::{Health, StageFailure};
 use super::hosted::HostedStages;
+use super::output_stage::OutputSink;
 use super::placement::Placement;
 use super::publisher::Publisher;
 use super::topology::Topology;
@@ -127,7 +128,22 @@ impl Pipeline {
     #[inline]
     pub fn poll_up_to(&mut self, limit: usize) -> usize {
         match self.hosted.as_mut() {
-            Some(stages) => stages.poll(limit),
+            Some(stages) => stages.poll(limit, None),
+            None => 0,
+        }
+    }
+
+    /// As `poll_up_to`, releasing to `sink` instead of the pipeline's own
+    /// sink: for a caller that owns what the events go to (the gateway's
+    /// sessions), so they go there straight from the outbound ring instead
+    /// of through a ring of the sink's own. Gating is the same. Always 0
+    /// when O has a thread of its own (its events go to its own sink).
+    /// Such a caller publishes with `Publisher::try_publish_batch`: the
+    /// waiting `publish` and `publish_batch` poll too, to the own sink.
+    #[inline]
+    pub fn poll_up_to_with(&mut self, limit: usize, sink: &mut dyn OutputSink) -> usize {
+        match self.hosted.as_mut() {
+            Some(stages) => stages.poll(limit, Some(sink)),
             None => 0,
         }
     }
@@ -227,7 +243,7 @@ impl Pipeline {
         // exit below has nothing to flush.
         if let Some(stages) = hosted.as_mut() {
             while stages.released() < report.last_seq && !health.failed() {
-                if stages.poll(usize::MAX) == 0 {
+                if stages.poll(usize::MAX, None) == 0 {
                     std::thread::yield_now();
                 }
             }

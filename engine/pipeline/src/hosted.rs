@@ -56,9 +56,10 @@ pub(crate) struct HostedMatching {
 /// `Publisher` and `Pipeline`).
 pub(crate) trait HostedStages: Send {
     /// Journals what was published, executes it when M is hosted too, then
-    /// releases what M produced, at most `limit` events. Returns the number
-    /// of events released.
-    fn poll(&mut self, limit: usize) -> usize;
+    /// releases what M produced, at most `limit` events, to `lent` if the
+    /// caller lends a sink, else to O's own. Returns the number of events
+    /// released.
+    fn poll(&mut self, limit: usize, lent: Option<&mut dyn OutputSink>) -> usize;
     /// The last command whose every event has been released.
     fn released(&self) -> u64;
     /// Events O has taken from the outbound ring so far.
@@ -122,9 +123,9 @@ impl<S> Hosted<S> {
     }
 }
 
-impl<S: OutputSink> HostedStages for Hosted<S> {
+impl<S: OutputSink + Send> HostedStages for Hosted<S> {
     #[inline]
-    fn poll(&mut self, limit: usize) -> usize {
+    fn poll(&mut self, limit: usize, lent: Option<&mut dyn OutputSink>) -> usize {
         // Polling::Shutdown cannot happen: the producers outlive the pollers
         // (both belong to the pipeline handle, which drops the pollers last).
         if let Ok(mut guard) = self.journal_poller.poll() {
@@ -138,7 +139,7 @@ impl<S: OutputSink> HostedStages for Hosted<S> {
             Ok(mut guard) => {
                 let events = &mut guard;
                 let n = events.len();
-                if let Some(seq) = self.output.handle_batch(events, n) {
+                if let Some(seq) = self.output.handle_batch(events, n, lent) {
                     self.released = seq;
                 }
                 released = n;

@@ -16,15 +16,18 @@ use super::wait::{Backoff, StageWait};
 pub(crate) const STAGE: &str = "output";
 
 /// Where released events go: the gateway's sessions, a test's buffer, a
-/// callback. Runs on the output thread.
-pub trait OutputSink: Send + 'static {
+/// callback. The sink a pipeline starts with (`pipeline::start`) runs on
+/// the output thread, so it must be `Send + 'static`; a sink lent to one
+/// hosted poll (`Pipeline::poll_up_to_with`) runs on the caller's thread
+/// and may borrow the caller's state.
+pub trait OutputSink {
     /// One released event, in order.
     fn output(&mut self, output: &Output);
     /// The ring has no more events for now: flush any batching.
     fn end_of_batch(&mut self) {}
 }
 
-impl<F: FnMut(&Output) + Send + 'static> OutputSink for F {
+impl<F: FnMut(&Output)> OutputSink for F {
     #[inline]
     fn output(&mut self, output: &Output) {
         self(output)
@@ -62,17 +65,26 @@ impl<S: OutputSink> OutputStage<S> {
     }
 
     /// `handle` over a whole batch, for hosted polling: one panic guard
-    /// for the batch (see `JournalStage::handle_batch`). Returns the
-    /// sequence of the last command whose last event it released, if any.
+    /// for the batch (see `JournalStage::handle_batch`), released to the
+    /// stage's own sink, or to `lent` when the caller lends one. Returns
+    /// the sequence of the last command whose last event it released, if
+    /// any.
     #[inline]
     pub fn handle_batch<'a>(
         &mut self,
         outputs: impl Iterator<Item = &'a Output>,
         n: usize,
+        mut lent: Option<&mut dyn OutputSink>,
     ) -> Option<u64> {
         let mut released = None;
         if let Err(message) = guarded_batch(outputs, n, |output, end| {
-            self.on_event(output, end);
+            if !self.durable_for(output) {
+                return;
+            }
+            match lent.as_deref_mut() {
+                Some(sink) => release(sink, output, end),
+                None => release(&mut self.sink, output, end),
+            }
             if output.last {
                 released = Some(output.seq);
             }
@@ -84,8 +96,17 @@ impl<S: OutputSink> OutputStage<S> {
 
     #[inline]
     fn on_event(&mut self, output: &Output, end_of_batch: bool) {
+        if self.durable_for(output) {
+            release(&mut self.sink, output, end_of_batch);
+        }
+    }
+
+    /// Waits until the command behind `output` is durable: `false` if the
+    /// pipeline failed first (nothing may be released then).
+    #[inline]
+    fn durable_for(&mut self, output: &Output) -> bool {
         if self.health.failed() {
-            return;
+            return false;
         }
         if output.seq > self.durable {
             let mut backoff = Backoff::new(self.wait);
@@ -95,15 +116,20 @@ impl<S: OutputSink> OutputStage<S> {
                     break;
                 }
                 if self.health.failed() {
-                    return;
+                    return false;
                 }
                 backoff.snooze_for(self.gate.bell(), output.seq as i64);
             }
         }
-        self.sink.output(output);
-        if end_of_batch {
-            self.sink.end_of_batch();
-        }
+        true
+    }
+}
+
+#[inline]
+fn release(sink: &mut (impl OutputSink + ?Sized), output: &Output, end_of_batch: bool) {
+    sink.output(output);
+    if end_of_batch {
+        sink.end_of_batch();
     }
 }
 

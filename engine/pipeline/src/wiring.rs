@@ -51,7 +51,10 @@ use matching::types::Side;
 ///  Publisher ─▶ inbound ring ─▶ outbound ring
 ///  (Pipeline::poll: J, then M (inbound poller) → outbound, then O → OutputSink)
 /// ```
-pub fn start(config: PipelineConfig, sink: impl OutputSink) -> Result<Pipeline, PipelineError> {
+pub fn start(
+    config: PipelineConfig,
+    sink: impl OutputSink + Send + 'static,
+) -> Result<Pipeline, PipelineError> {
     for (name, size) in [
         ("inbound", config.inbound_ring),
         ("outbound", config.outbound_ring),

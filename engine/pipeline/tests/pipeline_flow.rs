@@ -246,6 +246,63 @@ fn hosted_poll_up_to_releases_in_order_and_never_more_than_asked() {
     assert_eq!(lasts, (1..=last).collect::<Vec<_>>());
 }
 
+/// A sink lent to one poll (`poll_up_to_with`, the gateway's way of
+/// routing straight from the outbound ring) gets exactly what the
+/// pipeline's own sink would have: every event, in order, the same as the
+/// engine's, and the own sink gets none of them.
+#[test]
+fn a_lent_sink_gets_every_event_in_order_and_the_own_sink_none() {
+    for placement in [Placement::Hosted, Placement::AllHosted] {
+        let dir = TempDir::new("lent-sink");
+        let workload = stream(3_000, 21);
+        let (own, sink) = collector();
+        let mut p = pipeline::start(
+            placed(
+                config(dir.path(), workload.instruments.clone(), Durability::Os),
+                placement,
+            ),
+            sink,
+        )
+        .unwrap();
+        // Published as the gateway does, without waiting: `publish_batch`
+        // would run the stages itself, to the pipeline's own sink.
+        let last = workload.commands.len() as u64;
+        let mut pending = &workload.commands[..];
+        let mut lent: Vec<Output> = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while lent.last().is_none_or(|o| o.seq < last || !o.last) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{placement:?}: events stopped coming"
+            );
+            let chunk = &pending[..pending.len().min(50)];
+            if p.publisher().try_publish_batch(0, chunk).unwrap().is_some() {
+                pending = &pending[chunk.len()..];
+            }
+            let before = lent.len();
+            let mut take = |o: &Output| lent.push(*o);
+            let released = p.poll_up_to_with(11, &mut take);
+            assert!(released <= 11, "{placement:?}: released {released}");
+            assert_eq!(lent.len(), before + released, "{placement:?}");
+        }
+        p.shutdown().unwrap();
+        assert!(own.lock().unwrap().is_empty(), "{placement:?}");
+        let mut engine = Engine::new(EngineConfig::default()).unwrap();
+        for spec in &workload.instruments {
+            engine.add_instrument(*spec).unwrap();
+        }
+        let mut expected: Vec<Event> = Vec::new();
+        for command in &workload.commands {
+            engine.execute(command, &mut expected);
+        }
+        let got: Vec<Event> = lent.iter().map(|o| o.event).collect();
+        assert!(
+            got == expected,
+            "{placement:?}: events differ from the engine's"
+        );
+    }
+}
+
 #[test]
 fn fsync_keeps_the_journal_on_its_own_thread() {
     let dir = TempDir::new("fsync-thread");

@@ -7,8 +7,9 @@
 //! it shares with the journal.
 //!
 //! When O runs on the poll loop's own thread (hosted, on 2 cores), the loop
-//! empties the ring right after each `Pipeline::poll_up_to` and there is
-//! nobody to wake: the bridge then has no waker, and costs no syscall.
+//! lends O a sink of its own for each poll (`ExecutionReports::sink`), and
+//! events go straight to routing: the bridge, which has no waker then,
+//! gets only what `Pipeline::shutdown` releases after the loop has stopped.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use disruptor::Polling;
 use matching::Event;
-use pipeline::Output;
+use pipeline::{Output, OutputSink};
 
 use super::bridge::ReplyPoller;
 use super::market_data::MarketData;
@@ -45,6 +45,10 @@ pub struct ExecutionReports {
     pub released: u64,
     /// Events routed in all.
     pub events: u64,
+    /// Events taken and not yet routed: a batch for the prefetch passes
+    /// (`route_batch`). Kept from turn to turn, so a turn neither
+    /// allocates nor initialises one.
+    batch: Vec<Output>,
 }
 
 impl ExecutionReports {
@@ -52,49 +56,90 @@ impl ExecutionReports {
         ExecutionReports {
             released,
             events: 0,
+            batch: Vec::with_capacity(DRAIN_CHUNK),
         }
     }
 
-    /// Routes every event the reply ring holds.
+    /// Routes every event the reply ring holds (O on a thread of its own).
     pub fn drain(&mut self, replies: &mut ReplyPoller, router: &mut Router<'_>) {
-        let mut outputs = [Output::default(); DRAIN_CHUNK];
         loop {
-            let n = match replies.take(outputs.len() as u64) {
-                Ok(mut guard) => {
-                    let mut n = 0;
-                    for (slot, out) in outputs.iter_mut().zip(&mut guard) {
-                        *slot = *out;
-                        n += 1;
-                    }
-                    n
-                }
-                Err(Polling::NoEvents) | Err(Polling::Shutdown) => 0,
-            };
-            if n == 0 {
+            match replies.take(DRAIN_CHUNK as u64) {
+                Ok(mut guard) => self.batch.extend(&mut guard),
+                Err(Polling::NoEvents) | Err(Polling::Shutdown) => {}
+            }
+            if self.batch.is_empty() {
                 break;
             }
-            // Every event looks its order up in the registry, and the
-            // orders a batch touches are scattered (a fill reaches an order
-            // that rested for a while): start all those loads first, so the
-            // misses overlap instead of coming one after another.
-            for out in &outputs[..n] {
-                router.prefetch_orders(out);
-            }
-            // Then, with those entries (mostly) in, the client-order slots
-            // that the events ending an order will remove.
-            for out in &outputs[..n] {
-                router.prefetch_client_orders(out);
-            }
-            for out in &outputs[..n] {
-                self.events += 1;
-                router.route(out);
-                if out.last {
-                    self.released = out.seq;
-                    if !router.requests.is_empty() {
-                        router.requests.remove(out.seq);
-                    }
+            self.route_batch(router);
+        }
+    }
+
+    /// The sink hosted O releases into (`Pipeline::poll_up_to_with`): events
+    /// go from the pipeline's outbound ring to routing with one copy (into
+    /// the batch the prefetch passes need), not through the reply ring.
+    pub fn sink<'s, 'a>(&'s mut self, router: &'s mut Router<'a>) -> RouteSink<'s, 'a> {
+        RouteSink {
+            reports: self,
+            router,
+        }
+    }
+
+    /// Routes the batch, and empties it.
+    fn route_batch(&mut self, router: &mut Router<'_>) {
+        let outputs = &self.batch;
+        // Every event looks its order up in the registry, and the orders a
+        // batch touches are scattered (a fill reaches an order that rested
+        // for a while): start all those loads first, so the misses overlap
+        // instead of coming one after another.
+        for out in outputs {
+            router.prefetch_orders(out);
+        }
+        // Then, with those entries (mostly) in, the client-order slots that
+        // the events ending an order will remove.
+        for out in outputs {
+            router.prefetch_client_orders(out);
+        }
+        for out in outputs {
+            router.route(out);
+            if out.last {
+                self.released = out.seq;
+                if !router.requests.is_empty() {
+                    router.requests.remove(out.seq);
                 }
             }
+        }
+        self.events += outputs.len() as u64;
+        self.batch.clear();
+    }
+}
+
+/// Routes what hosted O releases, a batch at a time (see
+/// `ExecutionReports::sink`).
+pub struct RouteSink<'s, 'a> {
+    reports: &'s mut ExecutionReports,
+    router: &'s mut Router<'a>,
+}
+
+impl OutputSink for RouteSink<'_, '_> {
+    #[inline]
+    fn output(&mut self, output: &Output) {
+        self.reports.batch.push(*output);
+        if self.reports.batch.len() == DRAIN_CHUNK {
+            self.reports.route_batch(self.router);
+        }
+    }
+
+    #[inline]
+    fn end_of_batch(&mut self) {
+        self.reports.route_batch(self.router);
+    }
+}
+
+impl Drop for RouteSink<'_, '_> {
+    /// Nothing taken is left unrouted, whatever ended the poll.
+    fn drop(&mut self) {
+        if !self.reports.batch.is_empty() {
+            self.reports.route_batch(self.router);
         }
     }
 }

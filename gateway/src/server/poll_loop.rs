@@ -59,6 +59,9 @@ const REGISTRY_SLOTS: usize = 1 << 18;
 /// inbound, outbound and reply rings hold (2^16 each by default) at most:
 /// any window of in-flight sequences fits without collisions.
 const REQUEST_SLOTS: usize = 1 << 18;
+/// Events hosted O releases per turn, at most: bounds how long one turn
+/// keeps the loop from its sockets.
+const HOSTED_POLL: usize = 1 << 16;
 
 /// Counters reported when the loop ends.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -432,10 +435,10 @@ impl PollLoop {
         }
     }
 
-    /// Turns released events into execution reports and market data.
-    /// With J and O hosted on this thread, first runs them.
+    /// Turns released events into execution reports and market data: with
+    /// J and O hosted on this thread, by running them and routing what O
+    /// releases as it releases it; otherwise from the reply ring O fills.
     fn drain_replies(&mut self) {
-        self.stages.run_hosted(&mut self.pipeline);
         let mut router = Router {
             sessions: &mut self.sessions,
             registry: &mut self.registry,
@@ -443,7 +446,12 @@ impl PollLoop {
             market: &mut self.market,
             now: self.now,
         };
-        self.reports.drain(&mut self.replies, &mut router);
+        if self.stages.hosted() {
+            let mut sink = self.reports.sink(&mut router);
+            self.pipeline.poll_up_to_with(HOSTED_POLL, &mut sink);
+        } else {
+            self.reports.drain(&mut self.replies, &mut router);
+        }
         self.market
             .publish_touched(&self.pipeline, &mut self.sessions, self.now);
     }

@@ -14,8 +14,6 @@ use std::time::Duration;
 use pipeline::wait::SPIN_BEFORE_SLEEP;
 use pipeline::{Pipeline, PipelineConfig, PipelineError, Placement, WaitPolicy};
 
-use super::REPLY_RING;
-
 /// Asks for J and O on the poll loop's thread wherever they would share
 /// its core anyway (see engine/pipeline/src/hosted.rs), or M too if the
 /// config asks, and settles the answer in `config` (`PipelineConfig::resolve`:
@@ -78,15 +76,5 @@ impl Stages {
     #[inline]
     pub fn shares_core(&self) -> bool {
         self.shared
-    }
-
-    /// Runs hosted J and O (and M, if hosted too): at most as many events
-    /// as the (empty) reply ring holds, so the bridge never waits for this
-    /// thread. Nothing to do when they have threads of their own.
-    #[inline]
-    pub fn run_hosted(&self, pipeline: &mut Pipeline) {
-        if self.hosted {
-            pipeline.poll_up_to(REPLY_RING);
-        }
     }
 }
