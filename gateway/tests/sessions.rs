@@ -7,7 +7,7 @@ mod support;
 
 use gateway::Gateway;
 use gateway::protocol::{
-    Cancel, CancelReason, ClientMessage, OrderRejectReason, Replace, ServerMessage, Side,
+    Cancel, CancelReason, ClientMessage, Logon, OrderRejectReason, Replace, ServerMessage, Side,
     Subscribe, TimeInForce,
 };
 use journal::Durability;
@@ -260,5 +260,42 @@ fn frames_split_over_many_writes_or_packed_into_one_are_all_read() {
         "the last order of the burst answered",
         |m| matches!(m, ServerMessage::Cancelled(x) if x.order.client_order_id == last),
     );
+    gw.shutdown().unwrap();
+}
+
+/// A client that sends its last frame and closes at once (one write, then
+/// the FIN, often one poll event) is seen to have closed: its account is
+/// free for the next logon straight away, not after a heartbeat timeout.
+/// The gateway stops reading at a short read, so an event that also says
+/// "closed" must be read to the end (`Connection::fill`).
+#[test]
+fn a_close_that_comes_with_the_last_bytes_frees_the_account_at_once() {
+    use std::io::Write;
+    let dir = TempDir::new("close-with-bytes");
+    let gw = start(&dir);
+    let addr = gw.local_addr();
+    let mut current = Client::logon(addr, 7);
+    for round in 0..20 {
+        let last = current.frame(ClientMessage::Heartbeat);
+        current.stream.write_all(&last).unwrap();
+        drop(current);
+        // The next logon may race the gateway's read of the close, but
+        // never by long: retry for at most a second.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        current = loop {
+            let mut next = Client::connect(addr);
+            next.send(ClientMessage::Logon(Logon { account: 7 }));
+            match next.recv() {
+                Some(ServerMessage::LogonAck(_)) => break next,
+                other => assert!(
+                    std::time::Instant::now() < deadline,
+                    "round {round}: account 7 still in use a second after its client \
+                     closed: {other:?}"
+                ),
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+    }
+    drop(current);
     gw.shutdown().unwrap();
 }

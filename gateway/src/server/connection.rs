@@ -134,8 +134,11 @@ impl Connection {
         Ok(true)
     }
 
-    /// Reads what the socket has into the read buffer.
-    pub fn fill(&mut self) -> io::Result<ReadOutcome> {
+    /// Reads what the socket has into the read buffer. A short read ends
+    /// it (the socket is drained), unless `to_end`: when the poll says the
+    /// client closed its side, its last bytes and the end of the stream
+    /// may have come in one event, and only reading on sees the end.
+    pub fn fill(&mut self, to_end: bool) -> io::Result<ReadOutcome> {
         if self.read_pos > 0 {
             // A partial frame left from the last read goes to the front.
             self.read_buf.copy_within(self.read_pos..self.read_len, 0);
@@ -153,7 +156,7 @@ impl Connection {
                 // cost a syscall per session per turn (see
                 // docs/performance.md, section "Gateway: one order's round
                 // trip over loopback").
-                Ok(n) if n < room => {
+                Ok(n) if n < room && !to_end => {
                     self.read_len += n;
                     return Ok(ReadOutcome::Drained);
                 }
@@ -176,7 +179,7 @@ impl Connection {
     /// Reads and discards input; `false` once the client has closed.
     pub fn drain_input(&mut self) -> bool {
         loop {
-            let fill = self.fill();
+            let fill = self.fill(true);
             self.read_len = 0;
             self.read_pos = 0;
             match fill {

@@ -183,7 +183,7 @@ impl PollLoop {
                     Token(t) => {
                         let slot = t - FIRST_SESSION;
                         if event.is_readable() || event.is_read_closed() {
-                            self.read_session(slot, now);
+                            self.read_session(slot, now, event.is_read_closed());
                         }
                         if event.is_writable() {
                             self.sessions.writable(slot);
@@ -280,8 +280,9 @@ impl PollLoop {
         }
     }
 
-    /// Reads and handles everything a session sent.
-    fn read_session(&mut self, slot: usize, now: Instant) {
+    /// Reads and handles everything a session sent; to the end of the
+    /// stream if `closed` (the client closed its side).
+    fn read_session(&mut self, slot: usize, now: Instant, closed: bool) {
         loop {
             let Some(session) = self.sessions.get_mut(slot) else {
                 return;
@@ -293,7 +294,7 @@ impl PollLoop {
                 return;
             }
             // A read error closes the session like an orderly close does.
-            let outcome = session.conn.fill().unwrap_or(ReadOutcome::Closed);
+            let outcome = session.conn.fill(closed).unwrap_or(ReadOutcome::Closed);
             self.decode_frames(slot, now);
             match outcome {
                 ReadOutcome::Closed => return self.sessions.close(slot),

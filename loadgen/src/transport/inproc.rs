@@ -203,7 +203,7 @@ impl Transport for InprocTransport {
             .as_mut()
             .filter(|p| p.topology().placement.hosts_stages())
         else {
-            return self.waiter.wait(timeout, |_| {}).map_err(RunError::Poll);
+            return self.waiter.wait(timeout, |_, _| {}).map_err(RunError::Poll);
         };
         // J and O run on this thread: poll them until they release
         // something or the wait is over (M, on the other core, produces

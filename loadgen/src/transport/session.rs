@@ -148,7 +148,7 @@ impl Session {
         let mut rejected = None;
         while granted.is_none() && rejected.is_none() {
             session.flush()?;
-            session.read(&clock, |msg, _| match msg {
+            session.read(&clock, true, |msg, _| match msg {
                 ServerMessage::LogonAck(ack) => {
                     granted = Some(Granted {
                         heartbeat_interval: Duration::from_millis(u64::from(
@@ -254,9 +254,15 @@ impl Session {
     /// Each message comes with the time its bytes were read (`clock`, taken
     /// after the `read` that returned them): later than the arrival, never
     /// earlier, so a latency is never under-reported.
+    ///
+    /// A short read ends the call (the socket is drained), unless `to_end`:
+    /// after the poll said the gateway closed its side, its last bytes and
+    /// the end of the stream may have come in one event, and only reading
+    /// on to the end (or `WouldBlock`) sees the close.
     pub fn read(
         &mut self,
         clock: &Clock,
+        to_end: bool,
         mut on_msg: impl FnMut(ServerMessage, u64),
     ) -> Result<usize, SessionError> {
         let mut total = 0;
@@ -264,6 +270,7 @@ impl Session {
             if self.inbuf.len() - self.in_len < MAX_FRAME_BYTES {
                 self.inbuf.resize(self.inbuf.len() * 2, 0);
             }
+            let room = self.inbuf.len() - self.in_len;
             let n = match self.stream.read(&mut self.inbuf[self.in_len..]) {
                 Ok(0) => {
                     if self.logging_out {
@@ -286,6 +293,13 @@ impl Session {
             total += n;
             self.in_len += n;
             self.decode(&mut |msg| on_msg(msg, now))?;
+            if n < room && !to_end {
+                // A short read took everything the socket held, and data
+                // arriving later raises a new edge (the gateway's
+                // `Connection::fill` says why): reading on for the
+                // `WouldBlock` would be a second syscall per read.
+                return Ok(total);
+            }
         }
     }
 

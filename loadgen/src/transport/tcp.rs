@@ -31,6 +31,8 @@ pub struct TcpTransport {
     waiter: Waiter,
     /// Sessions the poll said are readable since they were last read.
     ready: Vec<bool>,
+    /// Sessions whose gateway side the poll said is closed: read to the end.
+    peer_closed: Vec<bool>,
     last_recv_ns: Vec<u64>,
     last_send_ns: Vec<u64>,
     /// Session-level rejects by reason (throttled, sequence...), a loadgen or
@@ -69,6 +71,7 @@ impl TcpTransport {
             sessions: list,
             waiter,
             ready: vec![true; n],
+            peer_closed: vec![false; n],
             last_recv_ns: vec![now; n],
             last_send_ns: vec![now; n],
             session_rejects: Vec::new(),
@@ -94,7 +97,8 @@ impl TcpTransport {
         let Some(session) = self.sessions.get_mut(index) else {
             return Ok(());
         };
-        let read = session.read(clock, |msg, now| {
+        let to_end = self.peer_closed.get(index).copied().unwrap_or(true);
+        let read = session.read(clock, to_end, |msg, now| {
             if let Some(exec) = Exec::from_server(&msg) {
                 on_exec(&exec, now);
             } else if let ServerMessage::Reject(r) = msg {
@@ -159,10 +163,14 @@ impl Transport for TcpTransport {
 
     fn wait(&mut self, timeout: Duration) -> Result<(), RunError> {
         let ready = &mut self.ready;
+        let peer_closed = &mut self.peer_closed;
         self.waiter
-            .wait(timeout, |token| {
+            .wait(timeout, |token, closed| {
                 if let Some(r) = ready.get_mut(token.0) {
                     *r = true;
+                }
+                if closed && let Some(c) = peer_closed.get_mut(token.0) {
+                    *c = true;
                 }
             })
             .map_err(RunError::Poll)

@@ -108,8 +108,13 @@ impl Waiter {
 
     /// Waits until `timeout` has passed or a registered source is ready,
     /// then calls `ready` with the token of each ready source (not the
-    /// timer's). A zero timeout only collects what is ready now.
-    pub fn wait(&mut self, timeout: Duration, mut ready: impl FnMut(Token)) -> io::Result<()> {
+    /// timer's) and whether its peer closed its side (read it to the end).
+    /// A zero timeout only collects what is ready now.
+    pub fn wait(
+        &mut self,
+        timeout: Duration,
+        mut ready: impl FnMut(Token, bool),
+    ) -> io::Result<()> {
         let busy = match self.idle {
             Idle::Sleep => false,
             Idle::Yield => timeout < YIELD_BELOW,
@@ -126,7 +131,7 @@ impl Waiter {
         }
         for event in self.events.iter() {
             if event.token() != TIMER {
-                ready(event.token());
+                ready(event.token(), event.is_read_closed());
             }
         }
         Ok(())
@@ -134,7 +139,11 @@ impl Waiter {
 
     /// Polls without blocking until something is ready or `timeout` has
     /// passed, yielding the core between polls (spinning in `spin` mode).
-    fn poll_until(&mut self, timeout: Duration, mut ready: impl FnMut(Token)) -> io::Result<()> {
+    fn poll_until(
+        &mut self,
+        timeout: Duration,
+        mut ready: impl FnMut(Token, bool),
+    ) -> io::Result<()> {
         let until = std::time::Instant::now() + timeout;
         loop {
             match self.poll.poll(&mut self.events, Some(Duration::ZERO)) {
@@ -145,7 +154,7 @@ impl Waiter {
             let mut any = false;
             for event in self.events.iter() {
                 if event.token() != TIMER {
-                    ready(event.token());
+                    ready(event.token(), event.is_read_closed());
                     any = true;
                 }
             }
@@ -269,9 +278,9 @@ mod tests {
         for idle in [Idle::Yield, Idle::Sleep, Idle::Spin] {
             let mut w = Waiter::new(idle).unwrap();
             let start = Instant::now();
-            w.wait(Duration::ZERO, |_| {}).unwrap();
-            w.wait(Duration::from_micros(150), |_| {}).unwrap();
-            w.wait(Duration::from_micros(300), |_| {}).unwrap();
+            w.wait(Duration::ZERO, |_, _| {}).unwrap();
+            w.wait(Duration::from_micros(150), |_, _| {}).unwrap();
+            w.wait(Duration::from_micros(300), |_, _| {}).unwrap();
             let took = start.elapsed();
             assert!(took >= Duration::from_micros(450), "{idle:?}: {took:?}");
             // Generous: CI machines are noisy, but not 50 ms noisy.
