@@ -23,7 +23,7 @@ use crate::measure::progress::Log;
 use crate::measure::progress::Progress;
 use crate::measure::record::Record;
 use crate::measure::recorder::Metric;
-use crate::measure::report::{LatencySummary, Summary, checks, cpu_checks, format_latency};
+use crate::measure::report::{LatencySummary, Summary, at_rate_checks, checks, format_latency};
 use crate::measure::targets::{self, Targets, parse_targets};
 use crate::transport::setup::{Setup, instruments, setup};
 
@@ -254,10 +254,11 @@ fn summarize(
         unanswered,
         achieved_pct,
     );
-    checks.extend(cpu_checks(
+    checks.extend(at_rate_checks(
         scope,
         targets,
         options.rate,
+        &ack,
         outcome.cpu.as_ref(),
     ));
     if outcome.cpu.is_none() {

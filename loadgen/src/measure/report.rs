@@ -260,19 +260,37 @@ pub fn checks(
     out
 }
 
-/// Compares the CPU used with the targets of `scope` at exactly `rate`
-/// (`[tcp.at.100k]`); none when the file has no table for this rate or the
-/// CPU could not be measured.
-pub fn cpu_checks(
+/// Compares the CPU used, and the order→ack percentiles, with the targets
+/// of `scope` at exactly `rate` (`[tcp.at.100k]`); none when the file has
+/// no table for this rate, and no CPU checks when the CPU could not be
+/// measured.
+pub fn at_rate_checks(
     scope: &str,
     targets: &Targets,
     rate: Rate,
+    ack: &LatencySummary,
     cpu: Option<&CpuUsage>,
 ) -> Vec<Check> {
-    let (Some(prefix), Some(cpu)) = (targets.at_rate(scope, rate), cpu) else {
+    let Some(prefix) = targets.at_rate(scope, rate) else {
         return Vec::new();
     };
     let mut out = Vec::new();
+    for (name, _) in PERCENTILES {
+        let key = format!("{prefix}.ack.{name}");
+        let (Some(target), Some(ns)) = (targets.get(&key), ack.get(name)) else {
+            continue;
+        };
+        out.push(Check {
+            measured: format_latency(ns),
+            target: target.bound(),
+            pass: target.met_by(Value::Latency(std::time::Duration::from_nanos(ns))),
+            ceiling: target.latency_ceiling(),
+            key,
+        });
+    }
+    let Some(cpu) = cpu else {
+        return out;
+    };
     let key = format!("{prefix}.cores");
     if let Some(t) = targets.get(&key) {
         out.push(Check {
@@ -307,11 +325,13 @@ pub fn cpu_checks(
     out
 }
 
-/// Whether a check's key is one of the non-latency ones shown below the table.
+/// Whether a check's key is one of those shown below the table: the
+/// non-latency ones, and those that hold at one rate only.
 fn is_other_check(key: &str) -> bool {
-    [".unanswered", ".achieved", ".cores", ".cpu_per_order"]
-        .iter()
-        .any(|end| key.ends_with(end))
+    key.contains(".at.")
+        || [".unanswered", ".achieved", ".cores", ".cpu_per_order"]
+            .iter()
+            .any(|end| key.ends_with(end))
 }
 
 impl Summary {
@@ -911,10 +931,43 @@ mod tests {
                 .unwrap();
         let cpu = summary(true).cpu.unwrap();
         let at = |n| Rate::new(n).unwrap();
-        assert!(cpu_checks("tcp", &targets, at(200_000), Some(&cpu)).is_empty());
-        assert!(cpu_checks("tcp", &targets, at(100_000), None).is_empty());
-        assert!(cpu_checks("inproc", &targets, at(100_000), Some(&cpu)).is_empty());
-        let c = cpu_checks("tcp", &targets, at(100_000), Some(&cpu));
+        assert!(
+            at_rate_checks(
+                "tcp",
+                &targets,
+                at(200_000),
+                &LatencySummary::default(),
+                Some(&cpu)
+            )
+            .is_empty()
+        );
+        assert!(
+            at_rate_checks(
+                "tcp",
+                &targets,
+                at(100_000),
+                &LatencySummary::default(),
+                None
+            )
+            .is_empty()
+        );
+        assert!(
+            at_rate_checks(
+                "inproc",
+                &targets,
+                at(100_000),
+                &LatencySummary::default(),
+                Some(&cpu)
+            )
+            .is_empty()
+        );
+        let c = at_rate_checks(
+            "tcp",
+            &targets,
+            at(100_000),
+            &LatencySummary::default(),
+            Some(&cpu),
+        );
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].key, "tcp.at.100k.cores");
         assert_eq!(c[0].measured, "1.20 cores");
@@ -922,6 +975,26 @@ mod tests {
         assert_eq!(c[1].key, "tcp.at.100k.cpu_per_order");
         assert_eq!(c[1].measured, "1.2µs");
         assert!(c[1].pass);
+    }
+
+    #[test]
+    fn ack_percentiles_at_a_rate_are_checked_only_at_that_rate() {
+        let targets = parse_targets("[tcp.at.1M]\nack.p99 = \"<= 5ms\"\n").unwrap();
+        let at = |n| Rate::new(n).unwrap();
+        let ack = |p99_ns| LatencySummary {
+            count: 1000,
+            p99_ns: Some(p99_ns),
+            ..LatencySummary::default()
+        };
+        assert!(at_rate_checks("tcp", &targets, at(100_000), &ack(1), None).is_empty());
+        for (p99_ns, pass) in [(2_900_000, true), (5_000_000, true), (5_100_000, false)] {
+            let c = at_rate_checks("tcp", &targets, at(1_000_000), &ack(p99_ns), None);
+            assert_eq!(c.len(), 1, "{c:?}");
+            assert_eq!(c[0].key, "tcp.at.1M.ack.p99");
+            assert_eq!(c[0].target, "<= 5ms");
+            assert_eq!(c[0].pass, pass, "{p99_ns} ns");
+            assert!(is_other_check(&c[0].key), "shown below the table");
+        }
     }
 
     #[test]

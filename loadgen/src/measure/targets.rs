@@ -17,6 +17,7 @@
 //! [tcp.at.100k]            # checked only by runs at exactly this rate
 //! cores         = "<= 0.6 cores"
 //! cpu_per_order = "<= 6us"
+//! ack.p99       = "<= 1ms"
 //!
 //! [engine]
 //! replay.rate = ">= 30M/s"
@@ -30,7 +31,8 @@
 //! the pipeline to its first released event), `unanswered`, `achieved`;
 //! and, in a table `[SCOPE.at.RATE]` that only a run at that requested rate
 //! checks, `cores` (the whole process's CPU over the measured window / its
-//! wall time) and `cpu_per_order` (the process's CPU time / orders sent).
+//! wall time), `cpu_per_order` (the process's CPU time / orders sent) and
+//! `ack.P` (what any host should reach at that rate and CPU).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -217,6 +219,9 @@ pub fn parse_targets(text: &str) -> Result<Targets, TargetsError> {
             let prefix = format!("{scope}.at.{rate}");
             targets.add(format!("{prefix}.cores"), at.cores);
             targets.add(format!("{prefix}.cpu_per_order"), at.cpu_per_order);
+            for (name, bound) in at.ack.by_name() {
+                targets.add(format!("{prefix}.ack.{name}"), bound);
+            }
         }
     }
     let replay = file.engine.replay;
@@ -270,6 +275,10 @@ struct AtRate {
     cores: Option<Bound<CoresKind>>,
     /// The process's CPU time per order sent.
     cpu_per_order: Option<Bound<Latency>>,
+    /// Order→ack percentiles that hold at this rate (with this CPU), beside
+    /// the scope's own, which assume a host with cores to give.
+    #[serde(default)]
+    ack: Percentiles,
 }
 
 /// The `RATE` of `[SCOPE.at.RATE]`, as a rate is written (`100k`, `1M`;
@@ -560,7 +569,7 @@ mod tests {
                 "[tcp.at.1M]\ncores = \"<= -1 cores\"",
                 "not a number of cores",
             ),
-            ("[tcp.at.1M]\nack.p99 = \"<= 1ms\"", "unknown field `ack`"),
+            ("[tcp.at.1M]\nfill.p99 = \"<= 1ms\"", "unknown field `fill`"),
         ] {
             let err = parse_targets(&format!("# targets\n{body}\n"))
                 .unwrap_err()
