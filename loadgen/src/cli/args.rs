@@ -107,7 +107,7 @@ pub struct Cli {
 
     /// How often loadgen sends the orders that have come due: over TCP one
     /// write per session, by default sized to the rate (about 25 orders a
-    /// write: 100us at 1M/s with 4 sessions, 200us at 500k/s, at most 500us);
+    /// write: 100us at 1M/s with 4 sessions, 200us at 500k/s, at most 300us);
     /// in process one ring publish, 1us by default (orders go in as they
     /// come due). The schedule does not move; a shorter tick adds less
     /// batching delay to the measured latency and costs more wake-ups.
@@ -292,8 +292,8 @@ mod tests {
             tick(&["--rate", "500k", "--sessions", "2"]),
             Duration::from_micros(100)
         );
-        assert_eq!(tick(&["--rate", "100k"]), Duration::from_micros(500));
-        assert_eq!(tick(&["--rate", "1"]), Duration::from_micros(500));
+        assert_eq!(tick(&["--rate", "100k"]), Duration::from_micros(300));
+        assert_eq!(tick(&["--rate", "1"]), Duration::from_micros(300));
         assert_eq!(tick(&["--transport", "inproc"]), Duration::from_micros(1));
         assert_eq!(
             tick(&["--transport", "inproc", "--rate", "100k"]),

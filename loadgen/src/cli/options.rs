@@ -41,7 +41,7 @@ impl TransportKind {
     /// (and a wake-up, and the replies' wake-ups), so the tick is sized to
     /// the rate: long enough that each write carries about
     /// [`ORDERS_PER_WRITE`] orders, from [`TCP_TICK_MIN`] (20 µs, at 5M/s
-    /// and above with 4 sessions) up to [`TCP_TICK_MAX`] (500 µs, at 200k/s
+    /// and above with 4 sessions) up to [`TCP_TICK_MAX`] (300 µs, at 333k/s
     /// and below). A loopback write and its wake-ups cost microseconds of
     /// kernel time on a VM, so fewer, fuller writes are what keeps a run's
     /// CPU in proportion to its rate. Loadgen's wake-ups then follow the rate instead of a
@@ -95,8 +95,10 @@ pub const ORDERS_PER_WRITE: u64 = 25;
 /// The shortest default TCP tick: the batching at high rates.
 pub const TCP_TICK_MIN: Duration = Duration::from_micros(20);
 /// The longest default TCP tick: what an order may wait for its write at
-/// low rates.
-pub const TCP_TICK_MAX: Duration = Duration::from_micros(500);
+/// low rates. At 100k/s, 300 µs against 500 µs costs about 0.13 cores
+/// more and brings the P99 under the 1 ms target (docs/performance.md,
+/// "CPU in proportion to work").
+pub const TCP_TICK_MAX: Duration = Duration::from_micros(300);
 
 /// Which core loadgen's thread runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
