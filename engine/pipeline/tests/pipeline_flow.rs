@@ -6,9 +6,11 @@
 mod pipeline_support;
 
 use journal::Durability;
-use matching::{Command, Engine, EngineConfig, Event};
+use matching::{Command, Event};
 use pipeline::{self, Output, PipelineError};
-use pipeline_support::{Placement, TempDir, check, collector, config, placed, stream};
+use pipeline_support::{
+    Placement, TempDir, check, collector, config, engine_events, placed, stream,
+};
 
 #[test]
 fn a_small_ring_holds_the_publisher_back_and_loses_nothing() {
@@ -53,14 +55,7 @@ fn a_small_ring_holds_the_publisher_back_and_loses_nothing_in(placement: Placeme
         lasts,
         (1..=workload.commands.len() as u64).collect::<Vec<_>>()
     );
-    let mut engine = Engine::new(EngineConfig::default()).unwrap();
-    for spec in &workload.instruments {
-        engine.add_instrument(*spec).unwrap();
-    }
-    let mut expected: Vec<Event> = Vec::new();
-    for command in &workload.commands {
-        engine.execute(command, &mut expected);
-    }
+    let expected = engine_events(&workload.instruments, &[], &workload.commands);
     let got: Vec<Event> = seen.iter().map(|o| o.event).collect();
     assert!(got == expected, "pipeline events differ from the engine's");
 }
@@ -110,17 +105,7 @@ fn restart_recovers_the_books_and_continues_the_sequence_in(placement: Placement
     let (recovered, third) = run(&half_b[5_000..], true);
     assert_eq!(recovered, Some((15_000, true)));
 
-    let mut engine = Engine::new(EngineConfig::default()).unwrap();
-    for spec in &workload.instruments {
-        engine.add_instrument(*spec).unwrap();
-    }
-    let mut expected: Vec<Event> = Vec::new();
-    for command in half_a {
-        engine.execute(command, &mut Vec::new());
-    }
-    for command in half_b {
-        engine.execute(command, &mut expected);
-    }
+    let expected = engine_events(&workload.instruments, half_a, half_b);
     let mut got = second;
     got.extend(third);
     assert!(
@@ -287,14 +272,7 @@ fn a_lent_sink_gets_every_event_in_order_and_the_own_sink_none() {
         }
         p.shutdown().unwrap();
         assert!(own.lock().unwrap().is_empty(), "{placement:?}");
-        let mut engine = Engine::new(EngineConfig::default()).unwrap();
-        for spec in &workload.instruments {
-            engine.add_instrument(*spec).unwrap();
-        }
-        let mut expected: Vec<Event> = Vec::new();
-        for command in &workload.commands {
-            engine.execute(command, &mut expected);
-        }
+        let expected = engine_events(&workload.instruments, &[], &workload.commands);
         let got: Vec<Event> = lent.iter().map(|o| o.event).collect();
         assert!(
             got == expected,
@@ -361,14 +339,7 @@ fn a_sweep_larger_than_the_outbound_ring_comes_out_whole_all_hosted() {
     p.publish_batch(0, &commands).unwrap();
     p.shutdown().unwrap();
 
-    let mut engine = Engine::new(EngineConfig::default()).unwrap();
-    for spec in &workload.instruments {
-        engine.add_instrument(*spec).unwrap();
-    }
-    let mut expected: Vec<Event> = Vec::new();
-    for command in &commands {
-        engine.execute(command, &mut expected);
-    }
+    let expected = engine_events(&workload.instruments, &[], &commands);
     let trades = expected
         .iter()
         .filter(|e| matches!(e, Event::Trade { .. }))

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use journal::Durability;
-use matching::InstrumentSpec;
+use matching::{Command, Engine, EngineConfig, Event, InstrumentSpec};
 use pipeline::{Output, PipelineConfig, Topology};
 use testkit::workload::{Workload, WorkloadConfig, generate};
 
@@ -116,4 +116,26 @@ pub fn collector() -> (
         move |out: &Output| seen.lock().unwrap().push(*out)
     };
     (seen, sink)
+}
+
+/// What the engine alone gives for `commands` on `instruments`, after
+/// running `before` (whose events are dropped): the events a pipeline must
+/// release, in order.
+pub fn engine_events(
+    instruments: &[InstrumentSpec],
+    before: &[Command],
+    commands: &[Command],
+) -> Vec<Event> {
+    let mut engine = Engine::new(EngineConfig::default()).unwrap();
+    for spec in instruments {
+        engine.add_instrument(*spec).unwrap();
+    }
+    for command in before {
+        engine.execute(command, &mut Vec::new());
+    }
+    let mut expected: Vec<Event> = Vec::new();
+    for command in commands {
+        engine.execute(command, &mut expected);
+    }
+    expected
 }
