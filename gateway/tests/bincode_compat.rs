@@ -131,6 +131,13 @@ struct OrderRefRef {
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct ExecRef {
+    seq: u64,
+    index: u32,
+    transact_time_ns: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
 struct LevelRef {
     price: i64,
     qty: u64,
@@ -148,24 +155,29 @@ enum ServerRef {
     },
     Accepted {
         order: OrderRefRef,
+        exec: ExecRef,
     },
     Rejected {
         order: OrderRefRef,
+        exec: ExecRef,
         reason: OrderRejectReasonRef,
     },
     Fill {
         order: OrderRefRef,
+        exec: ExecRef,
         price: i64,
         qty: u64,
         leaves: u64,
     },
     Cancelled {
         order: OrderRefRef,
+        exec: ExecRef,
         qty: u64,
         reason: CancelReasonRef,
     },
     Replaced {
         order: OrderRefRef,
+        exec: ExecRef,
         price: i64,
         qty: u64,
     },
@@ -311,6 +323,14 @@ fn order(o: OrderRef) -> OrderRefRef {
     }
 }
 
+fn exec(e: Exec) -> ExecRef {
+    ExecRef {
+        seq: e.seq,
+        index: e.index,
+        transact_time_ns: e.transact_time_ns,
+    }
+}
+
 fn level(l: Option<Level>) -> Option<LevelRef> {
     l.map(|l| LevelRef {
         price: l.price,
@@ -334,24 +354,29 @@ fn server(m: ServerMessage) -> ServerRef {
         },
         ServerMessage::Accepted(m) => ServerRef::Accepted {
             order: order(m.order),
+            exec: exec(m.exec),
         },
         ServerMessage::Rejected(m) => ServerRef::Rejected {
             order: order(m.order),
+            exec: exec(m.exec),
             reason: order_reject(m.reason),
         },
         ServerMessage::Fill(m) => ServerRef::Fill {
             order: order(m.order),
+            exec: exec(m.exec),
             price: m.price,
             qty: m.qty,
             leaves: m.leaves,
         },
         ServerMessage::Cancelled(m) => ServerRef::Cancelled {
             order: order(m.order),
+            exec: exec(m.exec),
             qty: m.qty,
             reason: cancel_reason(m.reason),
         },
         ServerMessage::Replaced(m) => ServerRef::Replaced {
             order: order(m.order),
+            exec: exec(m.exec),
             price: m.price,
             qty: m.qty,
         },

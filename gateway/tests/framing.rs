@@ -201,18 +201,20 @@ fn a_bad_reason_code_is_named() {
         (
             ServerMessage::Rejected(Rejected {
                 order: common::ORDER,
+                exec: common::EXEC,
                 reason: OrderRejectReason::BadQty,
             }),
-            32,
+            52,
             "order_reject_reason",
         ),
         (
             ServerMessage::Cancelled(Cancelled {
                 order: common::ORDER,
+                exec: common::EXEC,
                 qty: 1,
                 reason: CancelReason::User,
             }),
-            40,
+            60,
             "cancel_reason",
         ),
         (
@@ -287,6 +289,7 @@ fn payload_sizes_match_the_documented_tables() {
     }
     let level = Some(Level { price: 1, qty: 1 });
     let o = common::ORDER;
+    let e = common::EXEC;
     let server: [(ServerMessage, usize); 15] = [
         (
             ServerMessage::LogonAck(LogonAck {
@@ -302,38 +305,42 @@ fn payload_sizes_match_the_documented_tables() {
             }),
             16,
         ),
-        (ServerMessage::Accepted(Accepted { order: o }), 32),
+        (ServerMessage::Accepted(Accepted { order: o, exec: e }), 52),
         (
             ServerMessage::Rejected(Rejected {
                 order: o,
+                exec: e,
                 reason: OrderRejectReason::BadQty,
-            }),
-            36,
-        ),
-        (
-            ServerMessage::Fill(Fill {
-                order: o,
-                price: 1,
-                qty: 1,
-                leaves: 1,
             }),
             56,
         ),
         (
+            ServerMessage::Fill(Fill {
+                order: o,
+                exec: e,
+                price: 1,
+                qty: 1,
+                leaves: 1,
+            }),
+            76,
+        ),
+        (
             ServerMessage::Cancelled(Cancelled {
                 order: o,
+                exec: e,
                 qty: 1,
                 reason: CancelReason::User,
             }),
-            44,
+            64,
         ),
         (
             ServerMessage::Replaced(Replaced {
                 order: o,
+                exec: e,
                 price: 1,
                 qty: 1,
             }),
-            48,
+            68,
         ),
         (
             ServerMessage::Trade(Trade {
@@ -404,7 +411,7 @@ fn every_message_fits_the_maximum_frame() {
         .into_iter()
         .map(|m| common::payload(m).len());
     let largest = client.chain(server).max().unwrap();
-    assert_eq!(largest, 56);
+    assert_eq!(largest, 76);
     assert!(largest <= MAX_FRAME_LEN);
 }
 

@@ -299,3 +299,83 @@ fn a_close_that_comes_with_the_last_bytes_frees_the_account_at_once() {
     drop(current);
     gw.shutdown().unwrap();
 }
+
+/// docs/protocol.md, "Execution ids": every report of a command carries the
+/// command's sequence, its own place among the command's reports (a trade
+/// is two: the taker's fill, then the maker's) and the command's ingest
+/// time on the wall clock; a refusal made before a command exists has
+/// sequence 0.
+#[test]
+fn reports_carry_their_execution_id_and_the_commands_ingest_time() {
+    let unix_ns = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+    };
+    let dir = TempDir::new("exec-ids");
+    let gw = start(&dir);
+    let mut seller = Client::logon(gw.local_addr(), 1);
+    let mut buyer = Client::logon(gw.local_addr(), 2);
+    let before = unix_ns();
+
+    seller.order(100, Side::Sell, 101, 5, TimeInForce::Gtc);
+    let ServerMessage::Accepted(rest) =
+        seller.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)))
+    else {
+        unreachable!()
+    };
+    // A new order's engine id is its command's sequence.
+    assert_eq!((rest.exec.seq, rest.exec.index), (rest.order.order_id, 0));
+
+    // The IOC: accepted (0), a trade (the taker's fill 1, the maker's 2),
+    // the rest expired (3): four reports of one command.
+    buyer.order(7, Side::Buy, 102, 8, TimeInForce::Ioc);
+    let mut taker = Vec::new();
+    for what in ["accepted", "fill", "expired"] {
+        let m = buyer.recv().unwrap_or_else(|| panic!("no {what}"));
+        let exec = match m {
+            ServerMessage::Accepted(a) => a.exec,
+            ServerMessage::Fill(f) => f.exec,
+            ServerMessage::Cancelled(c) => c.exec,
+            other => panic!("expected the {what}, got {other:?}"),
+        };
+        taker.push(exec);
+    }
+    let ServerMessage::Fill(maker) =
+        seller.expect("maker fill", |m| matches!(m, ServerMessage::Fill(_)))
+    else {
+        unreachable!()
+    };
+    let after = unix_ns();
+    let seq = taker[0].seq;
+    assert!(seq > rest.exec.seq);
+    let ids: Vec<(u64, u32)> = taker.iter().map(|e| (e.seq, e.index)).collect();
+    assert_eq!(ids, [(seq, 0), (seq, 1), (seq, 3)]);
+    assert_eq!((maker.exec.seq, maker.exec.index), (seq, 2));
+    for e in taker.iter().chain([&maker.exec, &rest.exec]) {
+        assert!(
+            (before..=after).contains(&e.transact_time_ns),
+            "{e:?} outside [{before}, {after}]"
+        );
+    }
+    assert!(
+        taker
+            .iter()
+            .all(|e| e.transact_time_ns == taker[0].transact_time_ns)
+    );
+    assert_eq!(maker.exec.transact_time_ns, taker[0].transact_time_ns);
+
+    // Refused before it is sequenced: a live client order id used again.
+    seller.order(200, Side::Sell, 150, 1, TimeInForce::Gtc);
+    seller.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
+    seller.order(200, Side::Sell, 151, 1, TimeInForce::Gtc);
+    let ServerMessage::Rejected(dup) =
+        seller.expect("duplicate", |m| matches!(m, ServerMessage::Rejected(_)))
+    else {
+        unreachable!()
+    };
+    assert_eq!((dup.exec.seq, dup.exec.index), (0, 0));
+    assert!(dup.exec.transact_time_ns >= after);
+    gw.shutdown().unwrap();
+}

@@ -8,8 +8,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use gateway::protocol::{
-    Accepted, ClientMessage, Decoded, Envelope, LogonAck, MAX_FRAME_BYTES, OrderRef, ServerMessage,
-    decode_frame, encode_frame,
+    Accepted, ClientMessage, Decoded, Envelope, Exec, LogonAck, MAX_FRAME_BYTES, OrderRef,
+    ServerMessage, decode_frame, encode_frame,
 };
 use loadgen::mix::parse_mix;
 use loadgen::options::Layout;
@@ -327,6 +327,11 @@ fn vanishing_gateway(answer: usize) -> (std::net::SocketAddr, std::thread::JoinH
                                     client_order_id: o.client_order_id,
                                     order_id: 1_000 + o.client_order_id,
                                     instrument: o.instrument,
+                                },
+                                exec: Exec {
+                                    seq: 1_000 + o.client_order_id,
+                                    index: 0,
+                                    transact_time_ns: 0,
                                 },
                             }),
                         );

@@ -48,6 +48,6 @@ pub use frame::{
 };
 pub use sequence::{FIRST_SEQ, SeqCheck, SeqTracker};
 pub use server::{
-    Accepted, Cancelled, Fill, Level, LogonAck, LogonReject, Logout, OrderRef, Reject, Rejected,
-    Replaced, ServerMessage, TopOfBook, Trade,
+    Accepted, Cancelled, Exec, Fill, Level, LogonAck, LogonReject, Logout, OrderRef, Reject,
+    Rejected, Replaced, ServerMessage, TopOfBook, Trade,
 };

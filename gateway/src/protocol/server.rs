@@ -23,6 +23,30 @@ pub struct OrderRef {
     pub instrument: u32,
 }
 
+/// Which execution this report is, and when its cause entered the venue.
+/// Every execution report carries it, right after its `OrderRef`.
+///
+/// `(seq, index)` is the report's execution id: `seq` is the sequence of
+/// the command that caused it (the journal's), `index` the report's place
+/// among that command's reports, counted from 0 whether or not its session
+/// was connected to receive it (a trade is two reports, the taker's fill
+/// then the maker's). So ids are unique across the venue, increase in the
+/// order reports are produced (compare `seq`, then `index`), and are the
+/// same after a restart, when replaying the journal produces the same
+/// reports. A refusal the gateway makes before its command is sequenced
+/// has `seq` 0 and `index` 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Exec {
+    /// The sequence of the command that caused this report (0: none).
+    pub seq: u64,
+    /// This report's place among the command's reports, from 0.
+    pub index: u32,
+    /// When the command entered the venue: nanoseconds since the Unix
+    /// epoch, read once when the gateway published it, and journaled with
+    /// it (so a restart reports the same time).
+    pub transact_time_ns: u64,
+}
+
 /// The logon was accepted; the session is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
 pub struct LogonAck {
@@ -48,6 +72,8 @@ pub struct LogonReject {
 pub struct Accepted {
     /// The order.
     pub order: OrderRef,
+    /// The execution.
+    pub exec: Exec,
 }
 
 /// A new order, cancel or replace was refused and changed nothing.
@@ -55,6 +81,8 @@ pub struct Accepted {
 pub struct Rejected {
     /// The order the refused message was about.
     pub order: OrderRef,
+    /// The execution.
+    pub exec: Exec,
     /// Why.
     #[wincode(with = "Code<OrderRejectReason>")]
     pub reason: OrderRejectReason,
@@ -65,6 +93,8 @@ pub struct Rejected {
 pub struct Fill {
     /// The order.
     pub order: OrderRef,
+    /// The execution.
+    pub exec: Exec,
     /// The trade price in ticks (the resting order's price).
     pub price: i64,
     /// The quantity traded in this fill.
@@ -78,6 +108,8 @@ pub struct Fill {
 pub struct Cancelled {
     /// The order.
     pub order: OrderRef,
+    /// The execution.
+    pub exec: Exec,
     /// The open quantity that was cancelled.
     pub qty: u64,
     /// Why.
@@ -90,6 +122,8 @@ pub struct Cancelled {
 pub struct Replaced {
     /// The order.
     pub order: OrderRef,
+    /// The execution.
+    pub exec: Exec,
     /// The order's price in ticks now.
     pub price: i64,
     /// The order's open quantity now.

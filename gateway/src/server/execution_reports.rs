@@ -22,7 +22,7 @@ use super::market_data::MarketData;
 use super::registry::{OrderInfo, Registry};
 use super::session_table::SessionTable;
 use crate::protocol::{
-    Accepted, CancelReason, Cancelled, Fill, OrderRef, Rejected, Replaced, ServerMessage,
+    Accepted, CancelReason, Cancelled, Exec, Fill, OrderRef, Rejected, Replaced, ServerMessage,
 };
 use idtable::IdTable;
 
@@ -49,6 +49,10 @@ pub struct ExecutionReports {
     /// (`route_batch`). Kept from turn to turn, so a turn neither
     /// allocates nor initialises one.
     batch: Vec<Output>,
+    /// The command whose reports are being numbered, and the index its next
+    /// report gets (`protocol::Exec`): a command's events may span batches.
+    exec_seq: u64,
+    next_index: u32,
 }
 
 impl ExecutionReports {
@@ -57,6 +61,8 @@ impl ExecutionReports {
             released,
             events: 0,
             batch: Vec::with_capacity(DRAIN_CHUNK),
+            exec_seq: 0,
+            next_index: 0,
         }
     }
 
@@ -100,7 +106,17 @@ impl ExecutionReports {
             router.prefetch_client_orders(out);
         }
         for out in outputs {
-            router.route(out);
+            if out.seq != self.exec_seq {
+                self.exec_seq = out.seq;
+                self.next_index = 0;
+            }
+            let stamp = Stamp {
+                seq: out.seq,
+                index: self.next_index,
+                transact_time_ns: out.ts_ns,
+            };
+            self.next_index = self.next_index.saturating_add(reports_of(&out.event));
+            router.route(out, stamp);
             if out.last {
                 self.released = out.seq;
                 if !router.requests.is_empty() {
@@ -185,11 +201,12 @@ impl Router<'_> {
     }
 
     #[inline]
-    fn route(&mut self, out: &Output) {
+    fn route(&mut self, out: &Output, stamp: Stamp) {
+        let exec = stamp.exec(0);
         match out.event {
             Event::Accepted { id, symbol, .. } => {
                 if let Some((slot, order)) = self.owner(id) {
-                    self.send(slot, ServerMessage::Accepted(Accepted { order }));
+                    self.send(slot, ServerMessage::Accepted(Accepted { order, exec }));
                 }
                 self.market.touch(symbol);
             }
@@ -199,7 +216,12 @@ impl Router<'_> {
                     None => {
                         // A new order's reject ends it.
                         if let Some((slot, order)) = self.owner(id) {
-                            self.send(slot, ServerMessage::Rejected(Rejected { order, reason }));
+                            let reject = Rejected {
+                                order,
+                                exec,
+                                reason,
+                            };
+                            self.send(slot, ServerMessage::Rejected(reject));
                         }
                         self.forget(id);
                     }
@@ -214,7 +236,12 @@ impl Router<'_> {
                                 instrument: request.instrument,
                             };
                             let slot = request.owner.slot;
-                            self.send(slot, ServerMessage::Rejected(Rejected { order, reason }));
+                            let reject = Rejected {
+                                order,
+                                exec,
+                                reason,
+                            };
+                            self.send(slot, ServerMessage::Rejected(reject));
                         }
                     }
                 }
@@ -226,8 +253,8 @@ impl Router<'_> {
                 price,
                 qty,
             } => {
-                self.fill(taker, price, qty);
-                self.fill(maker, price, qty);
+                self.fill(taker, price, qty, exec);
+                self.fill(maker, price, qty, stamp.exec(1));
                 self.market
                     .trade(symbol, price, qty, self.sessions, self.now);
             }
@@ -238,7 +265,12 @@ impl Router<'_> {
                     let reason: CancelReason = reason.into();
                     self.send(
                         slot,
-                        ServerMessage::Cancelled(Cancelled { order, qty, reason }),
+                        ServerMessage::Cancelled(Cancelled {
+                            order,
+                            exec,
+                            qty,
+                            reason,
+                        }),
                     );
                 }
                 if let Some(info) = self.registry.get(id) {
@@ -255,7 +287,12 @@ impl Router<'_> {
                 if let Some((slot, order)) = self.owner(id) {
                     self.send(
                         slot,
-                        ServerMessage::Replaced(Replaced { order, price, qty }),
+                        ServerMessage::Replaced(Replaced {
+                            order,
+                            exec,
+                            price,
+                            qty,
+                        }),
                     );
                 }
             }
@@ -264,7 +301,7 @@ impl Router<'_> {
 
     /// One side of a trade: the order's fill, and its end if nothing is left.
     #[inline]
-    fn fill(&mut self, id: u64, price: i64, qty: u64) {
+    fn fill(&mut self, id: u64, price: i64, qty: u64, exec: Exec) {
         let Some(info) = self.registry.get_mut(id) else {
             return;
         };
@@ -275,6 +312,7 @@ impl Router<'_> {
                 slot,
                 ServerMessage::Fill(Fill {
                     order,
+                    exec,
                     price,
                     qty,
                     leaves,
@@ -314,5 +352,37 @@ impl Router<'_> {
     #[inline]
     fn send(&mut self, slot: usize, msg: ServerMessage) {
         self.sessions.send(slot, msg, self.now);
+    }
+}
+
+/// The execution id and time of an event's reports (see `protocol::Exec`):
+/// its command's sequence, the index of the event's first report, and the
+/// command's ingest time.
+#[derive(Debug, Clone, Copy)]
+struct Stamp {
+    seq: u64,
+    index: u32,
+    transact_time_ns: u64,
+}
+
+impl Stamp {
+    /// The event's report number `k` (a trade has two: taker 0, maker 1).
+    #[inline]
+    fn exec(self, k: u32) -> Exec {
+        Exec {
+            seq: self.seq,
+            index: self.index.saturating_add(k),
+            transact_time_ns: self.transact_time_ns,
+        }
+    }
+}
+
+/// The execution reports an event makes, whether or not their sessions
+/// are there to receive them: a trade one per side, anything else one.
+#[inline]
+fn reports_of(event: &Event) -> u32 {
+    match event {
+        Event::Trade { .. } => 2,
+        _ => 1,
     }
 }

@@ -37,6 +37,7 @@ mod session;
 mod session_table;
 mod stages;
 mod throttle;
+mod wall_clock;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -12,14 +12,13 @@
 //! Refusals the gateway can decide alone (a client order id already live,
 //! or not live) are returned as `Rejected` values; nothing here sends.
 
-use std::time::Instant;
-
 use matching::Command;
 use pipeline::{Pipeline, PipelineError};
 
 use super::registry::{OrderInfo, Registry};
 use super::session::Session;
-use crate::protocol::{Cancel, NewOrder, OrderRef, OrderRejectReason, Rejected, Replace};
+use super::wall_clock::unix_now_ns;
+use crate::protocol::{Cancel, Exec, NewOrder, OrderRef, OrderRejectReason, Rejected, Replace};
 use idtable::IdTable;
 
 /// Commands gathered in one loop turn before they are published.
@@ -54,7 +53,6 @@ pub struct OrderEntry {
     pub published: u64,
     /// Commands published in all.
     pub commands: u64,
-    epoch: Instant,
 }
 
 impl OrderEntry {
@@ -65,7 +63,6 @@ impl OrderEntry {
             sent: 0,
             published,
             commands: 0,
-            epoch: Instant::now(),
         }
     }
 
@@ -93,6 +90,7 @@ impl OrderEntry {
                     order_id: 0,
                     instrument: order.instrument,
                 },
+                exec: unsequenced(),
                 reason: OrderRejectReason::DuplicateClientOrderId,
             });
         }
@@ -165,9 +163,9 @@ impl OrderEntry {
         &mut self,
         pipeline: &mut Pipeline,
         requests: &mut IdTable<OrderInfo>,
-        now: Instant,
     ) -> Result<Progress, PipelineError> {
-        let ts = now.duration_since(self.epoch).as_nanos() as u64;
+        // When these commands entered the venue (see `wall_clock.rs`).
+        let ts = unix_now_ns();
         let chunk_size = pipeline.publisher().ring_size().max(1);
         while self.sent < self.batch.len() {
             let end = (self.sent + chunk_size).min(self.batch.len());
@@ -231,7 +229,17 @@ fn live_order(
                 order_id: 0,
                 instrument: 0,
             },
+            exec: unsequenced(),
             reason: OrderRejectReason::UnknownClientOrderId,
         }),
+    }
+}
+
+/// The execution of a refusal made before its command was sequenced.
+fn unsequenced() -> Exec {
+    Exec {
+        seq: 0,
+        index: 0,
+        transact_time_ns: unix_now_ns(),
     }
 }

@@ -192,7 +192,7 @@ impl PollLoop {
                 }
             }
             // 3. publish
-            if let Err(e) = self.publish(now) {
+            if let Err(e) = self.publish() {
                 self.sessions.logout_all(LogoutReason::Shutdown, now);
                 self.sessions.flush(now);
                 return Err(e);
@@ -408,7 +408,7 @@ impl PollLoop {
         match entered {
             Ok(()) if self.entry.is_full() => {
                 // A failure here is seen again by the turn's own publish.
-                let _ = self.publish(Instant::now());
+                let _ = self.publish();
             }
             Ok(()) => {}
             Err(rejected) => self
@@ -420,11 +420,11 @@ impl PollLoop {
     /// Publishes the turn's commands. While the inbound ring is full it keeps
     /// draining replies: the output stage may be waiting for this loop to
     /// take them (see `OrderEntry::try_publish`).
-    fn publish(&mut self, now: Instant) -> Result<(), PipelineError> {
+    fn publish(&mut self) -> Result<(), PipelineError> {
         loop {
             match self
                 .entry
-                .try_publish(&mut self.pipeline, &mut self.requests, now)?
+                .try_publish(&mut self.pipeline, &mut self.requests)?
             {
                 Progress::Done => return Ok(()),
                 Progress::RingFull => {

@@ -13,6 +13,14 @@ pub fn code<T: WireCode + std::fmt::Debug>() -> impl Strategy<Value = T> {
     proptest::sample::select(T::ALL)
 }
 
+fn exec() -> impl Strategy<Value = Exec> {
+    (any::<u64>(), any::<u32>(), any::<u64>()).prop_map(|(seq, index, transact_time_ns)| Exec {
+        seq,
+        index,
+        transact_time_ns,
+    })
+}
+
 fn order_ref() -> impl Strategy<Value = OrderRef> {
     (any::<u64>(), any::<u64>(), any::<u32>()).prop_map(
         |(client_order_id, order_id, instrument)| OrderRef {
@@ -78,22 +86,46 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
             }
         ),
         code().prop_map(|reason| ServerMessage::LogonReject(LogonReject { reason })),
-        order_ref().prop_map(|order| ServerMessage::Accepted(Accepted { order })),
-        (order_ref(), code())
-            .prop_map(|(order, reason)| ServerMessage::Rejected(Rejected { order, reason })),
-        (order_ref(), any::<i64>(), any::<u64>(), any::<u64>()).prop_map(
-            |(order, price, qty, leaves)| ServerMessage::Fill(Fill {
+        (order_ref(), exec())
+            .prop_map(|(order, exec)| ServerMessage::Accepted(Accepted { order, exec })),
+        (order_ref(), exec(), code()).prop_map(|(order, exec, reason)| {
+            ServerMessage::Rejected(Rejected {
                 order,
+                exec,
+                reason,
+            })
+        }),
+        (
+            order_ref(),
+            exec(),
+            any::<i64>(),
+            any::<u64>(),
+            any::<u64>()
+        )
+            .prop_map(
+                |(order, exec, price, qty, leaves)| ServerMessage::Fill(Fill {
+                    order,
+                    exec,
+                    price,
+                    qty,
+                    leaves
+                })
+            ),
+        (order_ref(), exec(), any::<u64>(), code()).prop_map(|(order, exec, qty, reason)| {
+            ServerMessage::Cancelled(Cancelled {
+                order,
+                exec,
+                qty,
+                reason,
+            })
+        }),
+        (order_ref(), exec(), any::<i64>(), any::<u64>()).prop_map(|(order, exec, price, qty)| {
+            ServerMessage::Replaced(Replaced {
+                order,
+                exec,
                 price,
                 qty,
-                leaves
             })
-        ),
-        (order_ref(), any::<u64>(), code()).prop_map(|(order, qty, reason)| {
-            ServerMessage::Cancelled(Cancelled { order, qty, reason })
-        }),
-        (order_ref(), any::<i64>(), any::<u64>()).prop_map(|(order, price, qty)| {
-            ServerMessage::Replaced(Replaced { order, price, qty })
         }),
         (any::<u32>(), any::<i64>(), any::<u64>()).prop_map(|(instrument, price, qty)| {
             ServerMessage::Trade(Trade {
@@ -129,6 +161,13 @@ pub const ORDER: OrderRef = OrderRef {
     client_order_id: 0x1112_1314_1516_1718,
     order_id: 0x2122_2324_2526_2728,
     instrument: 0x3132_3334,
+};
+
+/// A report's execution, every byte distinct.
+pub const EXEC: Exec = Exec {
+    seq: 0x8182_8384_8586_8788,
+    index: 0x9192_9394,
+    transact_time_ns: 0xa1a2_a3a4_a5a6_a7a8,
 };
 
 /// Every client message kind, with every value of each enumerated field and
@@ -182,15 +221,20 @@ pub fn every_server_message() -> Vec<ServerMessage> {
             heartbeat_interval_ms: 0x1112_1314,
             max_msgs_per_sec: 0x2122_2324,
         }),
-        ServerMessage::Accepted(Accepted { order: ORDER }),
+        ServerMessage::Accepted(Accepted {
+            order: ORDER,
+            exec: EXEC,
+        }),
         ServerMessage::Fill(Fill {
             order: ORDER,
+            exec: EXEC,
             price: i64::MIN,
             qty: 0x4142_4344_4546_4748,
             leaves: u64::MAX,
         }),
         ServerMessage::Replaced(Replaced {
             order: ORDER,
+            exec: EXEC,
             price: i64::MAX,
             qty: 1,
         }),
@@ -225,12 +269,14 @@ pub fn every_server_message() -> Vec<ServerMessage> {
     all.extend(OrderRejectReason::ALL.iter().map(|&reason| {
         ServerMessage::Rejected(Rejected {
             order: ORDER,
+            exec: EXEC,
             reason,
         })
     }));
     all.extend(CancelReason::ALL.iter().map(|&reason| {
         ServerMessage::Cancelled(Cancelled {
             order: ORDER,
+            exec: EXEC,
             qty: 0x7172_7374_7576_7778,
             reason,
         })

@@ -208,6 +208,11 @@ mod tests {
                 order_id: 70,
                 instrument: 3,
             },
+            exec: gateway::protocol::Exec {
+                seq: 70,
+                index: 1,
+                transact_time_ns: 0,
+            },
             price: 100,
             qty: 5,
             leaves: 1,
