@@ -200,7 +200,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut stream = TcpStream::connect(gw.local_addr())?;
     stream.set_nodelay(true)?;
     let mut buf = Vec::new();
-    stream.write_all(&frame(1, ClientMessage::Logon(Logon { account: 1 })))?;
+    stream.write_all(&frame(
+        1,
+        ClientMessage::Logon(Logon {
+            account: 1,
+            cancel_on_disconnect: false,
+        }),
+    ))?;
     let _ack = read_message(&mut stream, &mut buf);
     let mut gw_h = Histogram::<u64>::new(3)?;
     for i in 0..n + 1000 {

@@ -42,6 +42,7 @@ enum TimeInForceRef {
 enum ClientRef {
     Logon {
         account: u32,
+        cancel_on_disconnect: bool,
     },
     NewOrder {
         client_order_id: u64,
@@ -222,7 +223,13 @@ fn tif(v: TimeInForce) -> TimeInForceRef {
 
 fn client(m: ClientMessage) -> ClientRef {
     match m {
-        ClientMessage::Logon(Logon { account }) => ClientRef::Logon { account },
+        ClientMessage::Logon(Logon {
+            account,
+            cancel_on_disconnect,
+        }) => ClientRef::Logon {
+            account,
+            cancel_on_disconnect,
+        },
         ClientMessage::NewOrder(o) => ClientRef::NewOrder {
             client_order_id: o.client_order_id,
             instrument: o.instrument,

@@ -269,7 +269,13 @@ fn a_bad_presence_flag_is_named() {
 #[test]
 fn payload_sizes_match_the_documented_tables() {
     let client: [(ClientMessage, usize); 7] = [
-        (ClientMessage::Logon(Logon { account: 1 }), 16),
+        (
+            ClientMessage::Logon(Logon {
+                account: 1,
+                cancel_on_disconnect: false,
+            }),
+            17,
+        ),
         (new_order(), 48),
         (ClientMessage::Cancel(Cancel { client_order_id: 1 }), 20),
         (

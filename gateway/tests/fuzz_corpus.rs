@@ -76,7 +76,13 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
     );
     let len = (new_order.len() - LEN_PREFIX) as u32;
     // A session's worth of frames, one of them undecodable in the middle.
-    let mut session = frame(1, ClientMessage::Logon(Logon { account: 3 }));
+    let mut session = frame(
+        1,
+        ClientMessage::Logon(Logon {
+            account: 3,
+            cancel_on_disconnect: false,
+        }),
+    );
     session.extend(&new_order);
     session.extend(frame(
         3,

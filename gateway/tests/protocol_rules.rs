@@ -80,7 +80,10 @@ fn the_throttle_rejects_before_it_logs_out_and_zero_is_none() {
         cfg.limits.max_msgs_per_sec = case.limit;
         let gw = Gateway::start(cfg).unwrap();
         let mut c = Client::connect(gw.local_addr());
-        c.send(ClientMessage::Logon(Logon { account: 1 }));
+        c.send(ClientMessage::Logon(Logon {
+            account: 1,
+            cancel_on_disconnect: false,
+        }));
         match c.recv() {
             Some(ServerMessage::LogonAck(ack)) => {
                 assert_eq!(ack.max_msgs_per_sec, case.limit, "{}", case.what);
@@ -147,7 +150,10 @@ fn the_throttle_rejects_before_it_logs_out_and_zero_is_none() {
 /// Connects, sends `Logon { account }`, and returns the first answer.
 fn logon_answer(gw: &Gateway, account: u32) -> (Client, Option<ServerMessage>) {
     let mut c = Client::connect(gw.local_addr());
-    c.send(ClientMessage::Logon(Logon { account }));
+    c.send(ClientMessage::Logon(Logon {
+        account,
+        cancel_on_disconnect: false,
+    }));
     let answer = c.recv();
     (c, answer)
 }
@@ -179,7 +185,13 @@ fn each_logon_refusal_is_sent_in_its_documented_case_then_closed() {
 
     // A logon with seq 2.
     let mut c = Client::connect(gw.local_addr());
-    c.send_with_seq(2, ClientMessage::Logon(Logon { account: 3 }));
+    c.send_with_seq(
+        2,
+        ClientMessage::Logon(Logon {
+            account: 3,
+            cancel_on_disconnect: false,
+        }),
+    );
     let answer = c.recv();
     assert!(
         matches!(answer, Some(ServerMessage::LogonReject(r)) if r.reason == R::BadSequence),

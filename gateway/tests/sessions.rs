@@ -284,7 +284,10 @@ fn a_close_that_comes_with_the_last_bytes_frees_the_account_at_once() {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
         current = loop {
             let mut next = Client::connect(addr);
-            next.send(ClientMessage::Logon(Logon { account: 7 }));
+            next.send(ClientMessage::Logon(Logon {
+                account: 7,
+                cancel_on_disconnect: false,
+            }));
             match next.recv() {
                 Some(ServerMessage::LogonAck(_)) => break next,
                 other => assert!(
@@ -378,4 +381,145 @@ fn reports_carry_their_execution_id_and_the_commands_ingest_time() {
     assert_eq!((dup.exec.seq, dup.exec.index), (0, 0));
     assert!(dup.exec.transact_time_ns >= after);
     gw.shutdown().unwrap();
+}
+
+/// How a cancel-on-disconnect test's seller session ends.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    /// The client closes the connection.
+    Close,
+    /// The client goes silent; the gateway times its heartbeat out.
+    Silence,
+    /// The client logs out.
+    Logout,
+}
+
+/// docs/protocol.md, "Cancel on disconnect": a session that asked for it at
+/// logon has its resting orders cancelled when it ends, however it ends;
+/// one that did not keeps them. Checked from another session: the book's
+/// top goes empty, and an IOC that would have filled finds nothing.
+#[test]
+fn cancel_on_disconnect_cancels_a_sessions_orders_however_it_ends() {
+    for (ending, cancel_on_disconnect) in [
+        (Ending::Close, true),
+        (Ending::Silence, true),
+        (Ending::Logout, true),
+        (Ending::Close, false),
+    ] {
+        let what = format!("{ending:?}, cancel_on_disconnect {cancel_on_disconnect}");
+        let dir = TempDir::new("cod");
+        let mut cfg = config(&dir);
+        cfg.limits.heartbeat_interval = std::time::Duration::from_millis(100);
+        let gw = Gateway::start(cfg).unwrap();
+        let addr = gw.local_addr();
+
+        let mut seller = Client::connect(addr);
+        seller.send(ClientMessage::Logon(Logon {
+            account: 1,
+            cancel_on_disconnect,
+        }));
+        seller.expect("logon ack", |m| matches!(m, ServerMessage::LogonAck(_)));
+        seller.order(100, Side::Sell, 101, 5, TimeInForce::Gtc);
+        seller.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
+
+        let mut buyer = Client::logon(addr, 2);
+        buyer.send(ClientMessage::Subscribe(Subscribe { instrument: 1 }));
+        buyer.expect(
+            "the resting ask",
+            |m| matches!(m, ServerMessage::TopOfBook(t) if t.ask.is_some_and(|a| a.price == 101)),
+        );
+
+        match ending {
+            Ending::Close => drop(seller),
+            Ending::Logout => seller.send(ClientMessage::Logout),
+            // Silent, socket open: 3 missed heartbeats, then the grace.
+            Ending::Silence => {}
+        }
+        if cancel_on_disconnect {
+            // Heartbeats keep the buyer's own session alive meanwhile.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            'wait: loop {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{what}: the ask was not cancelled"
+                );
+                buyer.send(ClientMessage::Heartbeat);
+                while let Some(m) = buyer.recv_now() {
+                    if matches!(m, ServerMessage::TopOfBook(t) if t.ask.is_none()) {
+                        break 'wait;
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        } else {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        buyer.order(7, Side::Buy, 102, 5, TimeInForce::Ioc);
+        buyer.expect(
+            &format!("{what}: accepted"),
+            |m| matches!(m, ServerMessage::Accepted(a) if a.order.client_order_id == 7),
+        );
+        let answer = buyer.expect(&format!("{what}: the IOC's end"), |m| {
+            matches!(m, ServerMessage::Fill(_) | ServerMessage::Cancelled(_))
+        });
+        if cancel_on_disconnect {
+            assert!(
+                matches!(answer, ServerMessage::Cancelled(c) if c.reason == CancelReason::Expired),
+                "{what}: {answer:?}"
+            );
+        } else {
+            assert!(
+                matches!(answer, ServerMessage::Fill(f) if f.qty == 5),
+                "{what}: {answer:?}"
+            );
+        }
+        gw.shutdown().unwrap();
+    }
+}
+
+/// Cancel-on-disconnect when the gateway closes a slow reader: every one of
+/// its thousands of resting orders is cancelled, and the book's bid side
+/// empties.
+#[test]
+fn cancel_on_disconnect_cancels_a_slow_readers_orders() {
+    let dir = TempDir::new("cod-slow");
+    let mut cfg = config(&dir);
+    cfg.limits.outbound_buffer_bytes = 32 * 1024;
+    cfg.limits.socket_send_buffer = Some(8 * 1024);
+    let gw = Gateway::start(cfg).unwrap();
+    let mut watcher = Client::logon(gw.local_addr(), 2);
+    watcher.send(ClientMessage::Subscribe(Subscribe { instrument: 1 }));
+    watcher.expect("top of book", |m| matches!(m, ServerMessage::TopOfBook(_)));
+    let mut slow = Client::logon_small(gw.local_addr(), 1, true);
+    let mut bytes = Vec::new();
+    for i in 0..3_000u64 {
+        bytes.extend(
+            slow.frame(ClientMessage::NewOrder(gateway::protocol::NewOrder {
+                client_order_id: i,
+                instrument: 1,
+                side: Side::Buy,
+                price: 50 + (i % 40) as i64,
+                qty: 1,
+                time_in_force: TimeInForce::Gtc,
+            })),
+        );
+    }
+    slow.send_raw(&bytes);
+    assert!(slow.writes_fail(), "the slow reader was not closed");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    'wait: loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow reader's bids were not cancelled"
+        );
+        watcher.send(ClientMessage::Heartbeat);
+        while let Some(m) = watcher.recv_now() {
+            if matches!(m, ServerMessage::TopOfBook(t) if t.bid.is_none()) {
+                break 'wait;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let stats = gw.shutdown().unwrap();
+    assert!(stats.sessions_closed_for_cause >= 1);
 }

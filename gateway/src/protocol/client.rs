@@ -20,6 +20,11 @@ use super::codes::{Side, TimeInForce};
 pub struct Logon {
     /// The account every order of this session belongs to.
     pub account: u32,
+    /// Cancel every live order the session entered when the session ends
+    /// for any reason but a gateway shutdown: closed connection, heartbeat
+    /// timeout, slow reader, logout (docs/protocol.md, "Cancel on
+    /// disconnect"). Off unless asked, as in FIX and iLink.
+    pub cancel_on_disconnect: bool,
 }
 
 /// A new order.

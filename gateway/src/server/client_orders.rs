@@ -162,6 +162,14 @@ impl ClientOrders {
         Some(removed)
     }
 
+    /// The engine id of every live order, in no particular order.
+    pub fn engine_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.slots
+            .iter()
+            .filter(|e| e.engine_id != 0)
+            .map(|e| e.engine_id)
+    }
+
     /// Starts loading the slot where `client_order_id`'s lookup begins (see
     /// `idtable::prefetch`): for an order the poll loop will look up soon.
     #[inline]

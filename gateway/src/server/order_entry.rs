@@ -129,6 +129,18 @@ impl OrderEntry {
         Ok(())
     }
 
+    /// A cancel of order `id` (of `instrument`) whose session ended with
+    /// cancel-on-disconnect (docs/protocol.md, "Cancel on disconnect"): the
+    /// same command a client's cancel is, sequenced and journaled like it.
+    /// No one asked, so no one is answered if the engine refuses it.
+    pub fn cancel_orphan(&mut self, id: u64, instrument: u32) {
+        let command = Command::Cancel {
+            symbol: instrument,
+            id,
+        };
+        self.push(command, None);
+    }
+
     /// A replace of one of the session's live orders.
     #[inline]
     pub fn replace(

@@ -191,7 +191,9 @@ impl PollLoop {
                     }
                 }
             }
-            // 3. publish
+            // 3. publish (with the cancels of sessions that ended since the
+            // last turn with cancel-on-disconnect)
+            self.cancel_orphans();
             if let Err(e) = self.publish() {
                 self.sessions.logout_all(LogoutReason::Shutdown, now);
                 self.sessions.flush(now);
@@ -223,6 +225,9 @@ impl PollLoop {
 
     fn shutdown(mut self) -> Result<LoopStats, PipelineError> {
         // Stop accepting; answer everything already published; log out.
+        // The orders of sessions ending now stay: the venue is stopping,
+        // not the client (docs/protocol.md, "Cancel on disconnect").
+        self.sessions.keep_orders_of_ending_sessions();
         if let Some(mut listener) = self.listener.take() {
             let _ = self.poll.registry().deregister(&mut listener);
         }
@@ -351,7 +356,9 @@ impl PollLoop {
                     self.sessions
                         .refuse_logon(slot, LogonRejectReason::AccountInUse, now);
                 } else if let Some(session) = self.sessions.get_mut(slot) {
-                    let ack = session.log_on(account, &self.limits);
+                    let cancel_on_disconnect =
+                        matches!(msg, ClientMessage::Logon(l) if l.cancel_on_disconnect);
+                    let ack = session.log_on(account, cancel_on_disconnect, &self.limits);
                     self.sessions.send(slot, ServerMessage::LogonAck(ack), now);
                 }
             }
@@ -432,6 +439,17 @@ impl PollLoop {
                     self.sessions.flush(Instant::now());
                     std::thread::yield_now();
                 }
+            }
+        }
+    }
+
+    /// Cancels every live order of the sessions that ended with
+    /// cancel-on-disconnect (docs/protocol.md, "Cancel on disconnect"):
+    /// commands like a client's, in this turn's batch.
+    fn cancel_orphans(&mut self) {
+        for id in self.sessions.take_orphaned() {
+            if let Some(info) = self.registry.get(id) {
+                self.entry.cancel_orphan(id, info.instrument);
             }
         }
     }

@@ -90,6 +90,9 @@ pub struct Session {
     /// Opened only to be told `LogonReject { SESSION_LIMIT }`: not counted
     /// as a session.
     pub refused: bool,
+    /// Asked for at logon: its live orders are cancelled when it ends
+    /// (docs/protocol.md, "Cancel on disconnect"; `SessionTable::close`).
+    pub cancel_on_disconnect: bool,
     /// Since when the session has been half-closed (our FIN sent after the
     /// Logout), reading and discarding until the client closes too. Closing
     /// at once would make the kernel answer the client's in-flight data with
@@ -110,6 +113,7 @@ impl Session {
             client_orders: ClientOrders::default(),
             closing_since: None,
             refused: false,
+            cancel_on_disconnect: false,
             draining_since: None,
         }
     }
@@ -182,8 +186,14 @@ impl Session {
     }
 
     /// Opens the session for `account`; the answer to send.
-    pub fn log_on(&mut self, account: u32, limits: &SessionLimits) -> LogonAck {
+    pub fn log_on(
+        &mut self,
+        account: u32,
+        cancel_on_disconnect: bool,
+        limits: &SessionLimits,
+    ) -> LogonAck {
         self.phase = Phase::LoggedOn(account);
+        self.cancel_on_disconnect = cancel_on_disconnect;
         LogonAck {
             account,
             heartbeat_interval_ms: limits.heartbeat_interval.as_millis() as u32,

@@ -40,6 +40,11 @@ pub struct SessionTable {
     refused: usize,
     /// Sessions ended by the gateway for a cause (not a user logout or shutdown).
     pub closed_for_cause: u64,
+    /// Live orders of sessions that ended with cancel-on-disconnect, for
+    /// the poll loop to cancel (`take_orphaned`).
+    orphaned: Vec<u64>,
+    /// Set at shutdown: ending sessions keep their orders.
+    keep_orders: bool,
 }
 
 impl SessionTable {
@@ -52,6 +57,8 @@ impl SessionTable {
             registry,
             refused: 0,
             closed_for_cause: 0,
+            orphaned: Vec::new(),
+            keep_orders: false,
         }
     }
 
@@ -254,6 +261,17 @@ impl SessionTable {
         }
     }
 
+    /// The engine ids of live orders whose sessions ended with
+    /// cancel-on-disconnect since the last call.
+    pub fn take_orphaned(&mut self) -> std::vec::Drain<'_, u64> {
+        self.orphaned.drain(..)
+    }
+
+    /// From now on sessions that end keep their orders (a gateway shutdown).
+    pub fn keep_orders_of_ending_sessions(&mut self) {
+        self.keep_orders = true;
+    }
+
     /// Logs every session out that is not already ending.
     pub fn logout_all(&mut self, reason: LogoutReason, now: Instant) {
         for slot in 0..self.slots.len() {
@@ -263,10 +281,14 @@ impl SessionTable {
         }
     }
 
-    /// Drops a session. Its resting orders stay in the book (no
-    /// cancel-on-disconnect); their later reports have nowhere to go.
+    /// Drops a session. With cancel-on-disconnect its live orders are
+    /// listed for the poll loop to cancel (`take_orphaned`); without, they
+    /// stay in the book, and their later reports have nowhere to go.
     pub fn close(&mut self, slot: usize) {
         if let Some(mut session) = self.slots.get_mut(slot).and_then(Option::take) {
+            if session.cancel_on_disconnect && !self.keep_orders {
+                self.orphaned.extend(session.client_orders.engine_ids());
+            }
             let _ = self.registry.deregister(&mut session.conn.stream);
             self.free.push(slot);
             if session.refused {

@@ -38,7 +38,12 @@ fn level() -> impl Strategy<Value = Option<Level>> {
 /// Any client message.
 pub fn client_message() -> impl Strategy<Value = ClientMessage> {
     prop_oneof![
-        any::<u32>().prop_map(|account| ClientMessage::Logon(Logon { account })),
+        (any::<u32>(), any::<bool>()).prop_map(|(account, cancel_on_disconnect)| {
+            ClientMessage::Logon(Logon {
+                account,
+                cancel_on_disconnect,
+            })
+        }),
         (
             any::<u64>(),
             any::<u32>(),
@@ -176,6 +181,11 @@ pub fn every_client_message() -> Vec<ClientMessage> {
     let mut all = vec![
         ClientMessage::Logon(Logon {
             account: 0x0102_0304,
+            cancel_on_disconnect: false,
+        }),
+        ClientMessage::Logon(Logon {
+            account: 0x0102_0304,
+            cancel_on_disconnect: true,
         }),
         ClientMessage::Cancel(Cancel {
             client_order_id: u64::MAX,

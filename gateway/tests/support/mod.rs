@@ -81,6 +81,12 @@ impl Client {
     /// As `logon`, over a socket whose kernel receive buffer is tiny, so a
     /// client that stops reading backs up into the gateway quickly.
     pub fn logon_with_small_receive_buffer(addr: SocketAddr, account: u32) -> Client {
+        Client::logon_small(addr, account, false)
+    }
+
+    /// As `logon_with_small_receive_buffer`, asking for cancel-on-disconnect
+    /// or not.
+    pub fn logon_small(addr: SocketAddr, account: u32, cancel_on_disconnect: bool) -> Client {
         let socket =
             socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
         socket.set_recv_buffer_size(4096).unwrap();
@@ -91,7 +97,10 @@ impl Client {
             .set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
         let mut c = Client::from_stream(stream);
-        c.send(ClientMessage::Logon(Logon { account }));
+        c.send(ClientMessage::Logon(Logon {
+            account,
+            cancel_on_disconnect,
+        }));
         c.expect("logon ack", |m| matches!(m, ServerMessage::LogonAck(_)));
         c
     }
@@ -99,7 +108,10 @@ impl Client {
     /// Connects and logs on as `account`, returning the client after the ack.
     pub fn logon(addr: SocketAddr, account: u32) -> Client {
         let mut c = Client::connect(addr);
-        c.send(ClientMessage::Logon(Logon { account }));
+        c.send(ClientMessage::Logon(Logon {
+            account,
+            cancel_on_disconnect: false,
+        }));
         match c.recv() {
             Some(ServerMessage::LogonAck(ack)) => assert_eq!(ack.account, account),
             other => panic!("expected LogonAck, got {other:?}"),

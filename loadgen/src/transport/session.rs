@@ -141,7 +141,10 @@ impl Session {
         };
         // mio sockets are non-blocking; the logon waits by polling the socket
         // with a short sleep, which is fine once per session at start.
-        session.queue(ClientMessage::Logon(gateway::protocol::Logon { account }))?;
+        session.queue(ClientMessage::Logon(gateway::protocol::Logon {
+            account,
+            cancel_on_disconnect: false,
+        }))?;
         let deadline = Instant::now() + timeout;
         let clock = Clock::start();
         let mut granted = None;
