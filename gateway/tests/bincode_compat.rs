@@ -65,6 +65,9 @@ enum ClientRef {
     Subscribe {
         instrument: u32,
     },
+    MassCancel {
+        instrument: u32,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -200,6 +203,10 @@ enum ServerRef {
     Logout {
         reason: LogoutReasonRef,
     },
+    MassCancelAck {
+        ref_seq: u64,
+        count: u32,
+    },
 }
 
 // ---- Protocol value -> reference value, matched by name ------------------------------------
@@ -251,6 +258,9 @@ fn client(m: ClientMessage) -> ClientRef {
         ClientMessage::Heartbeat => ClientRef::Heartbeat,
         ClientMessage::Logout => ClientRef::Logout,
         ClientMessage::Subscribe(Subscribe { instrument }) => ClientRef::Subscribe { instrument },
+        ClientMessage::MassCancel(MassCancel { instrument }) => {
+            ClientRef::MassCancel { instrument }
+        }
     }
 }
 
@@ -408,6 +418,10 @@ fn server(m: ServerMessage) -> ServerRef {
         ServerMessage::Heartbeat => ServerRef::Heartbeat,
         ServerMessage::Logout(m) => ServerRef::Logout {
             reason: logout_reason(m.reason),
+        },
+        ServerMessage::MassCancelAck(m) => ServerRef::MassCancelAck {
+            ref_seq: m.ref_seq,
+            count: m.count,
         },
     }
 }

@@ -268,7 +268,7 @@ fn a_bad_presence_flag_is_named() {
 
 #[test]
 fn payload_sizes_match_the_documented_tables() {
-    let client: [(ClientMessage, usize); 7] = [
+    let client: [(ClientMessage, usize); 8] = [
         (
             ClientMessage::Logon(Logon {
                 account: 1,
@@ -289,6 +289,7 @@ fn payload_sizes_match_the_documented_tables() {
         (ClientMessage::Heartbeat, 12),
         (ClientMessage::Logout, 12),
         (ClientMessage::Subscribe(Subscribe { instrument: 1 }), 16),
+        (ClientMessage::MassCancel(MassCancel { instrument: 0 }), 16),
     ];
     for (msg, len) in client {
         assert_eq!(common::payload(msg).len(), len, "{}", msg.name());
@@ -296,7 +297,7 @@ fn payload_sizes_match_the_documented_tables() {
     let level = Some(Level { price: 1, qty: 1 });
     let o = common::ORDER;
     let e = common::EXEC;
-    let server: [(ServerMessage, usize); 15] = [
+    let server: [(ServerMessage, usize); 16] = [
         (
             ServerMessage::LogonAck(LogonAck {
                 account: 1,
@@ -401,6 +402,13 @@ fn payload_sizes_match_the_documented_tables() {
                 reason: LogoutReason::SlowReader,
             }),
             16,
+        ),
+        (
+            ServerMessage::MassCancelAck(MassCancelAck {
+                ref_seq: 1,
+                count: 1,
+            }),
+            24,
         ),
     ];
     for (msg, len) in server {
@@ -507,7 +515,7 @@ fn the_protocol_document_states_every_tag_and_size() {
         );
     };
     let client_docs = headings(client_part);
-    assert_eq!(client_docs.len(), 7);
+    assert_eq!(client_docs.len(), 8);
     for msg in common::every_client_message() {
         check(
             client_docs.clone(),
@@ -517,7 +525,7 @@ fn the_protocol_document_states_every_tag_and_size() {
         );
     }
     let server_docs = headings(server_part);
-    assert_eq!(server_docs.len(), 12);
+    assert_eq!(server_docs.len(), 13);
     for msg in common::every_server_message() {
         check(
             server_docs.clone(),

@@ -452,7 +452,11 @@ fn cancel_on_disconnect_cancels_a_sessions_orders_however_it_ends() {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
         } else {
-            std::thread::sleep(std::time::Duration::from_millis(300));
+            // Time for the close to be seen, the buyer heartbeating.
+            for _ in 0..15 {
+                buyer.send(ClientMessage::Heartbeat);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
         }
         buyer.order(7, Side::Buy, 102, 5, TimeInForce::Ioc);
         buyer.expect(
@@ -522,4 +526,57 @@ fn cancel_on_disconnect_cancels_a_slow_readers_orders() {
     }
     let stats = gw.shutdown().unwrap();
     assert!(stats.sessions_closed_for_cause >= 1);
+}
+
+/// docs/protocol.md, "MassCancel": one instrument's live orders, then every
+/// other, each answered with the count at once and a `Cancelled` per order.
+#[test]
+fn mass_cancel_cancels_the_sessions_live_orders_with_a_count() {
+    use gateway::protocol::{MassCancel, NewOrder};
+    let dir = TempDir::new("mass-cancel");
+    let gw = start(&dir);
+    let mut c = Client::logon(gw.local_addr(), 1);
+    let mut other = Client::logon(gw.local_addr(), 2);
+    for (coid, instrument) in [(1, 1), (2, 1), (3, 1), (4, 2), (5, 2)] {
+        c.send(ClientMessage::NewOrder(NewOrder {
+            client_order_id: coid,
+            instrument,
+            side: Side::Buy,
+            price: 90 + coid as i64,
+            qty: 1,
+            time_in_force: TimeInForce::Gtc,
+        }));
+        c.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
+    }
+    // Another session's order is not this session's to cancel.
+    other.order(9, Side::Buy, 80, 1, TimeInForce::Gtc);
+    other.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
+
+    for (instrument, coids) in [(1, vec![1, 2, 3]), (0, vec![4, 5]), (0, vec![])] {
+        c.send(ClientMessage::MassCancel(MassCancel { instrument }));
+        let ServerMessage::MassCancelAck(ack) =
+            c.expect("ack", |m| matches!(m, ServerMessage::MassCancelAck(_)))
+        else {
+            unreachable!()
+        };
+        assert_eq!(ack.ref_seq, c.seq, "answers the MassCancel frame");
+        assert_eq!(ack.count as usize, coids.len(), "instrument {instrument}");
+        let mut cancelled: Vec<u64> = (0..coids.len())
+            .map(|_| {
+                let ServerMessage::Cancelled(x) =
+                    c.expect("cancelled", |m| matches!(m, ServerMessage::Cancelled(_)))
+                else {
+                    unreachable!()
+                };
+                assert_eq!((x.qty, x.reason), (1, CancelReason::User));
+                x.order.client_order_id
+            })
+            .collect();
+        cancelled.sort_unstable();
+        assert_eq!(cancelled, coids, "instrument {instrument}");
+    }
+    // The other session's order is still there: a sell at 80 fills it.
+    c.order(20, Side::Sell, 80, 1, TimeInForce::Ioc);
+    other.expect("its fill", |m| matches!(m, ServerMessage::Fill(_)));
+    gw.shutdown().unwrap();
 }

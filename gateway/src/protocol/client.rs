@@ -72,6 +72,15 @@ pub struct Subscribe {
     pub instrument: u32,
 }
 
+/// Cancel every live order the session entered, or those of one instrument.
+/// Answered at once with `MassCancelAck` (how many cancels were sent), then
+/// a `Cancelled` for each as the engine makes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct MassCancel {
+    /// The instrument, or 0 for every instrument (symbols start at 1).
+    pub instrument: u32,
+}
+
 /// Everything a client can send. The `u32` tag of each variant is its wire code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
 pub enum ClientMessage {
@@ -96,11 +105,14 @@ pub enum ClientMessage {
     /// Tag 6.
     #[wincode(tag = 6)]
     Subscribe(Subscribe),
+    /// Tag 7.
+    #[wincode(tag = 7)]
+    MassCancel(MassCancel),
 }
 
 impl ClientMessage {
     /// How many tags this direction has (tags are `0..TAG_COUNT`).
-    pub const TAG_COUNT: u32 = 7;
+    pub const TAG_COUNT: u32 = 8;
 
     /// The message's wire tag.
     pub fn tag(&self) -> u32 {
@@ -112,6 +124,7 @@ impl ClientMessage {
             Self::Heartbeat => 4,
             Self::Logout => 5,
             Self::Subscribe(_) => 6,
+            Self::MassCancel(_) => 7,
         }
     }
 
@@ -125,6 +138,7 @@ impl ClientMessage {
             Self::Heartbeat => "Heartbeat",
             Self::Logout => "Logout",
             Self::Subscribe(_) => "Subscribe",
+            Self::MassCancel(_) => "MassCancel",
         }
     }
 }

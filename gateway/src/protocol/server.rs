@@ -186,6 +186,17 @@ pub struct Logout {
     pub reason: LogoutReason,
 }
 
+/// The answer to a `MassCancel`: how many of the session's live orders it
+/// cancels. A `Cancelled` for each follows as the engine makes it (an order
+/// that fills first gets its fill instead, and a `Rejected` for its cancel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct MassCancelAck {
+    /// The sequence number of the `MassCancel` frame.
+    pub ref_seq: u64,
+    /// Cancels sent: the live orders that matched.
+    pub count: u32,
+}
+
 /// Everything the gateway can send. The `u32` tag of each variant is its wire code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
 pub enum ServerMessage {
@@ -225,11 +236,14 @@ pub enum ServerMessage {
     /// Tag 11.
     #[wincode(tag = 11)]
     Logout(Logout),
+    /// Tag 12.
+    #[wincode(tag = 12)]
+    MassCancelAck(MassCancelAck),
 }
 
 impl ServerMessage {
     /// How many tags this direction has (tags are `0..TAG_COUNT`).
-    pub const TAG_COUNT: u32 = 12;
+    pub const TAG_COUNT: u32 = 13;
 
     /// The message's wire tag.
     pub fn tag(&self) -> u32 {
@@ -246,6 +260,7 @@ impl ServerMessage {
             Self::Reject(_) => 9,
             Self::Heartbeat => 10,
             Self::Logout(_) => 11,
+            Self::MassCancelAck(_) => 12,
         }
     }
 
@@ -264,6 +279,7 @@ impl ServerMessage {
             Self::Reject(_) => "Reject",
             Self::Heartbeat => "Heartbeat",
             Self::Logout(_) => "Logout",
+            Self::MassCancelAck(_) => "MassCancelAck",
         }
     }
 

@@ -129,6 +129,29 @@ impl OrderEntry {
         Ok(())
     }
 
+    /// Cancels of every live order of the session, or of those of
+    /// `instrument` (0: every instrument): the same commands its single
+    /// cancels would be, each remembered as a request so a refusal reaches
+    /// the session. Returns how many.
+    pub fn mass_cancel(&mut self, session: &Session, instrument: u32, registry: &Registry) -> u32 {
+        let mut count = 0;
+        for id in session.client_orders.engine_ids() {
+            let Some(info) = registry.get(id) else {
+                continue;
+            };
+            if instrument != 0 && info.instrument != instrument {
+                continue;
+            }
+            let command = Command::Cancel {
+                symbol: info.instrument,
+                id,
+            };
+            self.push(command, Some(*info));
+            count += 1;
+        }
+        count
+    }
+
     /// A cancel of order `id` (of `instrument`) whose session ended with
     /// cancel-on-disconnect (docs/protocol.md, "Cancel on disconnect"): the
     /// same command a client's cancel is, sequenced and journaled like it.

@@ -35,7 +35,8 @@ use super::session_table::{FIRST_SESSION, SessionTable};
 use super::stages::Stages;
 use crate::config::SessionLimits;
 use crate::protocol::{
-    ClientMessage, Decoded, LogoutReason, Reject, ServerMessage, SessionRejectReason, decode_frame,
+    ClientMessage, Decoded, LogoutReason, MassCancelAck, Reject, ServerMessage,
+    SessionRejectReason, decode_frame,
 };
 use idtable::IdTable;
 
@@ -401,6 +402,22 @@ impl PollLoop {
                         reason: SessionRejectReason::UnknownInstrument,
                     };
                     self.sessions.send(slot, ServerMessage::Reject(reject), now);
+                }
+                return;
+            }
+            ClientMessage::MassCancel(mass) => {
+                let count = self
+                    .entry
+                    .mass_cancel(session, mass.instrument, &self.registry);
+                let ack = MassCancelAck {
+                    ref_seq: seq,
+                    count,
+                };
+                self.sessions
+                    .send(slot, ServerMessage::MassCancelAck(ack), now);
+                if self.entry.is_full() {
+                    // A failure here is seen again by the turn's own publish.
+                    let _ = self.publish();
                 }
                 return;
             }

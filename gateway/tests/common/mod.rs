@@ -75,6 +75,7 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
         Just(ClientMessage::Heartbeat),
         Just(ClientMessage::Logout),
         any::<u32>().prop_map(|instrument| ClientMessage::Subscribe(Subscribe { instrument })),
+        any::<u32>().prop_map(|instrument| ClientMessage::MassCancel(MassCancel { instrument })),
     ]
 }
 
@@ -150,6 +151,9 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
             .prop_map(|(ref_seq, reason)| ServerMessage::Reject(Reject { ref_seq, reason })),
         Just(ServerMessage::Heartbeat),
         code().prop_map(|reason| ServerMessage::Logout(Logout { reason })),
+        (any::<u64>(), any::<u32>()).prop_map(|(ref_seq, count)| {
+            ServerMessage::MassCancelAck(MassCancelAck { ref_seq, count })
+        }),
     ]
 }
 
@@ -204,6 +208,9 @@ pub fn every_client_message() -> Vec<ClientMessage> {
         ClientMessage::Logout,
         ClientMessage::Subscribe(Subscribe {
             instrument: u32::MAX,
+        }),
+        ClientMessage::MassCancel(MassCancel {
+            instrument: 0x0102_0304,
         }),
     ];
     for &side in Side::ALL {
@@ -302,6 +309,10 @@ pub fn every_server_message() -> Vec<ServerMessage> {
             .iter()
             .map(|&reason| ServerMessage::Logout(Logout { reason })),
     );
+    all.push(ServerMessage::MassCancelAck(MassCancelAck {
+        ref_seq: 0x0102_0304_0506_0708,
+        count: 0x1112_1314,
+    }));
     assert_covers_every_tag(all.iter().map(ServerMessage::tag), ServerMessage::TAG_COUNT);
     all
 }
