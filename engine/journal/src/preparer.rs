@@ -141,8 +141,9 @@ impl Preparer {
         jobs.send(job).err().map(|e| e.0)
     }
 
-    /// Stops the thread after the jobs sent so far (a preparation in
-    /// progress is abandoned), waits for it, and removes the spare segment.
+    /// Stops the thread after the jobs sent so far (preparations, in
+    /// progress or queued, are abandoned; retirements still happen), waits
+    /// for it, and removes the spare segment.
     pub(crate) fn stop(&mut self) {
         // Relaxed: the join below orders everything the thread did.
         self.shared.stop.store(true, Ordering::Relaxed);
@@ -205,7 +206,11 @@ fn run(
                 let result = match shared.prepare() {
                     Ok(seg) => Ok(seg),
                     Err(PrepareError::Failed(e)) => Err(e),
-                    Err(PrepareError::Stopped) => return,
+                    // Stopping: no segment is wanted any more, but the jobs
+                    // behind this one may be retirements (trims), which
+                    // must still happen. At idle priority this thread can
+                    // be that far behind the writer when it closes.
+                    Err(PrepareError::Stopped) => continue,
                 };
                 // One job per taken segment keeps the slot free for it.
                 if let Err(e) = ready.try_send(result)
