@@ -67,6 +67,7 @@ enum ClientRef {
     },
     MassCancel {
         instrument: u32,
+        side: Option<SideRef>,
     },
 }
 
@@ -258,9 +259,13 @@ fn client(m: ClientMessage) -> ClientRef {
         ClientMessage::Heartbeat => ClientRef::Heartbeat,
         ClientMessage::Logout => ClientRef::Logout,
         ClientMessage::Subscribe(Subscribe { instrument }) => ClientRef::Subscribe { instrument },
-        ClientMessage::MassCancel(MassCancel { instrument }) => {
-            ClientRef::MassCancel { instrument }
-        }
+        ClientMessage::MassCancel(MassCancel {
+            instrument,
+            side: s,
+        }) => ClientRef::MassCancel {
+            instrument,
+            side: s.map(side),
+        },
     }
 }
 

@@ -289,7 +289,13 @@ fn payload_sizes_match_the_documented_tables() {
         (ClientMessage::Heartbeat, 12),
         (ClientMessage::Logout, 12),
         (ClientMessage::Subscribe(Subscribe { instrument: 1 }), 16),
-        (ClientMessage::MassCancel(MassCancel { instrument: 0 }), 16),
+        (
+            ClientMessage::MassCancel(MassCancel {
+                instrument: 0,
+                side: None,
+            }),
+            17,
+        ),
     ];
     for (msg, len) in client {
         assert_eq!(common::payload(msg).len(), len, "{}", msg.name());

@@ -528,8 +528,9 @@ fn cancel_on_disconnect_cancels_a_slow_readers_orders() {
     assert!(stats.sessions_closed_for_cause >= 1);
 }
 
-/// docs/protocol.md, "MassCancel": one instrument's live orders, then every
-/// other, each answered with the count at once and a `Cancelled` per order.
+/// docs/protocol.md, "MassCancel": one instrument's live orders, then one
+/// side's, then the rest, each answered with the count at once and a
+/// `Cancelled` per order.
 #[test]
 fn mass_cancel_cancels_the_sessions_live_orders_with_a_count() {
     use gateway::protocol::{MassCancel, NewOrder};
@@ -552,8 +553,23 @@ fn mass_cancel_cancels_the_sessions_live_orders_with_a_count() {
     other.order(9, Side::Buy, 80, 1, TimeInForce::Gtc);
     other.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
 
-    for (instrument, coids) in [(1, vec![1, 2, 3]), (0, vec![4, 5]), (0, vec![])] {
-        c.send(ClientMessage::MassCancel(MassCancel { instrument }));
+    // A sell on instrument 2: the side filter leaves it for last.
+    c.send(ClientMessage::NewOrder(NewOrder {
+        client_order_id: 6,
+        instrument: 2,
+        side: Side::Sell,
+        price: 200,
+        qty: 1,
+        time_in_force: TimeInForce::Gtc,
+    }));
+    c.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
+    for (instrument, side, coids) in [
+        (1, None, vec![1, 2, 3]),
+        (0, Some(Side::Buy), vec![4, 5]),
+        (0, None, vec![6]),
+        (0, None, vec![]),
+    ] {
+        c.send(ClientMessage::MassCancel(MassCancel { instrument, side }));
         let ServerMessage::MassCancelAck(ack) =
             c.expect("ack", |m| matches!(m, ServerMessage::MassCancelAck(_)))
         else {

@@ -72,13 +72,17 @@ pub struct Subscribe {
     pub instrument: u32,
 }
 
-/// Cancel every live order the session entered, or those of one instrument.
+/// Cancel every live order the session entered, or those of one instrument,
+/// or of one side.
 /// Answered at once with `MassCancelAck` (how many cancels were sent), then
 /// a `Cancelled` for each as the engine makes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
 pub struct MassCancel {
     /// The instrument, or 0 for every instrument (symbols start at 1).
     pub instrument: u32,
+    /// Only buy orders, only sell orders, or (`None`) both.
+    #[wincode(with = "Option<Code<Side>>")]
+    pub side: Option<Side>,
 }
 
 /// Everything a client can send. The `u32` tag of each variant is its wire code.

@@ -18,7 +18,9 @@ use pipeline::{Pipeline, PipelineError};
 use super::registry::{OrderInfo, Registry};
 use super::session::Session;
 use super::wall_clock::unix_now_ns;
-use crate::protocol::{Cancel, Exec, NewOrder, OrderRef, OrderRejectReason, Rejected, Replace};
+use crate::protocol::{
+    Cancel, Exec, NewOrder, OrderRef, OrderRejectReason, Rejected, Replace, Side,
+};
 use idtable::IdTable;
 
 /// Commands gathered in one loop turn before they are published.
@@ -104,6 +106,7 @@ impl OrderEntry {
                 owner: session.me,
                 client_order_id: order.client_order_id,
                 instrument: order.instrument,
+                buy: order.side == Side::Buy,
                 leaves: order.qty,
             },
         );
@@ -130,16 +133,25 @@ impl OrderEntry {
     }
 
     /// Cancels of every live order of the session, or of those of
-    /// `instrument` (0: every instrument): the same commands its single
-    /// cancels would be, each remembered as a request so a refusal reaches
-    /// the session. Returns how many.
-    pub fn mass_cancel(&mut self, session: &Session, instrument: u32, registry: &Registry) -> u32 {
+    /// `instrument` (0: every instrument) and of `side` (`None`: both): the
+    /// same commands its single cancels would be, each remembered as a
+    /// request so a refusal reaches the session. Returns how many.
+    pub fn mass_cancel(
+        &mut self,
+        session: &Session,
+        instrument: u32,
+        side: Option<Side>,
+        registry: &Registry,
+    ) -> u32 {
         let mut count = 0;
         for id in session.client_orders.engine_ids() {
             let Some(info) = registry.get(id) else {
                 continue;
             };
             if instrument != 0 && info.instrument != instrument {
+                continue;
+            }
+            if side.is_some_and(|side| (side == Side::Buy) != info.buy) {
                 continue;
             }
             let command = Command::Cancel {
@@ -247,14 +259,15 @@ fn live_order(
     let found = session
         .client_orders
         .get(client_order_id)
-        .and_then(|id| Some((id, registry.get(id)?.instrument)));
+        .and_then(|id| Some((id, *registry.get(id)?)));
     match found {
-        Some((id, instrument)) => Ok((
+        Some((id, info)) => Ok((
             id,
             OrderInfo {
                 owner: session.me,
                 client_order_id,
-                instrument,
+                instrument: info.instrument,
+                buy: info.buy,
                 leaves: 0,
             },
         )),

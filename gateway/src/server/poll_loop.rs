@@ -406,9 +406,9 @@ impl PollLoop {
                 return;
             }
             ClientMessage::MassCancel(mass) => {
-                let count = self
-                    .entry
-                    .mass_cancel(session, mass.instrument, &self.registry);
+                let count =
+                    self.entry
+                        .mass_cancel(session, mass.instrument, mass.side, &self.registry);
                 let ack = MassCancelAck {
                     ref_seq: seq,
                     count,

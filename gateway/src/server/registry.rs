@@ -29,6 +29,8 @@ pub struct OrderInfo {
     pub owner: SessionRef,
     pub client_order_id: u64,
     pub instrument: u32,
+    /// A buy order (else a sell): what a mass cancel by side selects.
+    pub buy: bool,
     pub leaves: u64,
 }
 

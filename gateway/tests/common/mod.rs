@@ -75,7 +75,9 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
         Just(ClientMessage::Heartbeat),
         Just(ClientMessage::Logout),
         any::<u32>().prop_map(|instrument| ClientMessage::Subscribe(Subscribe { instrument })),
-        any::<u32>().prop_map(|instrument| ClientMessage::MassCancel(MassCancel { instrument })),
+        (any::<u32>(), proptest::option::of(code())).prop_map(|(instrument, side)| {
+            ClientMessage::MassCancel(MassCancel { instrument, side })
+        }),
     ]
 }
 
@@ -211,9 +213,14 @@ pub fn every_client_message() -> Vec<ClientMessage> {
         }),
         ClientMessage::MassCancel(MassCancel {
             instrument: 0x0102_0304,
+            side: None,
         }),
     ];
     for &side in Side::ALL {
+        all.push(ClientMessage::MassCancel(MassCancel {
+            instrument: 0,
+            side: Some(side),
+        }));
         for &time_in_force in TimeInForce::ALL {
             all.push(ClientMessage::NewOrder(NewOrder {
                 client_order_id: 0x0102_0304_0506_0708,
