@@ -124,11 +124,7 @@ impl OrderEntry {
         registry: &Registry,
     ) -> Result<(), Rejected> {
         let (id, request) = live_order(session, cancel.client_order_id, registry)?;
-        let command = Command::Cancel {
-            symbol: request.instrument,
-            id,
-        };
-        self.push(command, Some(request));
+        self.push_cancel(id, request.instrument, Some(request));
         Ok(())
     }
 
@@ -154,11 +150,7 @@ impl OrderEntry {
             if side.is_some_and(|side| (side == Side::Buy) != info.buy) {
                 continue;
             }
-            let command = Command::Cancel {
-                symbol: info.instrument,
-                id,
-            };
-            self.push(command, Some(*info));
+            self.push_cancel(id, info.instrument, Some(*info));
             count += 1;
         }
         count
@@ -169,11 +161,7 @@ impl OrderEntry {
     /// same command a client's cancel is, sequenced and journaled like it.
     /// No one asked, so no one is answered if the engine refuses it.
     pub fn cancel_orphan(&mut self, id: u64, instrument: u32) {
-        let command = Command::Cancel {
-            symbol: instrument,
-            id,
-        };
-        self.push(command, None);
+        self.push_cancel(id, instrument, None);
     }
 
     /// A replace of one of the session's live orders.
@@ -193,6 +181,17 @@ impl OrderEntry {
         };
         self.push(command, Some(request));
         Ok(())
+    }
+
+    /// The one way a cancel enters the batch, whoever asked for it: a
+    /// client's `Cancel`, its `MassCancel`, or cancel-on-disconnect.
+    #[inline]
+    fn push_cancel(&mut self, id: u64, instrument: u32, request: Option<OrderInfo>) {
+        let command = Command::Cancel {
+            symbol: instrument,
+            id,
+        };
+        self.push(command, request);
     }
 
     #[inline]

@@ -415,11 +415,7 @@ impl PollLoop {
                 };
                 self.sessions
                     .send(slot, ServerMessage::MassCancelAck(ack), now);
-                if self.entry.is_full() {
-                    // A failure here is seen again by the turn's own publish.
-                    let _ = self.publish();
-                }
-                return;
+                Ok(())
             }
             ClientMessage::Logout => {
                 return self.sessions.logout(slot, LogoutReason::UserRequested, now);
