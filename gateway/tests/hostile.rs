@@ -9,7 +9,7 @@ use gateway::protocol::{
     ClientMessage, DecodeErrorKind, LogoutReason, ServerMessage, SessionRejectReason, Side,
     TimeInForce,
 };
-use support::{Client, TempDir, config, start};
+use support::{Client, TempDir, config, slow_reader_config, start};
 
 /// A healthy session on the same gateway still trades.
 fn still_serves(gw: &Gateway, account: u32) {
@@ -141,10 +141,7 @@ fn a_session_over_its_throttle_is_closed() {
 #[test]
 fn a_client_that_stops_reading_is_closed_and_nobody_waits() {
     let dir = TempDir::new("slow");
-    let mut cfg = config(&dir);
-    cfg.limits.outbound_buffer_bytes = 32 * 1024;
-    cfg.limits.socket_send_buffer = Some(8 * 1024);
-    let gw = Gateway::start(cfg).unwrap();
+    let gw = Gateway::start(slow_reader_config(&dir)).unwrap();
     // The slow client keeps sending orders but never reads a reply: its
     // replies back up through its tiny receive window into the gateway.
     let mut slow = Client::logon_with_small_receive_buffer(gw.local_addr(), 1);

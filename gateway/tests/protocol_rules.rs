@@ -12,7 +12,7 @@ use gateway::Gateway;
 use gateway::protocol::{
     ClientMessage, Logon, LogoutReason, ServerMessage, SessionRejectReason, Side, TimeInForce,
 };
-use support::{Client, TempDir, config};
+use support::{Client, TempDir, config, slow_reader_config};
 
 /// Sends `n` heartbeats in one write, so the gateway sees them at once.
 fn flood(c: &mut Client, n: usize) {
@@ -232,25 +232,10 @@ fn each_logon_refusal_is_sent_in_its_documented_case_then_closed() {
 #[test]
 fn a_slow_reader_is_told_so_before_the_close() {
     let dir = TempDir::new("slow-reader-logout");
-    let mut cfg = config(&dir);
-    cfg.limits.outbound_buffer_bytes = 32 * 1024;
-    cfg.limits.socket_send_buffer = Some(8 * 1024);
-    let gw = Gateway::start(cfg).unwrap();
+    let gw = Gateway::start(slow_reader_config(&dir)).unwrap();
     let mut slow = Client::logon_with_small_receive_buffer(gw.local_addr(), 1);
     // Far more replies than the buffers hold, sent without reading.
-    let mut bytes = Vec::new();
-    for i in 0..5_000u64 {
-        bytes.extend(
-            slow.frame(ClientMessage::NewOrder(gateway::protocol::NewOrder {
-                client_order_id: i,
-                instrument: 1,
-                side: Side::Buy,
-                price: 50 + (i % 40) as i64,
-                qty: 1,
-                time_in_force: TimeInForce::Gtc,
-            })),
-        );
-    }
+    let bytes = slow.resting_bids(5_000);
     slow.send_raw(&bytes);
     // Not reading for a moment: the gateway finds its buffer full. The
     // client must then read within the logout grace to get the logout.

@@ -11,7 +11,7 @@ use gateway::protocol::{
     Subscribe, TimeInForce,
 };
 use journal::Durability;
-use support::{Client, TempDir, config, start};
+use support::{Client, TempDir, config, slow_reader_config, start};
 
 #[test]
 fn fills_reach_both_parties_with_their_own_ids() {
@@ -436,21 +436,10 @@ fn cancel_on_disconnect_cancels_a_sessions_orders_however_it_ends() {
             Ending::Silence => {}
         }
         if cancel_on_disconnect {
-            // Heartbeats keep the buyer's own session alive meanwhile.
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-            'wait: loop {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "{what}: the ask was not cancelled"
-                );
-                buyer.send(ClientMessage::Heartbeat);
-                while let Some(m) = buyer.recv_now() {
-                    if matches!(m, ServerMessage::TopOfBook(t) if t.ask.is_none()) {
-                        break 'wait;
-                    }
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
+            buyer.expect_heartbeating(
+                &format!("{what}: the ask cancelled"),
+                |m| matches!(m, ServerMessage::TopOfBook(t) if t.ask.is_none()),
+            );
         } else {
             // Time for the close to be seen, the buyer heartbeating.
             for _ in 0..15 {
@@ -487,43 +476,18 @@ fn cancel_on_disconnect_cancels_a_sessions_orders_however_it_ends() {
 #[test]
 fn cancel_on_disconnect_cancels_a_slow_readers_orders() {
     let dir = TempDir::new("cod-slow");
-    let mut cfg = config(&dir);
-    cfg.limits.outbound_buffer_bytes = 32 * 1024;
-    cfg.limits.socket_send_buffer = Some(8 * 1024);
-    let gw = Gateway::start(cfg).unwrap();
+    let gw = Gateway::start(slow_reader_config(&dir)).unwrap();
     let mut watcher = Client::logon(gw.local_addr(), 2);
     watcher.send(ClientMessage::Subscribe(Subscribe { instrument: 1 }));
     watcher.expect("top of book", |m| matches!(m, ServerMessage::TopOfBook(_)));
     let mut slow = Client::logon_small(gw.local_addr(), 1, true);
-    let mut bytes = Vec::new();
-    for i in 0..3_000u64 {
-        bytes.extend(
-            slow.frame(ClientMessage::NewOrder(gateway::protocol::NewOrder {
-                client_order_id: i,
-                instrument: 1,
-                side: Side::Buy,
-                price: 50 + (i % 40) as i64,
-                qty: 1,
-                time_in_force: TimeInForce::Gtc,
-            })),
-        );
-    }
+    let bytes = slow.resting_bids(3_000);
     slow.send_raw(&bytes);
     assert!(slow.writes_fail(), "the slow reader was not closed");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    'wait: loop {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the slow reader's bids were not cancelled"
-        );
-        watcher.send(ClientMessage::Heartbeat);
-        while let Some(m) = watcher.recv_now() {
-            if matches!(m, ServerMessage::TopOfBook(t) if t.bid.is_none()) {
-                break 'wait;
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    watcher.expect_heartbeating(
+        "the slow reader's bids cancelled",
+        |m| matches!(m, ServerMessage::TopOfBook(t) if t.bid.is_none()),
+    );
     let stats = gw.shutdown().unwrap();
     assert!(stats.sessions_closed_for_cause >= 1);
 }

@@ -45,6 +45,15 @@ pub fn config(dir: &TempDir) -> GatewayConfig {
     config
 }
 
+/// `config` with small outbound buffers, so a client that stops reading
+/// is found a slow reader quickly.
+pub fn slow_reader_config(dir: &TempDir) -> GatewayConfig {
+    let mut config = config(dir);
+    config.limits.outbound_buffer_bytes = 32 * 1024;
+    config.limits.socket_send_buffer = Some(8 * 1024);
+    config
+}
+
 pub fn start(dir: &TempDir) -> Gateway {
     Gateway::start(config(dir)).unwrap()
 }
@@ -222,6 +231,42 @@ impl Client {
         let n = seen.len();
         let tail = &seen[n.saturating_sub(5)..];
         panic!("expected {what}; got {n} other messages, the last: {tail:?}");
+    }
+
+    /// Waits up to 5 s for a message `pred` accepts, sending a heartbeat
+    /// every 20 ms meanwhile, so the session stays alive however long
+    /// the gateway takes (a plain `expect` would be timed out with a short
+    /// heartbeat interval).
+    pub fn expect_heartbeating(&mut self, what: &str, pred: impl Fn(&ServerMessage) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            self.send(ClientMessage::Heartbeat);
+            while let Some(m) = self.recv_now() {
+                if pred(&m) {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("expected {what} within 5 s");
+    }
+
+    /// Frames of `n` resting buy orders (client order ids 0.., prices
+    /// 50..90, instrument 1), to be sent in one `send_raw`: each gets
+    /// replies, which a client that does not read lets pile up.
+    pub fn resting_bids(&mut self, n: u64) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for i in 0..n {
+            bytes.extend(self.frame(ClientMessage::NewOrder(NewOrder {
+                client_order_id: i,
+                instrument: 1,
+                side: Side::Buy,
+                price: 50 + (i % 40) as i64,
+                qty: 1,
+                time_in_force: TimeInForce::Gtc,
+            })));
+        }
+        bytes
     }
 
     /// `true` when writing starts failing within 5 s: the gateway closed the
