@@ -12,7 +12,7 @@ use crate::measure::cpu::CpuUsage;
 use crate::measure::hiccup::Floor;
 use crate::measure::host::HostFacts;
 use crate::measure::recorder::Counts;
-use crate::measure::targets::{PERCENTILES, Targets, Value};
+use crate::measure::targets::{PERCENTILES, Target, Targets, Value};
 
 /// Percentiles of one latency (ns); all `None` when there were no samples.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -218,13 +218,7 @@ pub fn checks(
                 continue;
             };
             match summary.get(name) {
-                Some(ns) => out.push(Check {
-                    measured: format_latency(ns),
-                    target: target.bound(),
-                    pass: target.met_by(Value::Latency(std::time::Duration::from_nanos(ns))),
-                    ceiling: target.latency_ceiling(),
-                    key,
-                }),
+                Some(ns) => out.push(latency_check(key, target, ns)),
                 // No aggressive orders in the mix: nothing to time, nothing to fail.
                 None if !expected => {}
                 None => out.push(Check {
@@ -260,6 +254,17 @@ pub fn checks(
     out
 }
 
+/// A measured latency of `ns` beside its target.
+fn latency_check(key: String, target: &Target, ns: u64) -> Check {
+    Check {
+        measured: format_latency(ns),
+        target: target.bound(),
+        pass: target.met_by(Value::Latency(std::time::Duration::from_nanos(ns))),
+        ceiling: target.latency_ceiling(),
+        key,
+    }
+}
+
 /// Compares the CPU used, and the order→ack percentiles, with the targets
 /// of `scope` at exactly `rate` (`[tcp.at.100k]`); none when the file has
 /// no table for this rate, and no CPU checks when the CPU could not be
@@ -280,13 +285,7 @@ pub fn at_rate_checks(
         let (Some(target), Some(ns)) = (targets.get(&key), ack.get(name)) else {
             continue;
         };
-        out.push(Check {
-            measured: format_latency(ns),
-            target: target.bound(),
-            pass: target.met_by(Value::Latency(std::time::Duration::from_nanos(ns))),
-            ceiling: target.latency_ceiling(),
-            key,
-        });
+        out.push(latency_check(key, target, ns));
     }
     let Some(cpu) = cpu else {
         return out;
