@@ -73,6 +73,7 @@ pub fn decode(b: [u8; COMMAND_BYTES]) -> Command {
         symbol,
         id,
         account,
+        client_order_id: 0,
         side,
         price,
         qty,
@@ -87,6 +88,7 @@ pub fn decode(b: [u8; COMMAND_BYTES]) -> Command {
             symbol,
             id,
             account,
+            client_order_id: 0,
             side,
             qty,
         },
@@ -123,6 +125,7 @@ pub fn encode(command: &Command) -> Option<[u8; COMMAND_BYTES]> {
             price,
             qty,
             tif,
+            ..
         } => {
             let kind = match tif {
                 TimeInForce::Gtc => 0,
@@ -138,6 +141,7 @@ pub fn encode(command: &Command) -> Option<[u8; COMMAND_BYTES]> {
             account,
             side,
             qty,
+            ..
         } => (4, symbol, id, account, side, 0, qty),
         Command::Cancel { symbol, id } => (5, symbol, id, 1, Side::Buy, 0, 0),
         Command::Replace {

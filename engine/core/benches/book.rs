@@ -85,6 +85,7 @@ fn passive_orders(engine: &Engine, rng: &mut Pcg64Mcg, first_id: u64, n: u64) ->
                 symbol: 1,
                 id: first_id + i,
                 account: rng.random_range(1..100),
+                client_order_id: 0,
                 side,
                 price: if side == Side::Buy {
                     bid - depth
@@ -178,6 +179,7 @@ fn bench_sweep(c: &mut Criterion) {
                                 symbol: 1,
                                 id,
                                 account: 1,
+                                client_order_id: 0,
                                 side: Side::Sell,
                                 price: 100_000 + level,
                                 qty: 10,
@@ -192,6 +194,7 @@ fn bench_sweep(c: &mut Criterion) {
                     symbol: 1,
                     id,
                     account: 2,
+                    client_order_id: 0,
                     side: Side::Buy,
                     price: 100_004,
                     qty: 200,

@@ -3,7 +3,7 @@
 //! A `Command` is a small `Copy` value so that it can live in a preallocated
 //! ring slot and be overwritten in place; it owns nothing on the heap.
 
-use crate::types::{Account, OrderId, Price, Qty, Side, Symbol, TimeInForce};
+use crate::types::{Account, ClientOrderId, OrderId, Price, Qty, Side, Symbol, TimeInForce};
 
 /// One instruction to the matching engine. Instruments are defined at setup
 /// (`Engine::add_instrument`), not by commands, so that the hot path never
@@ -15,6 +15,9 @@ pub enum Command {
         symbol: Symbol,
         id: OrderId,
         account: Account,
+        /// The owner's id for the order, kept while it rests (0 when the
+        /// command did not come from a client, e.g. a spec replay file).
+        client_order_id: ClientOrderId,
         side: Side,
         price: Price,
         qty: Qty,
@@ -25,6 +28,8 @@ pub enum Command {
         symbol: Symbol,
         id: OrderId,
         account: Account,
+        /// As `New`'s; a market order never rests, so only the journal keeps it.
+        client_order_id: ClientOrderId,
         side: Side,
         qty: Qty,
     },

@@ -110,12 +110,13 @@ impl Engine {
             Command::New {
                 id,
                 account,
+                client_order_id,
                 side,
                 price,
                 qty,
                 tif,
                 ..
-            } => book.new_limit(id, account, side, price, qty, tif, sink),
+            } => book.new_limit(id, account, client_order_id, side, price, qty, tif, sink),
             Command::Market {
                 id,
                 account,

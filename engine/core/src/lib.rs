@@ -25,4 +25,6 @@ pub use command::Command;
 pub use config::{EngineConfig, SetupError};
 pub use engine::Engine;
 pub use event::{CancelReason, Event, EventSink, RejectReason};
-pub use types::{Account, InstrumentSpec, OrderId, Price, Qty, Side, Symbol, TimeInForce};
+pub use types::{
+    Account, ClientOrderId, InstrumentSpec, OrderId, Price, Qty, Side, Symbol, TimeInForce,
+};

@@ -10,6 +10,11 @@ pub type Price = i64;
 pub type Qty = u64;
 /// An order id. Unique among the live orders of one instrument.
 pub type OrderId = u64;
+/// The id an account's client gave an order: unique among the account's
+/// live orders (the gateway checks it); the engine keeps it beside each
+/// resting order, so that who owns what is part of the state the journal
+/// and snapshots reproduce, and never matches on it.
+pub type ClientOrderId = u64;
 /// An account. Orders of the same account never trade with each other.
 pub type Account = u32;
 /// An instrument (symbol) number.

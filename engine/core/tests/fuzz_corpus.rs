@@ -63,6 +63,7 @@ fn new(
         symbol,
         id,
         account,
+        client_order_id: 0,
         side,
         price,
         qty,
@@ -79,6 +80,7 @@ fn market(id: u64, account: u32, side: Side, qty: u64) -> Command {
         symbol: 1,
         id,
         account,
+        client_order_id: 0,
         side,
         qty,
     }

@@ -51,10 +51,10 @@ fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
         6 => (symbol.clone(), id.clone(), account.clone(), side(), price.clone(), qty.clone(), tif())
             .prop_map(|(symbol, id, account, side, price, qty, tif)| Command::New {
-                symbol, id, account, side, price, qty, tif
+                symbol, id, account, client_order_id: id + 100, side, price, qty, tif
             }),
         1 => (symbol.clone(), id.clone(), account, side(), qty.clone())
-            .prop_map(|(symbol, id, account, side, qty)| Command::Market { symbol, id, account, side, qty }),
+            .prop_map(|(symbol, id, account, side, qty)| Command::Market { symbol, id, account, client_order_id: id + 100, side, qty }),
         2 => (symbol.clone(), id.clone()).prop_map(|(symbol, id)| Command::Cancel { symbol, id }),
         2 => (symbol, id, price, qty)
             .prop_map(|(symbol, id, price, qty)| Command::Replace { symbol, id, price, qty }),
@@ -91,5 +91,10 @@ proptest! {
             prop_assert_eq!(&fast_events, &naive_events, "events of command {} ({:?})", i, command);
         }
         prop_assert_eq!(fast.resting_orders(), naive.resting_orders());
+        // Ownership: every resting order keeps the client order id it came
+        // with (here id + 100), through fills, replaces and slot reuse.
+        let mut kept = true;
+        fast.for_each_order(|o| kept &= o.client_order_id == o.id + 100);
+        prop_assert!(kept, "a resting order lost its client order id");
     }
 }

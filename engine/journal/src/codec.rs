@@ -24,10 +24,11 @@ use matching::types::{Side, TimeInForce};
 
 /// Timestamp and kind, before the kind's fields.
 const PREFIX_LEN: usize = 8 + 1;
-/// `N`: symbol u32, id u64, account u32, side u8, price i64, qty u64, tif u8.
-const NEW_LEN: usize = PREFIX_LEN + 4 + 8 + 4 + 1 + 8 + 8 + 1;
-/// `M`: symbol u32, id u64, account u32, side u8, qty u64.
-const MARKET_LEN: usize = PREFIX_LEN + 4 + 8 + 4 + 1 + 8;
+/// `N`: symbol u32, id u64, account u32, client order id u64, side u8,
+/// price i64, qty u64, tif u8.
+const NEW_LEN: usize = PREFIX_LEN + 4 + 8 + 4 + 8 + 1 + 8 + 8 + 1;
+/// `M`: symbol u32, id u64, account u32, client order id u64, side u8, qty u64.
+const MARKET_LEN: usize = PREFIX_LEN + 4 + 8 + 4 + 8 + 1 + 8;
 /// `C`: symbol u32, id u64.
 const CANCEL_LEN: usize = PREFIX_LEN + 4 + 8;
 /// `R`: symbol u32, id u64, price i64, qty u64.
@@ -94,6 +95,7 @@ pub fn encode_payload(out: &mut Vec<u8>, ts: u64, command: &Command) {
             symbol,
             id,
             account,
+            client_order_id,
             side,
             price,
             qty,
@@ -103,6 +105,7 @@ pub fn encode_payload(out: &mut Vec<u8>, ts: u64, command: &Command) {
             out.extend_from_slice(&symbol.to_le_bytes());
             out.extend_from_slice(&id.to_le_bytes());
             out.extend_from_slice(&account.to_le_bytes());
+            out.extend_from_slice(&client_order_id.to_le_bytes());
             out.push(side_byte(side));
             out.extend_from_slice(&price.to_le_bytes());
             out.extend_from_slice(&qty.to_le_bytes());
@@ -112,6 +115,7 @@ pub fn encode_payload(out: &mut Vec<u8>, ts: u64, command: &Command) {
             symbol,
             id,
             account,
+            client_order_id,
             side,
             qty,
         } => {
@@ -119,6 +123,7 @@ pub fn encode_payload(out: &mut Vec<u8>, ts: u64, command: &Command) {
             out.extend_from_slice(&symbol.to_le_bytes());
             out.extend_from_slice(&id.to_le_bytes());
             out.extend_from_slice(&account.to_le_bytes());
+            out.extend_from_slice(&client_order_id.to_le_bytes());
             out.push(side_byte(side));
             out.extend_from_slice(&qty.to_le_bytes());
         }
@@ -171,6 +176,7 @@ pub fn decode_payload(payload: &[u8]) -> Result<(u64, Command), DecodeError> {
             symbol: r.u32().ok_or(too_short)?,
             id: r.u64().ok_or(too_short)?,
             account: r.u32().ok_or(too_short)?,
+            client_order_id: r.u64().ok_or(too_short)?,
             side: side(r.u8().ok_or(too_short)?)?,
             price: r.i64().ok_or(too_short)?,
             qty: r.u64().ok_or(too_short)?,
@@ -180,6 +186,7 @@ pub fn decode_payload(payload: &[u8]) -> Result<(u64, Command), DecodeError> {
             symbol: r.u32().ok_or(too_short)?,
             id: r.u64().ok_or(too_short)?,
             account: r.u32().ok_or(too_short)?,
+            client_order_id: r.u64().ok_or(too_short)?,
             side: side(r.u8().ok_or(too_short)?)?,
             qty: r.u64().ok_or(too_short)?,
         },
@@ -282,6 +289,7 @@ mod tests {
                 symbol: 7,
                 id: u64::MAX,
                 account: 3,
+                client_order_id: 0x0102_0304_0506_0708,
                 side: Side::Sell,
                 price: -5,
                 qty: 10,
@@ -291,6 +299,7 @@ mod tests {
                 symbol: 1,
                 id: 2,
                 account: 4,
+                client_order_id: u64::MAX,
                 side: Side::Buy,
                 qty: 9,
             },
@@ -321,7 +330,9 @@ mod tests {
         encode_payload(&mut buf, 1, &samples()[0]);
         let mut expected = vec![1, 0, 0, 0, 0, 0, 0, 0, b'N', 7, 0, 0, 0];
         expected.extend_from_slice(&[0xff; 8]);
-        expected.extend_from_slice(&[3, 0, 0, 0, b'S']);
+        expected.extend_from_slice(&[3, 0, 0, 0]);
+        expected.extend_from_slice(&0x0102_0304_0506_0708u64.to_le_bytes());
+        expected.push(b'S');
         expected.extend_from_slice(&(-5i64).to_le_bytes());
         expected.extend_from_slice(&[10, 0, 0, 0, 0, 0, 0, 0, b'P']);
         assert_eq!(buf, expected);

@@ -17,7 +17,9 @@ pub enum HeaderProblem {
     Short(usize),
     #[error("no segment magic: not a journal segment")]
     BadMagic,
-    #[error("segment format version {0}; this build reads version 1")]
+    #[error(
+        "segment format version {0}; this build reads version 2 (a version-1 journal predates client order ids in records: `journal export` it with the build that wrote it, then `journal import` the text into a new directory)"
+    )]
     UnsupportedVersion(u32),
     #[error("header checksum mismatch")]
     Checksum,

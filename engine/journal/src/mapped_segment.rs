@@ -346,6 +346,7 @@ mod tests {
                     symbol: 1,
                     id: seq,
                     account: 2,
+                    client_order_id: 0,
                     side: Side::Sell,
                     price: 100 + seq as i64,
                     qty: seq,

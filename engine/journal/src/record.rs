@@ -151,6 +151,7 @@ mod tests {
             symbol: 1,
             id: 42,
             account: 9,
+            client_order_id: 0,
             side: Side::Buy,
             price: 100,
             qty: 5,

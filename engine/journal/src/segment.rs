@@ -5,7 +5,7 @@
 //! | offset | bytes | field |
 //! |---|---|---|
 //! | 0 | 8 | magic `MEJRNSEG` |
-//! | 8 | 4 | format version (`u32` LE), 1 |
+//! | 8 | 4 | format version (`u32` LE), 2 |
 //! | 12 | 8 | first sequence (`u64` LE); equals the number in the file name |
 //! | 20 | 4 | CRC32C of bytes 0..20 (`u32` LE) |
 //!
@@ -21,7 +21,8 @@ use super::error::JournalError;
 use super::layout;
 
 pub const SEGMENT_MAGIC: [u8; 8] = *b"MEJRNSEG";
-pub const SEGMENT_VERSION: u32 = 1;
+/// 2 since records of new orders carry the client order id (`codec`).
+pub const SEGMENT_VERSION: u32 = 2;
 pub const SEGMENT_HEADER_LEN: usize = 24;
 
 /// The header of the segment whose first record is `first_seq`.

@@ -8,18 +8,23 @@
 //! | bytes | field |
 //! |---|---|
 //! | 8 | magic `MEJSNAPS` |
-//! | 4 | format version (`u32`), 1 |
+//! | 4 | format version (`u32`), 2 |
 //! | 8 | last applied sequence (`u64`); equals the number in the name |
 //! | 4 | instrument count `n` (`u32`) |
 //! | 28 × n | instruments, as in the `instruments` file |
 //! | 8 | resting order count `m` (`u64`) |
-//! | 34 × m | orders in `Engine::for_each_order` order: symbol `u32`, id `u64`, account `u32`, side `u8` (`B`/`S`), price `i64`, leaves `u64`, post_only `u8` (0/1) |
+//! | 42 × m | orders in `Engine::for_each_order` order: symbol `u32`, id `u64`, account `u32`, client order id `u64`, side `u8` (`B`/`S`), price `i64`, leaves `u64`, post_only `u8` (0/1) |
 //! | 4 | CRC32C of every byte before it |
 //!
 //! Orders are listed instruments ascending, bids then asks, best price
 //! first, FIFO within a level, so restoring them in file order rebuilds
 //! every level's queue. Take a snapshot only at a sequence the journal has
 //! made durable: recovery skips a snapshot that is ahead of the journal.
+//!
+//! Version 2 added the client order id: who owns each resting order is
+//! part of the state a snapshot restores (docs/architecture.md, "Where
+//! ownership lives"). A version-1 snapshot is passed over like any other
+//! unreadable one, and recovery replays the journal instead.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -34,8 +39,8 @@ use matching::engine::Engine;
 use matching::types::InstrumentSpec;
 
 const MAGIC: [u8; 8] = *b"MEJSNAPS";
-const VERSION: u32 = 1;
-const ORDER_LEN: usize = 4 + 8 + 4 + 1 + 8 + 8 + 1;
+const VERSION: u32 = 2;
+const ORDER_LEN: usize = 4 + 8 + 4 + 8 + 1 + 8 + 8 + 1;
 
 /// The content of a snapshot file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +88,7 @@ fn write_order(out: &mut impl Write, o: &SnapshotOrder) -> io::Result<()> {
     out.write_all(&o.symbol.to_le_bytes())?;
     out.write_all(&o.id.to_le_bytes())?;
     out.write_all(&o.account.to_le_bytes())?;
+    out.write_all(&o.client_order_id.to_le_bytes())?;
     out.write_all(&[codec::side_byte(o.side)])?;
     out.write_all(&o.price.to_le_bytes())?;
     out.write_all(&o.leaves.to_le_bytes())?;
@@ -157,6 +163,7 @@ fn read_order(r: &mut Reader<'_>) -> Result<SnapshotOrder, String> {
     let symbol = r.u32().ok_or_else(truncated)?;
     let id = r.u64().ok_or_else(truncated)?;
     let account = r.u32().ok_or_else(truncated)?;
+    let client_order_id = r.u64().ok_or_else(truncated)?;
     let side =
         codec::side(r.u8().ok_or_else(truncated)?).map_err(|e| format!("order {id}: {e}"))?;
     let price = r.i64().ok_or_else(truncated)?;
@@ -170,6 +177,7 @@ fn read_order(r: &mut Reader<'_>) -> Result<SnapshotOrder, String> {
         symbol,
         id,
         account,
+        client_order_id,
         side,
         price,
         leaves,

@@ -19,13 +19,15 @@ fn a_snapshot_round_trips_every_order_field() {
     let dir = tempdir();
     let w = workload(2_000, 21);
     let (mut engine, _) = run_direct(&w.instruments, &w.commands);
-    // The workload places no post-only orders; add one so the flag is covered.
+    // The workload places no post-only orders and gives no client order
+    // ids; add an order with both so they are covered.
     let mut events = Vec::new();
     engine.execute(
         &matching::Command::New {
             symbol: w.instruments[0].symbol,
             id: 1 << 40,
             account: 1,
+            client_order_id: u64::MAX - 7,
             side: matching::Side::Buy,
             price: w.instruments[0].min_price,
             qty: 3,
@@ -40,6 +42,13 @@ fn a_snapshot_round_trips_every_order_field() {
     let orders = all_orders(&engine);
     assert!(orders.len() > 100);
     assert_eq!(orders.iter().filter(|o| o.post_only).count(), 1);
+    assert_eq!(
+        orders
+            .iter()
+            .filter(|o| o.client_order_id == u64::MAX - 7)
+            .count(),
+        1
+    );
     let path = write_snapshot(dir.path(), &engine, 2_300).unwrap();
     assert_eq!(
         path.file_name().unwrap().to_str().unwrap(),

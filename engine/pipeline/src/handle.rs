@@ -13,7 +13,7 @@ use super::publisher::Publisher;
 use super::topology::Topology;
 use super::wait::{Backoff, StageWait};
 use journal::Recovered;
-use matching::book::DepthView;
+use matching::book::{DepthView, SnapshotOrder};
 use matching::command::Command;
 use matching::types::{Side, Symbol};
 
@@ -40,6 +40,8 @@ pub struct Pipeline {
     gate: Arc<DurableGate>,
     topology: Topology,
     recovered: Option<Recovered>,
+    /// The resting orders the engine started with, until taken.
+    live_orders: Vec<SnapshotOrder>,
     depth: Vec<(Symbol, DepthView, DepthView)>,
     report: ShutdownReport,
 }
@@ -55,6 +57,7 @@ impl Pipeline {
         gate: Arc<DurableGate>,
         topology: Topology,
         recovered: Option<Recovered>,
+        live_orders: Vec<SnapshotOrder>,
         depth: Vec<(Symbol, DepthView, DepthView)>,
         report: ShutdownReport,
     ) -> Self {
@@ -67,6 +70,7 @@ impl Pipeline {
             gate,
             topology,
             recovered,
+            live_orders,
             depth,
             report,
         }
@@ -201,6 +205,15 @@ impl Pipeline {
     /// What recovery did at start, if there was a journal.
     pub fn recovered(&self) -> Option<&Recovered> {
         self.recovered.as_ref()
+    }
+
+    /// The resting orders the engine started with (recovered from the
+    /// journal), each with its account and client order id, in
+    /// `Engine::for_each_order` order: what a gateway needs to give every
+    /// account its live orders back after a restart. Empty after the
+    /// first call.
+    pub fn take_live_orders(&mut self) -> Vec<SnapshotOrder> {
+        std::mem::take(&mut self.live_orders)
     }
 
     /// The instruments' symbols, ascending.

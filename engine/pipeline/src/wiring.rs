@@ -82,6 +82,9 @@ pub fn start(
             )
         })
         .collect();
+    // Before M takes the engine: who owns each order recovered.
+    let mut live_orders = Vec::new();
+    started.engine.for_each_order(|o| live_orders.push(o));
 
     // The doorbells the producers ring after publishing, so that a stage
     // asleep for want of work wakes (doorbell.rs); -1: nothing published.
@@ -205,6 +208,7 @@ pub fn start(
         gate,
         topology,
         started.recovered,
+        live_orders,
         depth,
         ShutdownReport::default(),
     ))

@@ -101,6 +101,7 @@ mod tests {
             symbol: 1,
             id,
             account: 1,
+            client_order_id: 0,
             side: Side::Buy,
             price,
             qty,

@@ -79,7 +79,8 @@ impl From<matching::CancelReason> for CancelReason {
 
 impl NewOrder {
     /// The engine command for this order, given the engine order id the
-    /// gateway assigned and the session's account. A `Market` order becomes
+    /// gateway assigned and the session's account, carrying the client's
+    /// order id into the sequenced state. A `Market` order becomes
     /// `Command::Market` (its price is not used); the others `Command::New`.
     pub fn to_command(&self, id: OrderId, account: Account) -> Command {
         let side = self.side.into();
@@ -88,6 +89,7 @@ impl NewOrder {
                 symbol: self.instrument,
                 id,
                 account,
+                client_order_id: self.client_order_id,
                 side,
                 price: self.price,
                 qty: self.qty,
@@ -97,6 +99,7 @@ impl NewOrder {
                 symbol: self.instrument,
                 id,
                 account,
+                client_order_id: self.client_order_id,
                 side,
                 qty: self.qty,
             },
@@ -163,6 +166,7 @@ mod tests {
                 symbol: 3,
                 id: 77,
                 account: 4,
+                client_order_id: 9,
                 side: matching::Side::Sell,
                 price: 101,
                 qty: 5,
@@ -176,6 +180,7 @@ mod tests {
                 symbol: 3,
                 id: 78,
                 account: 4,
+                client_order_id: 9,
                 side: matching::Side::Sell,
                 qty: 5
             }

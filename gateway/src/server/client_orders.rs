@@ -1,4 +1,4 @@
-//! A session's live orders by client order id: client order id → engine id.
+//! An account's live orders by client order id: client order id → engine id.
 //!
 //! The client chooses these ids, possibly to collide, so the table cannot
 //! be indexed by the id's bits as the gateway's own ids are

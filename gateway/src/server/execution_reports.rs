@@ -1,12 +1,15 @@
 //! Execution reports: the engine's released events, turned into messages
-//! for the session that owns each order.
+//! for the session of the account that owns each order.
 //!
 //! Events carry engine ids only. The registry (`registry.rs`) turns an id
-//! back into its owner, client order id and open quantity; an order that
-//! ends (filled, cancelled, rejected) leaves the registry and its session's
-//! client-order table here. A refused cancel or replace is answered from
-//! the request table (`order_entry.rs` filled it), since its order may be
-//! gone by then. Trades and book changes are also handed to market data.
+//! back into its owning account, client order id and open quantity, and
+//! the account table (`accounts.rs`) into the session logged on as that
+//! account now, whichever it is; with none, the report is not sent. An
+//! order that ends (filled, cancelled, rejected) leaves the registry and
+//! its account's client-order table here. A refused cancel or replace is
+//! answered from the request table (`order_entry.rs` filled it), since its
+//! order may be gone by then. Trades and book changes are also handed to
+//! market data.
 //!
 //! It is separate from order entry because it runs on the other side of the
 //! pipeline: commands go out in one place, their events come back here.
@@ -17,6 +20,7 @@ use disruptor::Polling;
 use matching::Event;
 use pipeline::{Output, OutputSink};
 
+use super::accounts::AccountRef;
 use super::bridge::ReplyPoller;
 use super::market_data::MarketData;
 use super::registry::{OrderInfo, Registry};
@@ -185,9 +189,9 @@ impl Router<'_> {
     fn prefetch_client_orders(&self, out: &Output) {
         let ending = |id: u64| {
             if let Some(info) = self.registry.get(id)
-                && let Some(session) = self.sessions.get(info.owner.slot)
+                && let Some(account) = self.sessions.accounts.get(info.owner)
             {
-                session.client_orders.prefetch(info.client_order_id);
+                account.client_orders.prefetch(info.client_order_id);
             }
         };
         match out.event {
@@ -226,16 +230,15 @@ impl Router<'_> {
                         self.forget(id);
                     }
                     Some(request) => {
-                        // A refused cancel or replace: answer whoever asked,
-                        // even if the order completed meanwhile; a live order
-                        // stays live.
-                        if self.sessions.find(request.owner).is_some() {
+                        // A refused cancel or replace: answer the account
+                        // that asked, even if the order completed meanwhile;
+                        // a live order stays live.
+                        if let Some(slot) = self.session_of(request.owner) {
                             let order = OrderRef {
                                 client_order_id: request.client_order_id,
                                 order_id: id,
                                 instrument: request.instrument,
                             };
-                            let slot = request.owner.slot;
                             let reject = Rejected {
                                 order,
                                 exec,
@@ -324,13 +327,21 @@ impl Router<'_> {
         }
     }
 
-    /// The open session owning order `id`, and the order's reference.
+    /// The slot of the session logged on as the account `owner` now.
+    #[inline]
+    fn session_of(&self, owner: AccountRef) -> Option<usize> {
+        let me = self.sessions.accounts.session_of(owner)?;
+        self.sessions.find(me).map(|_| me.slot)
+    }
+
+    /// The slot of the session of the account owning order `id`, and the
+    /// order's reference.
     #[inline]
     fn owner(&self, id: u64) -> Option<(usize, OrderRef)> {
         let info = *self.registry.get(id)?;
-        self.sessions.find(info.owner)?;
+        let slot = self.session_of(info.owner)?;
         Some((
-            info.owner.slot,
+            slot,
             OrderRef {
                 client_order_id: info.client_order_id,
                 order_id: id,
@@ -339,13 +350,13 @@ impl Router<'_> {
         ))
     }
 
-    /// The order has ended: it leaves the registry and its session's table.
+    /// The order has ended: it leaves the registry and its account's table.
     #[inline]
     fn forget(&mut self, id: u64) {
-        if let Some(info) = self.registry.remove(id)
-            && let Some(session) = self.sessions.find_mut(info.owner)
-        {
-            session.client_orders.remove(info.client_order_id);
+        if let Some(info) = self.registry.remove(id) {
+            self.sessions
+                .accounts
+                .forget(info.owner, info.client_order_id, id);
         }
     }
 

@@ -21,10 +21,12 @@
 //! - `execution_reports.rs`: released events routed to the owning session.
 //! - `market_data.rs`: subscribers per instrument; trades and top of book.
 //! - `registry.rs`: live orders by engine id (owner, client order id, leaves).
-//! - `client_orders.rs`: one session's live orders by client order id.
+//! - `accounts.rs`: each account's live orders and its session now.
+//! - `client_orders.rs`: one account's live orders by client order id.
 //! - `bridge.rs`: the reply ring from the output stage back to the loop.
 //! - `stages.rs`: where the pipeline's stages run, and what that asks of the loop.
 
+mod accounts;
 mod bridge;
 mod client_orders;
 mod connection;

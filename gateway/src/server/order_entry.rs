@@ -2,12 +2,14 @@
 //! commands, gathered into one batch per loop turn and published together.
 //!
 //! A new order's engine id is the sequence number its command will get, so
-//! the order is registered (owner, client order id, open quantity) before
-//! it is published, and every event about it can be routed back
-//! (`execution_reports.rs`). A cancel or replace names its order by client
-//! order id; the session's table turns that into the engine id, and the
-//! request is remembered by its command's sequence so that a refusal reaches
-//! whoever asked, even if the order completed meanwhile.
+//! the order is registered (owning account, client order id, open quantity)
+//! before it is published, and every event about it can be routed back
+//! (`execution_reports.rs`). Its command carries the account and the client
+//! order id into the journal, which is what lets a restart give the account
+//! its orders back. A cancel or replace names its order by client order id;
+//! the account's table turns that into the engine id, and the request is
+//! remembered by its command's sequence so that a refusal reaches the
+//! account, even if the order completed meanwhile.
 //!
 //! Refusals the gateway can decide alone (a client order id already live,
 //! or not live) are returned as `Rejected` values; nothing here sends.
@@ -15,8 +17,8 @@
 use matching::Command;
 use pipeline::{Pipeline, PipelineError};
 
+use super::accounts::{AccountRef, Accounts};
 use super::registry::{OrderInfo, Registry};
-use super::session::Session;
 use super::wall_clock::unix_now_ns;
 use crate::protocol::{
     Cancel, Exec, NewOrder, OrderRef, OrderRejectReason, Rejected, Replace, Side,
@@ -79,13 +81,16 @@ impl OrderEntry {
     #[inline]
     pub fn new_order(
         &mut self,
-        session: &mut Session,
-        account: u32,
+        owner: AccountRef,
         order: &NewOrder,
+        accounts: &mut Accounts,
         registry: &mut Registry,
         pipeline: &mut Pipeline,
     ) -> Result<(), Rejected> {
-        if session.client_orders.contains(order.client_order_id) {
+        let live = accounts
+            .get(owner)
+            .is_none_or(|a| a.client_orders.contains(order.client_order_id));
+        if live {
             return Err(Rejected {
                 order: OrderRef {
                     client_order_id: order.client_order_id,
@@ -99,11 +104,11 @@ impl OrderEntry {
         // The engine id is the sequence this command will get.
         let unpublished = (self.batch.len() - self.sent) as u64;
         let id = pipeline.publisher().next_seq() + unpublished;
-        session.client_orders.insert(order.client_order_id, id);
+        accounts.add(owner, order.client_order_id, id);
         registry.insert(
             id,
             OrderInfo {
-                owner: session.me,
+                owner,
                 client_order_id: order.client_order_id,
                 instrument: order.instrument,
                 buy: order.side == Side::Buy,
@@ -111,7 +116,7 @@ impl OrderEntry {
             },
         );
         registry.prefetch(id + PREFETCH_AHEAD);
-        self.push(order.to_command(id, account), None);
+        self.push(order.to_command(id, owner.account), None);
         Ok(())
     }
 
@@ -119,28 +124,33 @@ impl OrderEntry {
     #[inline]
     pub fn cancel(
         &mut self,
-        session: &Session,
+        owner: AccountRef,
         cancel: &Cancel,
+        accounts: &Accounts,
         registry: &Registry,
     ) -> Result<(), Rejected> {
-        let (id, request) = live_order(session, cancel.client_order_id, registry)?;
+        let (id, request) = live_order(owner, cancel.client_order_id, accounts, registry)?;
         self.push_cancel(id, request.instrument, Some(request));
         Ok(())
     }
 
-    /// Cancels of every live order of the session, or of those of
+    /// Cancels of every live order of the account, or of those of
     /// `instrument` (0: every instrument) and of `side` (`None`: both): the
     /// same commands its single cancels would be, each remembered as a
-    /// request so a refusal reaches the session. Returns how many.
+    /// request so a refusal reaches the account. Returns how many.
     pub fn mass_cancel(
         &mut self,
-        session: &Session,
+        owner: AccountRef,
         instrument: u32,
         side: Option<Side>,
+        accounts: &Accounts,
         registry: &Registry,
     ) -> u32 {
+        let Some(account) = accounts.get(owner) else {
+            return 0;
+        };
         let mut count = 0;
-        for id in session.client_orders.engine_ids() {
+        for id in account.client_orders.engine_ids() {
             let Some(info) = registry.get(id) else {
                 continue;
             };
@@ -156,7 +166,7 @@ impl OrderEntry {
         count
     }
 
-    /// A cancel of order `id` (of `instrument`) whose session ended with
+    /// A cancel of order `id` (of `instrument`) whose account's session ended with
     /// cancel-on-disconnect (docs/protocol.md, "Cancel on disconnect"): the
     /// same command a client's cancel is, sequenced and journaled like it.
     /// No one asked, so no one is answered if the engine refuses it.
@@ -168,11 +178,12 @@ impl OrderEntry {
     #[inline]
     pub fn replace(
         &mut self,
-        session: &Session,
+        owner: AccountRef,
         replace: &Replace,
+        accounts: &Accounts,
         registry: &Registry,
     ) -> Result<(), Rejected> {
-        let (id, request) = live_order(session, replace.client_order_id, registry)?;
+        let (id, request) = live_order(owner, replace.client_order_id, accounts, registry)?;
         let command = Command::Replace {
             symbol: request.instrument,
             id,
@@ -247,23 +258,24 @@ impl OrderEntry {
     }
 }
 
-/// The engine id of the session's live order `client_order_id`, and the
-/// request that names the session as the one asking.
+/// The engine id of the account's live order `client_order_id`, and the
+/// request that names the account as the one asking.
 #[inline]
 fn live_order(
-    session: &Session,
+    owner: AccountRef,
     client_order_id: u64,
+    accounts: &Accounts,
     registry: &Registry,
 ) -> Result<(u64, OrderInfo), Rejected> {
-    let found = session
-        .client_orders
-        .get(client_order_id)
+    let found = accounts
+        .get(owner)
+        .and_then(|a| a.client_orders.get(client_order_id))
         .and_then(|id| Some((id, *registry.get(id)?)));
     match found {
         Some((id, info)) => Ok((
             id,
             OrderInfo {
-                owner: session.me,
+                owner,
                 client_order_id,
                 instrument: info.instrument,
                 buy: info.buy,

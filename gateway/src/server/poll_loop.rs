@@ -24,6 +24,7 @@ use mio::net::TcpListener;
 use mio::{Events, Poll, Token};
 use pipeline::{Pipeline, PipelineError};
 
+use super::accounts::InUse;
 use super::bridge::ReplyPoller;
 use super::connection::ReadOutcome;
 use super::execution_reports::{ExecutionReports, Router};
@@ -105,7 +106,7 @@ impl PollLoop {
     pub fn new(
         poll: Poll,
         listener: TcpListener,
-        pipeline: Pipeline,
+        mut pipeline: Pipeline,
         replies: ReplyPoller,
         limits: SessionLimits,
         max_sessions: usize,
@@ -114,7 +115,26 @@ impl PollLoop {
         replies_closed: Arc<AtomicBool>,
     ) -> io::Result<Self> {
         let published = pipeline.durable_seq();
-        let sessions = SessionTable::new(poll.registry().try_clone()?);
+        let mut sessions = SessionTable::new(poll.registry().try_clone()?);
+        let mut registry = Registry::with_slots(REGISTRY_SLOTS);
+        // Every order the engine recovered goes back to its account, under
+        // the client order id the journal kept: a returning client finds
+        // its orders as it left them.
+        for order in pipeline.take_live_orders() {
+            let owner = sessions
+                .accounts
+                .adopt(order.account, order.client_order_id, order.id);
+            registry.insert(
+                order.id,
+                OrderInfo {
+                    owner,
+                    client_order_id: order.client_order_id,
+                    instrument: order.symbol,
+                    buy: order.side == matching::Side::Buy,
+                    leaves: order.leaves,
+                },
+            );
+        }
         Ok(PollLoop {
             poll,
             listener: Some(listener),
@@ -126,7 +146,7 @@ impl PollLoop {
             stop,
             replies_closed,
             sessions,
-            registry: Registry::with_slots(REGISTRY_SLOTS),
+            registry,
             requests: IdTable::with_slots(REQUEST_SLOTS),
             entry: OrderEntry::new(published),
             reports: ExecutionReports::new(published),
@@ -350,17 +370,23 @@ impl PollLoop {
             })
         };
         match session.admit(seq, &msg, now) {
-            Verdict::Process(account) => self.process(slot, account, seq, msg, now),
+            Verdict::Process(_) => self.process(slot, seq, msg, now),
             Verdict::Logon(account) => {
-                if self.sessions.account_in_use(account) {
-                    use crate::protocol::LogonRejectReason;
-                    self.sessions
-                        .refuse_logon(slot, LogonRejectReason::AccountInUse, now);
-                } else if let Some(session) = self.sessions.get_mut(slot) {
-                    let cancel_on_disconnect =
-                        matches!(msg, ClientMessage::Logon(l) if l.cancel_on_disconnect);
-                    let ack = session.log_on(account, cancel_on_disconnect, &self.limits);
-                    self.sessions.send(slot, ServerMessage::LogonAck(ack), now);
+                let me = session.me;
+                match self.sessions.accounts.log_on(account, me) {
+                    Err(InUse) => {
+                        use crate::protocol::LogonRejectReason;
+                        self.sessions
+                            .refuse_logon(slot, LogonRejectReason::AccountInUse, now);
+                    }
+                    Ok(account) => {
+                        let cancel_on_disconnect =
+                            matches!(msg, ClientMessage::Logon(l) if l.cancel_on_disconnect);
+                        if let Some(session) = self.sessions.get_mut(slot) {
+                            let ack = session.log_on(account, cancel_on_disconnect, &self.limits);
+                            self.sessions.send(slot, ServerMessage::LogonAck(ack), now);
+                        }
+                    }
                 }
             }
             Verdict::Reject(reason) => self.sessions.send(slot, reject(reason), now),
@@ -377,22 +403,31 @@ impl PollLoop {
     }
 
     /// A message of a logged-on session, in sequence and within its throttle.
-    fn process(&mut self, slot: usize, account: u32, seq: u64, msg: ClientMessage, now: Instant) {
-        let Some(session) = self.sessions.get_mut(slot) else {
+    fn process(&mut self, slot: usize, seq: u64, msg: ClientMessage, now: Instant) {
+        let Some(session) = self.sessions.get(slot) else {
             return;
         };
+        let me = session.me;
+        // Set with the logon, which `Verdict::Process` implies.
+        let Some(owner) = session.account else {
+            return;
+        };
+        let accounts = &mut self.sessions.accounts;
         let entered = match &msg {
             ClientMessage::NewOrder(order) => self.entry.new_order(
-                session,
-                account,
+                owner,
                 order,
+                accounts,
                 &mut self.registry,
                 &mut self.pipeline,
             ),
-            ClientMessage::Cancel(cancel) => self.entry.cancel(session, cancel, &self.registry),
-            ClientMessage::Replace(replace) => self.entry.replace(session, replace, &self.registry),
+            ClientMessage::Cancel(cancel) => {
+                self.entry.cancel(owner, cancel, accounts, &self.registry)
+            }
+            ClientMessage::Replace(replace) => {
+                self.entry.replace(owner, replace, accounts, &self.registry)
+            }
             ClientMessage::Subscribe(sub) => {
-                let me = session.me;
                 if self.market.subscribe(sub.instrument, me) {
                     let top = top_of_book(&self.pipeline, sub.instrument);
                     self.sessions.send(slot, ServerMessage::TopOfBook(top), now);
@@ -406,9 +441,13 @@ impl PollLoop {
                 return;
             }
             ClientMessage::MassCancel(mass) => {
-                let count =
-                    self.entry
-                        .mass_cancel(session, mass.instrument, mass.side, &self.registry);
+                let count = self.entry.mass_cancel(
+                    owner,
+                    mass.instrument,
+                    mass.side,
+                    accounts,
+                    &self.registry,
+                );
                 let ack = MassCancelAck {
                     ref_seq: seq,
                     count,

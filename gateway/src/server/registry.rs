@@ -1,11 +1,12 @@
-//! Which session owns each live order, under which client order id.
+//! Which account owns each live order, under which client order id.
 //!
 //! Engine order ids are the sequence numbers of the commands that created
 //! the orders: unique, monotonic, and continued across restarts by the
 //! journal, so the gateway assigns them without a counter of its own.
 //! Events carry engine ids only; this registry turns them back into the
-//! owning session and its client order id, and tracks leaves so fills can
-//! report them.
+//! owning account and its client order id, and tracks leaves so fills can
+//! report them. The account's current session, if any, is the account
+//! table's to say (`accounts.rs`).
 //!
 //! Because the ids come from the command counter, the live ones lie in a
 //! window that slides forward, and the registry is an `IdTable` (a table
@@ -13,6 +14,7 @@
 //! output looks an order up here, so this lookup is the poll loop's most
 //! frequent one.
 
+use super::accounts::AccountRef;
 use idtable::IdTable;
 
 /// A session as seen by its orders: its slot and the slot's generation, so
@@ -26,7 +28,7 @@ pub struct SessionRef {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OrderInfo {
-    pub owner: SessionRef,
+    pub owner: AccountRef,
     pub client_order_id: u64,
     pub instrument: u32,
     /// A buy order (else a sell): what a mass cancel by side selects.

@@ -8,14 +8,14 @@
 //! every rule of the document is in this file and can be read in one place;
 //! the socket and its buffers are `connection.rs`.
 //!
-//! A session's live orders are keyed by client order ids, which the client
-//! chooses: `client_orders.rs` says how they are kept.
+//! A session speaks for an account; the account, not the session, owns
+//! the live orders (`accounts.rs`).
 
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
-use super::client_orders::ClientOrders;
+use super::accounts::AccountRef;
 use super::connection::Connection;
 use super::registry::SessionRef;
 use super::throttle::{Pace, Throttle};
@@ -81,8 +81,9 @@ pub struct Session {
     throttle: Throttle,
     connected_at: Instant,
     last_received: Instant,
-    /// Live orders of this session: client order id → engine order id.
-    pub client_orders: ClientOrders,
+    /// The account it is logged on as, in the gateway's account table
+    /// (set by the poll loop with the logon).
+    pub account: Option<AccountRef>,
     /// Since when the session has been ending: its last message (a Logout,
     /// a LogonReject) is queued, nothing more is sent, and it closes once
     /// that is written, or after `LOGOUT_GRACE` if the client does not take it.
@@ -110,7 +111,7 @@ impl Session {
             throttle: Throttle::new(limits.max_msgs_per_sec, now),
             connected_at: now,
             last_received: now,
-            client_orders: ClientOrders::default(),
+            account: None,
             closing_since: None,
             refused: false,
             cancel_on_disconnect: false,
@@ -188,14 +189,15 @@ impl Session {
     /// Opens the session for `account`; the answer to send.
     pub fn log_on(
         &mut self,
-        account: u32,
+        account: AccountRef,
         cancel_on_disconnect: bool,
         limits: &SessionLimits,
     ) -> LogonAck {
-        self.phase = Phase::LoggedOn(account);
+        self.phase = Phase::LoggedOn(account.account);
+        self.account = Some(account);
         self.cancel_on_disconnect = cancel_on_disconnect;
         LogonAck {
-            account,
+            account: account.account,
             heartbeat_interval_ms: limits.heartbeat_interval.as_millis() as u32,
             max_msgs_per_sec: limits.max_msgs_per_sec,
         }

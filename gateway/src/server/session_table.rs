@@ -17,6 +17,7 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use mio::{Interest, Token};
 
+use super::accounts::Accounts;
 use super::connection::SlowReader;
 use super::registry::SessionRef;
 use super::session::Session;
@@ -45,6 +46,9 @@ pub struct SessionTable {
     orphaned: Vec<u64>,
     /// Set at shutdown: ending sessions keep their orders.
     keep_orders: bool,
+    /// Every account with a session or a live order: what a session's end
+    /// leaves behind (`close`).
+    pub accounts: Accounts,
 }
 
 impl SessionTable {
@@ -59,6 +63,7 @@ impl SessionTable {
             closed_for_cause: 0,
             orphaned: Vec::new(),
             keep_orders: false,
+            accounts: Accounts::default(),
         }
     }
 
@@ -91,21 +96,6 @@ impl SessionTable {
     #[inline]
     pub fn find(&self, me: SessionRef) -> Option<&Session> {
         self.get(me.slot).filter(|s| s.me == me)
-    }
-
-    /// As [`find`](Self::find), to change it.
-    #[inline]
-    pub fn find_mut(&mut self, me: SessionRef) -> Option<&mut Session> {
-        self.get_mut(me.slot).filter(|s| s.me == me)
-    }
-
-    /// `true` when some open session is logged on as `account`.
-    pub fn account_in_use(&self, account: u32) -> bool {
-        use super::session::Phase;
-        self.slots
-            .iter()
-            .flatten()
-            .any(|s| s.phase == Phase::LoggedOn(account))
     }
 
     /// Takes a new connection into a free slot and registers it with the
@@ -281,13 +271,17 @@ impl SessionTable {
         }
     }
 
-    /// Drops a session. With cancel-on-disconnect its live orders are
-    /// listed for the poll loop to cancel (`take_orphaned`); without, they
-    /// stay in the book, and their later reports have nowhere to go.
+    /// Drops a session; its account is free for another. With
+    /// cancel-on-disconnect the account's live orders are listed for the
+    /// poll loop to cancel (`take_orphaned`); without, they stay in the
+    /// book, still the account's: its next session can cancel them, and
+    /// receives their reports.
     pub fn close(&mut self, slot: usize) {
         if let Some(mut session) = self.slots.get_mut(slot).and_then(Option::take) {
-            if session.cancel_on_disconnect && !self.keep_orders {
-                self.orphaned.extend(session.client_orders.engine_ids());
+            if let Some(account) = session.account {
+                let cancel = session.cancel_on_disconnect && !self.keep_orders;
+                self.accounts
+                    .log_off(account, session.me, cancel, &mut self.orphaned);
             }
             let _ = self.registry.deregister(&mut session.conn.stream);
             self.free.push(slot);

@@ -156,6 +156,7 @@ impl Transport for InprocTransport {
                 symbol: n.symbol,
                 id: n.coid,
                 account: account(n.session),
+                client_order_id: n.coid,
                 side: n.side.into(),
                 price: n.price,
                 qty: n.qty,

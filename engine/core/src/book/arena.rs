@@ -7,7 +7,7 @@
 //! 0 can mean "no order" (`NIL`) in the links.
 
 use super::level::NIL;
-use crate::types::{Account, OrderId, Qty, Side};
+use crate::types::{Account, ClientOrderId, OrderId, Qty, Side};
 
 /// A resting order, linked into its level's FIFO. 32 bytes, so two share a
 /// cache line and none straddles two: a cancel touches the order and its
@@ -100,6 +100,10 @@ pub struct OrderArena {
     /// full capacity up front and only pushed to while below it, so it never
     /// reallocates; untouched capacity is address space, not memory.
     slots: Vec<Order>,
+    /// Each slot's client order id, beside `slots` rather than in `Order`:
+    /// it is written when an order rests and read only by snapshots and
+    /// dumps, so matching never loads it, and `Order` stays two to a line.
+    client_order_ids: Vec<ClientOrderId>,
     /// Head of the free list (through `Order::next`), or `NIL`.
     free: u32,
     capacity: u32,
@@ -110,8 +114,11 @@ impl OrderArena {
     pub fn new(capacity: u32) -> Self {
         let mut slots = Vec::with_capacity(capacity as usize + 1);
         slots.push(EMPTY);
+        let mut client_order_ids = Vec::with_capacity(capacity as usize + 1);
+        client_order_ids.push(0);
         OrderArena {
             slots,
+            client_order_ids,
             free: NIL,
             capacity,
         }
@@ -123,6 +130,9 @@ impl OrderArena {
         for slot in self.slots.spare_capacity_mut() {
             slot.write(EMPTY);
         }
+        for slot in self.client_order_ids.spare_capacity_mut() {
+            slot.write(0);
+        }
     }
 
     /// `true` when no slot is free.
@@ -131,18 +141,21 @@ impl OrderArena {
         self.free == NIL && self.slots.len() > self.capacity as usize
     }
 
-    /// Stores `order` and returns its index, or `None` when full.
+    /// Stores `order`, placed by its owner under `client_order_id`, and
+    /// returns its index, or `None` when full.
     #[inline(always)]
-    pub fn insert(&mut self, order: Order) -> Option<u32> {
+    pub fn insert(&mut self, order: Order, client_order_id: ClientOrderId) -> Option<u32> {
         if self.free != NIL {
             let i = self.free;
             let slot = &mut self.slots[i as usize];
             self.free = slot.next;
             *slot = order;
+            self.client_order_ids[i as usize] = client_order_id;
             Some(i)
         } else if self.slots.len() <= self.capacity as usize {
             let i = self.slots.len() as u32;
             self.slots.push(order);
+            self.client_order_ids.push(client_order_id);
             Some(i)
         } else {
             None
@@ -159,6 +172,11 @@ impl OrderArena {
     #[inline(always)]
     pub fn get(&self, i: u32) -> &Order {
         &self.slots[i as usize]
+    }
+
+    /// The client order id of the order in slot `i`.
+    pub fn client_order_id(&self, i: u32) -> ClientOrderId {
+        self.client_order_ids[i as usize]
     }
 
     #[inline(always)]

@@ -27,7 +27,9 @@ use level::NIL;
 use order_index::OrderIndex;
 
 use crate::event::{CancelReason, Event, EventSink, RejectReason};
-use crate::types::{Account, InstrumentSpec, OrderId, Price, Qty, Side, Symbol, TimeInForce};
+use crate::types::{
+    Account, ClientOrderId, InstrumentSpec, OrderId, Price, Qty, Side, Symbol, TimeInForce,
+};
 
 /// Why a snapshot order cannot be put back (a snapshot from another
 /// configuration, or a damaged one).
@@ -62,6 +64,8 @@ pub struct SnapshotOrder {
     pub symbol: Symbol,
     pub id: OrderId,
     pub account: Account,
+    /// The owner's id for the order (`types::ClientOrderId`).
+    pub client_order_id: ClientOrderId,
     pub side: Side,
     pub price: Price,
     pub leaves: Qty,
@@ -161,6 +165,7 @@ impl OrderBook {
         &mut self,
         id: OrderId,
         account: Account,
+        client_order_id: ClientOrderId,
         side: Side,
         price: Price,
         qty: Qty,
@@ -197,7 +202,7 @@ impl OrderBook {
             let level = self.ladder(side).index_of(price);
             let order = Order::new(id, leaves, account, side, level, tif == TimeInForce::Post);
             // Cannot fail: `is_full` was checked above and matching only frees slots.
-            if let Some(slot) = self.orders.insert(order) {
+            if let Some(slot) = self.orders.insert(order, client_order_id) {
                 self.ids.insert(id, slot);
                 self.append(slot);
             }
@@ -508,6 +513,7 @@ impl OrderBook {
                         symbol: self.spec.symbol,
                         id: o.id,
                         account: o.account,
+                        client_order_id: self.orders.client_order_id(cur),
                         side,
                         price: ladder.price_of(i),
                         leaves: o.leaves,
@@ -535,7 +541,7 @@ impl OrderBook {
         let order = Order::new(o.id, o.leaves, o.account, o.side, level, o.post_only);
         let slot = self
             .orders
-            .insert(order)
+            .insert(order, o.client_order_id)
             .ok_or(RestoreError::BookFull(o.id))?;
         self.ids.insert(o.id, slot);
         self.append(slot);

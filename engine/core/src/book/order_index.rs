@@ -123,7 +123,7 @@ mod tests {
             let mut model: HashMap<OrderId, u32> = HashMap::new();
             for (insert, id) in ops {
                 if insert && !model.contains_key(&id) && !arena.is_full() {
-                    let slot = arena.insert(order(id)).unwrap();
+                    let slot = arena.insert(order(id), 0).unwrap();
                     index.insert(id, slot);
                     model.insert(id, slot);
                 } else if !insert {

@@ -65,23 +65,31 @@ pub fn write_command(out: &mut impl Write, command: &Command) -> io::Result<()> 
             symbol,
             id,
             account,
+            client_order_id,
             side,
             price,
             qty,
             tif,
-        } => writeln!(
-            out,
-            "N {symbol} {id} {account} {} {price} {qty} {}",
-            side.letter(),
-            tif.word()
-        ),
+        } => {
+            write!(
+                out,
+                "N {symbol} {id} {account} {} {price} {qty} {}",
+                side.letter(),
+                tif.word()
+            )?;
+            end_with_client_order_id(out, client_order_id)
+        }
         Command::Market {
             symbol,
             id,
             account,
+            client_order_id,
             side,
             qty,
-        } => writeln!(out, "M {symbol} {id} {account} {} {qty}", side.letter()),
+        } => {
+            write!(out, "M {symbol} {id} {account} {} {qty}", side.letter())?;
+            end_with_client_order_id(out, client_order_id)
+        }
         Command::Cancel { symbol, id } => writeln!(out, "C {symbol} {id}"),
         Command::Replace {
             symbol,
@@ -89,5 +97,15 @@ pub fn write_command(out: &mut impl Write, command: &Command) -> io::Result<()> 
             price,
             qty,
         } => writeln!(out, "R {symbol} {id} {price} {qty}"),
+    }
+}
+
+/// Ends an `N` or `M` line: with the client order id when there is one (not
+/// 0), so a spec replay file written back out is unchanged.
+fn end_with_client_order_id(out: &mut impl Write, client_order_id: u64) -> io::Result<()> {
+    if client_order_id == 0 {
+        writeln!(out)
+    } else {
+        writeln!(out, " {client_order_id}")
     }
 }

@@ -20,7 +20,7 @@ pub enum ParseError {
     #[error("`{kind}` takes {expected} fields after the letter, got {got}")]
     FieldCount {
         kind: char,
-        expected: usize,
+        expected: &'static str,
         got: usize,
     },
     #[error("empty field: fields are separated by single spaces or tabs")]
@@ -56,8 +56,11 @@ pub fn parse_line(line: &str) -> Result<Option<Line>, ParseError> {
     }
     let kind = fields[0];
     let args = &fields[1..n.min(fields.len())];
-    let expect = |k: char, expected: usize| {
-        if n - 1 == expected {
+    // `N` and `M` may end with a client order id (an extension of the
+    // spec's format: `journal export` writes it for orders that came from a
+    // client, so the export keeps who owns what).
+    let expect = |k: char, counts: &[usize], expected: &'static str| {
+        if counts.contains(&(n - 1)) {
             Ok(())
         } else {
             Err(ParseError::FieldCount {
@@ -67,9 +70,13 @@ pub fn parse_line(line: &str) -> Result<Option<Line>, ParseError> {
             })
         }
     };
+    let client_order_id = |i: usize| match args.get(i) {
+        Some(value) => number(value, "client_order_id", "an unsigned 64-bit integer"),
+        None => Ok(0),
+    };
     let parsed = match kind {
         "I" => {
-            expect('I', 4)?;
+            expect('I', &[4], "4")?;
             Line::Instrument(InstrumentSpec {
                 symbol: number(args[0], "sym", "an unsigned 32-bit integer")?,
                 min_price: number(args[1], "min_price", "a signed 64-bit integer")?,
@@ -78,11 +85,12 @@ pub fn parse_line(line: &str) -> Result<Option<Line>, ParseError> {
             })
         }
         "N" => {
-            expect('N', 7)?;
+            expect('N', &[7, 8], "7 (8 with a client order id)")?;
             Line::Command(Command::New {
                 symbol: number(args[0], "sym", "an unsigned 32-bit integer")?,
                 id: number(args[1], "id", "an unsigned 64-bit integer")?,
                 account: number(args[2], "acct", "an unsigned 32-bit integer")?,
+                client_order_id: client_order_id(7)?,
                 side: side(args[3])?,
                 price: number(args[4], "price", "a signed 64-bit integer")?,
                 qty: number(args[5], "qty", "an unsigned 64-bit integer")?,
@@ -90,24 +98,25 @@ pub fn parse_line(line: &str) -> Result<Option<Line>, ParseError> {
             })
         }
         "M" => {
-            expect('M', 5)?;
+            expect('M', &[5, 6], "5 (6 with a client order id)")?;
             Line::Command(Command::Market {
                 symbol: number(args[0], "sym", "an unsigned 32-bit integer")?,
                 id: number(args[1], "id", "an unsigned 64-bit integer")?,
                 account: number(args[2], "acct", "an unsigned 32-bit integer")?,
+                client_order_id: client_order_id(5)?,
                 side: side(args[3])?,
                 qty: number(args[4], "qty", "an unsigned 64-bit integer")?,
             })
         }
         "C" => {
-            expect('C', 2)?;
+            expect('C', &[2], "2")?;
             Line::Command(Command::Cancel {
                 symbol: number(args[0], "sym", "an unsigned 32-bit integer")?,
                 id: number(args[1], "id", "an unsigned 64-bit integer")?,
             })
         }
         "R" => {
-            expect('R', 4)?;
+            expect('R', &[4], "4")?;
             Line::Command(Command::Replace {
                 symbol: number(args[0], "sym", "an unsigned 32-bit integer")?,
                 id: number(args[1], "id", "an unsigned 64-bit integer")?,
@@ -187,6 +196,7 @@ mod tests {
                 symbol: 1,
                 id: 10,
                 account: 7,
+                client_order_id: 0,
                 side: Side::Sell,
                 price: -101,
                 qty: 5,
@@ -207,6 +217,44 @@ mod tests {
         ));
         assert_eq!(parse_line(""), Ok(None));
         assert_eq!(parse_line("   "), Ok(None));
+    }
+
+    #[test]
+    fn new_and_market_lines_may_end_with_a_client_order_id() {
+        let cases = [
+            ("N 1 10 7 S 101 5 GTC 18446744073709551615", u64::MAX),
+            ("N 1 10 7 S 101 5 GTC", 0),
+            ("M 1 10 7 B 5 42", 42),
+            ("M 1 10 7 B 5", 0),
+        ];
+        for (line, expected) in cases {
+            let Ok(Some(Line::Command(command))) = parse_line(line) else {
+                panic!("{line} does not parse");
+            };
+            let coid = match command {
+                Command::New {
+                    client_order_id, ..
+                }
+                | Command::Market {
+                    client_order_id, ..
+                } => client_order_id,
+                _ => unreachable!(),
+            };
+            assert_eq!(coid, expected, "{line}");
+            // Written back, it is the same line: 0 is left off.
+            let mut out = Vec::new();
+            crate::text::format::write_command(&mut out, &command).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{line}\n"));
+        }
+        let err = |l: &str| parse_line(l).unwrap_err().to_string();
+        assert_eq!(
+            err("N 1 10 7 S 101 5 GTC 1 2"),
+            "`N` takes 7 (8 with a client order id) fields after the letter, got 9"
+        );
+        assert_eq!(
+            err("M 1 10 7 B 5 -1"),
+            "client_order_id `-1` is not an unsigned 64-bit integer"
+        );
         assert_eq!(parse_line("# comment"), Ok(None));
     }
 

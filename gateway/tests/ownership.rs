@@ -1,0 +1,312 @@
+//! Orders belong to accounts, not connections: over real TCP, an account
+//! that reconnects, or returns after a restart (clean or `kill -9`), cancels
+//! and replaces its live orders by client order id and receives their
+//! fills (docs/architecture.md, "Where ownership lives").
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gateway::Gateway;
+use gateway::protocol::{
+    Cancel, CancelReason, ClientMessage, LogonRejectReason, OrderRejectReason, Replace,
+    ServerMessage, Side, TimeInForce,
+};
+use support::{Client, TempDir, config, start};
+
+fn accepted(client: &mut Client, coid: u64) -> u64 {
+    let ServerMessage::Accepted(a) = client.expect(
+        "accepted",
+        |m| matches!(m, ServerMessage::Accepted(a) if a.order.client_order_id == coid),
+    ) else {
+        unreachable!()
+    };
+    a.order.order_id
+}
+
+fn cancel(client: &mut Client, coid: u64) {
+    client.send(ClientMessage::Cancel(Cancel {
+        client_order_id: coid,
+    }));
+}
+
+/// The account's `Cancelled` for `coid`, with the quantity cancelled.
+fn cancelled(client: &mut Client, coid: u64) -> u64 {
+    let ServerMessage::Cancelled(x) = client.expect(
+        "cancelled",
+        |m| matches!(m, ServerMessage::Cancelled(x) if x.order.client_order_id == coid),
+    ) else {
+        unreachable!()
+    };
+    assert_eq!(x.reason, CancelReason::User);
+    x.qty
+}
+
+/// Logs on as `account`, retrying while the gateway has not yet seen the
+/// account's previous connection close (it answers `ACCOUNT_IN_USE` then).
+fn log_on_again(addr: SocketAddr, account: u32) -> Client {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut c = Client::connect(addr);
+        c.send(ClientMessage::Logon(gateway::protocol::Logon {
+            account,
+            cancel_on_disconnect: false,
+        }));
+        match c.recv() {
+            Some(ServerMessage::LogonAck(_)) => return c,
+            Some(ServerMessage::LogonReject(r))
+                if r.reason == LogonRejectReason::AccountInUse && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => panic!("expected LogonAck, got {other:?}"),
+        }
+    }
+}
+
+/// Account 7's two resting sells: coid 1 at 101 and coid 2 at 105, 5 each.
+fn rest_two_sells(addr: SocketAddr) {
+    let mut seven = Client::logon(addr, 7);
+    seven.order(1, Side::Sell, 101, 5, TimeInForce::Gtc);
+    accepted(&mut seven, 1);
+    seven.order(2, Side::Sell, 105, 5, TimeInForce::Gtc);
+    accepted(&mut seven, 2);
+    seven.send(ClientMessage::Logout);
+    seven.expect("logout", |m| matches!(m, ServerMessage::Logout(_)));
+}
+
+/// What the new user tried: account 7 comes back, cancels one of
+/// its orders by client order id, replaces the other, and gets the fill
+/// when account 8 trades with it.
+fn account_seven_comes_back(addr: SocketAddr) {
+    let mut seven = log_on_again(addr, 7);
+    cancel(&mut seven, 2);
+    assert_eq!(cancelled(&mut seven, 2), 5);
+    seven.send(ClientMessage::Replace(Replace {
+        client_order_id: 1,
+        price: 102,
+        qty: 4,
+    }));
+    seven.expect(
+        "replaced",
+        |m| matches!(m, ServerMessage::Replaced(r) if r.order.client_order_id == 1 && r.qty == 4),
+    );
+
+    let mut eight = Client::logon(addr, 8);
+    eight.order(1, Side::Buy, 102, 4, TimeInForce::Ioc);
+    eight.expect("taker fill", |m| matches!(m, ServerMessage::Fill(_)));
+    let ServerMessage::Fill(f) =
+        seven.expect("maker fill", |m| matches!(m, ServerMessage::Fill(_)))
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (f.order.client_order_id, f.price, f.qty, f.leaves),
+        (1, 102, 4, 0)
+    );
+
+    // Both orders have ended: their client order ids may be used again.
+    seven.order(2, Side::Sell, 110, 1, TimeInForce::Gtc);
+    accepted(&mut seven, 2);
+    // A live one may not.
+    seven.order(2, Side::Sell, 111, 1, TimeInForce::Gtc);
+    let ServerMessage::Rejected(r) = seven.expect(
+        "reject",
+        |m| matches!(m, ServerMessage::Rejected(r) if r.order.client_order_id == 2),
+    ) else {
+        unreachable!()
+    };
+    assert_eq!(r.reason, OrderRejectReason::DuplicateClientOrderId);
+}
+
+#[test]
+fn an_account_keeps_its_orders_across_a_reconnect() {
+    let dir = TempDir::new("own-reconnect");
+    let gw = start(&dir);
+    rest_two_sells(gw.local_addr());
+    account_seven_comes_back(gw.local_addr());
+    gw.shutdown().unwrap();
+}
+
+#[test]
+fn an_account_keeps_its_orders_across_a_dropped_connection() {
+    // No logout: the connection just goes.
+    let dir = TempDir::new("own-drop");
+    let gw = start(&dir);
+    let mut seven = Client::logon(gw.local_addr(), 7);
+    seven.order(1, Side::Sell, 101, 5, TimeInForce::Gtc);
+    accepted(&mut seven, 1);
+    seven.order(2, Side::Sell, 105, 5, TimeInForce::Gtc);
+    accepted(&mut seven, 2);
+    drop(seven);
+    account_seven_comes_back(gw.local_addr());
+    gw.shutdown().unwrap();
+}
+
+#[test]
+fn an_account_keeps_its_orders_across_a_clean_restart() {
+    let dir = TempDir::new("own-restart");
+    let gw = start(&dir);
+    rest_two_sells(gw.local_addr());
+    gw.shutdown().unwrap();
+    let gw = Gateway::start(config(&dir)).unwrap();
+    account_seven_comes_back(gw.local_addr());
+    gw.shutdown().unwrap();
+    // And again from the snapshot that shutdown wrote, not only the journal.
+    let gw = Gateway::start(config(&dir)).unwrap();
+    let mut seven = log_on_again(gw.local_addr(), 7);
+    cancel(&mut seven, 2);
+    assert_eq!(cancelled(&mut seven, 2), 1);
+    gw.shutdown().unwrap();
+}
+
+/// A child process killed when dropped, so a failing test leaves none behind.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The gateway binary on a free port, journaling to `dir` with `fsync`.
+fn spawn_gateway(dir: &TempDir) -> (Killed, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--durability",
+            "fsync",
+            "--journal",
+        ])
+        .arg(&dir.0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the gateway exited before listening")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("gateway: listening on ") {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    // Keep reading its stderr, so the gateway never blocks writing to it.
+    std::thread::spawn(move || lines.for_each(drop));
+    (Killed(child), addr)
+}
+
+/// `kill -9` with another account trading hard on another instrument: every
+/// order account 7 saw acknowledged is its own after recovery, by client
+/// order id, with its open quantity; the one that was partly filled before
+/// the crash has the rest open.
+#[test]
+fn an_account_keeps_its_orders_across_kill_9_under_load() {
+    let dir = TempDir::new("own-kill9");
+    let (mut child, addr) = spawn_gateway(&dir);
+
+    // Load: account 9 crosses its own prices on instrument 2 (self-trade
+    // prevention cancels, so every order is work for the engine), without
+    // waiting for answers, until the gateway dies.
+    let load = std::thread::spawn(move || {
+        let mut nine = Client::logon(addr, 9);
+        let mut coid = 0u64;
+        loop {
+            let mut burst = Vec::new();
+            for _ in 0..64 {
+                coid += 1;
+                let side = if coid.is_multiple_of(2) {
+                    Side::Buy
+                } else {
+                    Side::Sell
+                };
+                burst.extend(
+                    nine.frame(ClientMessage::NewOrder(gateway::protocol::NewOrder {
+                        client_order_id: coid,
+                        instrument: 2,
+                        side,
+                        price: 100 + (coid % 7) as i64,
+                        qty: 1,
+                        time_in_force: TimeInForce::Gtc,
+                    })),
+                );
+            }
+            if std::io::Write::write_all(&mut nine.stream, &burst).is_err() {
+                return coid;
+            }
+            while nine.recv_now().is_some() {}
+        }
+    });
+
+    let mut seven = Client::logon(addr, 7);
+    for coid in 1..=50u64 {
+        seven.order(
+            coid,
+            Side::Sell,
+            150 + (coid % 5) as i64,
+            10,
+            TimeInForce::Gtc,
+        );
+        accepted(&mut seven, coid);
+    }
+    // Account 8 takes 23 lots at 150, oldest first: coids 5 and 10 fill
+    // whole, 15 keeps 7.
+    let mut eight = Client::logon(addr, 8);
+    eight.order(1, Side::Buy, 150, 23, TimeInForce::Ioc);
+    let mut filled = 0;
+    while filled < 23 {
+        if let ServerMessage::Fill(f) =
+            seven.expect("maker fill", |m| matches!(m, ServerMessage::Fill(_)))
+        {
+            filled += f.qty;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    child.0.kill().unwrap(); // SIGKILL
+    child.0.wait().unwrap();
+    let sent = load.join().unwrap();
+    assert!(sent > 64, "the load ran ({sent} orders)");
+
+    let gw = Gateway::start(config(&dir)).unwrap();
+    let mut seven = log_on_again(gw.local_addr(), 7);
+    for coid in 1..=50u64 {
+        cancel(&mut seven, coid);
+    }
+    // Each cancel is answered: a `Cancelled` with the open quantity, or a
+    // reject for the two orders that had filled.
+    let mut open = std::collections::BTreeMap::new();
+    let mut unknown = Vec::new();
+    while open.len() + unknown.len() < 50 {
+        match seven.recv() {
+            Some(ServerMessage::Cancelled(x)) => {
+                assert_eq!(x.reason, CancelReason::User);
+                open.insert(x.order.client_order_id, x.qty);
+            }
+            Some(ServerMessage::Rejected(r)) => {
+                assert_eq!(r.reason, OrderRejectReason::UnknownClientOrderId);
+                unknown.push(r.order.client_order_id);
+            }
+            Some(_) => {}
+            None => panic!("answers stopped: {open:?}, unknown {unknown:?}"),
+        }
+    }
+    unknown.sort();
+    assert_eq!(unknown, [5, 10], "the filled orders are gone");
+    assert_eq!(open.len(), 48);
+    assert_eq!(open[&15], 7, "the partly filled order kept its rest");
+    assert!(
+        open.iter().all(|(&coid, &qty)| coid == 15 || qty == 10),
+        "{open:?}"
+    );
+    gw.shutdown().unwrap();
+}
