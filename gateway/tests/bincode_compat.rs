@@ -64,10 +64,14 @@ enum ClientRef {
     Logout,
     Subscribe {
         instrument: u32,
+        depth: u16,
     },
     MassCancel {
         instrument: u32,
         side: Option<SideRef>,
+    },
+    Unsubscribe {
+        instrument: u32,
     },
 }
 
@@ -114,6 +118,7 @@ enum SessionRejectReasonRef {
     DecodeUnknownMessageTag,
     DecodeBadEnumValue,
     DecodeMalformed,
+    BadDepth,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -208,6 +213,19 @@ enum ServerRef {
         ref_seq: u64,
         count: u32,
     },
+    BookSnapshot {
+        instrument: u32,
+        seq: u64,
+        bids: u32,
+        asks: u32,
+    },
+    BookLevel {
+        instrument: u32,
+        seq: u64,
+        side: SideRef,
+        price: i64,
+        qty: u64,
+    },
 }
 
 // ---- Protocol value -> reference value, matched by name ------------------------------------
@@ -258,7 +276,9 @@ fn client(m: ClientMessage) -> ClientRef {
         },
         ClientMessage::Heartbeat => ClientRef::Heartbeat,
         ClientMessage::Logout => ClientRef::Logout,
-        ClientMessage::Subscribe(Subscribe { instrument }) => ClientRef::Subscribe { instrument },
+        ClientMessage::Subscribe(Subscribe { instrument, depth }) => {
+            ClientRef::Subscribe { instrument, depth }
+        }
         ClientMessage::MassCancel(MassCancel {
             instrument,
             side: s,
@@ -266,6 +286,9 @@ fn client(m: ClientMessage) -> ClientRef {
             instrument,
             side: s.map(side),
         },
+        ClientMessage::Unsubscribe(Unsubscribe { instrument }) => {
+            ClientRef::Unsubscribe { instrument }
+        }
     }
 }
 
@@ -319,6 +342,7 @@ fn session_reject(v: SessionRejectReason) -> SessionRejectReasonRef {
         R::DecodeFailed(K::UnknownMessageTag) => F::DecodeUnknownMessageTag,
         R::DecodeFailed(K::BadEnumValue) => F::DecodeBadEnumValue,
         R::DecodeFailed(K::Malformed) => F::DecodeMalformed,
+        R::BadDepth => F::BadDepth,
     }
 }
 
@@ -428,6 +452,24 @@ fn server(m: ServerMessage) -> ServerRef {
             ref_seq: m.ref_seq,
             count: m.count,
         },
+        ServerMessage::BookSnapshot(BookSnapshot {
+            instrument,
+            seq,
+            bids,
+            asks,
+        }) => ServerRef::BookSnapshot {
+            instrument,
+            seq,
+            bids,
+            asks,
+        },
+        ServerMessage::BookLevel(m) => ServerRef::BookLevel {
+            instrument: m.instrument,
+            seq: m.seq,
+            side: side(m.side),
+            price: m.price,
+            qty: m.qty,
+        },
     }
 }
 
@@ -514,6 +556,50 @@ fn a_new_order_has_the_documented_bytes() {
         0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // price: -2
         0x2c, 0x01, 0, 0, 0, 0, 0, 0,                    // qty: 300
         3, 0, 0, 0,                                      // time_in_force: POST
+    ];
+    assert_eq!(frame, expected);
+}
+
+/// The protocol's one `u16`, checked by eye against the Subscribe table.
+#[test]
+fn a_subscribe_has_the_documented_bytes() {
+    let msg = ClientMessage::Subscribe(Subscribe {
+        instrument: 0x1112_1314,
+        depth: MAX_DEPTH,
+    });
+    let frame = common::frame(&Envelope { seq: 3, msg });
+    #[rustfmt::skip]
+    let expected: [u8; 22] = [
+        18, 0, 0, 0,                                     // length prefix: 18
+        3, 0, 0, 0, 0, 0, 0, 0,                          // seq: 3
+        6, 0, 0, 0,                                      // tag: Subscribe
+        0x14, 0x13, 0x12, 0x11,                          // instrument
+        64, 0,                                           // depth: 64
+    ];
+    assert_eq!(frame, expected);
+}
+
+/// A depth update, checked by eye against the BookLevel table.
+#[test]
+fn a_book_level_has_the_documented_bytes() {
+    let msg = ServerMessage::BookLevel(BookLevel {
+        instrument: 2,
+        seq: 0x0102_0304_0506_0708,
+        side: Side::Sell,
+        price: -3,
+        qty: 500,
+    });
+    let frame = common::frame(&Envelope { seq: 9, msg });
+    #[rustfmt::skip]
+    let expected: [u8; 48] = [
+        44, 0, 0, 0,                                     // length prefix: 44
+        9, 0, 0, 0, 0, 0, 0, 0,                          // seq: 9
+        14, 0, 0, 0,                                     // tag: BookLevel
+        2, 0, 0, 0,                                      // instrument
+        0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // seq of the book
+        1, 0, 0, 0,                                      // side: Sell
+        0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // price: -3
+        0xf4, 0x01, 0, 0, 0, 0, 0, 0,                    // qty: 500
     ];
     assert_eq!(frame, expected);
 }

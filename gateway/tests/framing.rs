@@ -190,7 +190,7 @@ fn a_bad_side_or_time_in_force_is_named() {
 
 #[test]
 fn a_bad_reason_code_is_named() {
-    let cases: [(ServerMessage, usize, &str); 5] = [
+    let cases: [(ServerMessage, usize, &str); 6] = [
         (
             ServerMessage::LogonReject(LogonReject {
                 reason: LogonRejectReason::UnknownAccount,
@@ -232,6 +232,17 @@ fn a_bad_reason_code_is_named() {
             12,
             "logout_reason",
         ),
+        (
+            ServerMessage::BookLevel(BookLevel {
+                instrument: 1,
+                seq: 1,
+                side: Side::Buy,
+                price: 1,
+                qty: 1,
+            }),
+            24,
+            "side",
+        ),
     ];
     for (msg, offset, field) in cases {
         let mut payload = common::payload(msg);
@@ -268,7 +279,7 @@ fn a_bad_presence_flag_is_named() {
 
 #[test]
 fn payload_sizes_match_the_documented_tables() {
-    let client: [(ClientMessage, usize); 8] = [
+    let client: [(ClientMessage, usize); 9] = [
         (
             ClientMessage::Logon(Logon {
                 account: 1,
@@ -288,13 +299,23 @@ fn payload_sizes_match_the_documented_tables() {
         ),
         (ClientMessage::Heartbeat, 12),
         (ClientMessage::Logout, 12),
-        (ClientMessage::Subscribe(Subscribe { instrument: 1 }), 16),
+        (
+            ClientMessage::Subscribe(Subscribe {
+                instrument: 1,
+                depth: 0,
+            }),
+            18,
+        ),
         (
             ClientMessage::MassCancel(MassCancel {
                 instrument: 0,
                 side: None,
             }),
             17,
+        ),
+        (
+            ClientMessage::Unsubscribe(Unsubscribe { instrument: 1 }),
+            16,
         ),
     ];
     for (msg, len) in client {
@@ -303,7 +324,7 @@ fn payload_sizes_match_the_documented_tables() {
     let level = Some(Level { price: 1, qty: 1 });
     let o = common::ORDER;
     let e = common::EXEC;
-    let server: [(ServerMessage, usize); 16] = [
+    let server: [(ServerMessage, usize); 18] = [
         (
             ServerMessage::LogonAck(LogonAck {
                 account: 1,
@@ -416,6 +437,25 @@ fn payload_sizes_match_the_documented_tables() {
             }),
             24,
         ),
+        (
+            ServerMessage::BookSnapshot(BookSnapshot {
+                instrument: 1,
+                seq: 1,
+                bids: 1,
+                asks: 1,
+            }),
+            32,
+        ),
+        (
+            ServerMessage::BookLevel(BookLevel {
+                instrument: 1,
+                seq: 1,
+                side: Side::Buy,
+                price: 1,
+                qty: 1,
+            }),
+            44,
+        ),
     ];
     for (msg, len) in server {
         assert_eq!(common::payload(msg).len(), len, "{}", msg.name());
@@ -486,6 +526,34 @@ fn decode_errors_read_as_sentences() {
     );
 }
 
+#[test]
+fn bad_depth_is_code_12_after_the_decode_kinds() {
+    assert_eq!(SessionRejectReason::BadDepth.code(), 12);
+    assert_eq!(
+        SessionRejectReason::from_code(12),
+        Some(SessionRejectReason::BadDepth)
+    );
+    assert_eq!(SessionRejectReason::from_code(13), None);
+    assert_eq!(
+        SessionRejectReason::ALL.last(),
+        Some(&SessionRejectReason::BadDepth)
+    );
+}
+
+/// A `Subscribe` of the layout before `depth` (16 bytes) is refused as
+/// truncated, not read with a made-up depth.
+#[test]
+fn a_subscribe_without_depth_is_truncated() {
+    let payload = common::payload(ClientMessage::Subscribe(Subscribe {
+        instrument: 1,
+        depth: 0,
+    }));
+    assert_eq!(payload.len(), 18);
+    let err = decode_err::<ClientMessage>(&raw_frame(&payload[..16]));
+    assert_eq!(err.error, DecodeError::Truncated);
+    assert_eq!(err.seq, Some(common::SEQ));
+}
+
 /// The headings of docs/protocol.md ("### NewOrder (tag 1), 48 bytes") give
 /// each message's tag and payload size; they must match the code.
 #[test]
@@ -521,7 +589,7 @@ fn the_protocol_document_states_every_tag_and_size() {
         );
     };
     let client_docs = headings(client_part);
-    assert_eq!(client_docs.len(), 8);
+    assert_eq!(client_docs.len(), 9);
     for msg in common::every_client_message() {
         check(
             client_docs.clone(),
@@ -531,7 +599,7 @@ fn the_protocol_document_states_every_tag_and_size() {
         );
     }
     let server_docs = headings(server_part);
-    assert_eq!(server_docs.len(), 13);
+    assert_eq!(server_docs.len(), 15);
     for msg in common::every_server_message() {
         check(
             server_docs.clone(),

@@ -45,7 +45,7 @@ fn frame_like() -> impl Strategy<Value = Vec<u8>> {
     let one = (
         0u32..80,
         any::<u64>(),
-        0u32..14,
+        0..=ServerMessage::TAG_COUNT,
         proptest::collection::vec(any::<u8>(), 0..60),
     )
         .prop_map(|(len, seq, tag, rest)| {

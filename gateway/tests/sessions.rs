@@ -150,7 +150,10 @@ fn subscribers_get_trades_and_top_of_book() {
     let dir = TempDir::new("md");
     let gw = start(&dir);
     let mut watcher = Client::logon(gw.local_addr(), 9);
-    watcher.send(ClientMessage::Subscribe(Subscribe { instrument: 1 }));
+    watcher.send(ClientMessage::Subscribe(Subscribe {
+        instrument: 1,
+        depth: 0,
+    }));
     let ServerMessage::TopOfBook(top) =
         watcher.expect("snapshot", |m| matches!(m, ServerMessage::TopOfBook(_)))
     else {
@@ -423,7 +426,10 @@ fn cancel_on_disconnect_cancels_a_sessions_orders_however_it_ends() {
         seller.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
 
         let mut buyer = Client::logon(addr, 2);
-        buyer.send(ClientMessage::Subscribe(Subscribe { instrument: 1 }));
+        buyer.send(ClientMessage::Subscribe(Subscribe {
+            instrument: 1,
+            depth: 0,
+        }));
         buyer.expect(
             "the resting ask",
             |m| matches!(m, ServerMessage::TopOfBook(t) if t.ask.is_some_and(|a| a.price == 101)),
@@ -478,7 +484,10 @@ fn cancel_on_disconnect_cancels_a_slow_readers_orders() {
     let dir = TempDir::new("cod-slow");
     let gw = Gateway::start(slow_reader_config(&dir)).unwrap();
     let mut watcher = Client::logon(gw.local_addr(), 2);
-    watcher.send(ClientMessage::Subscribe(Subscribe { instrument: 1 }));
+    watcher.send(ClientMessage::Subscribe(Subscribe {
+        instrument: 1,
+        depth: 0,
+    }));
     watcher.expect("top of book", |m| matches!(m, ServerMessage::TopOfBook(_)));
     let mut slow = Client::logon_small(gw.local_addr(), 1, true);
     let bytes = slow.resting_bids(3_000);

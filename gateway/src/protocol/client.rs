@@ -65,9 +65,25 @@ pub struct Replace {
     pub qty: u64,
 }
 
-/// Ask for the market data (trades, top of book) of an instrument.
+/// Ask for the market data of an instrument: its trades, and its book as
+/// the top of book (`depth` 0) or as `depth` price levels a side (a
+/// `BookSnapshot`, then numbered `BookLevel` updates). Subscribing again
+/// replaces the subscription and starts with a fresh snapshot: what a
+/// subscriber does when it sees a gap in the numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
 pub struct Subscribe {
+    /// The instrument.
+    pub instrument: u32,
+    /// Price levels a side, 0 for the top of book only; at most `MAX_DEPTH`.
+    pub depth: u16,
+}
+
+/// The most depth levels a side a `Subscribe` may ask for.
+pub const MAX_DEPTH: u16 = 64;
+
+/// Stop the market data of an instrument: nothing more of it follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Unsubscribe {
     /// The instrument.
     pub instrument: u32,
 }
@@ -112,11 +128,14 @@ pub enum ClientMessage {
     /// Tag 7.
     #[wincode(tag = 7)]
     MassCancel(MassCancel),
+    /// Tag 8.
+    #[wincode(tag = 8)]
+    Unsubscribe(Unsubscribe),
 }
 
 impl ClientMessage {
     /// How many tags this direction has (tags are `0..TAG_COUNT`).
-    pub const TAG_COUNT: u32 = 8;
+    pub const TAG_COUNT: u32 = 9;
 
     /// The message's wire tag.
     pub fn tag(&self) -> u32 {
@@ -129,6 +148,7 @@ impl ClientMessage {
             Self::Logout => 5,
             Self::Subscribe(_) => 6,
             Self::MassCancel(_) => 7,
+            Self::Unsubscribe(_) => 8,
         }
     }
 
@@ -143,6 +163,7 @@ impl ClientMessage {
             Self::Logout => "Logout",
             Self::Subscribe(_) => "Subscribe",
             Self::MassCancel(_) => "MassCancel",
+            Self::Unsubscribe(_) => "Unsubscribe",
         }
     }
 }

@@ -214,11 +214,16 @@ pub enum SessionRejectReason {
     UnknownInstrument,
     /// The frame could not be decoded.
     DecodeFailed(DecodeErrorKind),
+    /// A `Subscribe` asked for more depth levels than the gateway sends
+    /// (`MAX_DEPTH`).
+    BadDepth,
 }
 
 impl SessionRejectReason {
     /// The code of `DecodeFailed(kind)` is this plus the kind's code.
     const DECODE_FAILED_BASE: u32 = 6;
+    /// After the decode kinds' codes (6..=11), added later.
+    const BAD_DEPTH: u32 = 12;
 }
 
 impl WireCode for SessionRejectReason {
@@ -236,6 +241,7 @@ impl WireCode for SessionRejectReason {
         Self::DecodeFailed(DecodeErrorKind::UnknownMessageTag),
         Self::DecodeFailed(DecodeErrorKind::BadEnumValue),
         Self::DecodeFailed(DecodeErrorKind::Malformed),
+        Self::BadDepth,
     ];
 
     #[inline]
@@ -248,6 +254,7 @@ impl WireCode for SessionRejectReason {
             Self::SeqDuplicate => 4,
             Self::UnknownInstrument => 5,
             Self::DecodeFailed(kind) => Self::DECODE_FAILED_BASE + kind.code(),
+            Self::BadDepth => Self::BAD_DEPTH,
         }
     }
 
@@ -260,6 +267,7 @@ impl WireCode for SessionRejectReason {
             3 => Some(Self::SeqGap),
             4 => Some(Self::SeqDuplicate),
             5 => Some(Self::UnknownInstrument),
+            Self::BAD_DEPTH => Some(Self::BadDepth),
             _ => code
                 .checked_sub(Self::DECODE_FAILED_BASE)
                 .and_then(DecodeErrorKind::from_code)

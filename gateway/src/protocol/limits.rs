@@ -8,7 +8,7 @@
 pub const LEN_PREFIX: usize = 4;
 
 /// The largest payload length a prefix may announce. Every message of this
-/// version is far smaller (the largest payload is 56 bytes); the margin leaves
+/// version is far smaller (the largest payload, `Fill`'s, is 76 bytes); the margin leaves
 /// room for new fields and messages without changing the bound, which both
 /// sides size their buffers by.
 pub const MAX_FRAME_LEN: usize = 256;

@@ -32,7 +32,9 @@ mod limits;
 pub mod sequence;
 pub mod server;
 
-pub use client::{Cancel, ClientMessage, Logon, MassCancel, NewOrder, Replace, Subscribe};
+pub use client::{
+    Cancel, ClientMessage, Logon, MAX_DEPTH, MassCancel, NewOrder, Replace, Subscribe, Unsubscribe,
+};
 pub use codes::{
     CancelReason, DecodeErrorKind, LogonRejectReason, LogoutReason, OrderRejectReason,
     SessionRejectReason, Side, TimeInForce, WireCode,
@@ -48,6 +50,6 @@ pub use frame::{
 };
 pub use sequence::{FIRST_SEQ, SeqCheck, SeqTracker};
 pub use server::{
-    Accepted, Cancelled, Exec, Fill, Level, LogonAck, LogonReject, Logout, MassCancelAck, OrderRef,
-    Reject, Rejected, Replaced, ServerMessage, TopOfBook, Trade,
+    Accepted, BookLevel, BookSnapshot, Cancelled, Exec, Fill, Level, LogonAck, LogonReject, Logout,
+    MassCancelAck, OrderRef, Reject, Rejected, Replaced, ServerMessage, TopOfBook, Trade,
 };

@@ -8,7 +8,7 @@ use wincode::{SchemaRead, SchemaWrite};
 
 use super::code_schema::Code;
 use super::codes::SessionRejectReason;
-use super::codes::{CancelReason, LogonRejectReason, LogoutReason, OrderRejectReason};
+use super::codes::{CancelReason, LogonRejectReason, LogoutReason, OrderRejectReason, Side};
 
 /// The order an execution report is about. Every report starts with it, so a
 /// client can find its order before it looks at the report's kind.
@@ -197,6 +197,40 @@ pub struct MassCancelAck {
     pub count: u32,
 }
 
+/// Market data, depth: the start of a snapshot of an instrument's book,
+/// `bids` then `asks` price levels, each a `BookLevel` carrying this `seq`,
+/// best price first. The subscriber's book of the instrument is replaced by
+/// them; the updates that follow are numbered `seq + 1`, `seq + 2`, ...
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct BookSnapshot {
+    /// The instrument.
+    pub instrument: u32,
+    /// The number of the book state the snapshot shows.
+    pub seq: u64,
+    /// `BookLevel`s of the bid side that follow.
+    pub bids: u32,
+    /// `BookLevel`s of the ask side that follow them.
+    pub asks: u32,
+}
+
+/// Market data, depth: one price level of a snapshot (`seq` the snapshot's),
+/// or an update (`seq` one more than the last): the level now has `qty`
+/// open, 0 meaning it is gone (or has left the subscribed depth).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct BookLevel {
+    /// The instrument.
+    pub instrument: u32,
+    /// Its snapshot's number, or the update's (one more than the last).
+    pub seq: u64,
+    /// The side of the book.
+    #[wincode(with = "Code<Side>")]
+    pub side: Side,
+    /// The level's price in ticks.
+    pub price: i64,
+    /// The open quantity at the level now; 0: the level is gone.
+    pub qty: u64,
+}
+
 /// Everything the gateway can send. The `u32` tag of each variant is its wire code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
 pub enum ServerMessage {
@@ -239,11 +273,17 @@ pub enum ServerMessage {
     /// Tag 12.
     #[wincode(tag = 12)]
     MassCancelAck(MassCancelAck),
+    /// Tag 13: market data.
+    #[wincode(tag = 13)]
+    BookSnapshot(BookSnapshot),
+    /// Tag 14: market data.
+    #[wincode(tag = 14)]
+    BookLevel(BookLevel),
 }
 
 impl ServerMessage {
     /// How many tags this direction has (tags are `0..TAG_COUNT`).
-    pub const TAG_COUNT: u32 = 13;
+    pub const TAG_COUNT: u32 = 15;
 
     /// The message's wire tag.
     pub fn tag(&self) -> u32 {
@@ -261,6 +301,8 @@ impl ServerMessage {
             Self::Heartbeat => 10,
             Self::Logout(_) => 11,
             Self::MassCancelAck(_) => 12,
+            Self::BookSnapshot(_) => 13,
+            Self::BookLevel(_) => 14,
         }
     }
 
@@ -280,6 +322,8 @@ impl ServerMessage {
             Self::Heartbeat => "Heartbeat",
             Self::Logout(_) => "Logout",
             Self::MassCancelAck(_) => "MassCancelAck",
+            Self::BookSnapshot(_) => "BookSnapshot",
+            Self::BookLevel(_) => "BookLevel",
         }
     }
 

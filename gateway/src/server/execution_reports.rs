@@ -122,6 +122,7 @@ impl ExecutionReports {
             self.next_index = self.next_index.saturating_add(reports_of(&out.event));
             router.route(out, stamp);
             if out.last {
+                router.market.command_done();
                 self.released = out.seq;
                 if !router.requests.is_empty() {
                     router.requests.remove(out.seq);
@@ -208,11 +209,18 @@ impl Router<'_> {
     fn route(&mut self, out: &Output, stamp: Stamp) {
         let exec = stamp.exec(0);
         match out.event {
-            Event::Accepted { id, symbol, .. } => {
+            Event::Accepted { id, .. } => {
                 if let Some((slot, order)) = self.owner(id) {
                     self.send(slot, ServerMessage::Accepted(Accepted { order, exec }));
                 }
-                self.market.touch(symbol);
+                // A resting kind enters the public book with all of it;
+                // its trades in this command take their part out again.
+                if let Some(info) = self.registry.get(id)
+                    && info.rests
+                {
+                    let (symbol, side) = (info.instrument, info.side());
+                    self.market.add(symbol, side, info.price, info.leaves);
+                }
             }
             Event::Rejected { id, reason, .. } => {
                 let reason = reason.into();
@@ -276,16 +284,24 @@ impl Router<'_> {
                         }),
                     );
                 }
-                if let Some(info) = self.registry.get(id) {
-                    self.market.touch(info.instrument);
+                if let Some(info) = self.registry.get(id)
+                    && info.rests
+                {
+                    let (symbol, side) = (info.instrument, info.side());
+                    self.market.remove(symbol, side, info.price, qty);
                 }
                 self.forget(id);
             }
             Event::Replaced { id, price, qty, .. } => {
                 if let Some(info) = self.registry.get_mut(id) {
+                    let (symbol, side) = (info.instrument, info.side());
+                    let (old_price, old_leaves) = (info.price, info.leaves);
+                    info.price = price;
                     info.leaves = qty;
-                    let instrument = info.instrument;
-                    self.market.touch(instrument);
+                    if info.rests {
+                        self.market.remove(symbol, side, old_price, old_leaves);
+                        self.market.add(symbol, side, price, qty);
+                    }
                 }
                 if let Some((slot, order)) = self.owner(id) {
                     self.send(
@@ -310,6 +326,10 @@ impl Router<'_> {
         };
         info.leaves = info.leaves.saturating_sub(qty);
         let leaves = info.leaves;
+        if info.rests {
+            let (symbol, side, at) = (info.instrument, info.side(), info.price);
+            self.market.remove(symbol, side, at, qty);
+        }
         if let Some((slot, order)) = self.owner(id) {
             self.send(
                 slot,

@@ -1,9 +1,21 @@
-//! Market data: who subscribed to which instrument, and what they are sent.
+//! Market data: each instrument's public book, who subscribed to it, and
+//! what they are sent.
 //!
-//! Each instrument the gateway has keeps its own list of subscribed
-//! sessions, so a trade or a change of the top of book reaches exactly its
-//! subscribers without looking at any other session. Instruments are found
-//! by symbol with a binary search over the few the gateway has.
+//! Everything here comes from released events (`public_book.rs` says why):
+//! trades as they are routed, and the book's levels, which the execution
+//! reports keep up to date through `add` and `remove`. At the end of each
+//! drain, every instrument whose book changed sends its subscribers what
+//! changed (`publish_touched`): the top of book to those who asked for it
+//! (depth 0), and to those who asked for `n` levels a side, one numbered
+//! `BookLevel` per level that changed among the best `n`. A book is never
+//! published in the middle of a command's events (an aggressive order is
+//! in the book until its trades take it out), so a subscriber sees only
+//! states the engine was in between commands.
+//!
+//! Subscribers of the same depth share one numbering and one last
+//! published state (a [`DepthFeed`]); a new subscriber gets a snapshot of
+//! that state, numbered like it, at the next publication, so its updates
+//! follow on without a gap.
 //!
 //! A subscriber that has closed is not removed when it closes (the session
 //! table knows nothing of subscriptions): the lists hold [`SessionRef`]s,
@@ -17,26 +29,91 @@
 use std::time::Instant;
 
 use matching::Side;
-use pipeline::Pipeline;
 
+use super::public_book::PublicBook;
 use super::registry::SessionRef;
 use super::session_table::SessionTable;
-use crate::protocol::{Level, ServerMessage, TopOfBook, Trade};
+use crate::protocol::{self, BookLevel, BookSnapshot, Level, ServerMessage, TopOfBook, Trade};
+
+/// The subscribers of one depth of one instrument, and what they last got.
+#[derive(Debug)]
+struct DepthFeed {
+    depth: usize,
+    /// The number of the last update sent (a snapshot carries it too).
+    seq: u64,
+    /// The best `depth` levels each side as last sent, best first.
+    bids: Vec<(i64, u64)>,
+    asks: Vec<(i64, u64)>,
+    subscribers: Vec<SessionRef>,
+    /// Subscribed since the last publication: a snapshot is due.
+    joining: Vec<SessionRef>,
+}
 
 #[derive(Debug)]
 struct Book {
     symbol: u32,
-    subscribers: Vec<SessionRef>,
+    public: PublicBook,
+    /// Subscribers of the top of book (depth 0), and what they last got.
+    top_subscribers: Vec<SessionRef>,
+    top_joining: Vec<SessionRef>,
+    last_top: Option<(Option<Level>, Option<Level>)>,
+    feeds: Vec<DepthFeed>,
     /// Listed in `touched` (saves searching the list).
     touched: bool,
+}
+
+impl Book {
+    fn has_subscribers(&self) -> bool {
+        !self.top_subscribers.is_empty()
+            || !self.top_joining.is_empty()
+            || self
+                .feeds
+                .iter()
+                .any(|f| !f.subscribers.is_empty() || !f.joining.is_empty())
+    }
+
+    fn unsubscribe(&mut self, me: SessionRef) {
+        self.top_subscribers.retain(|&s| s != me);
+        self.top_joining.retain(|&s| s != me);
+        for feed in &mut self.feeds {
+            feed.subscribers.retain(|&s| s != me);
+            feed.joining.retain(|&s| s != me);
+        }
+        self.feeds
+            .retain(|f| !f.subscribers.is_empty() || !f.joining.is_empty());
+    }
+
+    fn top_of_book(&self) -> TopOfBook {
+        let level = |side| {
+            self.public
+                .best(side)
+                .map(|(price, qty)| Level { price, qty })
+        };
+        TopOfBook {
+            instrument: self.symbol,
+            bid: level(Side::Buy),
+            ask: level(Side::Sell),
+        }
+    }
+}
+
+/// Why a subscription was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscribeError {
+    UnknownInstrument,
+    BadDepth,
 }
 
 #[derive(Debug)]
 pub struct MarketData {
     /// By symbol, ascending.
     books: Vec<Book>,
-    /// Books whose top may have changed this turn, with subscribers.
+    /// Books changed (or joined) since the last publication, with subscribers.
     touched: Vec<usize>,
+    /// Between the first and the last event of a command: not publishable.
+    in_command: bool,
+    /// Levels of the book being compared (kept, so publishing never allocates).
+    scratch: Vec<(i64, u64)>,
 }
 
 impl MarketData {
@@ -49,10 +126,16 @@ impl MarketData {
                 .into_iter()
                 .map(|symbol| Book {
                     symbol,
-                    subscribers: Vec::new(),
+                    public: PublicBook::default(),
+                    top_subscribers: Vec::new(),
+                    top_joining: Vec::new(),
+                    last_top: None,
+                    feeds: Vec::new(),
                     touched: false,
                 })
                 .collect(),
+            in_command: false,
+            scratch: Vec::with_capacity(usize::from(protocol::MAX_DEPTH)),
         }
     }
 
@@ -61,33 +144,93 @@ impl MarketData {
         self.books.binary_search_by_key(&symbol, |b| b.symbol).ok()
     }
 
-    /// Adds `me` to the instrument's subscribers; `false` if the gateway
+    /// `me` subscribes to the instrument at `depth` levels a side (0: top
+    /// of book), replacing any subscription it had to it. Its snapshot
+    /// comes with the next publication.
+    pub fn subscribe(
+        &mut self,
+        symbol: u32,
+        depth: u16,
+        me: SessionRef,
+    ) -> Result<(), SubscribeError> {
+        let i = self.book(symbol).ok_or(SubscribeError::UnknownInstrument)?;
+        if depth > protocol::MAX_DEPTH {
+            return Err(SubscribeError::BadDepth);
+        }
+        let book = &mut self.books[i];
+        book.unsubscribe(me);
+        if depth == 0 {
+            book.top_joining.push(me);
+        } else {
+            let depth = usize::from(depth);
+            match book.feeds.iter_mut().find(|f| f.depth == depth) {
+                Some(feed) => feed.joining.push(me),
+                None => {
+                    let top = |side| book.public.top(side, depth).collect();
+                    let feed = DepthFeed {
+                        depth,
+                        seq: 0,
+                        bids: top(Side::Buy),
+                        asks: top(Side::Sell),
+                        subscribers: Vec::new(),
+                        joining: vec![me],
+                    };
+                    book.feeds.push(feed);
+                }
+            }
+        }
+        self.mark(i);
+        Ok(())
+    }
+
+    /// `me` stops the instrument's market data; `false` if the gateway
     /// does not have the instrument.
-    pub fn subscribe(&mut self, symbol: u32, me: SessionRef) -> bool {
+    pub fn unsubscribe(&mut self, symbol: u32, me: SessionRef) -> bool {
         let Some(i) = self.book(symbol) else {
             return false;
         };
-        let subscribers = &mut self.books[i].subscribers;
-        if !subscribers.contains(&me) {
-            subscribers.push(me);
-        }
+        self.books[i].unsubscribe(me);
         true
     }
 
-    /// The instrument's top of book may have changed: its subscribers get
-    /// it at the end of the drain (`publish_touched`).
     #[inline]
-    pub fn touch(&mut self, symbol: u32) {
-        if let Some(i) = self.book(symbol) {
-            let book = &mut self.books[i];
-            if !book.touched && !book.subscribers.is_empty() {
-                book.touched = true;
-                self.touched.push(i);
-            }
+    fn mark(&mut self, i: usize) {
+        let book = &mut self.books[i];
+        if !book.touched && book.has_subscribers() {
+            book.touched = true;
+            self.touched.push(i);
         }
     }
 
-    /// A trade: its subscribers get it, and its top of book later.
+    /// `qty` more rests at `price` on `side` of the instrument.
+    #[inline]
+    pub fn add(&mut self, symbol: u32, side: Side, price: i64, qty: u64) {
+        if let Some(i) = self.book(symbol) {
+            self.in_command = true;
+            self.books[i].public.add(side, price, qty);
+            self.mark(i);
+        }
+    }
+
+    /// `qty` less rests at `price` on `side` of the instrument.
+    #[inline]
+    pub fn remove(&mut self, symbol: u32, side: Side, price: i64, qty: u64) {
+        if let Some(i) = self.book(symbol) {
+            self.in_command = true;
+            self.books[i].public.remove(side, price, qty);
+            self.mark(i);
+        }
+    }
+
+    /// The last event of a command has been routed: the books are in a
+    /// state the engine was in, and may be published.
+    #[inline]
+    pub fn command_done(&mut self) {
+        self.in_command = false;
+    }
+
+    /// A trade: its subscribers get it now, and the book at the next
+    /// publication.
     #[inline]
     pub fn trade(
         &mut self,
@@ -97,31 +240,141 @@ impl MarketData {
         sessions: &mut SessionTable,
         now: Instant,
     ) {
-        self.touch(symbol);
-        if let Some(i) = self.book(symbol) {
-            let trade = ServerMessage::Trade(Trade {
-                instrument: symbol,
-                price,
-                qty,
-            });
-            send_to(&mut self.books[i].subscribers, trade, sessions, now);
+        let Some(i) = self.book(symbol) else {
+            return;
+        };
+        let trade = ServerMessage::Trade(Trade {
+            instrument: symbol,
+            price,
+            qty,
+        });
+        let book = &mut self.books[i];
+        send_to(&mut book.top_subscribers, trade, sessions, now);
+        for feed in &mut book.feeds {
+            send_to(&mut feed.subscribers, trade, sessions, now);
         }
     }
 
-    /// Sends the top of book of every touched instrument to its subscribers.
-    pub fn publish_touched(
-        &mut self,
-        pipeline: &Pipeline,
-        sessions: &mut SessionTable,
-        now: Instant,
-    ) {
+    /// Sends every touched instrument's changes to its subscribers, and
+    /// their snapshots to those who joined. Not between two events of one
+    /// command: the books wait for the command's last event.
+    pub fn publish_touched(&mut self, sessions: &mut SessionTable, now: Instant) {
+        if self.in_command {
+            return;
+        }
         for &i in &self.touched {
             let book = &mut self.books[i];
             book.touched = false;
-            let top = ServerMessage::TopOfBook(top_of_book(pipeline, book.symbol));
-            send_to(&mut book.subscribers, top, sessions, now);
+            publish_top(book, sessions, now);
+            for feed in &mut book.feeds {
+                publish_depth(
+                    &book.public,
+                    book.symbol,
+                    feed,
+                    &mut self.scratch,
+                    sessions,
+                    now,
+                );
+            }
         }
         self.touched.clear();
+    }
+}
+
+/// The top of book to its subscribers when it changed, and to those who
+/// joined in any case.
+fn publish_top(book: &mut Book, sessions: &mut SessionTable, now: Instant) {
+    if book.top_subscribers.is_empty() && book.top_joining.is_empty() {
+        return;
+    }
+    let top = book.top_of_book();
+    let msg = ServerMessage::TopOfBook(top);
+    if book.last_top != Some((top.bid, top.ask)) {
+        book.last_top = Some((top.bid, top.ask));
+        send_to(&mut book.top_subscribers, msg, sessions, now);
+    }
+    for me in book.top_joining.drain(..) {
+        sessions.send(me.slot, msg, now);
+        if sessions.find(me).is_some() {
+            book.top_subscribers.push(me);
+        }
+    }
+}
+
+/// One depth feed: an update per level that changed among the best
+/// `depth`, each numbered; then a snapshot of the new state to those who
+/// joined.
+fn publish_depth(
+    public: &PublicBook,
+    instrument: u32,
+    feed: &mut DepthFeed,
+    scratch: &mut Vec<(i64, u64)>,
+    sessions: &mut SessionTable,
+    now: Instant,
+) {
+    for side in [Side::Buy, Side::Sell] {
+        scratch.clear();
+        scratch.extend(public.top(side, feed.depth));
+        let last = match side {
+            Side::Buy => &mut feed.bids,
+            Side::Sell => &mut feed.asks,
+        };
+        if last == scratch {
+            continue;
+        }
+        feed.subscribers.retain(|&s| sessions.find(s).is_some());
+        let mut send = |price: i64, qty: u64, seq: &mut u64| {
+            *seq += 1;
+            let msg = ServerMessage::BookLevel(BookLevel {
+                instrument,
+                seq: *seq,
+                side: side.into(),
+                price,
+                qty,
+            });
+            for s in &feed.subscribers {
+                sessions.send(s.slot, msg, now);
+            }
+        };
+        // Levels gone from the best `depth` (or emptied), then levels new
+        // or changed: a subscriber applying them in order, and keeping its
+        // best `depth`, holds exactly `scratch`.
+        for &(price, _) in last.iter() {
+            if !scratch.iter().any(|&(p, _)| p == price) {
+                send(price, 0, &mut feed.seq);
+            }
+        }
+        for &(price, qty) in scratch.iter() {
+            if !last.contains(&(price, qty)) {
+                send(price, qty, &mut feed.seq);
+            }
+        }
+        last.clear();
+        last.extend_from_slice(scratch);
+    }
+    for me in feed.joining.drain(..) {
+        let snapshot = ServerMessage::BookSnapshot(BookSnapshot {
+            instrument,
+            seq: feed.seq,
+            bids: feed.bids.len() as u32,
+            asks: feed.asks.len() as u32,
+        });
+        sessions.send(me.slot, snapshot, now);
+        for (side, levels) in [(Side::Buy, &feed.bids), (Side::Sell, &feed.asks)] {
+            for &(price, qty) in levels {
+                let level = ServerMessage::BookLevel(BookLevel {
+                    instrument,
+                    seq: feed.seq,
+                    side: side.into(),
+                    price,
+                    qty,
+                });
+                sessions.send(me.slot, level, now);
+            }
+        }
+        if sessions.find(me).is_some() {
+            feed.subscribers.push(me);
+        }
     }
 }
 
@@ -136,23 +389,5 @@ fn send_to(
     subscribers.retain(|&s| sessions.find(s).is_some());
     for s in subscribers.iter() {
         sessions.send(s.slot, msg, now);
-    }
-}
-
-/// The instrument's best bid and offer, from the engine's depth views.
-pub fn top_of_book(pipeline: &Pipeline, instrument: u32) -> TopOfBook {
-    let best = |side| {
-        let view = pipeline.depth(instrument, side)?;
-        let price = view.best_price()?;
-        let depth = view.at(price)?;
-        (depth.count > 0).then(|| Level {
-            price,
-            qty: u64::try_from(depth.qty).unwrap_or(u64::MAX),
-        })
-    };
-    TopOfBook {
-        instrument,
-        bid: best(Side::Buy),
-        ask: best(Side::Sell),
     }
 }

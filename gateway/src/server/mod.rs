@@ -19,7 +19,10 @@
 //! - `order_entry.rs`: orders, cancels and replaces into one command batch
 //!   per turn, and its publication.
 //! - `execution_reports.rs`: released events routed to the owning session.
-//! - `market_data.rs`: subscribers per instrument; trades and top of book.
+//! - `market_data.rs`: subscribers per instrument; trades, top of book and
+//!   depth, published from the public book.
+//! - `public_book.rs`: each instrument's price levels, built from released
+//!   events only, so market data never runs ahead of the journal.
 //! - `registry.rs`: live orders by engine id (owner, client order id, leaves).
 //! - `accounts.rs`: each account's live orders and its session now.
 //! - `client_orders.rs`: one account's live orders by client order id.
@@ -34,6 +37,7 @@ mod execution_reports;
 mod market_data;
 mod order_entry;
 mod poll_loop;
+mod public_book;
 mod registry;
 mod session;
 mod session_table;

@@ -21,7 +21,7 @@ use super::accounts::{AccountRef, Accounts};
 use super::registry::{OrderInfo, Registry};
 use super::wall_clock::unix_now_ns;
 use crate::protocol::{
-    Cancel, Exec, NewOrder, OrderRef, OrderRejectReason, Rejected, Replace, Side,
+    Cancel, Exec, NewOrder, OrderRef, OrderRejectReason, Rejected, Replace, Side, TimeInForce,
 };
 use idtable::IdTable;
 
@@ -112,6 +112,8 @@ impl OrderEntry {
                 client_order_id: order.client_order_id,
                 instrument: order.instrument,
                 buy: order.side == Side::Buy,
+                rests: matches!(order.time_in_force, TimeInForce::Gtc | TimeInForce::Post),
+                price: order.price,
                 leaves: order.qty,
             },
         );
@@ -279,6 +281,8 @@ fn live_order(
                 client_order_id,
                 instrument: info.instrument,
                 buy: info.buy,
+                rests: info.rests,
+                price: info.price,
                 leaves: 0,
             },
         )),

@@ -28,7 +28,7 @@ use super::accounts::InUse;
 use super::bridge::ReplyPoller;
 use super::connection::ReadOutcome;
 use super::execution_reports::{ExecutionReports, Router};
-use super::market_data::{MarketData, top_of_book};
+use super::market_data::{MarketData, SubscribeError};
 use super::order_entry::{OrderEntry, Progress};
 use super::registry::{OrderInfo, Registry};
 use super::session::{LOGOUT_GRACE, Timer, Verdict};
@@ -117,6 +117,7 @@ impl PollLoop {
         let published = pipeline.durable_seq();
         let mut sessions = SessionTable::new(poll.registry().try_clone()?);
         let mut registry = Registry::with_slots(REGISTRY_SLOTS);
+        let mut market = MarketData::new(instruments);
         // Every order the engine recovered goes back to its account, under
         // the client order id the journal kept: a returning client finds
         // its orders as it left them.
@@ -131,10 +132,14 @@ impl PollLoop {
                     client_order_id: order.client_order_id,
                     instrument: order.symbol,
                     buy: order.side == matching::Side::Buy,
+                    rests: true,
+                    price: order.price,
                     leaves: order.leaves,
                 },
             );
+            market.add(order.symbol, order.side, order.price, order.leaves);
         }
+        market.command_done();
         Ok(PollLoop {
             poll,
             listener: Some(listener),
@@ -150,7 +155,7 @@ impl PollLoop {
             requests: IdTable::with_slots(REQUEST_SLOTS),
             entry: OrderEntry::new(published),
             reports: ExecutionReports::new(published),
-            market: MarketData::new(instruments),
+            market,
             now: Instant::now(),
             sessions_accepted: 0,
         })
@@ -428,10 +433,24 @@ impl PollLoop {
                 self.entry.replace(owner, replace, accounts, &self.registry)
             }
             ClientMessage::Subscribe(sub) => {
-                if self.market.subscribe(sub.instrument, me) {
-                    let top = top_of_book(&self.pipeline, sub.instrument);
-                    self.sessions.send(slot, ServerMessage::TopOfBook(top), now);
-                } else {
+                // The snapshot follows at the end of this turn's drain
+                // (`MarketData::publish_touched`).
+                let refused = match self.market.subscribe(sub.instrument, sub.depth, me) {
+                    Ok(()) => return,
+                    Err(SubscribeError::UnknownInstrument) => {
+                        SessionRejectReason::UnknownInstrument
+                    }
+                    Err(SubscribeError::BadDepth) => SessionRejectReason::BadDepth,
+                };
+                let reject = Reject {
+                    ref_seq: seq,
+                    reason: refused,
+                };
+                self.sessions.send(slot, ServerMessage::Reject(reject), now);
+                return;
+            }
+            ClientMessage::Unsubscribe(unsub) => {
+                if !self.market.unsubscribe(unsub.instrument, me) {
                     let reject = Reject {
                         ref_seq: seq,
                         reason: SessionRejectReason::UnknownInstrument,
@@ -523,8 +542,7 @@ impl PollLoop {
         } else {
             self.reports.drain(&mut self.replies, &mut router);
         }
-        self.market
-            .publish_touched(&self.pipeline, &mut self.sessions, self.now);
+        self.market.publish_touched(&mut self.sessions, self.now);
     }
 
     fn check_timers(&mut self, now: Instant) {

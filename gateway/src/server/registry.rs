@@ -33,7 +33,24 @@ pub struct OrderInfo {
     pub instrument: u32,
     /// A buy order (else a sell): what a mass cancel by side selects.
     pub buy: bool,
+    /// A time in force that rests (GTC, post-only): the order is in the
+    /// public book (`public_book.rs`) from its `Accepted` until it ends.
+    pub rests: bool,
+    /// Its limit price (the latest, after a replace).
+    pub price: i64,
     pub leaves: u64,
+}
+
+impl OrderInfo {
+    /// The engine's side of the order.
+    #[inline]
+    pub fn side(&self) -> matching::Side {
+        if self.buy {
+            matching::Side::Buy
+        } else {
+            matching::Side::Sell
+        }
+    }
 }
 
 /// Live orders by engine id. Any number fit; lookups stay direct while the

@@ -74,10 +74,13 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
         }),
         Just(ClientMessage::Heartbeat),
         Just(ClientMessage::Logout),
-        any::<u32>().prop_map(|instrument| ClientMessage::Subscribe(Subscribe { instrument })),
+        (any::<u32>(), any::<u16>()).prop_map(|(instrument, depth)| {
+            ClientMessage::Subscribe(Subscribe { instrument, depth })
+        }),
         (any::<u32>(), proptest::option::of(code())).prop_map(|(instrument, side)| {
             ClientMessage::MassCancel(MassCancel { instrument, side })
         }),
+        any::<u32>().prop_map(|instrument| ClientMessage::Unsubscribe(Unsubscribe { instrument })),
     ]
 }
 
@@ -156,6 +159,32 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
         (any::<u64>(), any::<u32>()).prop_map(|(ref_seq, count)| {
             ServerMessage::MassCancelAck(MassCancelAck { ref_seq, count })
         }),
+        (any::<u32>(), any::<u64>(), any::<u32>(), any::<u32>()).prop_map(
+            |(instrument, seq, bids, asks)| {
+                ServerMessage::BookSnapshot(BookSnapshot {
+                    instrument,
+                    seq,
+                    bids,
+                    asks,
+                })
+            }
+        ),
+        (
+            any::<u32>(),
+            any::<u64>(),
+            code(),
+            any::<i64>(),
+            any::<u64>()
+        )
+            .prop_map(|(instrument, seq, side, price, qty)| {
+                ServerMessage::BookLevel(BookLevel {
+                    instrument,
+                    seq,
+                    side,
+                    price,
+                    qty,
+                })
+            }),
     ]
 }
 
@@ -210,10 +239,22 @@ pub fn every_client_message() -> Vec<ClientMessage> {
         ClientMessage::Logout,
         ClientMessage::Subscribe(Subscribe {
             instrument: u32::MAX,
+            depth: 0,
+        }),
+        ClientMessage::Subscribe(Subscribe {
+            instrument: 0x0102_0304,
+            depth: MAX_DEPTH,
+        }),
+        ClientMessage::Subscribe(Subscribe {
+            instrument: 0x1112_1314,
+            depth: u16::MAX,
         }),
         ClientMessage::MassCancel(MassCancel {
             instrument: 0x0102_0304,
             side: None,
+        }),
+        ClientMessage::Unsubscribe(Unsubscribe {
+            instrument: 0x2122_2324,
         }),
     ];
     for &side in Side::ALL {
@@ -319,6 +360,35 @@ pub fn every_server_message() -> Vec<ServerMessage> {
     all.push(ServerMessage::MassCancelAck(MassCancelAck {
         ref_seq: 0x0102_0304_0506_0708,
         count: 0x1112_1314,
+    }));
+    all.push(ServerMessage::BookSnapshot(BookSnapshot {
+        instrument: 0x0102_0304,
+        seq: 0x1112_1314_1516_1718,
+        bids: 0x2122_2324,
+        asks: 0x3132_3334,
+    }));
+    all.extend(Side::ALL.iter().map(|&side| {
+        ServerMessage::BookLevel(BookLevel {
+            instrument: 0x4142_4344,
+            seq: 0x5152_5354_5556_5758,
+            side,
+            price: -0x6162_6364_6566_6768,
+            qty: 0x7172_7374_7576_7778,
+        })
+    }));
+    // An empty book's snapshot, and a level that is gone (qty 0).
+    all.push(ServerMessage::BookSnapshot(BookSnapshot {
+        instrument: u32::MAX,
+        seq: u64::MAX,
+        bids: 0,
+        asks: 0,
+    }));
+    all.push(ServerMessage::BookLevel(BookLevel {
+        instrument: 1,
+        seq: 0,
+        side: Side::Sell,
+        price: i64::MAX,
+        qty: 0,
     }));
     assert_covers_every_tag(all.iter().map(ServerMessage::tag), ServerMessage::TAG_COUNT);
     all
