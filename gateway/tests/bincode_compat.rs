@@ -73,6 +73,12 @@ enum ClientRef {
     Unsubscribe {
         instrument: u32,
     },
+    OrderStatusRequest {
+        client_order_id: u64,
+    },
+    MassStatusRequest {
+        instrument: u32,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -94,6 +100,13 @@ enum OrderRejectReasonRef {
     BookFull,
     DuplicateClientOrderId,
     UnknownClientOrderId,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum OrderStateRef {
+    Unknown,
+    PendingNew,
+    Live,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -226,6 +239,18 @@ enum ServerRef {
         price: i64,
         qty: u64,
     },
+    OrderStatus {
+        ref_seq: u64,
+        order: OrderRefRef,
+        state: OrderStateRef,
+        side: SideRef,
+        price: i64,
+        leaves: u64,
+    },
+    MassStatusEnd {
+        ref_seq: u64,
+        count: u32,
+    },
 }
 
 // ---- Protocol value -> reference value, matched by name ------------------------------------
@@ -289,6 +314,12 @@ fn client(m: ClientMessage) -> ClientRef {
         ClientMessage::Unsubscribe(Unsubscribe { instrument }) => {
             ClientRef::Unsubscribe { instrument }
         }
+        ClientMessage::OrderStatusRequest(OrderStatusRequest { client_order_id }) => {
+            ClientRef::OrderStatusRequest { client_order_id }
+        }
+        ClientMessage::MassStatusRequest(MassStatusRequest { instrument }) => {
+            ClientRef::MassStatusRequest { instrument }
+        }
     }
 }
 
@@ -314,6 +345,14 @@ fn order_reject(v: OrderRejectReason) -> OrderRejectReasonRef {
         R::BookFull => F::BookFull,
         R::DuplicateClientOrderId => F::DuplicateClientOrderId,
         R::UnknownClientOrderId => F::UnknownClientOrderId,
+    }
+}
+
+fn order_state(v: OrderState) -> OrderStateRef {
+    match v {
+        OrderState::Unknown => OrderStateRef::Unknown,
+        OrderState::PendingNew => OrderStateRef::PendingNew,
+        OrderState::Live => OrderStateRef::Live,
     }
 }
 
@@ -470,6 +509,17 @@ fn server(m: ServerMessage) -> ServerRef {
             price: m.price,
             qty: m.qty,
         },
+        ServerMessage::OrderStatus(m) => ServerRef::OrderStatus {
+            ref_seq: m.ref_seq,
+            order: order(m.order),
+            state: order_state(m.state),
+            side: side(m.side),
+            price: m.price,
+            leaves: m.leaves,
+        },
+        ServerMessage::MassStatusEnd(MassStatusEnd { ref_seq, count }) => {
+            ServerRef::MassStatusEnd { ref_seq, count }
+        }
     }
 }
 
@@ -600,6 +650,39 @@ fn a_book_level_has_the_documented_bytes() {
         1, 0, 0, 0,                                      // side: Sell
         0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // price: -3
         0xf4, 0x01, 0, 0, 0, 0, 0, 0,                    // qty: 500
+    ];
+    assert_eq!(frame, expected);
+}
+
+/// An order's status, checked by eye against the OrderStatus table.
+#[test]
+fn an_order_status_has_the_documented_bytes() {
+    let msg = ServerMessage::OrderStatus(OrderStatus {
+        ref_seq: 0x0102_0304_0506_0708,
+        order: OrderRef {
+            client_order_id: 0x1112_1314_1516_1718,
+            order_id: 0x2122_2324_2526_2728,
+            instrument: 3,
+        },
+        state: OrderState::Live,
+        side: Side::Sell,
+        price: -2,
+        leaves: 300,
+    });
+    let frame = common::frame(&Envelope { seq: 6, msg });
+    #[rustfmt::skip]
+    let expected: [u8; 68] = [
+        64, 0, 0, 0,                                     // length prefix: 64
+        6, 0, 0, 0, 0, 0, 0, 0,                          // seq: 6
+        15, 0, 0, 0,                                     // tag: OrderStatus
+        0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // ref_seq
+        0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11,  // client_order_id
+        0x28, 0x27, 0x26, 0x25, 0x24, 0x23, 0x22, 0x21,  // order_id
+        3, 0, 0, 0,                                      // instrument
+        2, 0, 0, 0,                                      // state: LIVE
+        1, 0, 0, 0,                                      // side: Sell
+        0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // price: -2
+        0x2c, 0x01, 0, 0, 0, 0, 0, 0,                    // leaves: 300
     ];
     assert_eq!(frame, expected);
 }

@@ -190,7 +190,7 @@ fn a_bad_side_or_time_in_force_is_named() {
 
 #[test]
 fn a_bad_reason_code_is_named() {
-    let cases: [(ServerMessage, usize, &str); 6] = [
+    let cases: [(ServerMessage, usize, &str); 8] = [
         (
             ServerMessage::LogonReject(LogonReject {
                 reason: LogonRejectReason::UnknownAccount,
@@ -243,6 +243,30 @@ fn a_bad_reason_code_is_named() {
             24,
             "side",
         ),
+        (
+            ServerMessage::OrderStatus(OrderStatus {
+                ref_seq: 1,
+                order: common::ORDER,
+                state: OrderState::Live,
+                side: Side::Buy,
+                price: 1,
+                leaves: 1,
+            }),
+            40,
+            "order_state",
+        ),
+        (
+            ServerMessage::OrderStatus(OrderStatus {
+                ref_seq: 1,
+                order: common::ORDER,
+                state: OrderState::Live,
+                side: Side::Buy,
+                price: 1,
+                leaves: 1,
+            }),
+            44,
+            "side",
+        ),
     ];
     for (msg, offset, field) in cases {
         let mut payload = common::payload(msg);
@@ -279,7 +303,7 @@ fn a_bad_presence_flag_is_named() {
 
 #[test]
 fn payload_sizes_match_the_documented_tables() {
-    let client: [(ClientMessage, usize); 9] = [
+    let client: [(ClientMessage, usize); 11] = [
         (
             ClientMessage::Logon(Logon {
                 account: 1,
@@ -317,6 +341,14 @@ fn payload_sizes_match_the_documented_tables() {
             ClientMessage::Unsubscribe(Unsubscribe { instrument: 1 }),
             16,
         ),
+        (
+            ClientMessage::OrderStatusRequest(OrderStatusRequest { client_order_id: 1 }),
+            20,
+        ),
+        (
+            ClientMessage::MassStatusRequest(MassStatusRequest { instrument: 1 }),
+            16,
+        ),
     ];
     for (msg, len) in client {
         assert_eq!(common::payload(msg).len(), len, "{}", msg.name());
@@ -324,7 +356,7 @@ fn payload_sizes_match_the_documented_tables() {
     let level = Some(Level { price: 1, qty: 1 });
     let o = common::ORDER;
     let e = common::EXEC;
-    let server: [(ServerMessage, usize); 18] = [
+    let server: [(ServerMessage, usize); 20] = [
         (
             ServerMessage::LogonAck(LogonAck {
                 account: 1,
@@ -455,6 +487,24 @@ fn payload_sizes_match_the_documented_tables() {
                 qty: 1,
             }),
             44,
+        ),
+        (
+            ServerMessage::OrderStatus(OrderStatus {
+                ref_seq: 1,
+                order: o,
+                state: OrderState::Live,
+                side: Side::Buy,
+                price: 1,
+                leaves: 1,
+            }),
+            64,
+        ),
+        (
+            ServerMessage::MassStatusEnd(MassStatusEnd {
+                ref_seq: 1,
+                count: 1,
+            }),
+            24,
         ),
     ];
     for (msg, len) in server {
@@ -589,7 +639,7 @@ fn the_protocol_document_states_every_tag_and_size() {
         );
     };
     let client_docs = headings(client_part);
-    assert_eq!(client_docs.len(), 9);
+    assert_eq!(client_docs.len(), 11);
     for msg in common::every_client_message() {
         check(
             client_docs.clone(),
@@ -599,7 +649,7 @@ fn the_protocol_document_states_every_tag_and_size() {
         );
     }
     let server_docs = headings(server_part);
-    assert_eq!(server_docs.len(), 15);
+    assert_eq!(server_docs.len(), 17);
     for msg in common::every_server_message() {
         check(
             server_docs.clone(),

@@ -10,12 +10,12 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gateway::Gateway;
 use gateway::protocol::{
-    Cancel, CancelReason, ClientMessage, LogonRejectReason, OrderRejectReason, Replace,
-    ServerMessage, Side, TimeInForce,
+    Cancel, CancelReason, ClientMessage, OrderRejectReason, Replace, ServerMessage, Side,
+    TimeInForce,
 };
 use support::{Client, TempDir, config, start};
 
@@ -47,28 +47,6 @@ fn cancelled(client: &mut Client, coid: u64) -> u64 {
     x.qty
 }
 
-/// Logs on as `account`, retrying while the gateway has not yet seen the
-/// account's previous connection close (it answers `ACCOUNT_IN_USE` then).
-fn log_on_again(addr: SocketAddr, account: u32) -> Client {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let mut c = Client::connect(addr);
-        c.send(ClientMessage::Logon(gateway::protocol::Logon {
-            account,
-            cancel_on_disconnect: false,
-        }));
-        match c.recv() {
-            Some(ServerMessage::LogonAck(_)) => return c,
-            Some(ServerMessage::LogonReject(r))
-                if r.reason == LogonRejectReason::AccountInUse && Instant::now() < deadline =>
-            {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            other => panic!("expected LogonAck, got {other:?}"),
-        }
-    }
-}
-
 /// Account 7's two resting sells: coid 1 at 101 and coid 2 at 105, 5 each.
 fn rest_two_sells(addr: SocketAddr) {
     let mut seven = Client::logon(addr, 7);
@@ -84,7 +62,7 @@ fn rest_two_sells(addr: SocketAddr) {
 /// its orders by client order id, replaces the other, and gets the fill
 /// when account 8 trades with it.
 fn account_seven_comes_back(addr: SocketAddr) {
-    let mut seven = log_on_again(addr, 7);
+    let mut seven = Client::logon_again(addr, 7);
     cancel(&mut seven, 2);
     assert_eq!(cancelled(&mut seven, 2), 5);
     seven.send(ClientMessage::Replace(Replace {
@@ -159,7 +137,7 @@ fn an_account_keeps_its_orders_across_a_clean_restart() {
     gw.shutdown().unwrap();
     // And again from the snapshot that shutdown wrote, not only the journal.
     let gw = Gateway::start(config(&dir)).unwrap();
-    let mut seven = log_on_again(gw.local_addr(), 7);
+    let mut seven = Client::logon_again(gw.local_addr(), 7);
     cancel(&mut seven, 2);
     assert_eq!(cancelled(&mut seven, 2), 1);
     gw.shutdown().unwrap();
@@ -278,7 +256,7 @@ fn an_account_keeps_its_orders_across_kill_9_under_load() {
     assert!(sent > 64, "the load ran ({sent} orders)");
 
     let gw = Gateway::start(config(&dir)).unwrap();
-    let mut seven = log_on_again(gw.local_addr(), 7);
+    let mut seven = Client::logon_again(gw.local_addr(), 7);
     for coid in 1..=50u64 {
         cancel(&mut seven, coid);
     }

@@ -81,6 +81,21 @@ pub struct Subscribe {
 /// The most depth levels a side a `Subscribe` may ask for.
 pub const MAX_DEPTH: u16 = 64;
 
+/// Ask for the state of one of the account's orders, by the id the client
+/// gave it: answered with one `OrderStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct OrderStatusRequest {
+    pub client_order_id: u64,
+}
+
+/// Ask for every live order of the account, or of one instrument (0: every
+/// instrument): answered with an `OrderStatus` for each, then a
+/// `MassStatusEnd` with the count. What a client asks right after logon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct MassStatusRequest {
+    pub instrument: u32,
+}
+
 /// Stop the market data of an instrument: nothing more of it follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
 pub struct Unsubscribe {
@@ -131,11 +146,17 @@ pub enum ClientMessage {
     /// Tag 8.
     #[wincode(tag = 8)]
     Unsubscribe(Unsubscribe),
+    /// Tag 9.
+    #[wincode(tag = 9)]
+    OrderStatusRequest(OrderStatusRequest),
+    /// Tag 10.
+    #[wincode(tag = 10)]
+    MassStatusRequest(MassStatusRequest),
 }
 
 impl ClientMessage {
     /// How many tags this direction has (tags are `0..TAG_COUNT`).
-    pub const TAG_COUNT: u32 = 9;
+    pub const TAG_COUNT: u32 = 11;
 
     /// The message's wire tag.
     pub fn tag(&self) -> u32 {
@@ -149,6 +170,8 @@ impl ClientMessage {
             Self::Subscribe(_) => 6,
             Self::MassCancel(_) => 7,
             Self::Unsubscribe(_) => 8,
+            Self::OrderStatusRequest(_) => 9,
+            Self::MassStatusRequest(_) => 10,
         }
     }
 
@@ -164,6 +187,8 @@ impl ClientMessage {
             Self::Subscribe(_) => "Subscribe",
             Self::MassCancel(_) => "MassCancel",
             Self::Unsubscribe(_) => "Unsubscribe",
+            Self::OrderStatusRequest(_) => "OrderStatusRequest",
+            Self::MassStatusRequest(_) => "MassStatusRequest",
         }
     }
 }

@@ -122,6 +122,20 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// What the gateway knows of an order (`OrderStatus`).
+    pub enum OrderState as "order_state" {
+        /// The account has no live order of this client order id: never
+        /// entered, or ended (filled, cancelled, rejected).
+        Unknown = 0,
+        /// Entered and sequenced, not yet acknowledged (`Accepted` is on
+        /// its way, or a `Rejected`).
+        PendingNew = 1,
+        /// Acknowledged and live, with `leaves` open.
+        Live = 2,
+    }
+}
+
+wire_enum! {
     /// Why open quantity was cancelled (execution report `Cancelled`).
     pub enum CancelReason as "cancel_reason" {
         /// The owner asked.
@@ -303,5 +317,6 @@ mod tests {
         check::<LogoutReason>();
         check::<DecodeErrorKind>();
         check::<SessionRejectReason>();
+        check::<OrderState>();
     }
 }

@@ -33,10 +33,11 @@ pub mod sequence;
 pub mod server;
 
 pub use client::{
-    Cancel, ClientMessage, Logon, MAX_DEPTH, MassCancel, NewOrder, Replace, Subscribe, Unsubscribe,
+    Cancel, ClientMessage, Logon, MAX_DEPTH, MassCancel, MassStatusRequest, NewOrder,
+    OrderStatusRequest, Replace, Subscribe, Unsubscribe,
 };
 pub use codes::{
-    CancelReason, DecodeErrorKind, LogonRejectReason, LogoutReason, OrderRejectReason,
+    CancelReason, DecodeErrorKind, LogonRejectReason, LogoutReason, OrderRejectReason, OrderState,
     SessionRejectReason, Side, TimeInForce, WireCode,
 };
 pub use envelope::{
@@ -51,5 +52,6 @@ pub use frame::{
 pub use sequence::{FIRST_SEQ, SeqCheck, SeqTracker};
 pub use server::{
     Accepted, BookLevel, BookSnapshot, Cancelled, Exec, Fill, Level, LogonAck, LogonReject, Logout,
-    MassCancelAck, OrderRef, Reject, Rejected, Replaced, ServerMessage, TopOfBook, Trade,
+    MassCancelAck, MassStatusEnd, OrderRef, OrderStatus, Reject, Rejected, Replaced, ServerMessage,
+    TopOfBook, Trade,
 };

@@ -8,7 +8,9 @@ use wincode::{SchemaRead, SchemaWrite};
 
 use super::code_schema::Code;
 use super::codes::SessionRejectReason;
-use super::codes::{CancelReason, LogonRejectReason, LogoutReason, OrderRejectReason, Side};
+use super::codes::{
+    CancelReason, LogonRejectReason, LogoutReason, OrderRejectReason, OrderState, Side,
+};
 
 /// The order an execution report is about. Every report starts with it, so a
 /// client can find its order before it looks at the report's kind.
@@ -231,6 +233,36 @@ pub struct BookLevel {
     pub qty: u64,
 }
 
+/// The answer to an `OrderStatusRequest`, or one order of a
+/// `MassStatusRequest`'s answer: the order as the gateway knows it when it
+/// answers. Reports already sent for the order are not repeated; those
+/// still on their way follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct OrderStatus {
+    /// The sequence number of the request frame.
+    pub ref_seq: u64,
+    /// The order; `order_id` and `instrument` 0 when `Unknown`.
+    pub order: OrderRef,
+    #[wincode(with = "Code<OrderState>")]
+    pub state: OrderState,
+    /// The order's side (`Buy` when `Unknown`).
+    #[wincode(with = "Code<Side>")]
+    pub side: Side,
+    /// Its limit price in ticks, the latest after a replace (0 when `Unknown`).
+    pub price: i64,
+    /// Its open quantity (0 when `Unknown`).
+    pub leaves: u64,
+}
+
+/// The end of a `MassStatusRequest`'s answer: `count` `OrderStatus`es came
+/// before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct MassStatusEnd {
+    /// The sequence number of the request frame.
+    pub ref_seq: u64,
+    pub count: u32,
+}
+
 /// Everything the gateway can send. The `u32` tag of each variant is its wire code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
 pub enum ServerMessage {
@@ -279,11 +311,17 @@ pub enum ServerMessage {
     /// Tag 14: market data.
     #[wincode(tag = 14)]
     BookLevel(BookLevel),
+    /// Tag 15.
+    #[wincode(tag = 15)]
+    OrderStatus(OrderStatus),
+    /// Tag 16.
+    #[wincode(tag = 16)]
+    MassStatusEnd(MassStatusEnd),
 }
 
 impl ServerMessage {
     /// How many tags this direction has (tags are `0..TAG_COUNT`).
-    pub const TAG_COUNT: u32 = 15;
+    pub const TAG_COUNT: u32 = 17;
 
     /// The message's wire tag.
     pub fn tag(&self) -> u32 {
@@ -303,6 +341,8 @@ impl ServerMessage {
             Self::MassCancelAck(_) => 12,
             Self::BookSnapshot(_) => 13,
             Self::BookLevel(_) => 14,
+            Self::OrderStatus(_) => 15,
+            Self::MassStatusEnd(_) => 16,
         }
     }
 
@@ -324,6 +364,8 @@ impl ServerMessage {
             Self::MassCancelAck(_) => "MassCancelAck",
             Self::BookSnapshot(_) => "BookSnapshot",
             Self::BookLevel(_) => "BookLevel",
+            Self::OrderStatus(_) => "OrderStatus",
+            Self::MassStatusEnd(_) => "MassStatusEnd",
         }
     }
 

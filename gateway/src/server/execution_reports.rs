@@ -210,6 +210,9 @@ impl Router<'_> {
         let exec = stamp.exec(0);
         match out.event {
             Event::Accepted { id, .. } => {
+                if let Some(info) = self.registry.get_mut(id) {
+                    info.accepted = true;
+                }
                 if let Some((slot, order)) = self.owner(id) {
                     self.send(slot, ServerMessage::Accepted(Accepted { order, exec }));
                 }

@@ -18,6 +18,8 @@
 //!   closing, and the once-per-turn flush.
 //! - `order_entry.rs`: orders, cancels and replaces into one command batch
 //!   per turn, and its publication.
+//! - `order_status.rs`: an account's orders as the gateway knows them, for
+//!   `OrderStatusRequest` and `MassStatusRequest`.
 //! - `execution_reports.rs`: released events routed to the owning session.
 //! - `market_data.rs`: subscribers per instrument; trades, top of book and
 //!   depth, published from the public book.
@@ -36,6 +38,7 @@ mod connection;
 mod execution_reports;
 mod market_data;
 mod order_entry;
+mod order_status;
 mod poll_loop;
 mod public_book;
 mod registry;

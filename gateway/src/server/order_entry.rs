@@ -114,6 +114,7 @@ impl OrderEntry {
                 buy: order.side == Side::Buy,
                 rests: matches!(order.time_in_force, TimeInForce::Gtc | TimeInForce::Post),
                 price: order.price,
+                accepted: false,
                 leaves: order.qty,
             },
         );
@@ -283,6 +284,7 @@ fn live_order(
                 buy: info.buy,
                 rests: info.rests,
                 price: info.price,
+                accepted: info.accepted,
                 leaves: 0,
             },
         )),

@@ -30,13 +30,14 @@ use super::connection::ReadOutcome;
 use super::execution_reports::{ExecutionReports, Router};
 use super::market_data::{MarketData, SubscribeError};
 use super::order_entry::{OrderEntry, Progress};
+use super::order_status::{mass_status, order_status};
 use super::registry::{OrderInfo, Registry};
 use super::session::{LOGOUT_GRACE, Timer, Verdict};
 use super::session_table::{FIRST_SESSION, SessionTable};
 use super::stages::Stages;
 use crate::config::SessionLimits;
 use crate::protocol::{
-    ClientMessage, Decoded, LogoutReason, MassCancelAck, Reject, ServerMessage,
+    ClientMessage, Decoded, LogoutReason, MassCancelAck, MassStatusEnd, Reject, ServerMessage,
     SessionRejectReason, decode_frame,
 };
 use idtable::IdTable;
@@ -134,6 +135,7 @@ impl PollLoop {
                     buy: order.side == matching::Side::Buy,
                     rests: true,
                     price: order.price,
+                    accepted: true,
                     leaves: order.leaves,
                 },
             );
@@ -447,6 +449,34 @@ impl PollLoop {
                     reason: refused,
                 };
                 self.sessions.send(slot, ServerMessage::Reject(reject), now);
+                return;
+            }
+            ClientMessage::OrderStatusRequest(req) => {
+                let status =
+                    order_status(seq, owner, req.client_order_id, accounts, &self.registry);
+                self.sessions
+                    .send(slot, ServerMessage::OrderStatus(status), now);
+                return;
+            }
+            ClientMessage::MassStatusRequest(req) => {
+                let (sessions, registry) = (&mut self.sessions, &self.registry);
+                let mut statuses = Vec::new();
+                let count = mass_status(
+                    seq,
+                    owner,
+                    req.instrument,
+                    &sessions.accounts,
+                    registry,
+                    |s| statuses.push(s),
+                );
+                for status in statuses {
+                    sessions.send(slot, ServerMessage::OrderStatus(status), now);
+                }
+                let end = MassStatusEnd {
+                    ref_seq: seq,
+                    count,
+                };
+                sessions.send(slot, ServerMessage::MassStatusEnd(end), now);
                 return;
             }
             ClientMessage::Unsubscribe(unsub) => {

@@ -38,6 +38,9 @@ pub struct OrderInfo {
     pub rests: bool,
     /// Its limit price (the latest, after a replace).
     pub price: i64,
+    /// Its `Accepted` has been routed (an order status says `Live`, not
+    /// `PendingNew`).
+    pub accepted: bool,
     pub leaves: u64,
 }
 

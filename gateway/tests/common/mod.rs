@@ -81,6 +81,12 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
             ClientMessage::MassCancel(MassCancel { instrument, side })
         }),
         any::<u32>().prop_map(|instrument| ClientMessage::Unsubscribe(Unsubscribe { instrument })),
+        any::<u64>().prop_map(|client_order_id| {
+            ClientMessage::OrderStatusRequest(OrderStatusRequest { client_order_id })
+        }),
+        any::<u32>().prop_map(|instrument| {
+            ClientMessage::MassStatusRequest(MassStatusRequest { instrument })
+        }),
     ]
 }
 
@@ -185,6 +191,27 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
                     qty,
                 })
             }),
+        (
+            any::<u64>(),
+            order_ref(),
+            code(),
+            code(),
+            any::<i64>(),
+            any::<u64>()
+        )
+            .prop_map(|(ref_seq, order, state, side, price, leaves)| {
+                ServerMessage::OrderStatus(OrderStatus {
+                    ref_seq,
+                    order,
+                    state,
+                    side,
+                    price,
+                    leaves,
+                })
+            }),
+        (any::<u64>(), any::<u32>()).prop_map(|(ref_seq, count)| {
+            ServerMessage::MassStatusEnd(MassStatusEnd { ref_seq, count })
+        }),
     ]
 }
 
@@ -256,6 +283,17 @@ pub fn every_client_message() -> Vec<ClientMessage> {
         ClientMessage::Unsubscribe(Unsubscribe {
             instrument: 0x2122_2324,
         }),
+        ClientMessage::OrderStatusRequest(OrderStatusRequest {
+            client_order_id: 0x3132_3334_3536_3738,
+        }),
+        ClientMessage::OrderStatusRequest(OrderStatusRequest {
+            client_order_id: u64::MAX,
+        }),
+        ClientMessage::MassStatusRequest(MassStatusRequest {
+            instrument: 0x4142_4344,
+        }),
+        // Every instrument.
+        ClientMessage::MassStatusRequest(MassStatusRequest { instrument: 0 }),
     ];
     for &side in Side::ALL {
         all.push(ClientMessage::MassCancel(MassCancel {
@@ -389,6 +427,39 @@ pub fn every_server_message() -> Vec<ServerMessage> {
         side: Side::Sell,
         price: i64::MAX,
         qty: 0,
+    }));
+    for &state in OrderState::ALL {
+        for &side in Side::ALL {
+            all.push(ServerMessage::OrderStatus(OrderStatus {
+                ref_seq: 0x0102_0304_0506_0708,
+                order: ORDER,
+                state,
+                side,
+                price: -0x4142_4344_4546_4748,
+                leaves: 0x5152_5354_5556_5758,
+            }));
+        }
+    }
+    // What an unknown order's status carries: zeros but for the client's id.
+    all.push(ServerMessage::OrderStatus(OrderStatus {
+        ref_seq: u64::MAX,
+        order: OrderRef {
+            client_order_id: u64::MAX,
+            order_id: 0,
+            instrument: 0,
+        },
+        state: OrderState::Unknown,
+        side: Side::Buy,
+        price: 0,
+        leaves: 0,
+    }));
+    all.push(ServerMessage::MassStatusEnd(MassStatusEnd {
+        ref_seq: 0x6162_6364_6566_6768,
+        count: 0x7172_7374,
+    }));
+    all.push(ServerMessage::MassStatusEnd(MassStatusEnd {
+        ref_seq: 1,
+        count: 0,
     }));
     assert_covers_every_tag(all.iter().map(ServerMessage::tag), ServerMessage::TAG_COUNT);
     all

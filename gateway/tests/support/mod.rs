@@ -128,6 +128,30 @@ impl Client {
         c
     }
 
+    /// As `logon`, retrying for up to 5 s while the gateway answers
+    /// `ACCOUNT_IN_USE`: it has not yet seen the account's previous
+    /// connection close.
+    pub fn logon_again(addr: SocketAddr, account: u32) -> Client {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut c = Client::connect(addr);
+            c.send(ClientMessage::Logon(Logon {
+                account,
+                cancel_on_disconnect: false,
+            }));
+            match c.recv() {
+                Some(ServerMessage::LogonAck(_)) => return c,
+                Some(ServerMessage::LogonReject(r))
+                    if r.reason == gateway::protocol::LogonRejectReason::AccountInUse
+                        && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => panic!("expected LogonAck, got {other:?}"),
+            }
+        }
+    }
+
     pub fn send(&mut self, msg: ClientMessage) {
         self.seq += 1;
         self.send_with_seq(self.seq, msg);
