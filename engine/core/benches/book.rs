@@ -282,11 +282,36 @@ fn bench_mix(c: &mut Criterion, workload: &Workload) {
     group.finish();
 }
 
+/// What a snapshot taken while trading stops matching for: copying every
+/// resting order out (`Engine::for_each_order` into a kept vector), for
+/// books of 10k, 100k and 1M resting orders (passive orders near the touch).
+fn bench_snapshot_copy(c: &mut Criterion, workload: &Workload) {
+    let mut group = c.benchmark_group("snapshot_copy");
+    for n in [10_000u64, 100_000, 1_000_000] {
+        let mut engine = warm_engine(workload, 0);
+        let mut rng = Pcg64Mcg::seed_from_u64(7);
+        let mut sink = Count::default();
+        for command in passive_orders(&engine, &mut rng, 1 << 40, n) {
+            engine.execute(&command, &mut sink);
+        }
+        let mut orders = Vec::new();
+        group.bench_function(format!("{n}"), |b| {
+            b.iter(|| {
+                orders.clear();
+                engine.for_each_order(|o| orders.push(o));
+                orders.len()
+            })
+        });
+    }
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let workload = workload();
     bench_add_and_cancel(c, &workload);
     bench_sweep(c);
     bench_mix(c, &workload);
+    bench_snapshot_copy(c, &workload);
 }
 
 criterion_group! {

@@ -55,7 +55,7 @@ pub use reader::{ReadSummary, SegmentReport, read_journal};
 pub use record::{Record, RecordProblem};
 pub use recovery::{Recovered, recover};
 pub use segment::SEGMENT_HEADER_LEN;
-pub use snapshot::{Snapshot, read_snapshot, write_snapshot};
+pub use snapshot::{Snapshot, prune_snapshots, read_snapshot, write_snapshot, write_snapshot_of};
 pub use warning::Warning;
 pub use writer::{JournalWriter, OpenReport, WriterOptions};
 

@@ -26,7 +26,8 @@
 //! ownership lives"). A version-1 snapshot is passed over like any other
 //! unreadable one, and recovery replays the journal instead.
 
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::codec::{self, Reader};
@@ -57,31 +58,71 @@ pub struct Snapshot {
 /// the orders, so a large book costs no extra memory.
 pub fn write_snapshot(dir: &Path, engine: &Engine, last_seq: u64) -> Result<PathBuf, JournalError> {
     let instruments: Vec<InstrumentSpec> = engine.instruments().copied().collect();
-    let count = u32::try_from(instruments.len())
-        .map_err(|_| JournalError::BadOptions("too many instruments for a snapshot".into()))?;
     let mut orders = 0u64;
     engine.for_each_order(|_| orders += 1);
+    write_file(dir, last_seq, &instruments, orders, |out| {
+        // `for_each_order` takes a closure that cannot fail: keep the first
+        // error and skip the rest.
+        let mut result = Ok(());
+        engine.for_each_order(|o| {
+            if result.is_ok() {
+                result = write_order(out, &o);
+            }
+        });
+        result
+    })
+}
+
+/// Writes `snapshot` to `dir/snapshot-<last_seq>.snap`, atomically, as
+/// `write_snapshot` writes an engine's: for a snapshot copied out of the
+/// engine at a consistent point and written by another thread while the
+/// engine goes on (see the pipeline's `snapshots.rs`).
+pub fn write_snapshot_of(dir: &Path, snapshot: &Snapshot) -> Result<PathBuf, JournalError> {
+    let count = snapshot.orders.len() as u64;
+    write_file(
+        dir,
+        snapshot.last_seq,
+        &snapshot.instruments,
+        count,
+        |out| snapshot.orders.iter().try_for_each(|o| write_order(out, o)),
+    )
+}
+
+/// Header, instruments and order count; `orders` writes the orders.
+fn write_file(
+    dir: &Path,
+    last_seq: u64,
+    instruments: &[InstrumentSpec],
+    order_count: u64,
+    orders: impl FnOnce(&mut CrcWriter<&mut BufWriter<File>>) -> io::Result<()>,
+) -> Result<PathBuf, JournalError> {
+    let count = u32::try_from(instruments.len())
+        .map_err(|_| JournalError::BadOptions("too many instruments for a snapshot".into()))?;
     files::write_atomically(dir, &layout::snapshot_name(last_seq), |out| {
         let mut out = CrcWriter::new(out);
         out.write_all(&MAGIC)?;
         out.write_all(&VERSION.to_le_bytes())?;
         out.write_all(&last_seq.to_le_bytes())?;
         out.write_all(&count.to_le_bytes())?;
-        for spec in &instruments {
+        for spec in instruments {
             write_spec(&mut out, spec)?;
         }
-        out.write_all(&orders.to_le_bytes())?;
-        // `for_each_order` takes a closure that cannot fail: keep the first
-        // error and skip the rest.
-        let mut result = Ok(());
-        engine.for_each_order(|o| {
-            if result.is_ok() {
-                result = write_order(&mut out, &o);
-            }
-        });
-        result?;
+        out.write_all(&order_count.to_le_bytes())?;
+        orders(&mut out)?;
         out.finish()
     })
+}
+
+/// Deletes every snapshot of `dir` but the newest `keep` (at least one is
+/// kept). Returns how many were deleted. Recovery needs only the newest
+/// that checks out; one older is kept in case the newest is damaged.
+pub fn prune_snapshots(dir: &Path, keep: usize) -> Result<usize, JournalError> {
+    let listing = layout::list(dir)?;
+    let old = listing.snapshots.len().saturating_sub(keep.max(1));
+    for snap in &listing.snapshots[..old] {
+        std::fs::remove_file(&snap.path).map_err(JournalError::io("delete", &snap.path))?;
+    }
+    Ok(old)
 }
 
 fn write_order(out: &mut impl Write, o: &SnapshotOrder) -> io::Result<()> {

@@ -34,6 +34,10 @@ pub struct PipelineConfig {
     /// Write a snapshot of the books on clean shutdown, so the next start
     /// replays nothing.
     pub snapshot_on_shutdown: bool,
+    /// Also snapshot while trading, every this many commands (`None`: only
+    /// on shutdown), so a crash replays at most about this many commands
+    /// (`snapshots.rs`).
+    pub snapshot_every: Option<u64>,
     /// Which stages to run on the publisher's thread, if the cores allow
     /// (`Topology::place` decides what is granted). With `Hosted` or
     /// `AllHosted` granted, the publisher must call `Pipeline::poll`
@@ -62,6 +66,7 @@ impl PipelineConfig {
             inbound_ring: 1 << 16,
             outbound_ring: 1 << 16,
             snapshot_on_shutdown: true,
+            snapshot_every: None,
             placement: Placement::Threads,
             wait: WaitSetting::Auto,
         }
@@ -114,6 +119,8 @@ pub enum PipelineError {
     InstrumentsDiffer { dir: PathBuf },
     #[error("the {} stage failed: {}", .0.stage, .0.message)]
     StageFailed(StageFailure),
+    #[error("cannot start the snapshot writer thread: {0}")]
+    Snapshots(std::io::Error),
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ mod output_stage;
 mod placement;
 mod publisher;
 mod slots;
+mod snapshots;
 mod startup;
 mod topology;
 pub mod wait;

@@ -15,6 +15,7 @@ use super::doorbell::Doorbell;
 use super::guard::{guarded, guarded_batch};
 use super::health::Health;
 use super::slots::{Inbound, Output};
+use super::snapshots::Snapshots;
 use super::wait::{Backoff, StageWait};
 use journal::write_snapshot;
 use matching::engine::Engine;
@@ -180,6 +181,8 @@ pub(crate) struct MatchingStage {
     last_seq: u64,
     /// Where to write a snapshot on a clean shutdown, if anywhere.
     snapshot_dir: Option<PathBuf>,
+    /// Snapshots while trading, if configured.
+    snapshots: Option<Snapshots>,
 }
 
 impl MatchingStage {
@@ -189,6 +192,7 @@ impl MatchingStage {
         health: Arc<Health>,
         last_seq: u64,
         snapshot_dir: Option<PathBuf>,
+        snapshots: Option<Snapshots>,
     ) -> Self {
         MatchingStage {
             engine,
@@ -196,6 +200,7 @@ impl MatchingStage {
             health,
             last_seq,
             snapshot_dir,
+            snapshots,
         }
     }
 
@@ -236,6 +241,9 @@ impl MatchingStage {
         if end_of_batch {
             self.outbox.flush();
         }
+        if let Some(snapshots) = &mut self.snapshots {
+            snapshots.after(slot.seq, &self.engine);
+        }
     }
 
     /// Hosted: publishes what an earlier flush could not; `true` when
@@ -254,6 +262,9 @@ impl Drop for MatchingStage {
     /// Shutdown: publish what is pending, and snapshot the books so the
     /// next start has nothing to replay.
     fn drop(&mut self) {
+        if let Some(snapshots) = &mut self.snapshots {
+            snapshots.close();
+        }
         if self.health.failed() {
             return;
         }

@@ -15,6 +15,7 @@ use super::matching_stage::{MatchingStage, Outbox};
 use super::output_stage::{OutputSink, OutputStage};
 use super::publisher::Publisher;
 use super::slots::{Inbound, Output};
+use super::snapshots::Snapshots;
 use super::startup::open_or_create;
 use matching::types::Side;
 
@@ -137,7 +138,14 @@ pub fn start(
             .snapshot_on_shutdown
             .then(|| config.journal_dir.clone());
         let (engine, last_seq) = (started.engine, started.last_seq);
-        move || MatchingStage::new(engine, outbox, health, last_seq, snapshot_dir)
+        let snapshots = match config.snapshot_every {
+            Some(every) => Some(
+                Snapshots::start(config.journal_dir.clone(), every, last_seq, &engine)
+                    .map_err(PipelineError::Snapshots)?,
+            ),
+            None => None,
+        };
+        move || MatchingStage::new(engine, outbox, health, last_seq, snapshot_dir, snapshots)
     };
     let m_step = |stage: &mut MatchingStage, slot: &Inbound, _, end_of_batch| {
         stage.handle(slot, end_of_batch)

@@ -46,6 +46,12 @@ struct Args {
     /// line says which was chosen and why.
     #[arg(long, default_value = "auto")]
     wait: WaitSetting,
+    /// Snapshot the books while trading every this many commands (0: only
+    /// at a clean shutdown), so a crash replays at most about this many.
+    /// Matching pauses only to copy the resting orders (docs/journal.md,
+    /// "Snapshots while trading").
+    #[arg(long, default_value_t = 1_000_000)]
+    snapshot_every: u64,
 }
 
 fn main() -> ExitCode {
@@ -55,6 +61,7 @@ fn main() -> ExitCode {
     config.limits.max_msgs_per_sec = args.throttle;
     config.max_sessions = args.max_sessions;
     config.pipeline.wait = args.wait;
+    config.pipeline.snapshot_every = (args.snapshot_every > 0).then_some(args.snapshot_every);
     if let Some(path) = &args.instruments {
         match load_instruments(path) {
             Ok(specs) => config.pipeline.instruments = specs,
