@@ -55,7 +55,10 @@ pub use reader::{ReadSummary, SegmentReport, read_journal};
 pub use record::{Record, RecordProblem};
 pub use recovery::{Recovered, recover};
 pub use segment::SEGMENT_HEADER_LEN;
-pub use snapshot::{Snapshot, prune_snapshots, read_snapshot, write_snapshot, write_snapshot_of};
+pub use snapshot::{
+    SegmentRetention, Snapshot, first_retained_seq, oldest_snapshot, prune_snapshots,
+    read_snapshot, retire_segments, write_snapshot, write_snapshot_of,
+};
 pub use warning::Warning;
 pub use writer::{JournalWriter, OpenReport, WriterOptions};
 

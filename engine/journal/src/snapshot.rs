@@ -113,6 +113,69 @@ fn write_file(
     })
 }
 
+/// What happens to journal segments that no retained snapshot needs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SegmentRetention {
+    /// Keep every segment (disk use grows with the journal).
+    #[default]
+    All,
+    /// Delete them.
+    Delete,
+    /// Move them into this directory (on the same file system).
+    Archive(PathBuf),
+}
+
+/// Retires, per `retention`, every segment of `dir` wholly at or before
+/// sequence `upto` (its successor starts at or before `upto + 1`): the
+/// records a snapshot at `upto` has made unnecessary. The newest segment
+/// is never touched. Returns how many were retired. The journal stage
+/// never opens an older segment again, and a segment the preparer is still
+/// trimming is trimmed through its open file, so removing its name is safe.
+pub fn retire_segments(
+    dir: &Path,
+    upto: u64,
+    retention: &SegmentRetention,
+) -> Result<usize, JournalError> {
+    if *retention == SegmentRetention::All {
+        return Ok(0);
+    }
+    let listing = layout::list(dir)?;
+    let whole = listing
+        .segments
+        .windows(2)
+        .take_while(|pair| pair[1].seq <= upto.saturating_add(1))
+        .count();
+    for seg in &listing.segments[..whole] {
+        match retention {
+            SegmentRetention::All => {}
+            SegmentRetention::Delete => {
+                std::fs::remove_file(&seg.path).map_err(JournalError::io("delete", &seg.path))?
+            }
+            SegmentRetention::Archive(to) => {
+                std::fs::create_dir_all(to).map_err(JournalError::io("create", to))?;
+                let name = seg.path.file_name().unwrap_or_default();
+                std::fs::rename(&seg.path, to.join(name))
+                    .map_err(JournalError::io("move to the archive", &seg.path))?;
+            }
+        }
+    }
+    if whole > 0 {
+        files::sync_dir(dir)?;
+    }
+    Ok(whole)
+}
+
+/// Where the retained journal in `dir` begins: its first segment's first
+/// sequence (1 unless segments were retired), if it has any segment.
+pub fn first_retained_seq(dir: &Path) -> Result<Option<u64>, JournalError> {
+    Ok(layout::list(dir)?.segments.first().map(|s| s.seq))
+}
+
+/// The sequence of the oldest snapshot in `dir`, if any.
+pub fn oldest_snapshot(dir: &Path) -> Result<Option<u64>, JournalError> {
+    Ok(layout::list(dir)?.snapshots.first().map(|s| s.seq))
+}
+
 /// Deletes every snapshot of `dir` but the newest `keep` (at least one is
 /// kept). Returns how many were deleted. Recovery needs only the newest
 /// that checks out; one older is kept in case the newest is damaged.

@@ -300,7 +300,14 @@ impl JournalWriter {
     fn sync_all_pending(&mut self) -> Result<(), JournalError> {
         for &first in &self.unsynced {
             let path = self.dir.join(layout::segment_name(first));
-            let file = File::open(&path).map_err(JournalError::io("open", &path))?;
+            let file = match File::open(&path) {
+                Ok(file) => file,
+                // Retired meanwhile (`retire_segments`): only a segment
+                // wholly before a snapshot is, and the snapshot, fsynced
+                // when written, holds what its records did.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(JournalError::io("open", &path)(e)),
+            };
             file.sync_data().map_err(JournalError::io("fsync", &path))?;
         }
         self.unsynced.clear();

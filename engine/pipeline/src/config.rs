@@ -6,7 +6,7 @@ use super::health::StageFailure;
 use super::placement::Placement;
 use super::topology::{Topology, TopologyError};
 use super::wait::{WaitSetting, isolated_cores};
-use journal::{Durability, JournalError, WriterOptions};
+use journal::{Durability, JournalError, SegmentRetention, WriterOptions};
 use matching::config::{EngineConfig, SetupError};
 use matching::types::InstrumentSpec;
 
@@ -38,6 +38,9 @@ pub struct PipelineConfig {
     /// on shutdown), so a crash replays at most about this many commands
     /// (`snapshots.rs`).
     pub snapshot_every: Option<u64>,
+    /// What becomes of journal segments wholly before the older of the two
+    /// snapshots kept while trading: kept, deleted or archived.
+    pub retain_segments: SegmentRetention,
     /// Which stages to run on the publisher's thread, if the cores allow
     /// (`Topology::place` decides what is granted). With `Hosted` or
     /// `AllHosted` granted, the publisher must call `Pipeline::poll`
@@ -67,6 +70,7 @@ impl PipelineConfig {
             outbound_ring: 1 << 16,
             snapshot_on_shutdown: true,
             snapshot_every: None,
+            retain_segments: SegmentRetention::All,
             placement: Placement::Threads,
             wait: WaitSetting::Auto,
         }

@@ -12,13 +12,20 @@
 //! progress. A snapshot may be of a sequence the journal has not yet made
 //! durable; recovery passes over a snapshot ahead of the journal, so that
 //! is safe (docs/journal.md). After each write the writer deletes all but
-//! the two newest snapshots.
+//! the two newest snapshots, and retires (deletes or archives, per
+//! `PipelineConfig::retain_segments`) the journal segments wholly before
+//! the older of the two, so disk use stays bounded.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 
-use journal::{Snapshot, prune_snapshots, write_snapshot_of};
+use super::gate::DurableGate;
+use journal::{
+    JournalError, SegmentRetention, Snapshot, oldest_snapshot, prune_snapshots, retire_segments,
+    write_snapshot_of,
+};
 use matching::book::SnapshotOrder;
 use matching::engine::Engine;
 use matching::types::InstrumentSpec;
@@ -49,6 +56,8 @@ impl Snapshots {
     pub fn start(
         dir: PathBuf,
         every: u64,
+        retention: SegmentRetention,
+        gate: Arc<DurableGate>,
         last_seq: u64,
         engine: &Engine,
     ) -> std::io::Result<Snapshots> {
@@ -60,7 +69,8 @@ impl Snapshots {
             .spawn(move || {
                 for snapshot in todo {
                     let written = write_snapshot_of(&dir, &snapshot)
-                        .and_then(|_| prune_snapshots(&dir, KEEP));
+                        .and_then(|_| prune_snapshots(&dir, KEEP))
+                        .and_then(|_| retire(&dir, &retention, gate.durable()));
                     if let Err(e) = written {
                         // The journal still has everything: recovery
                         // replays more, nothing is lost.
@@ -128,6 +138,21 @@ impl Snapshots {
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }
+    }
+}
+
+/// Retires the segments wholly before the older retained snapshot, so
+/// either snapshot can still be recovered from, and never past the durable
+/// sequence: a snapshot ahead of the journal is one recovery passes over,
+/// so the records before it must stay until the journal has caught up.
+fn retire(
+    dir: &std::path::Path,
+    retention: &SegmentRetention,
+    durable: u64,
+) -> Result<usize, JournalError> {
+    match oldest_snapshot(dir)? {
+        Some(oldest) => retire_segments(dir, oldest.min(durable), retention),
+        None => Ok(0),
     }
 }
 

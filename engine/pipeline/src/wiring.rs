@@ -140,8 +140,15 @@ pub fn start(
         let (engine, last_seq) = (started.engine, started.last_seq);
         let snapshots = match config.snapshot_every {
             Some(every) => Some(
-                Snapshots::start(config.journal_dir.clone(), every, last_seq, &engine)
-                    .map_err(PipelineError::Snapshots)?,
+                Snapshots::start(
+                    config.journal_dir.clone(),
+                    every,
+                    config.retain_segments.clone(),
+                    Arc::clone(&gate),
+                    last_seq,
+                    &engine,
+                )
+                .map_err(PipelineError::Snapshots)?,
             ),
             None => None,
         };

@@ -80,3 +80,58 @@ fn live_events_equal_journal_export_replayed_in(placement: Placement) {
         "live events differ from `journal export | replay`"
     );
 }
+
+/// After retention, `journal verify` and `journal export` work on what is
+/// retained and say where it begins: export writes the records from the
+/// first retained one, with a comment line first, and every record of the
+/// last one (so nothing after the snapshots is missing).
+#[test]
+fn verify_and_export_say_where_retained_history_begins() {
+    let dir = TempDir::new("export-retained");
+    let workload = stream(20_000, 23);
+    let mut cfg = config(dir.path(), workload.instruments.clone(), Durability::Os);
+    cfg.snapshot_every = Some(2_000);
+    cfg.journal.segment_bytes = 16 * 1024;
+    cfg.retain_segments = journal::SegmentRetention::Delete;
+    let (_, sink) = collector();
+    let mut p = pipeline::start(cfg, sink).unwrap();
+    for chunk in workload.commands.chunks(100) {
+        p.publish_batch(0, chunk).unwrap();
+    }
+    p.shutdown().unwrap();
+    let first = journal::first_retained_seq(dir.path()).unwrap().unwrap();
+    assert!(first > 1, "segments were retired");
+
+    let verify = Process::new(env!("CARGO_BIN_EXE_journal"))
+        .arg("verify")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let report = String::from_utf8(verify.stdout).unwrap();
+    assert!(verify.status.success(), "{report}");
+    assert!(
+        report.contains(&format!("retained history begins at sequence {first}")),
+        "{report}"
+    );
+
+    let export = Process::new(env!("CARGO_BIN_EXE_journal"))
+        .args(["export", "--seq"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(export.status.success());
+    let text = String::from_utf8(export.stdout).unwrap();
+    assert!(text.starts_with(&format!(
+        "# the retained journal begins at sequence {first}"
+    )));
+    let seqs: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# seq "))
+        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(seqs.first(), Some(&first));
+    let last = workload.commands.len() as u64;
+    assert_eq!(seqs.last(), Some(&last));
+    assert_eq!(seqs.len() as u64, last + 1 - first);
+    assert!(String::from_utf8_lossy(&export.stderr).contains("does not rebuild"));
+}

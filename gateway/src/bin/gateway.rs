@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use gateway::{Gateway, GatewayConfig, load_instruments};
-use journal::Durability;
+use journal::{Durability, SegmentRetention};
 use pipeline::WaitSetting;
 
 /// Serve the matching engine over TCP (protocol: docs/protocol.md).
@@ -52,6 +52,32 @@ struct Args {
     /// "Snapshots while trading").
     #[arg(long, default_value_t = 1_000_000)]
     snapshot_every: u64,
+    /// What becomes of journal segments that the kept snapshots make
+    /// unnecessary: `archive` (moved to <journal>/archive, for the operator
+    /// to ship elsewhere), `archive:DIR` (moved to DIR, on the same file
+    /// system), `delete`, or `all` (kept: disk use grows with the journal).
+    #[arg(long, default_value = "archive", value_parser = parse_retention)]
+    retain_segments: Retain,
+}
+
+/// `--retain-segments`, before the journal directory is known.
+#[derive(Debug, Clone)]
+enum Retain {
+    All,
+    Delete,
+    Archive(Option<PathBuf>),
+}
+
+fn parse_retention(s: &str) -> Result<Retain, String> {
+    match s {
+        "all" => Ok(Retain::All),
+        "delete" => Ok(Retain::Delete),
+        "archive" => Ok(Retain::Archive(None)),
+        _ => match s.strip_prefix("archive:") {
+            Some(dir) if !dir.is_empty() => Ok(Retain::Archive(Some(dir.into()))),
+            _ => Err(format!("`{s}` is not all, delete, archive or archive:DIR")),
+        },
+    }
 }
 
 fn main() -> ExitCode {
@@ -62,6 +88,13 @@ fn main() -> ExitCode {
     config.max_sessions = args.max_sessions;
     config.pipeline.wait = args.wait;
     config.pipeline.snapshot_every = (args.snapshot_every > 0).then_some(args.snapshot_every);
+    config.pipeline.retain_segments = match &args.retain_segments {
+        Retain::All => SegmentRetention::All,
+        Retain::Delete => SegmentRetention::Delete,
+        Retain::Archive(dir) => {
+            SegmentRetention::Archive(dir.clone().unwrap_or_else(|| args.journal.join("archive")))
+        }
+    };
     if let Some(path) = &args.instruments {
         match load_instruments(path) {
             Ok(specs) => config.pipeline.instruments = specs,

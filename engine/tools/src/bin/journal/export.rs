@@ -4,13 +4,29 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use journal::{read_instruments, read_journal};
+use journal::{first_retained_seq, read_instruments, read_journal};
 use matching::text::{write_command, write_instrument};
 
 pub fn run(dir: &Path, seq: bool) -> Result<ExitCode, String> {
     let instruments = read_instruments(dir).map_err(|e| e.to_string())?;
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut written: io::Result<()> = Ok(());
+    // Segments before the kept snapshots may have been retired
+    // (docs/journal.md, "Retention"): export what is retained, and say so.
+    let first = first_retained_seq(dir)
+        .map_err(|e| e.to_string())?
+        .unwrap_or(1);
+    if first > 1 {
+        eprintln!(
+            "journal: the retained journal begins at sequence {first} (earlier segments were \
+             retired; the book before it is in the directory's snapshots): this export alone \
+             does not rebuild the venue's book"
+        );
+        written = writeln!(
+            out,
+            "# the retained journal begins at sequence {first}; earlier segments were retired"
+        );
+    }
     for spec in &instruments {
         if written.is_ok() {
             written = write_instrument(&mut out, spec);
@@ -18,7 +34,7 @@ pub fn run(dir: &Path, seq: bool) -> Result<ExitCode, String> {
     }
     // The reader's callback cannot fail: keep the first write error and
     // stop writing (the journal is still read to the end).
-    let read = read_journal(dir, 0, |rec| {
+    let read = read_journal(dir, first - 1, |rec| {
         if written.is_err() {
             return;
         }

@@ -83,6 +83,16 @@ fn report(out: &mut impl Write, inspection: &Inspection) -> io::Result<()> {
             SnapshotStatus::Unusable(why) => writeln!(out, "not usable: {why}; recovery skips it")?,
         }
     }
+    if let Some(first) = inspection.segments.first().map(|c| c.report.first_seq)
+        && first > 1
+        && inspection.missing_start.is_none()
+    {
+        writeln!(
+            out,
+            "retained history begins at sequence {first}: earlier segments were retired, \
+             and a snapshot covers what came before"
+        )?;
+    }
     if let Some((needed, first)) = inspection.missing_start {
         refusals += 1;
         writeln!(
