@@ -48,12 +48,17 @@ fn cancelled(client: &mut Client, coid: u64) -> u64 {
 }
 
 /// Account 7's two resting sells: coid 1 at 101 and coid 2 at 105, 5 each.
+fn place_two_sells(seven: &mut Client) {
+    seven.order(1, Side::Sell, 101, 5, TimeInForce::Gtc);
+    accepted(seven, 1);
+    seven.order(2, Side::Sell, 105, 5, TimeInForce::Gtc);
+    accepted(seven, 2);
+}
+
+/// `place_two_sells`, then a logout.
 fn rest_two_sells(addr: SocketAddr) {
     let mut seven = Client::logon(addr, 7);
-    seven.order(1, Side::Sell, 101, 5, TimeInForce::Gtc);
-    accepted(&mut seven, 1);
-    seven.order(2, Side::Sell, 105, 5, TimeInForce::Gtc);
-    accepted(&mut seven, 2);
+    place_two_sells(&mut seven);
     seven.send(ClientMessage::Logout);
     seven.expect("logout", |m| matches!(m, ServerMessage::Logout(_)));
 }
@@ -117,10 +122,7 @@ fn an_account_keeps_its_orders_across_a_dropped_connection() {
     let dir = TempDir::new("own-drop");
     let gw = start(&dir);
     let mut seven = Client::logon(gw.local_addr(), 7);
-    seven.order(1, Side::Sell, 101, 5, TimeInForce::Gtc);
-    accepted(&mut seven, 1);
-    seven.order(2, Side::Sell, 105, 5, TimeInForce::Gtc);
-    accepted(&mut seven, 2);
+    place_two_sells(&mut seven);
     drop(seven);
     account_seven_comes_back(gw.local_addr());
     gw.shutdown().unwrap();

@@ -177,15 +177,17 @@ pub fn oldest_snapshot(dir: &Path) -> Result<Option<u64>, JournalError> {
 }
 
 /// Deletes every snapshot of `dir` but the newest `keep` (at least one is
-/// kept). Returns how many were deleted. Recovery needs only the newest
-/// that checks out; one older is kept in case the newest is damaged.
-pub fn prune_snapshots(dir: &Path, keep: usize) -> Result<usize, JournalError> {
+/// kept). Returns the sequence of the oldest kept, if any: what the
+/// journal before may be retired up to (`retire_segments`). Recovery needs
+/// only the newest that checks out; one older is kept in case the newest
+/// is damaged.
+pub fn prune_snapshots(dir: &Path, keep: usize) -> Result<Option<u64>, JournalError> {
     let listing = layout::list(dir)?;
     let old = listing.snapshots.len().saturating_sub(keep.max(1));
     for snap in &listing.snapshots[..old] {
         std::fs::remove_file(&snap.path).map_err(JournalError::io("delete", &snap.path))?;
     }
-    Ok(old)
+    Ok(listing.snapshots.get(old).map(|s| s.seq))
 }
 
 fn write_order(out: &mut impl Write, o: &SnapshotOrder) -> io::Result<()> {

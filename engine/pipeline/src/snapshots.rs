@@ -23,8 +23,7 @@ use std::thread::JoinHandle;
 
 use super::gate::DurableGate;
 use journal::{
-    JournalError, SegmentRetention, Snapshot, oldest_snapshot, prune_snapshots, retire_segments,
-    write_snapshot_of,
+    JournalError, SegmentRetention, Snapshot, prune_snapshots, retire_segments, write_snapshot_of,
 };
 use matching::book::SnapshotOrder;
 use matching::engine::Engine;
@@ -70,7 +69,7 @@ impl Snapshots {
                 for snapshot in todo {
                     let written = write_snapshot_of(&dir, &snapshot)
                         .and_then(|_| prune_snapshots(&dir, KEEP))
-                        .and_then(|_| retire(&dir, &retention, gate.durable()));
+                        .and_then(|oldest| retire(&dir, oldest, &retention, gate.durable()));
                     if let Err(e) = written {
                         // The journal still has everything: recovery
                         // replays more, nothing is lost.
@@ -147,10 +146,11 @@ impl Snapshots {
 /// so the records before it must stay until the journal has caught up.
 fn retire(
     dir: &std::path::Path,
+    oldest_kept: Option<u64>,
     retention: &SegmentRetention,
     durable: u64,
 ) -> Result<usize, JournalError> {
-    match oldest_snapshot(dir)? {
+    match oldest_kept {
         Some(oldest) => retire_segments(dir, oldest.min(durable), retention),
         None => Ok(0),
     }

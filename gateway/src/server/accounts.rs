@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 
 use super::client_orders::ClientOrders;
-use super::registry::SessionRef;
+use super::registry::{OrderInfo, Registry, SessionRef};
 
 /// An account as its orders and requests name it (see the module doc).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -73,6 +73,32 @@ impl Accounts {
     #[inline]
     pub fn session_of(&self, r: AccountRef) -> Option<SessionRef> {
         self.get(r)?.session
+    }
+
+    /// The account's live order `client_order_id`: its engine id and its
+    /// registry entry. What a cancel, a replace and an order status look up.
+    #[inline]
+    pub fn live_order<'r>(
+        &self,
+        r: AccountRef,
+        client_order_id: u64,
+        registry: &'r Registry,
+    ) -> Option<(u64, &'r OrderInfo)> {
+        let id = self.get(r)?.client_orders.get(client_order_id)?;
+        Some((id, registry.get(id)?))
+    }
+
+    /// Every live order of the account, in no particular order: what a
+    /// mass cancel and a mass status go through.
+    pub fn live_orders<'a>(
+        &'a self,
+        r: AccountRef,
+        registry: &'a Registry,
+    ) -> impl Iterator<Item = (u64, &'a OrderInfo)> + 'a {
+        self.get(r)
+            .into_iter()
+            .flat_map(|a| a.client_orders.engine_ids())
+            .filter_map(|id| Some((id, registry.get(id)?)))
     }
 
     /// `true` while some session is logged on as `account`.

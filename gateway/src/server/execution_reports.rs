@@ -212,17 +212,12 @@ impl Router<'_> {
             Event::Accepted { id, .. } => {
                 if let Some(info) = self.registry.get_mut(id) {
                     info.accepted = true;
+                    // A resting kind enters the public book with all of
+                    // it; its trades in this command take their part out.
+                    enter_public_book(self.market, info, info.price, info.leaves);
                 }
                 if let Some((slot, order)) = self.owner(id) {
                     self.send(slot, ServerMessage::Accepted(Accepted { order, exec }));
-                }
-                // A resting kind enters the public book with all of it;
-                // its trades in this command take their part out again.
-                if let Some(info) = self.registry.get(id)
-                    && info.rests
-                {
-                    let (symbol, side) = (info.instrument, info.side());
-                    self.market.add(symbol, side, info.price, info.leaves);
                 }
             }
             Event::Rejected { id, reason, .. } => {
@@ -287,24 +282,17 @@ impl Router<'_> {
                         }),
                     );
                 }
-                if let Some(info) = self.registry.get(id)
-                    && info.rests
-                {
-                    let (symbol, side) = (info.instrument, info.side());
-                    self.market.remove(symbol, side, info.price, qty);
+                if let Some(info) = self.registry.get(id) {
+                    leave_public_book(self.market, info, info.price, qty);
                 }
                 self.forget(id);
             }
             Event::Replaced { id, price, qty, .. } => {
                 if let Some(info) = self.registry.get_mut(id) {
-                    let (symbol, side) = (info.instrument, info.side());
-                    let (old_price, old_leaves) = (info.price, info.leaves);
+                    leave_public_book(self.market, info, info.price, info.leaves);
+                    enter_public_book(self.market, info, price, qty);
                     info.price = price;
                     info.leaves = qty;
-                    if info.rests {
-                        self.market.remove(symbol, side, old_price, old_leaves);
-                        self.market.add(symbol, side, price, qty);
-                    }
                 }
                 if let Some((slot, order)) = self.owner(id) {
                     self.send(
@@ -329,10 +317,7 @@ impl Router<'_> {
         };
         info.leaves = info.leaves.saturating_sub(qty);
         let leaves = info.leaves;
-        if info.rests {
-            let (symbol, side, at) = (info.instrument, info.side(), info.price);
-            self.market.remove(symbol, side, at, qty);
-        }
+        leave_public_book(self.market, info, info.price, qty);
         if let Some((slot, order)) = self.owner(id) {
             self.send(
                 slot,
@@ -386,6 +371,24 @@ impl Router<'_> {
     #[inline]
     fn send(&mut self, slot: usize, msg: ServerMessage) {
         self.sessions.send(slot, msg, self.now);
+    }
+}
+
+/// `qty` of order `info` now rests at `price`, in the public book
+/// (`public_book.rs`) if the order is of a kind that rests.
+#[inline]
+fn enter_public_book(market: &mut MarketData, info: &OrderInfo, price: i64, qty: u64) {
+    if info.rests {
+        market.add(info.instrument, info.side(), price, qty);
+    }
+}
+
+/// `qty` of order `info` no longer rests at `price` (filled, cancelled,
+/// moved by a replace).
+#[inline]
+fn leave_public_book(market: &mut MarketData, info: &OrderInfo, price: i64, qty: u64) {
+    if info.rests {
+        market.remove(info.instrument, info.side(), price, qty);
     }
 }
 

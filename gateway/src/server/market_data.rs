@@ -205,19 +205,22 @@ impl MarketData {
     /// `qty` more rests at `price` on `side` of the instrument.
     #[inline]
     pub fn add(&mut self, symbol: u32, side: Side, price: i64, qty: u64) {
-        if let Some(i) = self.book(symbol) {
-            self.in_command = true;
-            self.books[i].public.add(side, price, qty);
-            self.mark(i);
-        }
+        self.change(symbol, |book| book.add(side, price, qty));
     }
 
     /// `qty` less rests at `price` on `side` of the instrument.
     #[inline]
     pub fn remove(&mut self, symbol: u32, side: Side, price: i64, qty: u64) {
+        self.change(symbol, |book| book.remove(side, price, qty));
+    }
+
+    /// Changes the instrument's public book, to be published once the
+    /// command's events are all in.
+    #[inline]
+    fn change(&mut self, symbol: u32, f: impl FnOnce(&mut PublicBook)) {
         if let Some(i) = self.book(symbol) {
             self.in_command = true;
-            self.books[i].public.remove(side, price, qty);
+            f(&mut self.books[i].public);
             self.mark(i);
         }
     }
@@ -325,13 +328,7 @@ fn publish_depth(
         feed.subscribers.retain(|&s| sessions.find(s).is_some());
         let mut send = |price: i64, qty: u64, seq: &mut u64| {
             *seq += 1;
-            let msg = ServerMessage::BookLevel(BookLevel {
-                instrument,
-                seq: *seq,
-                side: side.into(),
-                price,
-                qty,
-            });
+            let msg = book_level(instrument, *seq, side, price, qty);
             for s in &feed.subscribers {
                 sessions.send(s.slot, msg, now);
             }
@@ -362,13 +359,7 @@ fn publish_depth(
         sessions.send(me.slot, snapshot, now);
         for (side, levels) in [(Side::Buy, &feed.bids), (Side::Sell, &feed.asks)] {
             for &(price, qty) in levels {
-                let level = ServerMessage::BookLevel(BookLevel {
-                    instrument,
-                    seq: feed.seq,
-                    side: side.into(),
-                    price,
-                    qty,
-                });
+                let level = book_level(instrument, feed.seq, side, price, qty);
                 sessions.send(me.slot, level, now);
             }
         }
@@ -376,6 +367,18 @@ fn publish_depth(
             feed.subscribers.push(me);
         }
     }
+}
+
+/// A `BookLevel`: of a snapshot numbered `seq`, or the update `seq`.
+#[inline]
+fn book_level(instrument: u32, seq: u64, side: Side, price: i64, qty: u64) -> ServerMessage {
+    ServerMessage::BookLevel(BookLevel {
+        instrument,
+        seq,
+        side: side.into(),
+        price,
+        qty,
+    })
 }
 
 /// Sends `msg` to every open subscriber, dropping the closed ones.

@@ -149,14 +149,8 @@ impl OrderEntry {
         accounts: &Accounts,
         registry: &Registry,
     ) -> u32 {
-        let Some(account) = accounts.get(owner) else {
-            return 0;
-        };
         let mut count = 0;
-        for id in account.client_orders.engine_ids() {
-            let Some(info) = registry.get(id) else {
-                continue;
-            };
+        for (id, info) in accounts.live_orders(owner, registry) {
             if instrument != 0 && info.instrument != instrument {
                 continue;
             }
@@ -270,24 +264,8 @@ fn live_order(
     accounts: &Accounts,
     registry: &Registry,
 ) -> Result<(u64, OrderInfo), Rejected> {
-    let found = accounts
-        .get(owner)
-        .and_then(|a| a.client_orders.get(client_order_id))
-        .and_then(|id| Some((id, *registry.get(id)?)));
-    match found {
-        Some((id, info)) => Ok((
-            id,
-            OrderInfo {
-                owner,
-                client_order_id,
-                instrument: info.instrument,
-                buy: info.buy,
-                rests: info.rests,
-                price: info.price,
-                accepted: info.accepted,
-                leaves: 0,
-            },
-        )),
+    match accounts.live_order(owner, client_order_id, registry) {
+        Some((id, info)) => Ok((id, OrderInfo { leaves: 0, ..*info })),
         None => Err(Rejected {
             order: OrderRef {
                 client_order_id,

@@ -20,11 +20,7 @@ pub fn order_status(
     accounts: &Accounts,
     registry: &Registry,
 ) -> OrderStatus {
-    let live = accounts
-        .get(owner)
-        .and_then(|a| a.client_orders.get(client_order_id))
-        .and_then(|id| Some((id, registry.get(id)?)));
-    match live {
+    match accounts.live_order(owner, client_order_id, registry) {
         Some((id, info)) => status(ref_seq, id, info),
         None => OrderStatus {
             ref_seq,
@@ -41,33 +37,23 @@ pub fn order_status(
     }
 }
 
-/// Calls `send` with the status of every live order of the account (of
-/// `instrument`, or all when 0), oldest first; returns how many.
+/// The status of every live order of the account (of `instrument`, or
+/// all when 0), oldest first (engine ids rise with time), not in the
+/// table's order: a query, so its allocation is no hot-path cost.
 pub fn mass_status(
     ref_seq: u64,
     owner: AccountRef,
     instrument: u32,
     accounts: &Accounts,
     registry: &Registry,
-    mut send: impl FnMut(OrderStatus),
-) -> u32 {
-    let Some(account) = accounts.get(owner) else {
-        return 0;
-    };
-    // Oldest first (engine ids rise with time), not in the table's order:
-    // a query, so the sort's allocation is no hot-path cost.
-    let mut ids: Vec<u64> = account.client_orders.engine_ids().collect();
-    ids.sort_unstable();
-    let mut count = 0;
-    for id in ids {
-        if let Some(info) = registry.get(id)
-            && (instrument == 0 || info.instrument == instrument)
-        {
-            send(status(ref_seq, id, info));
-            count += 1;
-        }
-    }
-    count
+) -> Vec<OrderStatus> {
+    let mut statuses: Vec<OrderStatus> = accounts
+        .live_orders(owner, registry)
+        .filter(|(_, info)| instrument == 0 || info.instrument == instrument)
+        .map(|(id, info)| status(ref_seq, id, info))
+        .collect();
+    statuses.sort_unstable_by_key(|s| s.order.order_id);
+    statuses
 }
 
 fn status(ref_seq: u64, id: u64, info: &OrderInfo) -> OrderStatus {
@@ -83,7 +69,7 @@ fn status(ref_seq: u64, id: u64, info: &OrderInfo) -> OrderStatus {
         } else {
             OrderState::PendingNew
         },
-        side: if info.buy { Side::Buy } else { Side::Sell },
+        side: info.side().into(),
         price: info.price,
         leaves: info.leaves,
     }
@@ -139,11 +125,8 @@ mod tests {
             order_status(4, other, 42, &accounts, &registry).state,
             OrderState::Unknown
         );
-        let mut seen = Vec::new();
-        assert_eq!(
-            mass_status(6, owner, 0, &accounts, &registry, |s| seen.push(s)),
-            1
-        );
+        let seen = mass_status(6, owner, 0, &accounts, &registry);
+        assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].ref_seq, 6);
     }
 }

@@ -24,7 +24,7 @@ use mio::net::TcpListener;
 use mio::{Events, Poll, Token};
 use pipeline::{Pipeline, PipelineError};
 
-use super::accounts::InUse;
+use super::accounts::{AccountRef, InUse};
 use super::bridge::ReplyPoller;
 use super::connection::ReadOutcome;
 use super::execution_reports::{ExecutionReports, Router};
@@ -377,7 +377,7 @@ impl PollLoop {
             })
         };
         match session.admit(seq, &msg, now) {
-            Verdict::Process(_) => self.process(slot, seq, msg, now),
+            Verdict::Process(owner) => self.process(slot, owner, seq, msg, now),
             Verdict::Logon(account) => {
                 let me = session.me;
                 match self.sessions.accounts.log_on(account, me) {
@@ -410,15 +410,18 @@ impl PollLoop {
     }
 
     /// A message of a logged-on session, in sequence and within its throttle.
-    fn process(&mut self, slot: usize, seq: u64, msg: ClientMessage, now: Instant) {
+    fn process(
+        &mut self,
+        slot: usize,
+        owner: AccountRef,
+        seq: u64,
+        msg: ClientMessage,
+        now: Instant,
+    ) {
         let Some(session) = self.sessions.get(slot) else {
             return;
         };
         let me = session.me;
-        // Set with the logon, which `Verdict::Process` implies.
-        let Some(owner) = session.account else {
-            return;
-        };
         let accounts = &mut self.sessions.accounts;
         let entered = match &msg {
             ClientMessage::NewOrder(order) => self.entry.new_order(
@@ -459,24 +462,17 @@ impl PollLoop {
                 return;
             }
             ClientMessage::MassStatusRequest(req) => {
-                let (sessions, registry) = (&mut self.sessions, &self.registry);
-                let mut statuses = Vec::new();
-                let count = mass_status(
-                    seq,
-                    owner,
-                    req.instrument,
-                    &sessions.accounts,
-                    registry,
-                    |s| statuses.push(s),
-                );
-                for status in statuses {
-                    sessions.send(slot, ServerMessage::OrderStatus(status), now);
-                }
+                let statuses = mass_status(seq, owner, req.instrument, accounts, &self.registry);
                 let end = MassStatusEnd {
                     ref_seq: seq,
-                    count,
+                    count: statuses.len() as u32,
                 };
-                sessions.send(slot, ServerMessage::MassStatusEnd(end), now);
+                for status in statuses {
+                    self.sessions
+                        .send(slot, ServerMessage::OrderStatus(status), now);
+                }
+                self.sessions
+                    .send(slot, ServerMessage::MassStatusEnd(end), now);
                 return;
             }
             ClientMessage::Unsubscribe(unsub) => {

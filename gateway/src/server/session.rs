@@ -37,8 +37,8 @@ const MISSED_HEARTBEATS: u32 = 3;
 pub enum Phase {
     /// Connected; only `Logon` is acceptable.
     AwaitingLogon,
-    /// Logged on as this account.
-    LoggedOn(u32),
+    /// Logged on as this account (its entry in the gateway's account table).
+    LoggedOn(AccountRef),
 }
 
 /// What the loop does with one decoded frame. Every refusal names its
@@ -47,7 +47,7 @@ pub enum Phase {
 pub enum Verdict {
     /// Act on the message: the session is logged on as this account, the
     /// frame is in sequence and within the throttle.
-    Process(u32),
+    Process(AccountRef),
     /// A well-formed `Logon` for this account: the loop checks what only it
     /// can see (other sessions), then calls [`Session::log_on`] or refuses.
     Logon(u32),
@@ -81,9 +81,6 @@ pub struct Session {
     throttle: Throttle,
     connected_at: Instant,
     last_received: Instant,
-    /// The account it is logged on as, in the gateway's account table
-    /// (set by the poll loop with the logon).
-    pub account: Option<AccountRef>,
     /// Since when the session has been ending: its last message (a Logout,
     /// a LogonReject) is queued, nothing more is sent, and it closes once
     /// that is written, or after `LOGOUT_GRACE` if the client does not take it.
@@ -111,7 +108,6 @@ impl Session {
             throttle: Throttle::new(limits.max_msgs_per_sec, now),
             connected_at: now,
             last_received: now,
-            account: None,
             closing_since: None,
             refused: false,
             cancel_on_disconnect: false,
@@ -193,8 +189,7 @@ impl Session {
         cancel_on_disconnect: bool,
         limits: &SessionLimits,
     ) -> LogonAck {
-        self.phase = Phase::LoggedOn(account.account);
-        self.account = Some(account);
+        self.phase = Phase::LoggedOn(account);
         self.cancel_on_disconnect = cancel_on_disconnect;
         LogonAck {
             account: account.account,

@@ -20,7 +20,7 @@ use mio::{Interest, Token};
 use super::accounts::Accounts;
 use super::connection::SlowReader;
 use super::registry::SessionRef;
-use super::session::Session;
+use super::session::{Phase, Session};
 use crate::config::SessionLimits;
 use crate::protocol::{LogonReject, LogonRejectReason, Logout, LogoutReason, ServerMessage};
 
@@ -278,7 +278,7 @@ impl SessionTable {
     /// receives their reports.
     pub fn close(&mut self, slot: usize) {
         if let Some(mut session) = self.slots.get_mut(slot).and_then(Option::take) {
-            if let Some(account) = session.account {
+            if let Phase::LoggedOn(account) = session.phase {
                 let cancel = session.cancel_on_disconnect && !self.keep_orders;
                 self.accounts
                     .log_off(account, session.me, cancel, &mut self.orphaned);
