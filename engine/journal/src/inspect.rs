@@ -83,7 +83,9 @@ pub fn inspect(dir: &Path) -> Result<Inspection, JournalError> {
     let mut buf = Vec::new();
     for (i, seg) in listing.segments.iter().enumerate() {
         let is_last = i + 1 == listing.segments.len();
-        let report = reader::scan_segment(&seg.path, seg.seq, is_last, &mut buf, |_| {})?;
+        let report = reader::scan_segment(&seg.path, seg.seq, is_last, &mut buf, |_| {
+            std::ops::ControlFlow::Continue(())
+        })?;
         let gap = segments.last().and_then(|prev| {
             let expected = prev.report.next_seq();
             (expected != seg.seq).then_some(Damage::SegmentGap {

@@ -16,7 +16,8 @@
 //! appended, by durability), `mapped_segment` (one appended to through a
 //! memory map), `preparer` (the thread that makes the next one ready),
 //! `lock` (one writer per directory), `reader` (scanning and
-//! classifying damage), `repair` (what recovery changes on disk), `snapshot`, `instruments`, `recovery`,
+//! classifying damage), `repair` (what recovery changes on disk), `snapshot`, `instruments`, `recovery`, `history` (the events of a
+//! span of the journal, recomputed for a client's missed reports),
 //! `inspect` (`journal verify`), `durability`, `damage` (what a scan can
 //! find wrong), `error`, `warning`.
 //! `docs/journal.md` has the byte tables and the reasoning.
@@ -28,6 +29,7 @@ mod damage;
 mod durability;
 mod error;
 mod files;
+mod history;
 mod inspect;
 mod instruments;
 mod layout;
@@ -47,6 +49,7 @@ pub use codec::{DecodeError, MAX_PAYLOAD_LEN};
 pub use damage::{Damage, HeaderProblem};
 pub use durability::{Durability, ParseDurabilityError};
 pub use error::JournalError;
+pub use history::{HistoryError, Span, replay_span};
 pub use inspect::{Inspection, SegmentCheck, SnapshotCheck, SnapshotStatus, inspect};
 pub use instruments::{read_instruments, write_instruments};
 pub use layout::{INSTRUMENTS_FILE, segment_name, snapshot_name};

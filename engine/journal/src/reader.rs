@@ -17,6 +17,7 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use super::damage::Damage;
@@ -62,14 +63,16 @@ const CHUNK: usize = 256 << 10;
 /// Scans one segment file, calling `f` with each valid record in order,
 /// and stops at the first problem, which the report names with its byte
 /// offset. `is_last`: the segment is the newest one, the only place where
-/// a torn tail can be. `buf` is reused between calls. Errors are I/O
-/// errors only; damage is in the report.
+/// a torn tail can be. `f` may stop the scan (`Break`) after any record,
+/// as a reader of a span of history does once it has what it needs.
+/// `buf` is reused between calls. Errors are I/O errors only; damage is in
+/// the report.
 pub fn scan_segment(
     path: &Path,
     first_seq: u64,
     is_last: bool,
     buf: &mut Vec<u8>,
-    mut f: impl FnMut(&Record),
+    mut f: impl FnMut(&Record) -> ControlFlow<()>,
 ) -> Result<SegmentReport, JournalError> {
     let mut file = File::open(path).map_err(JournalError::io("open", path))?;
     let file_bytes = file
@@ -125,11 +128,14 @@ pub fn scan_segment(
                     });
                     break;
                 }
-                f(&rec);
+                let flow = f(&rec);
                 report.records += 1;
                 report.last_seq = Some(rec.seq);
                 expected = expected.saturating_add(1);
                 window.consume(len);
+                if flow.is_break() {
+                    break;
+                }
             }
             // The record continues past the window: read on. A chunk holds
             // the longest record, so after a fill it is whole or at the end.
@@ -298,13 +304,19 @@ pub fn read_journal(
     f: impl FnMut(&Record),
 ) -> Result<ReadSummary, JournalError> {
     let listing = layout::list(dir)?;
-    read_segments(&listing.segments, after, f)
+    let mut f = f;
+    read_segments(&listing.segments, after, |rec| {
+        f(rec);
+        ControlFlow::Continue(())
+    })
 }
 
+/// As `read_journal`, over a listing already taken; `f` may stop the read
+/// (`Break`), and no later segment is opened then.
 pub(crate) fn read_segments(
     segments: &[Numbered],
     after: u64,
-    mut f: impl FnMut(&Record),
+    mut f: impl FnMut(&Record) -> ControlFlow<()>,
 ) -> Result<ReadSummary, JournalError> {
     let mut summary = ReadSummary::default();
     let Some(first) = segments.first() else {
@@ -336,12 +348,20 @@ pub(crate) fn read_segments(
             });
         }
         let is_last = i + 1 == segments.len();
+        let mut stopped = false;
         let report = scan_segment(&seg.path, seg.seq, is_last, &mut buf, |rec| {
-            if rec.seq > after {
-                summary.records += 1;
-                f(rec);
+            if rec.seq <= after {
+                return ControlFlow::Continue(());
             }
+            summary.records += 1;
+            let flow = f(rec);
+            stopped = flow.is_break();
+            flow
         })?;
+        if stopped {
+            summary.last_seq = report.next_seq().saturating_sub(1);
+            return Ok(summary);
+        }
         match report.damage {
             None => {}
             Some(Damage::TornTail {

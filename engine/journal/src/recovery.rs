@@ -75,6 +75,7 @@ pub fn recover(dir: &Path, config: EngineConfig) -> Result<(Engine, Recovered), 
         let mut discard = |_: Event| {};
         let replayed = reader::read_segments(&listing.segments, after, |rec| {
             engine.execute(&rec.command, &mut discard);
+            std::ops::ControlFlow::Continue(())
         });
         let skip = |reason: String| {
             let file = snapshot.as_ref().map(|s| s.0.clone()).unwrap_or_default();
@@ -186,12 +187,12 @@ pub(crate) fn snapshot_problem(e: JournalError) -> String {
     }
 }
 
-enum Restore {
+pub(crate) enum Restore {
     Order(RestoreError),
     Setup(JournalError),
 }
 
-fn fresh_engine(
+pub(crate) fn fresh_engine(
     instruments: &[InstrumentSpec],
     config: &EngineConfig,
 ) -> Result<Engine, JournalError> {
@@ -203,7 +204,7 @@ fn fresh_engine(
 }
 
 /// An engine holding `snapshot`'s state.
-fn restore(snapshot: &Snapshot, config: &EngineConfig) -> Result<Engine, Restore> {
+pub(crate) fn restore(snapshot: &Snapshot, config: &EngineConfig) -> Result<Engine, Restore> {
     let mut engine = fresh_engine(&snapshot.instruments, config).map_err(Restore::Setup)?;
     for order in &snapshot.orders {
         engine.restore_order(order).map_err(Restore::Order)?;

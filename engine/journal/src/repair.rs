@@ -23,7 +23,9 @@ pub(crate) fn repair_last_segment(
     seg: &Numbered,
 ) -> Result<(SegmentReport, Vec<Warning>), JournalError> {
     let mut buf = Vec::new();
-    let mut report = reader::scan_segment(&seg.path, seg.seq, true, &mut buf, |_| {})?;
+    let mut report = reader::scan_segment(&seg.path, seg.seq, true, &mut buf, |_| {
+        std::ops::ControlFlow::Continue(())
+    })?;
     let mut warnings = Vec::new();
     let open = || {
         OpenOptions::new()
