@@ -79,6 +79,10 @@ enum ClientRef {
     MassStatusRequest {
         instrument: u32,
     },
+    ReportReplayRequest {
+        after_seq: u64,
+        after_index: u32,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -107,6 +111,15 @@ enum OrderStateRef {
     Unknown,
     PendingNew,
     Live,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum ReplayStatusRef {
+    Complete,
+    More,
+    NotRetained,
+    Busy,
+    Failed,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -251,6 +264,13 @@ enum ServerRef {
         ref_seq: u64,
         count: u32,
     },
+    ReportReplayEnd {
+        ref_seq: u64,
+        status: ReplayStatusRef,
+        count: u32,
+        resume_seq: u64,
+        resume_index: u32,
+    },
 }
 
 // ---- Protocol value -> reference value, matched by name ------------------------------------
@@ -320,6 +340,13 @@ fn client(m: ClientMessage) -> ClientRef {
         ClientMessage::MassStatusRequest(MassStatusRequest { instrument }) => {
             ClientRef::MassStatusRequest { instrument }
         }
+        ClientMessage::ReportReplayRequest(ReportReplayRequest {
+            after_seq,
+            after_index,
+        }) => ClientRef::ReportReplayRequest {
+            after_seq,
+            after_index,
+        },
     }
 }
 
@@ -353,6 +380,16 @@ fn order_state(v: OrderState) -> OrderStateRef {
         OrderState::Unknown => OrderStateRef::Unknown,
         OrderState::PendingNew => OrderStateRef::PendingNew,
         OrderState::Live => OrderStateRef::Live,
+    }
+}
+
+fn replay_status(v: ReplayStatus) -> ReplayStatusRef {
+    match v {
+        ReplayStatus::Complete => ReplayStatusRef::Complete,
+        ReplayStatus::More => ReplayStatusRef::More,
+        ReplayStatus::NotRetained => ReplayStatusRef::NotRetained,
+        ReplayStatus::Busy => ReplayStatusRef::Busy,
+        ReplayStatus::Failed => ReplayStatusRef::Failed,
     }
 }
 
@@ -520,6 +557,13 @@ fn server(m: ServerMessage) -> ServerRef {
         ServerMessage::MassStatusEnd(MassStatusEnd { ref_seq, count }) => {
             ServerRef::MassStatusEnd { ref_seq, count }
         }
+        ServerMessage::ReportReplayEnd(m) => ServerRef::ReportReplayEnd {
+            ref_seq: m.ref_seq,
+            status: replay_status(m.status),
+            count: m.count,
+            resume_seq: m.resume_seq,
+            resume_index: m.resume_index,
+        },
     }
 }
 
@@ -683,6 +727,46 @@ fn an_order_status_has_the_documented_bytes() {
         1, 0, 0, 0,                                      // side: Sell
         0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // price: -2
         0x2c, 0x01, 0, 0, 0, 0, 0, 0,                    // leaves: 300
+    ];
+    assert_eq!(frame, expected);
+}
+
+/// A report replay's request and end, checked by eye against their tables.
+#[test]
+fn a_report_replay_has_the_documented_bytes() {
+    let msg = ClientMessage::ReportReplayRequest(ReportReplayRequest {
+        after_seq: 0x0102_0304_0506_0708,
+        after_index: 3,
+    });
+    let frame = common::frame(&Envelope { seq: 2, msg });
+    #[rustfmt::skip]
+    let expected: [u8; 28] = [
+        24, 0, 0, 0,                                     // length prefix: 24
+        2, 0, 0, 0, 0, 0, 0, 0,                          // seq: 2
+        11, 0, 0, 0,                                     // tag: ReportReplayRequest
+        0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // after_seq
+        3, 0, 0, 0,                                      // after_index: 3
+    ];
+    assert_eq!(frame, expected);
+
+    let msg = ServerMessage::ReportReplayEnd(ReportReplayEnd {
+        ref_seq: 2,
+        status: ReplayStatus::NotRetained,
+        count: 0,
+        resume_seq: 0x1112_1314_1516_1718,
+        resume_index: u32::MAX,
+    });
+    let frame = common::frame(&Envelope { seq: 9, msg });
+    #[rustfmt::skip]
+    let expected: [u8; 44] = [
+        40, 0, 0, 0,                                     // length prefix: 40
+        9, 0, 0, 0, 0, 0, 0, 0,                          // seq: 9
+        17, 0, 0, 0,                                     // tag: ReportReplayEnd
+        2, 0, 0, 0, 0, 0, 0, 0,                          // ref_seq: 2
+        2, 0, 0, 0,                                      // status: NOT_RETAINED
+        0, 0, 0, 0,                                      // count: 0
+        0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11,  // resume_seq
+        0xff, 0xff, 0xff, 0xff,                          // resume_index: u32::MAX
     ];
     assert_eq!(frame, expected);
 }

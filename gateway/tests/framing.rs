@@ -303,7 +303,7 @@ fn a_bad_presence_flag_is_named() {
 
 #[test]
 fn payload_sizes_match_the_documented_tables() {
-    let client: [(ClientMessage, usize); 11] = [
+    let client: [(ClientMessage, usize); 12] = [
         (
             ClientMessage::Logon(Logon {
                 account: 1,
@@ -349,6 +349,13 @@ fn payload_sizes_match_the_documented_tables() {
             ClientMessage::MassStatusRequest(MassStatusRequest { instrument: 1 }),
             16,
         ),
+        (
+            ClientMessage::ReportReplayRequest(ReportReplayRequest {
+                after_seq: 1,
+                after_index: 1,
+            }),
+            24,
+        ),
     ];
     for (msg, len) in client {
         assert_eq!(common::payload(msg).len(), len, "{}", msg.name());
@@ -356,7 +363,7 @@ fn payload_sizes_match_the_documented_tables() {
     let level = Some(Level { price: 1, qty: 1 });
     let o = common::ORDER;
     let e = common::EXEC;
-    let server: [(ServerMessage, usize); 20] = [
+    let server: [(ServerMessage, usize); 21] = [
         (
             ServerMessage::LogonAck(LogonAck {
                 account: 1,
@@ -506,6 +513,16 @@ fn payload_sizes_match_the_documented_tables() {
             }),
             24,
         ),
+        (
+            ServerMessage::ReportReplayEnd(ReportReplayEnd {
+                ref_seq: 1,
+                status: ReplayStatus::Complete,
+                count: 1,
+                resume_seq: 1,
+                resume_index: 1,
+            }),
+            40,
+        ),
     ];
     for (msg, len) in server {
         assert_eq!(common::payload(msg).len(), len, "{}", msg.name());
@@ -639,7 +656,7 @@ fn the_protocol_document_states_every_tag_and_size() {
         );
     };
     let client_docs = headings(client_part);
-    assert_eq!(client_docs.len(), 11);
+    assert_eq!(client_docs.len(), 12);
     for msg in common::every_client_message() {
         check(
             client_docs.clone(),
@@ -649,7 +666,7 @@ fn the_protocol_document_states_every_tag_and_size() {
         );
     }
     let server_docs = headings(server_part);
-    assert_eq!(server_docs.len(), 17);
+    assert_eq!(server_docs.len(), 18);
     for msg in common::every_server_message() {
         check(
             server_docs.clone(),

@@ -5,7 +5,8 @@
 //! the events of the commands after sequence `after` are recomputed by
 //! restoring the newest snapshot at or before `after` (or an empty engine,
 //! if the journal still starts at sequence 1) and running every command
-//! from there through a private engine. This is how the gateway answers a
+//! from there through a private engine. A snapshot that does not check
+//! out is passed over for an older base, as recovery does. This is how the gateway answers a
 //! client asking for the reports it missed (docs/protocol.md, "Recovering
 //! missed reports"): nothing is stored per report, so the window is the
 //! whole retained journal and it survives restarts.
@@ -25,7 +26,8 @@ use super::layout;
 use super::reader;
 use super::record::Record;
 use super::recovery::{Restore, fresh_engine, restore};
-use super::snapshot::read_snapshot;
+use super::snapshot::{Snapshot, read_snapshot};
+use matching::book::SnapshotOrder;
 use matching::config::EngineConfig;
 use matching::event::Event;
 
@@ -34,9 +36,9 @@ use matching::event::Event;
 pub struct Span {
     /// The state it started from: a snapshot's sequence, or 0 (empty).
     pub base: u64,
-    /// Commands run from `base` on, including those before `after`.
+    /// Commands run from `base` on.
     pub commands: u64,
-    /// The last command whose events were passed on (`after` if none).
+    /// The last command run (`base` if none).
     pub last_seq: u64,
 }
 
@@ -54,35 +56,49 @@ pub enum HistoryError {
     Journal(#[from] JournalError),
 }
 
-/// Calls `f` with each command after `after`, up to `upto`, and the events
-/// it made, in sequence order, as the engine made them live. `config` must
-/// be the configuration the journal was written with (capacities decide
-/// `BOOK_FULL` rejects). `f` may stop the replay early (`Break`).
+/// What a span's replay is told, in order: the resting orders of the state
+/// it starts from, then every command after that, with its events.
+pub trait SpanVisitor {
+    /// A resting order of the base state (none when it is the journal's
+    /// start), in snapshot order.
+    fn base_order(&mut self, order: &SnapshotOrder);
+    /// A command after the base, up to `upto`, and the events it made, as
+    /// the engine made them live. `Break` stops the replay.
+    fn command(&mut self, record: &Record, events: &[Event]) -> ControlFlow<()>;
+}
+
+/// Replays the journal in `dir` from the newest base (a snapshot, or the
+/// journal's start) at or before sequence `after`, up to `upto`, telling
+/// `visitor` the base's orders and each command's events. So every
+/// command after `after` is seen, and those between the base and `after`
+/// too (a caller may need the orders they entered). `config` must be the
+/// configuration the journal was written with (capacities decide
+/// `BOOK_FULL` rejects).
 pub fn replay_span(
     dir: &Path,
     config: &EngineConfig,
     after: u64,
     upto: u64,
-    mut f: impl FnMut(&Record, &[Event]) -> ControlFlow<()>,
+    visitor: &mut impl SpanVisitor,
 ) -> Result<Span, HistoryError> {
     let instruments = read_instruments(dir)?;
     let listing = layout::list(dir)?;
-    let mut events = Vec::new();
-    // The newest base at or before `after` that restores and whose next
-    // record the journal holds; an older one if not.
+    // A base is usable only if the journal holds the record after it.
+    let first = listing.segments.first().map_or(u64::MAX, |s| s.seq);
     let mut bases = listing
         .snapshots
         .iter()
         .rev()
-        .filter(|s| s.seq <= after)
+        .filter(|s| s.seq <= after && first <= s.seq.saturating_add(1))
         .map(|s| Some(s.path.clone()))
-        .chain(std::iter::once(None));
-    loop {
-        let Some(candidate) = bases.next() else {
-            return Err(not_retained(dir, after)?);
-        };
-        let (mut engine, base) = match candidate {
-            Some(path) => {
+        .chain((first <= 1).then_some(None));
+    let (mut engine, base) = loop {
+        match bases.next() {
+            None => return Err(not_retained(&listing, after)),
+            Some(None) => {
+                break (fresh_engine(&instruments, config)?, None::<Snapshot>);
+            }
+            Some(Some(path)) => {
                 let Ok(snapshot) = read_snapshot(&path) else {
                     continue;
                 };
@@ -90,56 +106,45 @@ pub fn replay_span(
                     continue;
                 }
                 match restore(&snapshot, config) {
-                    Ok(engine) => (engine, snapshot.last_seq),
+                    Ok(engine) => break (engine, Some(snapshot)),
                     Err(Restore::Setup(e)) => return Err(e.into()),
                     Err(Restore::Order(_)) => continue,
                 }
             }
-            None => (fresh_engine(&instruments, config)?, 0),
-        };
-        let mut span = Span {
-            base,
-            commands: 0,
-            last_seq: after,
-        };
-        let read = reader::read_segments(&listing.segments, base, |rec| {
-            if rec.seq > upto {
-                return ControlFlow::Break(());
-            }
-            events.clear();
-            engine.execute(&rec.command, &mut events);
-            span.commands += 1;
-            if rec.seq <= after {
-                return ControlFlow::Continue(());
-            }
-            span.last_seq = rec.seq;
-            f(rec, &events)
-        });
-        match read {
-            Ok(_) => return Ok(span),
-            // Nothing was passed on: this base's next record is gone, so
-            // try an older one.
-            Err(JournalError::MissingStart { .. }) => continue,
-            Err(e) => return Err(e.into()),
         }
+    };
+    let base_seq = base.as_ref().map_or(0, |s| s.last_seq);
+    for order in base.iter().flat_map(|s| &s.orders) {
+        visitor.base_order(order);
     }
+    let mut span = Span {
+        base: base_seq,
+        commands: 0,
+        last_seq: base_seq,
+    };
+    let mut events = Vec::new();
+    reader::read_segments(&listing.segments, base_seq, |rec| {
+        if rec.seq > upto {
+            return ControlFlow::Break(());
+        }
+        events.clear();
+        engine.execute(&rec.command, &mut events);
+        span.commands += 1;
+        span.last_seq = rec.seq;
+        visitor.command(rec, &events)
+    })?;
+    Ok(span)
 }
 
 /// The error for a span starting at `after` that no base covers, naming
 /// the earliest one that is covered.
-fn not_retained(dir: &Path, after: u64) -> Result<HistoryError, JournalError> {
-    let listing = layout::list(dir)?;
-    let from_start = listing.segments.first().is_some_and(|s| s.seq == 1);
-    let earliest = if from_start {
-        0
-    } else {
-        listing
-            .snapshots
-            .first()
-            .map_or_else(|| listing.segments.first().map_or(0, |s| s.seq), |s| s.seq)
-    };
-    Ok(HistoryError::NotRetained {
+fn not_retained(listing: &layout::Listing, after: u64) -> HistoryError {
+    let earliest = listing
+        .snapshots
+        .first()
+        .map_or_else(|| listing.segments.first().map_or(0, |s| s.seq), |s| s.seq);
+    HistoryError::NotRetained {
         asked: after,
         earliest,
-    })
+    }
 }

@@ -49,7 +49,7 @@ pub use codec::{DecodeError, MAX_PAYLOAD_LEN};
 pub use damage::{Damage, HeaderProblem};
 pub use durability::{Durability, ParseDurabilityError};
 pub use error::JournalError;
-pub use history::{HistoryError, Span, replay_span};
+pub use history::{HistoryError, Span, SpanVisitor, replay_span};
 pub use inspect::{Inspection, SegmentCheck, SnapshotCheck, SnapshotStatus, inspect};
 pub use instruments::{read_instruments, write_instruments};
 pub use layout::{INSTRUMENTS_FILE, segment_name, snapshot_name};

@@ -96,6 +96,24 @@ pub struct MassStatusRequest {
     pub instrument: u32,
 }
 
+/// Ask for every execution report of the account whose execution id
+/// (`exec_seq`, `exec_index`) comes after the given one, in order, as they
+/// were sent or would have been (the session may have been away, or the
+/// gateway restarted): recomputed from the journal (docs/protocol.md,
+/// "Recovering missed reports"). `0, 0` asks for everything retained.
+/// Answered with the reports, then a `ReportReplayEnd`; live reports wait
+/// meanwhile, so the session sees execution ids in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct ReportReplayRequest {
+    pub after_seq: u64,
+    pub after_index: u32,
+}
+
+/// The most reports one `ReportReplayRequest` is answered with; more wait
+/// for the next request (`ReplayStatus::More`). Bounds the memory and the
+/// output of one answer (about 1 MB of frames).
+pub const MAX_REPLAY_REPORTS: u32 = 10_000;
+
 /// Stop the market data of an instrument: nothing more of it follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
 pub struct Unsubscribe {
@@ -152,11 +170,14 @@ pub enum ClientMessage {
     /// Tag 10.
     #[wincode(tag = 10)]
     MassStatusRequest(MassStatusRequest),
+    /// Tag 11.
+    #[wincode(tag = 11)]
+    ReportReplayRequest(ReportReplayRequest),
 }
 
 impl ClientMessage {
     /// How many tags this direction has (tags are `0..TAG_COUNT`).
-    pub const TAG_COUNT: u32 = 11;
+    pub const TAG_COUNT: u32 = 12;
 
     /// The message's wire tag.
     pub fn tag(&self) -> u32 {
@@ -172,6 +193,7 @@ impl ClientMessage {
             Self::Unsubscribe(_) => 8,
             Self::OrderStatusRequest(_) => 9,
             Self::MassStatusRequest(_) => 10,
+            Self::ReportReplayRequest(_) => 11,
         }
     }
 
@@ -189,6 +211,7 @@ impl ClientMessage {
             Self::Unsubscribe(_) => "Unsubscribe",
             Self::OrderStatusRequest(_) => "OrderStatusRequest",
             Self::MassStatusRequest(_) => "MassStatusRequest",
+            Self::ReportReplayRequest(_) => "ReportReplayRequest",
         }
     }
 }

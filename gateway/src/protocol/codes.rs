@@ -136,6 +136,28 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// How a report replay ended (`ReportReplayEnd`).
+    pub enum ReplayStatus as "replay_status" {
+        /// Every report of the account up to the request was sent; what
+        /// follows is live.
+        Complete = 0,
+        /// The replay stopped at `MAX_REPLAY_REPORTS`: ask again after the
+        /// `resume` execution id. Live reports wait until the replay is
+        /// complete.
+        More = 1,
+        /// The journal no longer holds the start of the span (retention):
+        /// the reports up to the `resume` id are gone; ask again after it
+        /// for the rest (or ask `MassStatusRequest` for where orders stand).
+        NotRetained = 2,
+        /// A replay of this session is already under way: wait for its end.
+        Busy = 3,
+        /// The journal could not be read; the gateway logged why. Asking
+        /// again may work.
+        Failed = 4,
+    }
+}
+
+wire_enum! {
     /// Why open quantity was cancelled (execution report `Cancelled`).
     pub enum CancelReason as "cancel_reason" {
         /// The owner asked.
@@ -318,5 +340,6 @@ mod tests {
         check::<DecodeErrorKind>();
         check::<SessionRejectReason>();
         check::<OrderState>();
+        check::<ReplayStatus>();
     }
 }

@@ -9,7 +9,8 @@ use wincode::{SchemaRead, SchemaWrite};
 use super::code_schema::Code;
 use super::codes::SessionRejectReason;
 use super::codes::{
-    CancelReason, LogonRejectReason, LogoutReason, OrderRejectReason, OrderState, Side,
+    CancelReason, LogonRejectReason, LogoutReason, OrderRejectReason, OrderState, ReplayStatus,
+    Side,
 };
 
 /// The order an execution report is about. Every report starts with it, so a
@@ -263,6 +264,21 @@ pub struct MassStatusEnd {
     pub count: u32,
 }
 
+/// The end of a `ReportReplayRequest`'s answer: `count` reports came
+/// before it. `resume_seq`, `resume_index`: the execution id to ask after
+/// next, when `status` is `More` or `NotRetained`; for `Complete`, the
+/// last report sent (or the request's, if none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct ReportReplayEnd {
+    /// The sequence number of the request frame.
+    pub ref_seq: u64,
+    #[wincode(with = "Code<ReplayStatus>")]
+    pub status: ReplayStatus,
+    pub count: u32,
+    pub resume_seq: u64,
+    pub resume_index: u32,
+}
+
 /// Everything the gateway can send. The `u32` tag of each variant is its wire code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
 pub enum ServerMessage {
@@ -317,11 +333,14 @@ pub enum ServerMessage {
     /// Tag 16.
     #[wincode(tag = 16)]
     MassStatusEnd(MassStatusEnd),
+    /// Tag 17.
+    #[wincode(tag = 17)]
+    ReportReplayEnd(ReportReplayEnd),
 }
 
 impl ServerMessage {
     /// How many tags this direction has (tags are `0..TAG_COUNT`).
-    pub const TAG_COUNT: u32 = 17;
+    pub const TAG_COUNT: u32 = 18;
 
     /// The message's wire tag.
     pub fn tag(&self) -> u32 {
@@ -343,6 +362,7 @@ impl ServerMessage {
             Self::BookLevel(_) => 14,
             Self::OrderStatus(_) => 15,
             Self::MassStatusEnd(_) => 16,
+            Self::ReportReplayEnd(_) => 17,
         }
     }
 
@@ -366,6 +386,19 @@ impl ServerMessage {
             Self::BookLevel(_) => "BookLevel",
             Self::OrderStatus(_) => "OrderStatus",
             Self::MassStatusEnd(_) => "MassStatusEnd",
+            Self::ReportReplayEnd(_) => "ReportReplayEnd",
+        }
+    }
+
+    /// An execution report's execution id and time; `None` for other messages.
+    pub fn exec(&self) -> Option<&Exec> {
+        match self {
+            Self::Accepted(m) => Some(&m.exec),
+            Self::Rejected(m) => Some(&m.exec),
+            Self::Fill(m) => Some(&m.exec),
+            Self::Cancelled(m) => Some(&m.exec),
+            Self::Replaced(m) => Some(&m.exec),
+            _ => None,
         }
     }
 

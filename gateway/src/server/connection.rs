@@ -97,6 +97,18 @@ impl Connection {
         self.push(msg);
     }
 
+    /// Queues a report replay's answer: `reports`, then `end`. The buffer
+    /// may go over its limit by one answer (`MAX_REPLAY_REPORTS` frames,
+    /// about 1 MB): the client asked for them, and the next `send` applies
+    /// the limit again.
+    #[cold]
+    pub fn send_replay(&mut self, reports: &[ServerMessage], end: ServerMessage) {
+        for msg in reports {
+            self.push(*msg);
+        }
+        self.push(end);
+    }
+
     #[inline]
     fn push(&mut self, msg: ServerMessage) {
         let seq = self.outbound.next_outbound();

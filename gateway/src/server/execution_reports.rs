@@ -70,6 +70,19 @@ impl ExecutionReports {
         }
     }
 
+    /// The execution id the next routed report will have, whichever account
+    /// it is for: reports route in execution-id order, so this splits them
+    /// into those routed before now and those after (a session's logon
+    /// boundary, `report_replay.rs`).
+    pub fn next_exec_id(&self) -> (u64, u32) {
+        if self.exec_seq > self.released {
+            // Part of a command's reports are routed; the rest follow.
+            (self.exec_seq, self.next_index)
+        } else {
+            (self.released + 1, 0)
+        }
+    }
+
     /// Routes every event the reply ring holds (O on a thread of its own).
     pub fn drain(&mut self, replies: &mut ReplyPoller, router: &mut Router<'_>) {
         loop {
@@ -396,16 +409,16 @@ fn leave_public_book(market: &mut MarketData, info: &OrderInfo, price: i64, qty:
 /// its command's sequence, the index of the event's first report, and the
 /// command's ingest time.
 #[derive(Debug, Clone, Copy)]
-struct Stamp {
-    seq: u64,
-    index: u32,
-    transact_time_ns: u64,
+pub(super) struct Stamp {
+    pub seq: u64,
+    pub index: u32,
+    pub transact_time_ns: u64,
 }
 
 impl Stamp {
     /// The event's report number `k` (a trade has two: taker 0, maker 1).
     #[inline]
-    fn exec(self, k: u32) -> Exec {
+    pub(super) fn exec(self, k: u32) -> Exec {
         Exec {
             seq: self.seq,
             index: self.index.saturating_add(k),
@@ -417,7 +430,7 @@ impl Stamp {
 /// The execution reports an event makes, whether or not their sessions
 /// are there to receive them: a trade one per side, anything else one.
 #[inline]
-fn reports_of(event: &Event) -> u32 {
+pub(super) fn reports_of(event: &Event) -> u32 {
     match event {
         Event::Trade { .. } => 2,
         _ => 1,

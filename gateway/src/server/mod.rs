@@ -25,6 +25,8 @@
 //!   depth, published from the public book.
 //! - `public_book.rs`: each instrument's price levels, built from released
 //!   events only, so market data never runs ahead of the journal.
+//! - `report_replay.rs`: missed reports, recomputed from the journal on a
+//!   thread of its own (`ReportReplayRequest`).
 //! - `registry.rs`: live orders by engine id (owner, client order id, leaves).
 //! - `accounts.rs`: each account's live orders and its session now.
 //! - `client_orders.rs`: one account's live orders by client order id.
@@ -42,6 +44,7 @@ mod order_status;
 mod poll_loop;
 mod public_book;
 mod registry;
+mod report_replay;
 mod session;
 mod session_table;
 mod stages;
@@ -121,6 +124,14 @@ impl Gateway {
         pipeline.wake_with(Box::new(move || {
             let _ = m_waker.wake();
         }));
+        // Missed-report recovery reads the same journal, with the same
+        // capacities, on a thread of its own.
+        let replay = report_replay::ReportReplay::start(
+            config.pipeline.journal_dir.clone(),
+            config.pipeline.engine.clone(),
+            Arc::clone(&waker),
+        )
+        .map_err(GatewayError::Poll)?;
         let topology = pipeline.topology().describe();
         let pin = *pipeline.topology();
         let instruments = pipeline.symbols();
@@ -148,6 +159,7 @@ impl Gateway {
             instruments,
             Arc::clone(&stop),
             replies_closed,
+            replay,
         )
         .map_err(GatewayError::Poll)?;
         let thread = std::thread::Builder::new()

@@ -32,13 +32,14 @@ use super::market_data::{MarketData, SubscribeError};
 use super::order_entry::{OrderEntry, Progress};
 use super::order_status::{mass_status, order_status};
 use super::registry::{OrderInfo, Registry};
+use super::report_replay::{self, Job, ReportReplay};
 use super::session::{LOGOUT_GRACE, Timer, Verdict};
 use super::session_table::{FIRST_SESSION, SessionTable};
 use super::stages::Stages;
 use crate::config::SessionLimits;
 use crate::protocol::{
-    ClientMessage, Decoded, LogoutReason, MassCancelAck, MassStatusEnd, Reject, ServerMessage,
-    SessionRejectReason, decode_frame,
+    ClientMessage, Decoded, LogoutReason, MassCancelAck, MassStatusEnd, Reject, ReplayStatus,
+    ReportReplayEnd, ReportReplayRequest, ServerMessage, SessionRejectReason, decode_frame,
 };
 use idtable::IdTable;
 
@@ -97,6 +98,8 @@ pub struct PollLoop {
     entry: OrderEntry,
     reports: ExecutionReports,
     market: MarketData,
+    /// Missed-report recovery, answered by a thread of its own.
+    replay: ReportReplay,
     /// The time of this loop turn.
     now: Instant,
     sessions_accepted: u64,
@@ -114,6 +117,7 @@ impl PollLoop {
         instruments: Vec<u32>,
         stop: Arc<AtomicBool>,
         replies_closed: Arc<AtomicBool>,
+        replay: ReportReplay,
     ) -> io::Result<Self> {
         let published = pipeline.durable_seq();
         let mut sessions = SessionTable::new(poll.registry().try_clone()?);
@@ -158,6 +162,7 @@ impl PollLoop {
             entry: OrderEntry::new(published),
             reports: ExecutionReports::new(published),
             market,
+            replay,
             now: Instant::now(),
             sessions_accepted: 0,
         })
@@ -227,8 +232,9 @@ impl PollLoop {
                 self.sessions.flush(now);
                 return Err(e);
             }
-            // 4. drain
+            // 4. drain (and deliver the report replays that are ready)
             self.drain_replies();
+            self.deliver_replays();
             // 5. flush
             self.sessions.flush(now);
             if !events.is_empty() || self.reports.released != released {
@@ -278,6 +284,7 @@ impl PollLoop {
             self.sessions.flush(now);
             std::thread::sleep(Duration::from_millis(1));
         }
+        self.replay.stop();
         // Release: pairs with the bridge's Acquire load; it stops waiting for us.
         self.replies_closed.store(true, Ordering::Release);
         let stats = LoopStats {
@@ -391,6 +398,7 @@ impl PollLoop {
                             matches!(msg, ClientMessage::Logon(l) if l.cancel_on_disconnect);
                         if let Some(session) = self.sessions.get_mut(slot) {
                             let ack = session.log_on(account, cancel_on_disconnect, &self.limits);
+                            session.replay_boundary = self.reports.next_exec_id();
                             self.sessions.send(slot, ServerMessage::LogonAck(ack), now);
                         }
                     }
@@ -475,6 +483,9 @@ impl PollLoop {
                     .send(slot, ServerMessage::MassStatusEnd(end), now);
                 return;
             }
+            ClientMessage::ReportReplayRequest(req) => {
+                return self.request_replay(slot, owner, seq, req, now);
+            }
             ClientMessage::Unsubscribe(unsub) => {
                 if !self.market.unsubscribe(unsub.instrument, me) {
                     let reject = Reject {
@@ -518,6 +529,53 @@ impl PollLoop {
             Err(rejected) => self
                 .sessions
                 .send(slot, ServerMessage::Rejected(rejected), now),
+        }
+    }
+
+    /// Hands a `ReportReplayRequest` to the replay thread
+    /// (`report_replay.rs`); one at a time per session.
+    fn request_replay(
+        &mut self,
+        slot: usize,
+        owner: AccountRef,
+        seq: u64,
+        req: &ReportReplayRequest,
+        now: Instant,
+    ) {
+        let Some(session) = self.sessions.get_mut(slot) else {
+            return;
+        };
+        let after = (req.after_seq, req.after_index);
+        if session.replay_asking {
+            let busy = ReportReplayEnd {
+                ref_seq: seq,
+                status: ReplayStatus::Busy,
+                count: 0,
+                resume_seq: after.0,
+                resume_index: after.1,
+            };
+            self.sessions
+                .send(slot, ServerMessage::ReportReplayEnd(busy), now);
+            return;
+        }
+        let job = Job {
+            me: session.me,
+            account: owner.account,
+            ref_seq: seq,
+            after,
+            before: session.replay_boundary,
+        };
+        session.replay_asking = true;
+        if !self.replay.send(job) {
+            let answer = report_replay::failed(&job);
+            self.sessions.send_replay(answer);
+        }
+    }
+
+    /// Queues the report replays the thread has answered to their sessions.
+    fn deliver_replays(&mut self) {
+        while let Some(answer) = self.replay.try_take() {
+            self.sessions.send_replay(answer);
         }
     }
 

@@ -91,6 +91,13 @@ pub struct Session {
     /// Asked for at logon: its live orders are cancelled when it ends
     /// (docs/protocol.md, "Cancel on disconnect"; `SessionTable::close`).
     pub cancel_on_disconnect: bool,
+    /// The execution id of the first report routed after this session
+    /// logged on: reports before it are history (a `ReportReplayRequest`
+    /// recomputes them), reports from it on come live. The two never
+    /// overlap.
+    pub replay_boundary: (u64, u32),
+    /// A `ReportReplayRequest` of this session is with the replay thread.
+    pub replay_asking: bool,
     /// Since when the session has been half-closed (our FIN sent after the
     /// Logout), reading and discarding until the client closes too. Closing
     /// at once would make the kernel answer the client's in-flight data with
@@ -111,6 +118,8 @@ impl Session {
             closing_since: None,
             refused: false,
             cancel_on_disconnect: false,
+            replay_boundary: (0, 0),
+            replay_asking: false,
             draining_since: None,
         }
     }

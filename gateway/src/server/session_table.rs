@@ -20,6 +20,7 @@ use mio::{Interest, Token};
 use super::accounts::Accounts;
 use super::connection::SlowReader;
 use super::registry::SessionRef;
+use super::report_replay::Answer;
 use super::session::{Phase, Session};
 use crate::config::SessionLimits;
 use crate::protocol::{LogonReject, LogonRejectReason, Logout, LogoutReason, ServerMessage};
@@ -167,6 +168,25 @@ impl SessionTable {
                 self.closed_for_cause += 1;
                 self.close_after_flush(slot, now);
             }
+        }
+    }
+
+    /// Queues a report replay's answer (`report_replay.rs`) to its session,
+    /// if that is still open.
+    #[cold]
+    pub fn send_replay(&mut self, answer: Answer) {
+        let slot = answer.me.slot;
+        let Some(session) = self.get_mut(slot).filter(|s| s.me == answer.me) else {
+            return;
+        };
+        session.replay_asking = false;
+        if session.is_closing() {
+            return;
+        }
+        let end = ServerMessage::ReportReplayEnd(answer.end);
+        session.conn.send_replay(&answer.reports, end);
+        if !session.conn.blocked {
+            self.queue(slot);
         }
     }
 

@@ -87,6 +87,12 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
         any::<u32>().prop_map(|instrument| {
             ClientMessage::MassStatusRequest(MassStatusRequest { instrument })
         }),
+        (any::<u64>(), any::<u32>()).prop_map(|(after_seq, after_index)| {
+            ClientMessage::ReportReplayRequest(ReportReplayRequest {
+                after_seq,
+                after_index,
+            })
+        }),
     ]
 }
 
@@ -212,6 +218,22 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
         (any::<u64>(), any::<u32>()).prop_map(|(ref_seq, count)| {
             ServerMessage::MassStatusEnd(MassStatusEnd { ref_seq, count })
         }),
+        (
+            any::<u64>(),
+            code(),
+            any::<u32>(),
+            any::<u64>(),
+            any::<u32>()
+        )
+            .prop_map(|(ref_seq, status, count, resume_seq, resume_index)| {
+                ServerMessage::ReportReplayEnd(ReportReplayEnd {
+                    ref_seq,
+                    status,
+                    count,
+                    resume_seq,
+                    resume_index,
+                })
+            }),
     ]
 }
 
@@ -294,6 +316,19 @@ pub fn every_client_message() -> Vec<ClientMessage> {
         }),
         // Every instrument.
         ClientMessage::MassStatusRequest(MassStatusRequest { instrument: 0 }),
+        ClientMessage::ReportReplayRequest(ReportReplayRequest {
+            after_seq: 0x5152_5354_5556_5758,
+            after_index: 0x6162_6364,
+        }),
+        // Everything retained; and after a NOT_RETAINED's resume id.
+        ClientMessage::ReportReplayRequest(ReportReplayRequest {
+            after_seq: 0,
+            after_index: 0,
+        }),
+        ClientMessage::ReportReplayRequest(ReportReplayRequest {
+            after_seq: 1,
+            after_index: u32::MAX,
+        }),
     ];
     for &side in Side::ALL {
         all.push(ClientMessage::MassCancel(MassCancel {
@@ -461,6 +496,15 @@ pub fn every_server_message() -> Vec<ServerMessage> {
         ref_seq: 1,
         count: 0,
     }));
+    for &status in ReplayStatus::ALL {
+        all.push(ServerMessage::ReportReplayEnd(ReportReplayEnd {
+            ref_seq: 0x0102_0304_0506_0708,
+            status,
+            count: 0x1112_1314,
+            resume_seq: 0x2122_2324_2526_2728,
+            resume_index: u32::MAX,
+        }));
+    }
     assert_covers_every_tag(all.iter().map(ServerMessage::tag), ServerMessage::TAG_COUNT);
     all
 }
