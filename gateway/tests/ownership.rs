@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use gateway::Gateway;
 use gateway::protocol::{
-    Cancel, CancelReason, ClientMessage, OrderRejectReason, Replace, ServerMessage, Side,
-    TimeInForce,
+    Cancel, CancelReason, ClientMessage, OrderRejectReason, Replace, ReplayStatus,
+    ReportReplayRequest, ServerMessage, Side, TimeInForce,
 };
 use support::{Client, TempDir, config, start};
 
@@ -263,6 +263,14 @@ fn an_account_keeps_its_orders_across_kill_9_under_load() {
 
     let gw = Gateway::start(config(&dir)).unwrap();
     let mut seven = Client::logon_again(gw.local_addr(), 7);
+    // Its history, recovered: every report it was sent before the crash,
+    // equal to what a run of the journal's commands says happened to its
+    // orders (what `journal export | replay` computes).
+    let history = report_history(&mut seven);
+    assert_eq!(history, account_story_from_journal(&dir.0, 7));
+    assert_eq!(history.iter().filter(|r| r.0 == 'A').count(), 50);
+    let fills: Vec<u64> = history.iter().filter(|r| r.0 == 'F').map(|r| r.2).collect();
+    assert_eq!(fills, [10, 10, 3]);
     for coid in 1..=50u64 {
         cancel(&mut seven, coid);
     }
@@ -293,4 +301,89 @@ fn an_account_keeps_its_orders_across_kill_9_under_load() {
         "{open:?}"
     );
     gw.shutdown().unwrap();
+}
+
+/// (kind, engine order id, quantity) of a report: `A`ccepted, `F`ill,
+/// `C`ancelled, re`J`ected, `R`eplaced.
+type Told = (char, u64, u64);
+
+/// Every report of the session's account before its logon, asked for with
+/// `ReportReplayRequest` until the answer is complete.
+fn report_history(client: &mut Client) -> Vec<Told> {
+    let mut after = (0, 0);
+    let mut told = Vec::new();
+    loop {
+        client.send(ClientMessage::ReportReplayRequest(ReportReplayRequest {
+            after_seq: after.0,
+            after_index: after.1,
+        }));
+        let end = loop {
+            match client.recv() {
+                Some(ServerMessage::ReportReplayEnd(end)) => break end,
+                Some(ServerMessage::Accepted(a)) => told.push(('A', a.order.order_id, 0)),
+                Some(ServerMessage::Fill(f)) => told.push(('F', f.order.order_id, f.qty)),
+                Some(ServerMessage::Cancelled(c)) => told.push(('C', c.order.order_id, c.qty)),
+                Some(ServerMessage::Rejected(r)) => told.push(('J', r.order.order_id, 0)),
+                Some(ServerMessage::Replaced(r)) => told.push(('R', r.order.order_id, r.qty)),
+                Some(_) => {}
+                None => panic!("no ReportReplayEnd"),
+            }
+        };
+        match end.status {
+            ReplayStatus::Complete => return told,
+            ReplayStatus::More => after = (end.resume_seq, end.resume_index),
+            other => panic!("the replay ended {other:?}"),
+        }
+    }
+}
+
+/// What happened to `account`'s orders, from the journal alone: its
+/// commands run through a fresh engine (`journal export | replay` in
+/// process), each event about one of its orders as a report would tell it.
+fn account_story_from_journal(dir: &std::path::Path, account: u32) -> Vec<Told> {
+    let mut engine = matching::Engine::new(matching::EngineConfig::default()).unwrap();
+    for spec in journal::read_instruments(dir).unwrap() {
+        engine.add_instrument(spec).unwrap();
+    }
+    let mut mine = std::collections::HashSet::new();
+    let mut told = Vec::new();
+    let mut events = Vec::new();
+    journal::read_journal(dir, 0, |rec| {
+        if let matching::Command::New { id, account: a, .. }
+        | matching::Command::Market { id, account: a, .. } = rec.command
+            && a == account
+        {
+            mine.insert(id);
+        }
+        events.clear();
+        engine.execute(&rec.command, &mut events);
+        for event in &events {
+            match *event {
+                matching::Event::Accepted { id, .. } if mine.contains(&id) => {
+                    told.push(('A', id, 0))
+                }
+                matching::Event::Rejected { id, .. } if mine.contains(&id) => {
+                    told.push(('J', id, 0))
+                }
+                matching::Event::Cancelled { id, qty, .. } if mine.contains(&id) => {
+                    told.push(('C', id, qty))
+                }
+                matching::Event::Replaced { id, qty, .. } if mine.contains(&id) => {
+                    told.push(('R', id, qty))
+                }
+                matching::Event::Trade {
+                    taker, maker, qty, ..
+                } => {
+                    for id in [taker, maker] {
+                        if mine.contains(&id) {
+                            told.push(('F', id, qty));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    })
+    .unwrap();
+    told
 }

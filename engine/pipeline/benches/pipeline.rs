@@ -13,8 +13,14 @@
 //!   has in it (criterion's median discards them). `n` = 1 is one order
 //!   arriving alone; 8 is about what a 1 µs send tick publishes at 1M/s
 //!   after a short stall.
-//! - `recovery/journal`: rebuild the engine from a 200,000-command journal
-//!   (snapshots off): the replay rate recovery achieves.
+//! - `recovery/journal/<n>`: rebuild the engine from an `n`-command journal
+//!   without a snapshot: the replay rate recovery achieves, and recovery
+//!   time against journal length.
+//! - `recovery/snapshot/<n>`: the same journal with a snapshot 50,000
+//!   commands before its end: restore the snapshot, replay the rest.
+//! - `recovery/history/<n>`: `journal::replay_span` over the whole journal
+//!   from its start, keeping one account's commands: the journal part of
+//!   the gateway's missed-report recovery at its widest.
 //!
 //! Thread placement follows `Topology::detect()`: on the 2-core reference
 //! machine M spins on core 1 and everything else shares core 0.
@@ -27,6 +33,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use disruptor::{BusySpin, Producer, build_single_producer};
 use journal::{self, Durability};
+use matching::EngineConfig;
 use pipeline::{self, Output, PipelineConfig, Placement, Topology};
 use testkit::workload::{Workload, WorkloadConfig, generate};
 
@@ -251,37 +258,114 @@ fn command_event(c: &mut Criterion, workload: &Workload) {
     group.finish();
 }
 
-fn recovery(c: &mut Criterion, workload: &Workload) {
-    let dir = temp_dir("recovery");
+/// A journal of `workload` in a new directory, written through a pipeline
+/// (durability `os`, no snapshots).
+fn journal_of(name: &str, workload: &Workload) -> std::path::PathBuf {
+    let dir = temp_dir(name);
     let mut config = PipelineConfig::new(&dir, workload.instruments.clone());
     config.durability = Durability::Os;
     config.snapshot_on_shutdown = false;
-    // Time the replay, not the setup: no prefaulting of the books.
-    let engine_config = matching::EngineConfig {
-        prefault: false,
-        ..config.engine.clone()
-    };
     let mut p = pipeline::start(config, |_: &Output| {}).expect("pipeline starts");
     for batch in workload.commands.chunks(1000) {
         p.publish_batch(0, batch).expect("publish");
     }
     p.shutdown().expect("clean shutdown");
-    let mut group = c.benchmark_group("recovery");
-    group.throughput(Throughput::Elements(workload.commands.len() as u64));
-    group.sample_size(10);
-    group.bench_function("journal", |b| {
-        b.iter(|| black_box(journal::recover(&dir, engine_config.clone()).expect("recovers")))
-    });
-    group.finish();
-    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
+
+/// Writes the snapshot of the state after the first `n` commands.
+fn snapshot_at(dir: &std::path::Path, workload: &Workload, n: usize, config: &EngineConfig) {
+    let mut engine = matching::Engine::new(config.clone()).expect("engine");
+    for spec in &workload.instruments {
+        engine.add_instrument(*spec).expect("instrument");
+    }
+    let mut discard = |_: matching::Event| {};
+    for command in &workload.commands[..n] {
+        engine.execute(command, &mut discard);
+    }
+    journal::write_snapshot(dir, &engine, n as u64).expect("snapshot");
+}
+
+/// What the gateway's missed-report recovery does with a span, reduced to
+/// its journal part: the account's commands are picked out, the rest only
+/// run (`report_replay.rs` also builds each report).
+struct OneAccount {
+    account: u32,
+    reports: u64,
+}
+
+impl journal::SpanVisitor for OneAccount {
+    fn base_order(&mut self, order: &matching::book::SnapshotOrder) {
+        self.reports += u64::from(order.account == self.account);
+    }
+    fn command(
+        &mut self,
+        record: &journal::Record,
+        events: &[matching::Event],
+    ) -> std::ops::ControlFlow<()> {
+        if let matching::Command::New { account, .. } = record.command
+            && account == self.account
+        {
+            self.reports += events.len() as u64;
+        }
+        std::ops::ControlFlow::Continue(())
+    }
+}
+
+/// Recovery time against journal length, with and without a snapshot, and
+/// the journal part of a missed-report replay over the same spans.
+fn recovery(c: &mut Criterion, lengths: &[usize]) {
+    // Time the replay, not the setup: no prefaulting of the books.
+    let engine_config = EngineConfig {
+        prefault: false,
+        ..PipelineConfig::new("unused", Vec::new()).engine
+    };
+    let mut group = c.benchmark_group("recovery");
+    group.sample_size(10);
+    for &n in lengths {
+        let workload = generate(&WorkloadConfig {
+            commands: n,
+            resting: 10_000,
+            ..WorkloadConfig::default()
+        })
+        .expect("valid workload");
+        let dir = journal_of("recovery", &workload);
+        let len = workload.commands.len() as u64;
+        group.throughput(Throughput::Elements(len));
+        group.bench_with_input(BenchmarkId::new("journal", len), &dir, |b, dir| {
+            b.iter(|| black_box(journal::recover(dir, engine_config.clone()).expect("recovers")))
+        });
+        group.bench_with_input(BenchmarkId::new("history", len), &dir, |b, dir| {
+            b.iter(|| {
+                let mut one = OneAccount {
+                    account: 1,
+                    reports: 0,
+                };
+                journal::replay_span(dir, &engine_config, 0, len, &mut one).expect("replays");
+                black_box(one.reports)
+            })
+        });
+        // A snapshot 50,000 commands before the end: what `--snapshot-every`
+        // bounds the replay to.
+        let at = workload.commands.len().saturating_sub(SNAPSHOT_TAIL);
+        snapshot_at(&dir, &workload, at, &engine_config);
+        group.bench_with_input(BenchmarkId::new("snapshot", len), &dir, |b, dir| {
+            b.iter(|| black_box(journal::recover(dir, engine_config.clone()).expect("recovers")))
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    group.finish();
+}
+
+/// Commands after the snapshot in `recovery/snapshot`.
+const SNAPSHOT_TAIL: usize = 50_000;
 
 fn benches(c: &mut Criterion) {
     ring_hop(c);
     let workload = stream();
     pipeline_throughput(c, &workload);
     command_event(c, &workload);
-    recovery(c, &workload);
+    recovery(c, &[200_000, 1_000_000]);
 }
 
 criterion_group! {
