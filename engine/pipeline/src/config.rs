@@ -38,6 +38,11 @@ pub struct PipelineConfig {
     /// on shutdown), so a crash replays at most about this many commands
     /// (`snapshots.rs`).
     pub snapshot_every: Option<u64>,
+    /// Also snapshot while trading once this much ingest time has passed
+    /// since the last snapshot (`None`: no time trigger), so a quiet
+    /// venue's crash replays at most about this long a stretch. Measured
+    /// on the commands' ingest times, not a clock M reads.
+    pub snapshot_interval: Option<std::time::Duration>,
     /// What becomes of journal segments wholly before the older of the two
     /// snapshots kept while trading: kept, deleted or archived.
     pub retain_segments: SegmentRetention,
@@ -70,6 +75,7 @@ impl PipelineConfig {
             outbound_ring: 1 << 16,
             snapshot_on_shutdown: true,
             snapshot_every: None,
+            snapshot_interval: None,
             retain_segments: SegmentRetention::All,
             placement: Placement::Threads,
             wait: WaitSetting::Auto,

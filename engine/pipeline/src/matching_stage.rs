@@ -242,7 +242,7 @@ impl MatchingStage {
             self.outbox.flush();
         }
         if let Some(snapshots) = &mut self.snapshots {
-            snapshots.after(slot.seq, &self.engine);
+            snapshots.after(slot.seq, slot.ts_ns, &self.engine);
         }
     }
 

@@ -1,4 +1,5 @@
-//! Snapshots while trading: every `snapshot_every` commands M copies the
+//! Snapshots while trading: every `snapshot_every` commands, or every
+//! `snapshot_interval` of ingest time, whichever comes first, M copies the
 //! books out at a consistent point (between two commands, where it stands
 //! anyway) and a thread of its own writes the copy to disk, so a crash
 //! replays only the journal after the newest snapshot.
@@ -15,6 +16,11 @@
 //! the two newest snapshots, and retires (deletes or archives, per
 //! `PipelineConfig::retain_segments`) the journal segments wholly before
 //! the older of the two, so disk use stays bounded.
+//!
+//! The time trigger reads no clock: it compares the ingest times the
+//! gateway stamped on the commands (`Inbound::ts_ns`), so M stays free of
+//! clocks, and a quiet venue, whose books do not change, takes no
+//! snapshots.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,6 +43,11 @@ pub(crate) struct Snapshots {
     every: u64,
     /// The sequence at or after which the next snapshot is taken.
     next_at: u64,
+    /// The ingest time between two snapshots, in ns (`u64::MAX`: none).
+    interval_ns: u64,
+    /// The ingest time at or after which the next snapshot is taken; set
+    /// from the first command seen.
+    next_ts: Option<u64>,
     instruments: Vec<InstrumentSpec>,
     /// To the writer; `None` once closed.
     jobs: Option<SyncSender<Snapshot>>,
@@ -50,17 +61,19 @@ pub(crate) struct Snapshots {
 }
 
 impl Snapshots {
-    /// A snapshot every `every` commands (at least 1) after `last_seq`,
-    /// written into `dir`. Setup: starts the writer thread.
+    /// A snapshot every `every` commands (at least 1; `None`: no count)
+    /// after `last_seq`, or every `interval_ns` of ingest time (`None`: no
+    /// time), written into `dir`. Setup: starts the writer thread.
     pub fn start(
         dir: PathBuf,
-        every: u64,
+        every: Option<u64>,
+        interval_ns: Option<u64>,
         retention: SegmentRetention,
         gate: Arc<DurableGate>,
         last_seq: u64,
         engine: &Engine,
     ) -> std::io::Result<Snapshots> {
-        let every = every.max(1);
+        let every = every.map_or(u64::MAX, |n| n.max(1));
         let (jobs, todo) = sync_channel::<Snapshot>(1);
         let (give_back, spare) = sync_channel::<Vec<SnapshotOrder>>(1);
         let writer = std::thread::Builder::new()
@@ -86,6 +99,8 @@ impl Snapshots {
         Ok(Snapshots {
             every,
             next_at: last_seq.saturating_add(every),
+            interval_ns: interval_ns.map_or(u64::MAX, |ns| ns.max(1)),
+            next_ts: None,
             instruments: engine.instruments().copied().collect(),
             jobs: Some(jobs),
             spare,
@@ -95,17 +110,22 @@ impl Snapshots {
         })
     }
 
-    /// After M applied command `seq`: a snapshot if one is due.
+    /// After M applied command `seq`, ingested at `ts_ns`: a snapshot if
+    /// one is due.
     #[inline]
-    pub fn after(&mut self, seq: u64, engine: &Engine) {
-        if seq >= self.next_at {
-            self.take(seq, engine);
+    pub fn after(&mut self, seq: u64, ts_ns: u64, engine: &Engine) {
+        let next_ts = *self
+            .next_ts
+            .get_or_insert_with(|| ts_ns.saturating_add(self.interval_ns));
+        if seq >= self.next_at || ts_ns >= next_ts {
+            self.take(seq, ts_ns, engine);
         }
     }
 
     #[cold]
-    fn take(&mut self, seq: u64, engine: &Engine) {
+    fn take(&mut self, seq: u64, ts_ns: u64, engine: &Engine) {
         self.next_at = seq.saturating_add(self.every);
+        self.next_ts = Some(ts_ns.saturating_add(self.interval_ns));
         if self.orders.is_none() {
             match self.spare.try_recv() {
                 Ok(orders) => self.orders = Some(orders),

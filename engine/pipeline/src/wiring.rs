@@ -138,11 +138,16 @@ pub fn start(
             .snapshot_on_shutdown
             .then(|| config.journal_dir.clone());
         let (engine, last_seq) = (started.engine, started.last_seq);
-        let snapshots = match config.snapshot_every {
-            Some(every) => Some(
+        let interval_ns = config
+            .snapshot_interval
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        let snapshots = match (config.snapshot_every, interval_ns) {
+            (None, None) => None,
+            (every, interval_ns) => Some(
                 Snapshots::start(
                     config.journal_dir.clone(),
                     every,
+                    interval_ns,
                     config.retain_segments.clone(),
                     Arc::clone(&gate),
                     last_seq,
@@ -150,7 +155,6 @@ pub fn start(
                 )
                 .map_err(PipelineError::Snapshots)?,
             ),
-            None => None,
         };
         move || MatchingStage::new(engine, outbox, health, last_seq, snapshot_dir, snapshots)
     };

@@ -411,6 +411,55 @@ fn snapshots_while_trading_bound_what_recovery_replays() {
     );
 }
 
+/// The time trigger: with `snapshot_interval` and no count, a snapshot is
+/// taken at the first command ingested at least the interval after the
+/// previous one (by the commands' ingest times, which M reads instead of a
+/// clock), so the snapshots fall exactly where the times say.
+#[test]
+fn snapshots_follow_the_ingest_time_interval() {
+    let dir = TempDir::new("interval-snapshots");
+    let workload = stream(1_000, 18);
+    let mut cfg = config(dir.path(), workload.instruments.clone(), Durability::Os);
+    cfg.snapshot_on_shutdown = false;
+    cfg.snapshot_interval = Some(std::time::Duration::from_secs(1));
+    let (seen, sink) = collector();
+    let mut p = pipeline::start(cfg, sink).unwrap();
+    let base = 1_700_000_000_000_000_000u64;
+    // Batches of 100 ingested 0.4 s apart: the first command sets the clock
+    // (t = 0); snapshots at the first batch at or past t = 1 s (the third,
+    // t = 0.8 s, is not; the fourth, t = 1.2 s, is) and 1 s after that
+    // (the seventh, t = 2.4 s).
+    let mut snapshots_seen = Vec::new();
+    for (i, chunk) in workload.commands.chunks(100).take(8).enumerate() {
+        let ts = base + i as u64 * 400_000_000;
+        p.publish_batch(ts, chunk).unwrap();
+        // Wait for the batch to be matched and any snapshot written.
+        let last = (i as u64 + 1) * 100;
+        while seen.lock().unwrap().last().map(|o| o.seq) < Some(last) {
+            p.poll();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        snapshots_seen.extend(snapshot_seqs(dir.path()));
+    }
+    p.shutdown().unwrap();
+    snapshots_seen.sort();
+    snapshots_seen.dedup();
+    assert_eq!(snapshots_seen, [301, 601]);
+}
+
+/// The sequences of the snapshots in `dir`.
+fn snapshot_seqs(dir: &std::path::Path) -> Vec<u64> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            let seq = name.strip_prefix("snapshot-")?.strip_suffix(".snap")?;
+            seq.parse().ok()
+        })
+        .collect()
+}
+
 /// Retention: with snapshots while trading, segments wholly before the
 /// older kept snapshot are deleted, or moved to an archive, so the
 /// journal directory stays bounded; recovery from what is retained gives

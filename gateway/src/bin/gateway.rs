@@ -52,6 +52,12 @@ struct Args {
     /// "Snapshots while trading").
     #[arg(long, default_value_t = 1_000_000)]
     snapshot_every: u64,
+    /// Also snapshot while trading once this many seconds of commands
+    /// (by their ingest times) have passed since the last snapshot,
+    /// whichever of the two comes first (0: no time trigger). A venue
+    /// without traffic takes none: its books do not change.
+    #[arg(long, default_value_t = 60)]
+    snapshot_interval: u64,
     /// What becomes of journal segments that the kept snapshots make
     /// unnecessary: `archive` (moved to <journal>/archive, for the operator
     /// to ship elsewhere), `archive:DIR` (moved to DIR, on the same file
@@ -88,6 +94,8 @@ fn main() -> ExitCode {
     config.max_sessions = args.max_sessions;
     config.pipeline.wait = args.wait;
     config.pipeline.snapshot_every = (args.snapshot_every > 0).then_some(args.snapshot_every);
+    config.pipeline.snapshot_interval = (args.snapshot_interval > 0)
+        .then(|| std::time::Duration::from_secs(args.snapshot_interval));
     config.pipeline.retain_segments = match &args.retain_segments {
         Retain::All => SegmentRetention::All,
         Retain::Delete => SegmentRetention::Delete,
