@@ -155,7 +155,8 @@ impl Drop for Killed {
     }
 }
 
-/// The gateway binary on a free port, journaling to `dir` with `fsync`.
+/// The gateway binary on a free port, journaling to `dir` with `fsync`,
+/// snapshotting every 1,000 commands.
 fn spawn_gateway(dir: &TempDir) -> (Killed, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
         .args([
@@ -163,6 +164,8 @@ fn spawn_gateway(dir: &TempDir) -> (Killed, SocketAddr) {
             "127.0.0.1:0",
             "--durability",
             "fsync",
+            "--snapshot-every",
+            "1000",
             "--journal",
         ])
         .arg(&dir.0)
@@ -260,6 +263,7 @@ fn an_account_keeps_its_orders_across_kill_9_under_load() {
     child.0.wait().unwrap();
     let sent = load.join().unwrap();
     assert!(sent > 64, "the load ran ({sent} orders)");
+    recovery_starts_from_the_newest_usable_snapshot(&dir);
 
     let gw = Gateway::start(config(&dir)).unwrap();
     let mut seven = Client::logon_again(gw.local_addr(), 7);
@@ -386,4 +390,43 @@ fn account_story_from_journal(dir: &std::path::Path, account: u32) -> Vec<Told> 
     })
     .unwrap();
     told
+}
+
+/// What the gateway's start will do with the journal a `kill -9` left,
+/// done first on a copy: recovery starts from the newest snapshot taken
+/// while trading that the journal covers (a newer one may be ahead of what
+/// was durable, and is passed over), and replays only the records after it.
+fn recovery_starts_from_the_newest_usable_snapshot(dir: &TempDir) {
+    let copy = TempDir::new("own-kill9-copy");
+    let mut snapshots = Vec::new();
+    for entry in std::fs::read_dir(&dir.0).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), copy.0.join(entry.file_name())).unwrap();
+        }
+        let name = entry.file_name().into_string().unwrap();
+        if let Some(seq) = name
+            .strip_prefix("snapshot-")
+            .and_then(|n| n.strip_suffix(".snap"))
+        {
+            snapshots.push(seq.parse::<u64>().unwrap());
+        }
+    }
+    assert!(!snapshots.is_empty(), "no snapshot was taken under load");
+    let config = support::config(&copy).pipeline.engine;
+    let (_, recovered) = journal::recover(&copy.0, config).unwrap();
+    let newest_covered = snapshots
+        .iter()
+        .copied()
+        .filter(|&s| s <= recovered.last_seq)
+        .max();
+    assert_eq!(
+        recovered.snapshot.as_ref().map(|s| s.1),
+        newest_covered,
+        "snapshots {snapshots:?}, recovered {recovered:?}"
+    );
+    assert_eq!(
+        recovered.replayed,
+        recovered.last_seq - newest_covered.unwrap_or(0)
+    );
 }
