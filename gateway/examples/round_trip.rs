@@ -32,13 +32,15 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
 use std::time::Instant;
 
+use gateway::auth::{AccountEntry, Accounts, Role, hash_password, password_field, random_password};
 use gateway::protocol::{
     ClientMessage, Decoded, Envelope, Logon, MAX_FRAME_BYTES, NewOrder, ServerMessage, Side,
     TimeInForce, decode_frame, encode_frame,
 };
-use gateway::{Gateway, GatewayConfig};
+use gateway::{Auth, Gateway, GatewayConfig};
 use hdrhistogram::Histogram;
 use journal::Durability;
 use pipeline::{Placement, Topology, WaitSetting};
@@ -194,6 +196,19 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     if layout == "joined" {
         config.pipeline.placement = Placement::AllHosted;
     }
+    // Its one account, with a password of its own: the gateway checks it
+    // at logon, off the hot path, as any venue would.
+    let password = random_password();
+    let mut accounts = Accounts::default();
+    accounts.set(
+        1,
+        AccountEntry {
+            role: Role::Trader,
+            password_hash: hash_password(password.as_bytes())?,
+            enabled: true,
+        },
+    );
+    config.auth = Some(Auth::Accounts(Arc::new(accounts)));
     let gw = Gateway::start(config)?;
     println!("gateway layout: {}", gw.topology());
     pin(client_core);
@@ -205,6 +220,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ClientMessage::Logon(Logon {
             account: 1,
             cancel_on_disconnect: false,
+            password: password_field(&password).ok_or("the password does not fit")?,
         }),
     ))?;
     let _ack = read_message(&mut stream, &mut buf);

@@ -7,6 +7,7 @@ use std::time::Duration;
 use journal::Durability;
 use pipeline::PipelineConfig;
 
+use crate::auth::Auth;
 use crate::instruments::default_instruments;
 
 /// Per-session limits: what a client may do before the gateway closes it.
@@ -48,10 +49,14 @@ pub struct GatewayConfig {
     pub limits: SessionLimits,
     /// Connections accepted at once; more are refused at accept.
     pub max_sessions: usize,
+    /// Who may log on. No default: `Gateway::start` refuses `None`, so
+    /// running without authentication is always said explicitly.
+    pub auth: Option<Auth>,
 }
 
 impl GatewayConfig {
-    /// Defaults: the default instruments, `os` durability, journal in `journal_dir`.
+    /// Defaults: the default instruments, `os` durability, journal in
+    /// `journal_dir`; `auth` must still be chosen.
     pub fn new(listen: SocketAddr, journal_dir: impl Into<PathBuf>) -> Self {
         let mut pipeline = PipelineConfig::new(journal_dir, default_instruments());
         pipeline.durability = Durability::Os;
@@ -62,6 +67,7 @@ impl GatewayConfig {
             pipeline,
             limits: SessionLimits::default(),
             max_sessions: 1024,
+            auth: None,
         }
     }
 }

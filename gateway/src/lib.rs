@@ -3,13 +3,16 @@
 //! - `protocol`: frames and messages (bincode's layout, written by wincode); used by
 //!   clients too (loadgen).
 //! - `server`: the mio poll loop, sessions, and the bridge from the pipeline's output.
+//! - `auth`: the accounts file, password hashes, failed-logon delays.
 //! - `config`, `instruments`: what a gateway is started with.
 
+pub mod auth;
 pub mod config;
 pub mod instruments;
 pub mod protocol;
 pub mod server;
 
+pub use auth::Auth;
 pub use config::{GatewayConfig, SessionLimits};
 pub use instruments::{default_instruments, load_instruments};
 pub use server::{Gateway, GatewayError, LoopStats};

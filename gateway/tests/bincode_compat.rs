@@ -43,6 +43,7 @@ enum ClientRef {
     Logon {
         account: u32,
         cancel_on_disconnect: bool,
+        password: [u8; 32],
     },
     NewOrder {
         client_order_id: u64,
@@ -91,6 +92,7 @@ enum LogonRejectReasonRef {
     AccountInUse,
     BadSequence,
     SessionLimit,
+    BadCredentials,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -297,9 +299,11 @@ fn client(m: ClientMessage) -> ClientRef {
         ClientMessage::Logon(Logon {
             account,
             cancel_on_disconnect,
+            password,
         }) => ClientRef::Logon {
             account,
             cancel_on_disconnect,
+            password,
         },
         ClientMessage::NewOrder(o) => ClientRef::NewOrder {
             client_order_id: o.client_order_id,
@@ -356,6 +360,7 @@ fn logon_reject(v: LogonRejectReason) -> LogonRejectReasonRef {
         LogonRejectReason::AccountInUse => LogonRejectReasonRef::AccountInUse,
         LogonRejectReason::BadSequence => LogonRejectReasonRef::BadSequence,
         LogonRejectReason::SessionLimit => LogonRejectReasonRef::SessionLimit,
+        LogonRejectReason::BadCredentials => LogonRejectReasonRef::BadCredentials,
     }
 }
 

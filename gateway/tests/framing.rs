@@ -308,8 +308,9 @@ fn payload_sizes_match_the_documented_tables() {
             ClientMessage::Logon(Logon {
                 account: 1,
                 cancel_on_disconnect: false,
+                password: [0; 32],
             }),
-            17,
+            49,
         ),
         (new_order(), 48),
         (ClientMessage::Cancel(Cancel { client_order_id: 1 }), 20),

@@ -81,6 +81,7 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
         ClientMessage::Logon(Logon {
             account: 3,
             cancel_on_disconnect: false,
+            password: [0; 32],
         }),
     );
     session.extend(&new_order);

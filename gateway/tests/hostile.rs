@@ -101,6 +101,7 @@ fn random_bytes_and_half_frames_leave_the_gateway_serving() {
             c.send(ClientMessage::Logon(gateway::protocol::Logon {
                 account: 100 + round,
                 cancel_on_disconnect: round % 4 == 0,
+                password: [0; 32],
             }));
         }
         let bytes: Vec<u8> = (0..(round as usize * 37 % 300 + 1))

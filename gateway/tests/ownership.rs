@@ -166,6 +166,8 @@ fn spawn_gateway(dir: &TempDir) -> (Killed, SocketAddr) {
             "fsync",
             "--snapshot-every",
             "1000",
+            // Ownership, not authentication, is what this file tests.
+            "--insecure-no-auth",
             "--journal",
         ])
         .arg(&dir.0)

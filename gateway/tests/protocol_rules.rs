@@ -83,6 +83,7 @@ fn the_throttle_rejects_before_it_logs_out_and_zero_is_none() {
         c.send(ClientMessage::Logon(Logon {
             account: 1,
             cancel_on_disconnect: false,
+            password: [0; 32],
         }));
         match c.recv() {
             Some(ServerMessage::LogonAck(ack)) => {
@@ -153,6 +154,7 @@ fn logon_answer(gw: &Gateway, account: u32) -> (Client, Option<ServerMessage>) {
     c.send(ClientMessage::Logon(Logon {
         account,
         cancel_on_disconnect: false,
+        password: [0; 32],
     }));
     let answer = c.recv();
     (c, answer)
@@ -190,6 +192,7 @@ fn each_logon_refusal_is_sent_in_its_documented_case_then_closed() {
         ClientMessage::Logon(Logon {
             account: 3,
             cancel_on_disconnect: false,
+            password: [0; 32],
         }),
     );
     let answer = c.recv();

@@ -290,6 +290,7 @@ fn a_close_that_comes_with_the_last_bytes_frees_the_account_at_once() {
             next.send(ClientMessage::Logon(Logon {
                 account: 7,
                 cancel_on_disconnect: false,
+                password: [0; 32],
             }));
             match next.recv() {
                 Some(ServerMessage::LogonAck(_)) => break next,
@@ -420,6 +421,7 @@ fn cancel_on_disconnect_cancels_a_sessions_orders_however_it_ends() {
         seller.send(ClientMessage::Logon(Logon {
             account: 1,
             cancel_on_disconnect,
+            password: [0; 32],
         }));
         seller.expect("logon ack", |m| matches!(m, ServerMessage::LogonAck(_)));
         seller.order(100, Side::Sell, 101, 5, TimeInForce::Gtc);

@@ -19,8 +19,8 @@
 //!   given twice);
 //! - `gateway`: a free port and a journal under `target/`, unless given;
 //!   the test waits for its start line, sends SIGTERM and expects exit 0;
-//! - `replay`, `streamgen`, `journal`, `round_trip`: nothing; they end on
-//!   their own;
+//! - `replay`, `streamgen`, `journal`, `round_trip`, `gateway-accounts`:
+//!   nothing; they end on their own;
 //! - anything else: `--help`, which shows it starts.
 //!
 //! Arguments go at the end of the `cargo run` itself, before any `|`, `>`
@@ -347,6 +347,8 @@ fn binary_kind(program: &str, scratch: &Path) -> Kind {
         "replay" | "streamgen" | "journal" => Kind::AsWritten,
         // 20,000 sequential round trips by default: about a second.
         "round_trip" => Kind::AsWritten,
+        // Reads a password from standard input, writes a file, ends.
+        "gateway-accounts" => Kind::AsWritten,
         "gateway" => Kind::Server {
             ready: "listening on",
             flags: vec![

@@ -12,7 +12,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clap::Parser;
-use gateway::{Gateway, GatewayConfig, load_instruments};
+use gateway::auth::Accounts;
+use gateway::{Auth, Gateway, GatewayConfig, load_instruments};
 use journal::{Durability, SegmentRetention};
 use pipeline::WaitSetting;
 
@@ -33,6 +34,16 @@ struct Args {
     /// the built-in set loadgen also uses (8 instruments, symbols 1-8).
     #[arg(long)]
     instruments: Option<PathBuf>,
+    /// Accounts file (TOML, see gateway/accounts.example.toml; written by
+    /// `gateway-accounts add`): who may log on, with which password (stored
+    /// as a hash). Required, unless --insecure-no-auth.
+    #[arg(long, conflicts_with = "insecure_no_auth")]
+    accounts: Option<PathBuf>,
+    /// Run without authentication: anyone who reaches the port may trade as
+    /// any account. For tests and benchmarks on a closed machine only; the
+    /// start line says so.
+    #[arg(long)]
+    insecure_no_auth: bool,
     /// Messages per second a session may send (0: no throttle). Frames over
     /// it are rejected; a session sending more than twice it is logged out.
     #[arg(long, default_value_t = 2_000_000)]
@@ -112,6 +123,34 @@ fn main() -> ExitCode {
             }
         }
     }
+    let auth = match (&args.accounts, args.insecure_no_auth) {
+        (Some(path), _) => match Accounts::load(path) {
+            Ok(accounts) => Auth::Accounts(Arc::new(accounts)),
+            Err(e) => {
+                eprintln!("gateway: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        (None, true) => Auth::Insecure,
+        (None, false) => {
+            eprintln!(
+                "gateway: no accounts file: give --accounts FILE (gateway/accounts.example.toml \
+                 is an example; `gateway-accounts add` writes one), or run without \
+                 authentication with --insecure-no-auth"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let auth_line = match (&auth, &args.accounts) {
+        (Auth::Accounts(accounts), Some(path)) => {
+            format!("{} accounts from {}", accounts.len(), path.display())
+        }
+        _ => {
+            "INSECURE: no authentication (--insecure-no-auth), any client may trade as any account"
+                .to_string()
+        }
+    };
+    config.auth = Some(auth);
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
@@ -127,7 +166,7 @@ fn main() -> ExitCode {
         }
     };
     eprintln!(
-        "gateway: listening on {} (journal {}, durability {}); {}",
+        "gateway: listening on {} (journal {}, durability {}; {auth_line}); {}",
         gateway.local_addr(),
         args.journal.display(),
         args.durability,

@@ -25,6 +25,10 @@ pub struct Logon {
     /// timeout, slow reader, logout (docs/protocol.md, "Cancel on
     /// disconnect"). Off unless asked, as in FIX and iLink.
     pub cancel_on_disconnect: bool,
+    /// The account's password: up to `PASSWORD_LEN` (32) bytes of UTF-8,
+    /// the rest zeros (`auth::password_field` makes it). Checked against
+    /// the accounts file; ignored by a gateway started `--insecure-no-auth`.
+    pub password: [u8; 32],
 }
 
 /// A new order.

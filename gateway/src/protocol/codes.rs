@@ -181,6 +181,9 @@ wire_enum! {
         BadSequence = 2,
         /// The gateway has no room for another session (sent on connecting).
         SessionLimit = 3,
+        /// The account, its password, or its state (disabled) does not
+        /// allow this logon; which of them is not said.
+        BadCredentials = 4,
     }
 }
 

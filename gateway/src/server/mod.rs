@@ -11,6 +11,8 @@
 //! - `poll_loop.rs`: the loop itself, one short turn: poll, dispatch,
 //!   publish, drain, flush; plus accepting connections and the timers.
 //! - `connection.rs`: one client's socket and its read and write buffers.
+//! - `logon_check.rs`: a `Logon`'s password checked against the accounts
+//!   file on a thread of its own, with failures slowed per address.
 //! - `session.rs`: the session protocol (logon, sequence numbers, throttle,
 //!   heartbeats, logout) as decisions the loop carries out.
 //! - `throttle.rs`: the per-session token bucket behind the throttle rule.
@@ -30,6 +32,8 @@
 //! - `registry.rs`: live orders by engine id (owner, client order id, leaves).
 //! - `accounts.rs`: each account's live orders and its session now.
 //! - `client_orders.rs`: one account's live orders by client order id.
+//! - `worker.rs`: a helper thread the loop hands work to and never waits
+//!   for (report replays, logon checks).
 //! - `bridge.rs`: the reply ring from the output stage back to the loop.
 //! - `stages.rs`: where the pipeline's stages run, and what that asks of the loop.
 
@@ -38,6 +42,7 @@ mod bridge;
 mod client_orders;
 mod connection;
 mod execution_reports;
+mod logon_check;
 mod market_data;
 mod order_entry;
 mod order_status;
@@ -50,6 +55,7 @@ mod session_table;
 mod stages;
 mod throttle;
 mod wall_clock;
+mod worker;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -62,7 +68,9 @@ use pipeline::{self, PipelineError};
 
 pub use poll_loop::LoopStats;
 
+use crate::auth::Auth;
 use crate::config::GatewayConfig;
+use logon_check::Logons;
 use poll_loop::{LISTENER, PollLoop, WAKER};
 
 /// Slots of the ring that carries replies from the output stage to the poll loop.
@@ -79,6 +87,12 @@ pub enum GatewayError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "no authentication chosen: give the gateway its accounts (GatewayConfig::auth = \
+         Auth::Accounts, the binary's --accounts FILE) or say Auth::Insecure \
+         (--insecure-no-auth) explicitly"
+    )]
+    NoAuth,
     #[error("cannot set up the poll loop: {0}")]
     Poll(#[source] std::io::Error),
     #[error("{0}")]
@@ -126,7 +140,16 @@ impl Gateway {
         }));
         // Missed-report recovery reads the same journal, with the same
         // capacities, on a thread of its own.
-        let replay = report_replay::ReportReplay::start(
+        // Who may log on: checked on a thread of its own, or nobody checks.
+        let logons = match &config.auth {
+            Some(Auth::Accounts(accounts)) => Some(
+                Logons::start(Arc::clone(accounts), Arc::clone(&waker))
+                    .map_err(GatewayError::Poll)?,
+            ),
+            Some(Auth::Insecure) => None,
+            None => return Err(GatewayError::NoAuth),
+        };
+        let replay = report_replay::start(
             config.pipeline.journal_dir.clone(),
             config.pipeline.engine.clone(),
             Arc::clone(&waker),
@@ -160,6 +183,7 @@ impl Gateway {
             Arc::clone(&stop),
             replies_closed,
             replay,
+            logons,
         )
         .map_err(GatewayError::Poll)?;
         let thread = std::thread::Builder::new()

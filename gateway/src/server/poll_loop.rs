@@ -28,18 +28,20 @@ use super::accounts::{AccountRef, InUse};
 use super::bridge::ReplyPoller;
 use super::connection::ReadOutcome;
 use super::execution_reports::{ExecutionReports, Router};
+use super::logon_check::{LogonCheck, Logons};
 use super::market_data::{MarketData, SubscribeError};
 use super::order_entry::{OrderEntry, Progress};
 use super::order_status::{mass_status, order_status};
 use super::registry::{OrderInfo, Registry};
 use super::report_replay::{self, Job, ReportReplay};
-use super::session::{LOGOUT_GRACE, Timer, Verdict};
+use super::session::{LOGOUT_GRACE, Phase, Timer, Verdict, known_account};
 use super::session_table::{FIRST_SESSION, SessionTable};
 use super::stages::Stages;
 use crate::config::SessionLimits;
 use crate::protocol::{
-    ClientMessage, Decoded, LogoutReason, MassCancelAck, MassStatusEnd, Reject, ReplayStatus,
-    ReportReplayEnd, ReportReplayRequest, ServerMessage, SessionRejectReason, decode_frame,
+    ClientMessage, Decoded, LogonRejectReason, LogoutReason, MassCancelAck, MassStatusEnd, Reject,
+    ReplayStatus, ReportReplayEnd, ReportReplayRequest, ServerMessage, SessionRejectReason,
+    decode_frame,
 };
 use idtable::IdTable;
 
@@ -74,6 +76,8 @@ pub struct LoopStats {
     pub commands: u64,
     pub replies: u64,
     pub sessions_closed_for_cause: u64,
+    /// Logons refused `BAD_CREDENTIALS`.
+    pub failed_logons: u64,
 }
 
 pub struct PollLoop {
@@ -100,6 +104,9 @@ pub struct PollLoop {
     market: MarketData,
     /// Missed-report recovery, answered by a thread of its own.
     replay: ReportReplay,
+    /// Logon checks against the accounts file, on a thread of their own;
+    /// `None` without authentication (`Auth::Insecure`).
+    logons: Option<Logons>,
     /// The time of this loop turn.
     now: Instant,
     sessions_accepted: u64,
@@ -118,6 +125,7 @@ impl PollLoop {
         stop: Arc<AtomicBool>,
         replies_closed: Arc<AtomicBool>,
         replay: ReportReplay,
+        logons: Option<Logons>,
     ) -> io::Result<Self> {
         let published = pipeline.durable_seq();
         let mut sessions = SessionTable::new(poll.registry().try_clone()?);
@@ -163,6 +171,7 @@ impl PollLoop {
             reports: ExecutionReports::new(published),
             market,
             replay,
+            logons,
             now: Instant::now(),
             sessions_accepted: 0,
         })
@@ -232,9 +241,11 @@ impl PollLoop {
                 self.sessions.flush(now);
                 return Err(e);
             }
-            // 4. drain (and deliver the report replays that are ready)
+            // 4. drain (and deliver the report replays and logon checks
+            // that are ready)
             self.drain_replies();
             self.deliver_replays();
+            self.finish_logons(now);
             // 5. flush
             self.sessions.flush(now);
             if !events.is_empty() || self.reports.released != released {
@@ -285,6 +296,9 @@ impl PollLoop {
             std::thread::sleep(Duration::from_millis(1));
         }
         self.replay.stop();
+        if let Some(logons) = &mut self.logons {
+            logons.stop();
+        }
         // Release: pairs with the bridge's Acquire load; it stops waiting for us.
         self.replies_closed.store(true, Ordering::Release);
         let stats = LoopStats {
@@ -292,6 +306,7 @@ impl PollLoop {
             commands: self.entry.commands,
             replies: self.reports.events,
             sessions_closed_for_cause: self.sessions.closed_for_cause,
+            failed_logons: self.logons.as_ref().map_or(0, Logons::failures),
         };
         self.pipeline.shutdown()?;
         Ok(stats)
@@ -386,21 +401,26 @@ impl PollLoop {
         match session.admit(seq, &msg, now) {
             Verdict::Process(owner) => self.process(slot, owner, seq, msg, now),
             Verdict::Logon(account) => {
-                let me = session.me;
-                match self.sessions.accounts.log_on(account, me) {
-                    Err(InUse) => {
-                        use crate::protocol::LogonRejectReason;
+                let ClientMessage::Logon(logon) = msg else {
+                    return;
+                };
+                match &mut self.logons {
+                    // No authentication: every account but 0 may log on.
+                    None if !known_account(account) => {
                         self.sessions
-                            .refuse_logon(slot, LogonRejectReason::AccountInUse, now);
+                            .refuse_logon(slot, LogonRejectReason::UnknownAccount, now);
                     }
-                    Ok(account) => {
-                        let cancel_on_disconnect =
-                            matches!(msg, ClientMessage::Logon(l) if l.cancel_on_disconnect);
-                        if let Some(session) = self.sessions.get_mut(slot) {
-                            let ack = session.log_on(account, cancel_on_disconnect, &self.limits);
-                            session.replay_boundary = self.reports.next_exec_id();
-                            self.sessions.send(slot, ServerMessage::LogonAck(ack), now);
-                        }
+                    None => self.log_on(slot, account, logon.cancel_on_disconnect, now),
+                    Some(logons) => {
+                        session.phase = Phase::Authenticating;
+                        let check = LogonCheck {
+                            me: session.me,
+                            account,
+                            password: logon.password,
+                            cancel_on_disconnect: logon.cancel_on_disconnect,
+                            addr: session.conn.stream.peer_addr().ok().map(|a| a.ip()),
+                        };
+                        logons.ask(check, now);
                     }
                 }
             }
@@ -532,6 +552,54 @@ impl PollLoop {
         }
     }
 
+    /// Opens the session in `slot` as `account`, unless the account has a
+    /// session already.
+    fn log_on(&mut self, slot: usize, account: u32, cancel_on_disconnect: bool, now: Instant) {
+        let Some(me) = self.sessions.get(slot).map(|s| s.me) else {
+            return;
+        };
+        match self.sessions.accounts.log_on(account, me) {
+            Err(InUse) => {
+                self.sessions
+                    .refuse_logon(slot, LogonRejectReason::AccountInUse, now);
+            }
+            Ok(account) => {
+                if let Some(session) = self.sessions.get_mut(slot) {
+                    let ack = session.log_on(account, cancel_on_disconnect, &self.limits);
+                    session.replay_boundary = self.reports.next_exec_id();
+                    self.sessions.send(slot, ServerMessage::LogonAck(ack), now);
+                }
+            }
+        }
+    }
+
+    /// Carries out the logon checks the `logon-check` thread has answered,
+    /// and sends the delayed ones whose time has come.
+    fn finish_logons(&mut self, now: Instant) {
+        let Some(logons) = &mut self.logons else {
+            return;
+        };
+        logons.release_due(now);
+        while let Some(checked) = self.logons.as_mut().and_then(|l| l.answered(now)) {
+            let Some(session) = self.sessions.find(checked.me) else {
+                continue;
+            };
+            if session.phase != Phase::Authenticating || session.is_closing() {
+                continue;
+            }
+            let slot = checked.me.slot;
+            match checked.allowed {
+                Some(_role) => {
+                    self.log_on(slot, checked.account, checked.cancel_on_disconnect, now)
+                }
+                None => {
+                    self.sessions
+                        .refuse_logon(slot, LogonRejectReason::BadCredentials, now);
+                }
+            }
+        }
+    }
+
     /// Hands a `ReportReplayRequest` to the replay thread
     /// (`report_replay.rs`); one at a time per session.
     fn request_replay(
@@ -566,9 +634,8 @@ impl PollLoop {
             before: session.replay_boundary,
         };
         session.replay_asking = true;
-        if !self.replay.send(job) {
-            let answer = report_replay::failed(&job);
-            self.sessions.send_replay(answer);
+        if let Err(job) = self.replay.send(job) {
+            self.sessions.send_replay(report_replay::failed(&job));
         }
     }
 

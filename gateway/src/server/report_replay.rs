@@ -27,8 +27,6 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::thread::JoinHandle;
 
 use journal::{HistoryError, Record, SpanVisitor, replay_span};
 use matching::book::SnapshotOrder;
@@ -38,6 +36,7 @@ use mio::Waker;
 
 use super::execution_reports::{Stamp, reports_of};
 use super::registry::SessionRef;
+use super::worker::Worker;
 use crate::protocol::{
     Accepted, Cancelled, Fill, MAX_REPLAY_REPORTS, OrderRef, Rejected, Replaced, ReplayStatus,
     ReportReplayEnd, ServerMessage,
@@ -64,91 +63,25 @@ pub struct Answer {
     pub end: ReportReplayEnd,
 }
 
-/// The poll loop's side: sends jobs, takes answers.
-#[derive(Debug)]
-pub struct ReportReplay {
-    jobs: Option<Sender<Job>>,
-    answers: Receiver<Answer>,
-    /// Jobs sent and not yet answered: the loop looks for answers only
-    /// while there are some.
-    pub in_flight: usize,
-    thread: Option<JoinHandle<()>>,
-}
+/// The poll loop's side: the `report-replay` thread (`worker.rs`).
+pub type ReportReplay = Worker<Job, Answer>;
 
-impl ReportReplay {
-    /// Starts the thread that answers from the journal in `dir`, written
-    /// with `config`; it rings `waker` after each answer.
-    pub fn start(dir: PathBuf, config: EngineConfig, waker: Arc<Waker>) -> std::io::Result<Self> {
-        let (jobs, inbox) = mpsc::channel::<Job>();
-        let (outbox, answers) = mpsc::channel();
-        // A private engine per replay: it need not be prefaulted (that is
-        // for the hot path), and skipping it keeps a small replay quick.
-        let config = EngineConfig {
-            prefault: false,
-            ..config
-        };
-        let thread = std::thread::Builder::new()
-            .name("report-replay".into())
-            .spawn(move || {
-                // Sleeps in `recv` until asked; ends when the loop drops
-                // its sender.
-                while let Ok(job) = inbox.recv() {
-                    let answer = answer(&dir, &config, &job);
-                    if outbox.send(answer).is_err() {
-                        return;
-                    }
-                    let _ = waker.wake();
-                }
-            })?;
-        Ok(ReportReplay {
-            jobs: Some(jobs),
-            answers,
-            in_flight: 0,
-            thread: Some(thread),
-        })
-    }
-
-    /// Hands `job` to the thread; `false` if the thread is gone.
-    pub fn send(&mut self, job: Job) -> bool {
-        let sent = self
-            .jobs
-            .as_ref()
-            .is_some_and(|jobs| jobs.send(job).is_ok());
-        self.in_flight += usize::from(sent);
-        sent
-    }
-
-    /// An answer, if one is ready.
-    pub fn try_take(&mut self) -> Option<Answer> {
-        if self.in_flight == 0 {
-            return None;
-        }
-        match self.answers.try_recv() {
-            Ok(answer) => {
-                self.in_flight -= 1;
-                Some(answer)
-            }
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => {
-                self.in_flight = 0;
-                None
-            }
-        }
-    }
-
-    /// Stops the thread (after the job it is on, if any).
-    pub fn stop(&mut self) {
-        self.jobs = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for ReportReplay {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// Starts the thread that answers from the journal in `dir`, written with
+/// `config`; it rings `waker` after each answer.
+pub fn start(
+    dir: PathBuf,
+    config: EngineConfig,
+    waker: Arc<Waker>,
+) -> std::io::Result<ReportReplay> {
+    // A private engine per replay: it need not be prefaulted (that is for
+    // the hot path), and skipping it keeps a small replay quick.
+    let config = EngineConfig {
+        prefault: false,
+        ..config
+    };
+    Worker::start("report-replay", waker, move |job: Job| {
+        answer(&dir, &config, &job)
+    })
 }
 
 /// The answer for a job that could not be handed to the thread.

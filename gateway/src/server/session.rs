@@ -37,6 +37,9 @@ const MISSED_HEARTBEATS: u32 = 3;
 pub enum Phase {
     /// Connected; only `Logon` is acceptable.
     AwaitingLogon,
+    /// Its `Logon` is being checked (`logon_check.rs`); nothing else is
+    /// acceptable until the answer.
+    Authenticating,
     /// Logged on as this account (its entry in the gateway's account table).
     LoggedOn(AccountRef),
 }
@@ -147,14 +150,12 @@ impl Session {
         match self.phase {
             Phase::AwaitingLogon => match msg {
                 ClientMessage::Logon(logon) => match self.inbound.check(seq) {
-                    SeqCheck::Ok if !known_account(logon.account) => {
-                        Verdict::RefuseLogon(LogonRejectReason::UnknownAccount)
-                    }
                     SeqCheck::Ok => Verdict::Logon(logon.account),
                     _ => Verdict::RefuseLogon(LogonRejectReason::BadSequence),
                 },
                 _ => Verdict::RejectThenClose(SessionRejectReason::NotLoggedOn),
             },
+            Phase::Authenticating => Verdict::RejectThenClose(SessionRejectReason::NotLoggedOn),
             Phase::LoggedOn(account) => match self.inbound.check(seq) {
                 SeqCheck::Ok => match msg {
                     ClientMessage::Logon(_) => {
@@ -260,9 +261,9 @@ impl Session {
     }
 }
 
-/// Whether the gateway knows `account`. This version keeps no list of
-/// accounts: every account is known but 0, which is no account (the
-/// engine's empty order slot carries it).
+/// Whether a gateway without authentication (`Auth::Insecure`) takes
+/// `account`: it keeps no list of accounts, so every account is known but
+/// 0, which is no account (the engine's empty order slot carries it).
 pub fn known_account(account: u32) -> bool {
     account != 0
 }

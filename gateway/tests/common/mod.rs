@@ -38,12 +38,15 @@ fn level() -> impl Strategy<Value = Option<Level>> {
 /// Any client message.
 pub fn client_message() -> impl Strategy<Value = ClientMessage> {
     prop_oneof![
-        (any::<u32>(), any::<bool>()).prop_map(|(account, cancel_on_disconnect)| {
-            ClientMessage::Logon(Logon {
-                account,
-                cancel_on_disconnect,
-            })
-        }),
+        (any::<u32>(), any::<bool>(), any::<[u8; 32]>()).prop_map(
+            |(account, cancel_on_disconnect, password)| {
+                ClientMessage::Logon(Logon {
+                    account,
+                    cancel_on_disconnect,
+                    password,
+                })
+            }
+        ),
         (
             any::<u64>(),
             any::<u32>(),
@@ -266,10 +269,12 @@ pub fn every_client_message() -> Vec<ClientMessage> {
         ClientMessage::Logon(Logon {
             account: 0x0102_0304,
             cancel_on_disconnect: false,
+            password: [0; 32],
         }),
         ClientMessage::Logon(Logon {
             account: 0x0102_0304,
             cancel_on_disconnect: true,
+            password: *b"a password of 32 bytes, exactly!",
         }),
         ClientMessage::Cancel(Cancel {
             client_order_id: u64::MAX,

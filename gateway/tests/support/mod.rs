@@ -34,12 +34,16 @@ impl Drop for TempDir {
     }
 }
 
-/// A gateway config for tests: loopback port 0, small books, `os` durability.
+/// A gateway config for tests: loopback port 0, small books, `os`
+/// durability, no authentication.
 pub fn config(dir: &TempDir) -> GatewayConfig {
     let mut config = GatewayConfig::new("127.0.0.1:0".parse().unwrap(), &dir.0);
     config.pipeline.durability = Durability::Os;
     config.pipeline.engine.prefault = false;
     config.pipeline.engine.max_orders_per_book = 1 << 12;
+    // Sessions here log on as any account without a password; the
+    // authentication tests (tests/auth.rs) give the gateway accounts.
+    config.auth = Some(gateway::Auth::Insecure);
     config.pipeline.inbound_ring = 1024;
     config.pipeline.outbound_ring = 1024;
     config
@@ -109,6 +113,7 @@ impl Client {
         c.send(ClientMessage::Logon(Logon {
             account,
             cancel_on_disconnect,
+            password: [0; 32],
         }));
         c.expect("logon ack", |m| matches!(m, ServerMessage::LogonAck(_)));
         c
@@ -120,6 +125,7 @@ impl Client {
         c.send(ClientMessage::Logon(Logon {
             account,
             cancel_on_disconnect: false,
+            password: [0; 32],
         }));
         match c.recv() {
             Some(ServerMessage::LogonAck(ack)) => assert_eq!(ack.account, account),
@@ -138,6 +144,7 @@ impl Client {
             c.send(ClientMessage::Logon(Logon {
                 account,
                 cancel_on_disconnect: false,
+                password: [0; 32],
             }));
             match c.recv() {
                 Some(ServerMessage::LogonAck(_)) => return c,

@@ -167,6 +167,12 @@ pub struct Cli {
     #[arg(long, default_value_t = 1)]
     pub account: u32,
 
+    /// The passwords of an external gateway's accounts (`--target`): TOML,
+    /// `[[account]]` tables of `id` and `password`. loadgen's own gateway
+    /// needs none: loadgen makes the accounts it uses.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+
     /// A targets file (TOML, as docs/targets.toml) to check against
     /// instead of the built-in docs/targets.toml (read at build time).
     #[arg(long, value_name = "FILE")]
@@ -225,6 +231,7 @@ impl Cli {
             wait: self.wait,
             idle: self.idle,
             first_account: self.account,
+            credentials: self.credentials.clone(),
             record: self.record.clone(),
             hist: self.hist.clone(),
             targets_file: self.targets.clone(),

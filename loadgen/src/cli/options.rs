@@ -139,6 +139,8 @@ pub struct Options {
     pub idle: Idle,
     /// Account of session 0; session i uses `first_account + i`.
     pub first_account: u32,
+    /// Passwords for an external gateway's accounts (`--credentials`).
+    pub credentials: Option<PathBuf>,
     pub record: Option<PathBuf>,
     pub hist: Option<PathBuf>,
     /// A targets file other than the built-in `docs/targets.toml`.
@@ -175,6 +177,7 @@ impl Default for Options {
             wait: WaitSetting::Auto,
             idle: Idle::Yield,
             first_account: 1,
+            credentials: None,
             record: None,
             hist: None,
             targets_file: None,

@@ -39,7 +39,8 @@ pub struct LocalGateway {
 impl LocalGateway {
     /// Starts a gateway with these instruments and durability, for a
     /// client thread that runs on `client_core` (if pinned); `joined` runs
-    /// M on the gateway's thread too (`--layout joined`).
+    /// M on the gateway's thread too (`--layout joined`). Its sessions log
+    /// on as `accounts`, which loadgen made (`credentials.rs`).
     pub fn start(
         instruments: Vec<InstrumentSpec>,
         durability: Durability,
@@ -47,6 +48,7 @@ impl LocalGateway {
         client_core: Option<usize>,
         joined: bool,
         wait: WaitSetting,
+        accounts: gateway::auth::Accounts,
     ) -> Result<LocalGateway, RunError> {
         let dir = journal_dir("loadgen-gateway-")?;
         let listen = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -55,6 +57,7 @@ impl LocalGateway {
         config.pipeline.durability = durability;
         config.pipeline.wait = wait;
         config.pipeline.snapshot_on_shutdown = false;
+        config.auth = Some(gateway::Auth::Accounts(std::sync::Arc::new(accounts)));
         config.max_sessions = config.max_sessions.max(usize::from(sessions) + 1);
         // Past saturation loadgen itself falls behind (it shares the host),
         // and with the gateway's usual 8 MiB per session it was closed as a

@@ -6,8 +6,10 @@
 //! [`Transport`](crate::driver::Transport) and turns what it receives into
 //! [`Exec`](crate::transport::exec::Exec) reports, so the driver does not
 //! know which one it drives. `wait` is how either sleeps between ticks
-//! without taking a core from the engine.
+//! without taking a core from the engine. `credentials` holds the
+//! passwords sessions log on with.
 
+pub(crate) mod credentials;
 pub(crate) mod exec;
 pub(crate) mod inproc;
 pub(crate) mod local;

@@ -100,12 +100,14 @@ pub struct Session {
 }
 
 impl Session {
-    /// Connects, logs on as `account` and waits for the LogonAck (blocking,
+    /// Connects, logs on as `account` with `password` (the `Logon` field)
+    /// and waits for the LogonAck (blocking,
     /// at most `timeout`), then switches the socket to non-blocking.
     pub fn connect(
         index: u16,
         addr: SocketAddr,
         account: u32,
+        password: [u8; gateway::auth::PASSWORD_LEN],
         timeout: Duration,
     ) -> Result<Session, SessionError> {
         let io_err = |source| SessionError::Io {
@@ -144,6 +146,7 @@ impl Session {
         session.queue(ClientMessage::Logon(gateway::protocol::Logon {
             account,
             cancel_on_disconnect: false,
+            password,
         }))?;
         let deadline = Instant::now() + timeout;
         let clock = Clock::start();

@@ -12,6 +12,7 @@ use crate::error::RunError;
 use crate::flow::workload::Band;
 use crate::measure::clock::Clock;
 use crate::measure::progress::Log;
+use crate::transport::credentials::Credentials;
 use crate::transport::inproc::InprocTransport;
 use crate::transport::local::LocalGateway;
 use crate::transport::tcp::TcpTransport;
@@ -80,10 +81,15 @@ pub fn setup(
                     "note: --durability has no effect with --target (the gateway has its own setting)",
                 );
             }
+            let credentials = match &options.credentials {
+                Some(path) => Credentials::load(path)?,
+                None => Credentials::default(),
+            };
             let t = TcpTransport::connect(
                 addr,
                 options.sessions,
                 options.first_account,
+                &credentials,
                 options.idle.with_tick(options.tick),
                 clock,
             )?;
@@ -104,6 +110,10 @@ pub fn setup(
                 CpuChoice::Core(c) => Some(c),
             };
             let joined = options.layout == Layout::Joined;
+            // The accounts its sessions use, with passwords of its own.
+            let accounts =
+                (0..options.sessions).map(|i| options.first_account.saturating_add(u32::from(i)));
+            let (credentials, gateway_accounts) = Credentials::generate(accounts)?;
             let gw = LocalGateway::start(
                 specs,
                 options.durability,
@@ -111,6 +121,7 @@ pub fn setup(
                 client_core,
                 joined,
                 options.wait,
+                gateway_accounts,
             )?;
             let addr = gw
                 .addr()
@@ -125,6 +136,7 @@ pub fn setup(
                 addr,
                 options.sessions,
                 options.first_account,
+                &credentials,
                 options.idle.with_tick(options.tick),
                 clock,
             );

@@ -15,6 +15,7 @@ use crate::driver::Transport;
 use crate::error::RunError;
 use crate::flow::request::Action;
 use crate::measure::clock::Clock;
+use crate::transport::credentials::Credentials;
 use crate::transport::exec::Exec;
 use crate::transport::session::{Session, SessionError};
 use crate::transport::wait::{Idle, Waiter};
@@ -42,11 +43,13 @@ pub struct TcpTransport {
 
 impl TcpTransport {
     /// Connects and logs on `sessions` sessions to `addr`, for accounts
-    /// `first_account`, `first_account + 1`, ...
+    /// `first_account`, `first_account + 1`, ..., with their passwords from
+    /// `credentials`.
     pub fn connect(
         addr: SocketAddr,
         sessions: u16,
         first_account: u32,
+        credentials: &Credentials,
         idle: Idle,
         clock: &Clock,
     ) -> Result<TcpTransport, RunError> {
@@ -54,7 +57,9 @@ impl TcpTransport {
         let mut list = Vec::with_capacity(usize::from(sessions));
         for index in 0..sessions {
             let account = first_account.saturating_add(u32::from(index));
-            let mut session = Session::connect(index, addr, account, Duration::from_secs(5))?;
+            let password = credentials.field(account);
+            let mut session =
+                Session::connect(index, addr, account, password, Duration::from_secs(5))?;
             waiter
                 .registry()
                 .register(
