@@ -43,7 +43,7 @@ pub enum SetupError {
     #[error(
         "instrument {symbol}: price band [{min_price}, {max_price}] is {levels} ticks wide, \
          above the limit of {limit} levels per side; narrow the band or raise \
-         max_levels_per_side (replay: --max-levels)"
+         max_levels_per_side (replay: --max-levels; gateway: --max-band-ticks)"
     )]
     BandTooWide {
         symbol: Symbol,

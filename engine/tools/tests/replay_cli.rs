@@ -71,7 +71,7 @@ fn too_wide_band_is_a_clear_input_error() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("raise max_levels_per_side (replay: --max-levels)"),
+        stderr.contains("raise max_levels_per_side (replay: --max-levels;"),
         "{stderr}"
     );
 }

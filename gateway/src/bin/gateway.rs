@@ -15,7 +15,7 @@ use clap::Parser;
 use gateway::auth::Accounts;
 use gateway::{Auth, Gateway, GatewayConfig, load_instruments};
 use journal::{Durability, SegmentRetention};
-use pipeline::WaitSetting;
+use pipeline::{Placement, Topology, WaitSetting};
 
 /// Serve the matching engine over TCP (protocol: docs/protocol.md).
 #[derive(Debug, Parser)]
@@ -34,6 +34,51 @@ struct Args {
     /// the built-in set loadgen also uses (8 instruments, symbols 1-8).
     #[arg(long)]
     instruments: Option<PathBuf>,
+    /// Where M runs: `hosted` (a core of its own; J and O on the gateway's
+    /// thread) or `joined` (J, M and O all on the gateway's thread: one
+    /// core for the whole venue). docs/pipeline.md has the layouts.
+    #[arg(long, default_value = "hosted", value_parser = parse_layout)]
+    layout: Placement,
+    /// Cores of the gateway's thread, J, M and O, as four core ids
+    /// (`0,0,1,0`). Default: fitted to the cores this process may use.
+    #[arg(long, value_name = "P,J,M,O", value_parser = parse_cores)]
+    cores: Option<[usize; 4]>,
+    /// Slots of the ring from the gateway to J and M (a power of two):
+    /// how far publishing may run ahead of the slower of the two.
+    #[arg(long, default_value_t = 1 << 16)]
+    inbound_ring: usize,
+    /// Slots of the ring from M to O (a power of two): how far matching may
+    /// run ahead of what the journal has made durable.
+    #[arg(long, default_value_t = 1 << 16)]
+    outbound_ring: usize,
+    /// Bytes of a journal segment file: the unit retention retires and a
+    /// recovery from a snapshot scans.
+    #[arg(long, default_value_t = 64 << 20)]
+    segment_bytes: u64,
+    /// Resting orders one book can hold (memory is reserved for them at
+    /// start, about 72 bytes each); more is a BOOK_FULL reject.
+    #[arg(long, default_value_t = 1 << 18)]
+    max_orders_per_book: u32,
+    /// Widest price band (max price - min price + 1, in ticks) an
+    /// instrument may have: each side of a book is a dense array of that
+    /// many levels (address space; memory only for levels used).
+    #[arg(long, default_value_t = 1 << 22)]
+    max_band_ticks: usize,
+    /// Milliseconds between heartbeats; a session silent for three is
+    /// logged out.
+    #[arg(long, default_value_t = 5_000)]
+    heartbeat_ms: u64,
+    /// Milliseconds a new connection has to send its Logon.
+    #[arg(long, default_value_t = 5_000)]
+    logon_timeout_ms: u64,
+    /// Bytes of replies a session may have waiting to be written; a client
+    /// that reads slower fills it and is closed as a slow reader.
+    #[arg(long, default_value_t = 8 << 20)]
+    outbound_buffer: usize,
+    /// The kernel send buffer of each session socket (SO_SNDBUF), in
+    /// bytes. Default: the kernel's autotuning.
+    #[arg(long)]
+    socket_send_buffer: Option<usize>,
     /// Accounts file (TOML, see gateway/accounts.example.toml; written by
     /// `gateway-accounts add`): who may log on, with which password (stored
     /// as a hash). Required, unless --insecure-no-auth.
@@ -97,6 +142,24 @@ fn parse_retention(s: &str) -> Result<Retain, String> {
     }
 }
 
+fn parse_layout(s: &str) -> Result<Placement, String> {
+    match s {
+        "hosted" => Ok(Placement::Hosted),
+        "joined" => Ok(Placement::AllHosted),
+        other => Err(format!("`{other}` is not hosted or joined")),
+    }
+}
+
+fn parse_cores(s: &str) -> Result<[usize; 4], String> {
+    let ids: Vec<usize> = s
+        .split(',')
+        .map(|c| c.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("`{s}`: {e}; give four core ids, as 0,0,1,0"))?;
+    ids.try_into()
+        .map_err(|_| format!("`{s}`: give four core ids (gateway, J, M, O), as 0,0,1,0"))
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let mut config = GatewayConfig::new(args.listen, &args.journal);
@@ -104,6 +167,24 @@ fn main() -> ExitCode {
     config.limits.max_msgs_per_sec = args.throttle;
     config.max_sessions = args.max_sessions;
     config.pipeline.wait = args.wait;
+    config.pipeline.placement = args.layout;
+    if let Some([publisher, journal, matching, output]) = args.cores {
+        let mut topology = Topology::fit(&[publisher]);
+        topology.publisher = publisher;
+        topology.journal = journal;
+        topology.matching = matching;
+        topology.output = output;
+        config.pipeline.topology = Some(topology);
+    }
+    config.pipeline.inbound_ring = args.inbound_ring;
+    config.pipeline.outbound_ring = args.outbound_ring;
+    config.pipeline.journal.segment_bytes = args.segment_bytes;
+    config.pipeline.engine.max_orders_per_book = args.max_orders_per_book;
+    config.pipeline.engine.max_levels_per_side = args.max_band_ticks;
+    config.limits.heartbeat_interval = Duration::from_millis(args.heartbeat_ms.max(1));
+    config.limits.logon_timeout = Duration::from_millis(args.logon_timeout_ms.max(1));
+    config.limits.outbound_buffer_bytes = args.outbound_buffer;
+    config.limits.socket_send_buffer = args.socket_send_buffer;
     config.pipeline.snapshot_every = (args.snapshot_every > 0).then_some(args.snapshot_every);
     config.pipeline.snapshot_interval = (args.snapshot_interval > 0)
         .then(|| std::time::Duration::from_secs(args.snapshot_interval));
