@@ -270,7 +270,7 @@ fn start_line(args: &[&str], dir: &TempDir) -> String {
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let line = lines
-        .find_map(|l| l.ok().filter(|l| l.starts_with("gateway: listening on")))
+        .find_map(|l| l.ok().filter(|l| l.contains("listening on")))
         .unwrap_or_default();
     let _ = child.kill();
     let _ = child.wait();

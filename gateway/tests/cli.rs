@@ -113,9 +113,12 @@ fn a_gateway_with_other_settings_serves() {
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let line = lines
-        .find_map(|l| l.ok().filter(|l| l.starts_with("gateway: listening on")))
+        .find_map(|l| l.ok().filter(|l| l.contains("listening on")))
         .expect("a start line");
-    let addr = line["gateway: listening on ".len()..]
+    let addr = line
+        .split_once("listening on ")
+        .unwrap()
+        .1
         .split_whitespace()
         .next()
         .unwrap()

@@ -182,7 +182,8 @@ fn spawn_gateway(dir: &TempDir) -> (Killed, SocketAddr) {
             .next()
             .expect("the gateway exited before listening")
             .unwrap();
-        if let Some(rest) = line.strip_prefix("gateway: listening on ") {
+        // The start line (a log line: time, level, then the message).
+        if let Some((_, rest)) = line.split_once("listening on ") {
             break rest.split_whitespace().next().unwrap().parse().unwrap();
         }
     };

@@ -83,13 +83,19 @@ impl Snapshots {
                     let written = write_snapshot_of(&dir, &snapshot)
                         .and_then(|_| prune_snapshots(&dir, KEEP))
                         .and_then(|oldest| retire(&dir, oldest, &retention, gate.durable()));
-                    if let Err(e) = written {
+                    match written {
+                        Ok(retired) => tracing::info!(
+                            seq = snapshot.last_seq,
+                            orders = snapshot.orders.len(),
+                            retired_segments = retired,
+                            "snapshot written"
+                        ),
                         // The journal still has everything: recovery
                         // replays more, nothing is lost.
-                        eprintln!(
-                            "snapshot: could not write the snapshot at sequence {}: {e}",
-                            snapshot.last_seq
-                        );
+                        Err(e) => tracing::warn!(
+                            seq = snapshot.last_seq,
+                            "could not write the snapshot: {e}"
+                        ),
                     }
                     let mut orders = snapshot.orders;
                     orders.clear();

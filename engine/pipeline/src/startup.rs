@@ -22,6 +22,7 @@ pub(crate) fn open_or_create(config: &PipelineConfig) -> Result<Started, Pipelin
     let dir = &config.journal_dir;
     if journal::exists(dir) {
         let (engine, recovered) = journal::recover(dir, config.engine.clone())?;
+        log_recovery(dir, &recovered);
         let journal_instruments: Vec<_> = engine.instruments().copied().collect();
         let mut given = config.instruments.clone();
         given.sort_by_key(|s| s.symbol);
@@ -50,5 +51,22 @@ pub(crate) fn open_or_create(config: &PipelineConfig) -> Result<Started, Pipelin
             last_seq: 0,
             recovered: None,
         })
+    }
+}
+
+/// What recovery did, for the operator: one line, and one per thing it
+/// noticed or repaired (a torn tail cut off, with its file and offset; a
+/// snapshot passed over, with why).
+fn log_recovery(dir: &std::path::Path, recovered: &Recovered) {
+    tracing::info!(
+        journal = %dir.display(),
+        last_seq = recovered.last_seq,
+        snapshot = ?recovered.snapshot.as_ref().map(|s| s.1),
+        restored_orders = recovered.restored_orders,
+        replayed = recovered.replayed,
+        "recovered"
+    );
+    for warning in &recovered.warnings {
+        tracing::warn!("recovery: {warning}");
     }
 }

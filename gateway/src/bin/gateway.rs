@@ -11,11 +11,14 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use gateway::auth::Accounts;
 use gateway::{Auth, Gateway, GatewayConfig, load_instruments};
 use journal::{Durability, SegmentRetention};
 use pipeline::{Placement, Topology, WaitSetting};
+use tracing::{error, info};
 
 /// Serve the matching engine over TCP (protocol: docs/protocol.md).
 #[derive(Debug, Parser)]
@@ -160,8 +163,22 @@ fn parse_cores(s: &str) -> Result<[usize; 4], String> {
         .map_err(|_| format!("`{s}`: give four core ids (gateway, J, M, O), as 0,0,1,0"))
 }
 
+/// Logs go to stderr, one line per event, filtered by `RUST_LOG` (as
+/// `info`, `gateway=debug,pipeline=warn`; default `info`), in colour only
+/// on a terminal.
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
+    init_logs();
     let mut config = GatewayConfig::new(args.listen, &args.journal);
     config.pipeline.durability = args.durability;
     config.limits.max_msgs_per_sec = args.throttle;
@@ -199,7 +216,7 @@ fn main() -> ExitCode {
         match load_instruments(path) {
             Ok(specs) => config.pipeline.instruments = specs,
             Err(e) => {
-                eprintln!("gateway: {e}");
+                error!("{e}");
                 return ExitCode::from(2);
             }
         }
@@ -208,14 +225,14 @@ fn main() -> ExitCode {
         (Some(path), _) => match Accounts::load(path) {
             Ok(accounts) => Auth::Accounts(Arc::new(accounts)),
             Err(e) => {
-                eprintln!("gateway: {e}");
+                error!("{e}");
                 return ExitCode::from(2);
             }
         },
         (None, true) => Auth::Insecure,
         (None, false) => {
-            eprintln!(
-                "gateway: no accounts file: give --accounts FILE (gateway/accounts.example.toml \
+            error!(
+                "no accounts file: give --accounts FILE (gateway/accounts.example.toml \
                  is an example; `gateway-accounts add` writes one), or run without \
                  authentication with --insecure-no-auth"
             );
@@ -235,37 +252,53 @@ fn main() -> ExitCode {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
-            eprintln!("gateway: cannot handle signal {signal}: {e}");
+            error!("cannot handle signal {signal}: {e}");
             return ExitCode::FAILURE;
         }
     }
     let gateway = match Gateway::start_with_stop(config, stop) {
         Ok(g) => g,
         Err(e) => {
-            eprintln!("gateway: {e}");
+            error!("{e}");
             return ExitCode::FAILURE;
         }
     };
-    eprintln!(
-        "gateway: listening on {} (journal {}, durability {}; {auth_line}); {}",
+    info!(
+        "listening on {} (journal {}, durability {}; {auth_line}); {}",
         gateway.local_addr(),
         args.journal.display(),
         args.durability,
         gateway.topology()
+    );
+    info!(
+        snapshot_every = args.snapshot_every,
+        snapshot_interval_s = args.snapshot_interval,
+        retain_segments = ?args.retain_segments,
+        inbound_ring = args.inbound_ring,
+        outbound_ring = args.outbound_ring,
+        segment_bytes = args.segment_bytes,
+        max_orders_per_book = args.max_orders_per_book,
+        max_band_ticks = args.max_band_ticks,
+        heartbeat_ms = args.heartbeat_ms,
+        logon_timeout_ms = args.logon_timeout_ms,
+        outbound_buffer = args.outbound_buffer,
+        throttle = args.throttle,
+        max_sessions = args.max_sessions,
+        "settings"
     );
     while !gateway.is_finished() {
         std::thread::sleep(Duration::from_millis(50));
     }
     match gateway.shutdown() {
         Ok(stats) => {
-            eprintln!(
-                "gateway: stopped cleanly ({} sessions, {} commands, {} replies)",
-                stats.sessions_accepted, stats.commands, stats.replies
+            info!(
+                "stopped cleanly ({} sessions, {} commands, {} replies, {} failed logons)",
+                stats.sessions_accepted, stats.commands, stats.replies, stats.failed_logons
             );
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("gateway: {e}");
+            error!("{e}");
             ExitCode::FAILURE
         }
     }

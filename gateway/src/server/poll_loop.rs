@@ -263,7 +263,7 @@ impl PollLoop {
             }
         }
         if let Some(e) = failure {
-            eprintln!("gateway: poll failed: {e}; shutting down");
+            tracing::error!("poll failed: {e}; shutting down");
         }
         self.shutdown()
     }
@@ -418,7 +418,7 @@ impl PollLoop {
                             account,
                             password: logon.password,
                             cancel_on_disconnect: logon.cancel_on_disconnect,
-                            addr: session.conn.stream.peer_addr().ok().map(|a| a.ip()),
+                            addr: session.peer.map(|a| a.ip()),
                         };
                         logons.ask(check, now);
                     }
@@ -565,6 +565,12 @@ impl PollLoop {
             }
             Ok(account) => {
                 if let Some(session) = self.sessions.get_mut(slot) {
+                    tracing::info!(
+                        account = account.account,
+                        peer = ?session.peer,
+                        cancel_on_disconnect,
+                        "logged on"
+                    );
                     let ack = session.log_on(account, cancel_on_disconnect, &self.limits);
                     session.replay_boundary = self.reports.next_exec_id();
                     self.sessions.send(slot, ServerMessage::LogonAck(ack), now);

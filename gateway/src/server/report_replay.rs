@@ -139,9 +139,10 @@ fn answer(dir: &std::path::Path, config: &EngineConfig, job: &Job) -> Answer {
             (ReplayStatus::NotRetained, (earliest, u32::MAX))
         }
         Err(HistoryError::Journal(e)) => {
-            eprintln!(
-                "gateway: report replay for account {} after {after_seq}/{after_index} failed: {e}",
-                job.account
+            tracing::warn!(
+                account = job.account,
+                after = ?job.after,
+                "report replay failed: {e}"
             );
             (ReplayStatus::Failed, job.after)
         }

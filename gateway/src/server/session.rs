@@ -79,6 +79,9 @@ pub enum Timer {
 pub struct Session {
     pub conn: Connection,
     pub me: SessionRef,
+    /// The client's address (for logs and the failed-logon count), read
+    /// once when the connection was accepted.
+    pub peer: Option<std::net::SocketAddr>,
     pub phase: Phase,
     inbound: SeqTracker,
     throttle: Throttle,
@@ -111,6 +114,7 @@ pub struct Session {
 impl Session {
     pub fn new(stream: TcpStream, me: SessionRef, limits: &SessionLimits, now: Instant) -> Self {
         Session {
+            peer: stream.peer_addr().ok(),
             conn: Connection::new(stream, limits.outbound_buffer_bytes, now),
             me,
             phase: Phase::AwaitingLogon,
@@ -232,6 +236,14 @@ impl Session {
             Phase::LoggedOn(_) if now.duration_since(self.conn.last_sent) >= heartbeat => {
                 Some(Timer::Heartbeat)
             }
+            _ => None,
+        }
+    }
+
+    /// The account the session is logged on as, if it is.
+    pub fn account(&self) -> Option<u32> {
+        match self.phase {
+            Phase::LoggedOn(account) => Some(account.account),
             _ => None,
         }
     }

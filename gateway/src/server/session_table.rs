@@ -162,6 +162,11 @@ impl SessionTable {
             }
             Err(SlowReader) => {
                 let reason = LogoutReason::SlowReader;
+                tracing::warn!(
+                    account = session.account(),
+                    peer = ?session.peer,
+                    "closing a slow reader: its outbound buffer is full"
+                );
                 session
                     .conn
                     .send_last(ServerMessage::Logout(Logout { reason }));
@@ -246,8 +251,14 @@ impl SessionTable {
 
     /// Ends the session with `Logout { reason }`, closing it once written.
     pub fn logout(&mut self, slot: usize, reason: LogoutReason, now: Instant) {
-        if !matches!(reason, LogoutReason::UserRequested | LogoutReason::Shutdown) {
+        let (account, peer) = self
+            .get(slot)
+            .map_or((None, None), |s| (s.account(), s.peer));
+        if matches!(reason, LogoutReason::UserRequested | LogoutReason::Shutdown) {
+            tracing::info!(account, peer = ?peer, reason = ?reason, "logout");
+        } else {
             self.closed_for_cause += 1;
+            tracing::warn!(account, peer = ?peer, reason = ?reason, "logged out for cause");
         }
         self.send(slot, ServerMessage::Logout(Logout { reason }), now);
         self.close_after_flush(slot, now);
@@ -255,6 +266,8 @@ impl SessionTable {
 
     /// Refuses a logon with `reason`, closing once the answer is written.
     pub fn refuse_logon(&mut self, slot: usize, reason: LogonRejectReason, now: Instant) {
+        let peer = self.get(slot).and_then(|s| s.peer);
+        tracing::warn!(peer = ?peer, reason = ?reason, "logon refused");
         self.send(
             slot,
             ServerMessage::LogonReject(LogonReject { reason }),
@@ -300,8 +313,16 @@ impl SessionTable {
         if let Some(mut session) = self.slots.get_mut(slot).and_then(Option::take) {
             if let Phase::LoggedOn(account) = session.phase {
                 let cancel = session.cancel_on_disconnect && !self.keep_orders;
+                let before = self.orphaned.len();
                 self.accounts
                     .log_off(account, session.me, cancel, &mut self.orphaned);
+                tracing::info!(
+                    account = account.account,
+                    peer = ?session.peer,
+                    cancel_on_disconnect = cancel,
+                    orders_to_cancel = self.orphaned.len() - before,
+                    "session ended"
+                );
             }
             let _ = self.registry.deregister(&mut session.conn.stream);
             self.free.push(slot);

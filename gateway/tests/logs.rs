@@ -1,0 +1,172 @@
+//! What the operator reads: the `gateway` binary logs one line per event
+//! that matters (start and its settings, logons and logouts with reasons,
+//! refusals, a torn journal tail repaired with its offset, snapshots), to
+//! stderr, filtered by `RUST_LOG`; and nothing per order.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gateway::protocol::{ClientMessage, Logon, ServerMessage, Side, TimeInForce};
+use support::{Client, TempDir};
+
+/// The binary on `dir`, with `RUST_LOG` = `filter`; its stderr collected.
+struct Running {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+fn run(dir: &TempDir, filter: &str) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args([
+            "--insecure-no-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "--durability",
+            "fsync",
+        ])
+        .args(["--snapshot-every", "50", "--journal"])
+        .arg(&dir.0)
+        .env("RUST_LOG", filter)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let into = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if let Some((_, rest)) = line.split_once("listening on ") {
+                let _ = tx.send(rest.split_whitespace().next().unwrap().to_string());
+            }
+            let mut log = into.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .map(|a| a.parse().unwrap())
+        .unwrap_or_else(|_| panic!("no start line: {}", log.lock().unwrap()));
+    Running { child, addr, log }
+}
+
+impl Running {
+    /// Stops it with SIGTERM and returns everything it logged.
+    fn stop(mut self) -> String {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        self.log.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn the_events_that_matter_are_logged_and_orders_are_not() {
+    let dir = TempDir::new("logs");
+    let gw = run(&dir, "info");
+    let mut seven = Client::logon(gw.addr, 7);
+    for coid in 1..=120 {
+        seven.order(coid, Side::Buy, 90, 1, TimeInForce::Ioc);
+    }
+    let mut ended = 0;
+    while ended < 120 {
+        if let Some(ServerMessage::Cancelled(_)) = seven.recv() {
+            ended += 1;
+        }
+    }
+    seven.send(ClientMessage::Logout);
+    seven.expect("logout", |m| matches!(m, ServerMessage::Logout(_)));
+    let mut zero = Client::connect(gw.addr);
+    zero.send(ClientMessage::Logon(Logon {
+        account: 0,
+        cancel_on_disconnect: false,
+        password: [0; 32],
+    }));
+    zero.expect("refused", |m| matches!(m, ServerMessage::LogonReject(_)));
+    // Account 7's connection closes: its session ends.
+    drop(seven);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !gw.log.lock().unwrap().contains("session ended") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = gw.stop();
+    for event in [
+        " INFO gateway: listening on ",
+        " INFO gateway: settings ",
+        "logged on account=7",
+        "logout account=7",
+        "reason=UserRequested",
+        "session ended account=7",
+        "logon refused",
+        "reason=UnknownAccount",
+        "snapshot written seq=",
+        " INFO gateway: stopped cleanly",
+    ] {
+        assert!(log.contains(event), "no {event:?} in:\n{log}");
+    }
+    // 120 orders, and not a line for any of them: a few dozen lines in all.
+    assert!(
+        log.lines().count() < 30,
+        "{} lines:\n{log}",
+        log.lines().count()
+    );
+}
+
+#[test]
+fn a_torn_tail_repaired_at_start_is_logged_with_its_offset_and_rust_log_filters() {
+    let dir = TempDir::new("logs-torn");
+    let gw = run(&dir, "info");
+    let mut seven = Client::logon(gw.addr, 7);
+    seven.order(1, Side::Sell, 101, 5, TimeInForce::Gtc);
+    seven.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
+    drop(seven);
+    gw.stop();
+    // Half a record after the last one: what a crash mid-write leaves.
+    let mut segments: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    segments.sort();
+    let last = segments.last().unwrap();
+    let len = std::fs::metadata(last).unwrap().len();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(last)
+        .unwrap()
+        .write_all(&[40, 0, 0, 0, 1, 2, 3])
+        .unwrap();
+
+    // Warnings and worse, but the binary's own lines (the start line): the
+    // repair is there, the pipeline's information ("recovered") is not.
+    let gw = run(&dir, "warn,gateway=info");
+    let log = gw.stop();
+    assert!(
+        log.contains("WARN") && log.contains(&format!("truncated a torn tail at byte {len}")),
+        "{log}"
+    );
+    assert!(log.contains(" INFO gateway: listening on "), "{log}");
+    assert!(
+        !log.contains(" INFO pipeline"),
+        "RUST_LOG let the pipeline's info through:\n{log}"
+    );
+}
