@@ -52,6 +52,9 @@ pub struct GatewayConfig {
     /// Who may log on. No default: `Gateway::start` refuses `None`, so
     /// running without authentication is always said explicitly.
     pub auth: Option<Auth>,
+    /// Serve Prometheus metrics on this address (`GET /metrics`); `None`:
+    /// no metrics server.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl GatewayConfig {
@@ -68,6 +71,7 @@ impl GatewayConfig {
             limits: SessionLimits::default(),
             max_sessions: 1024,
             auth: None,
+            metrics: None,
         }
     }
 }

@@ -4,11 +4,13 @@
 //!   clients too (loadgen).
 //! - `server`: the mio poll loop, sessions, and the bridge from the pipeline's output.
 //! - `auth`: the accounts file, password hashes, failed-logon delays.
+//! - `metrics`: Prometheus metrics on `--metrics ADDR`, published by the loop once a tick.
 //! - `config`, `instruments`: what a gateway is started with.
 
 pub mod auth;
 pub mod config;
 pub mod instruments;
+pub mod metrics;
 pub mod protocol;
 pub mod server;
 

@@ -14,7 +14,7 @@ use gateway::protocol::{ClientMessage, Logon, ServerMessage, Side, TimeInForce};
 use support::{Client, TempDir};
 
 /// Each setting, as `--help` names it.
-const SETTINGS: [&str; 20] = [
+const SETTINGS: [&str; 21] = [
     "--listen",
     "--journal",
     "--durability",
@@ -35,6 +35,7 @@ const SETTINGS: [&str; 20] = [
     "--snapshot-every",
     "--snapshot-interval",
     "--retain-segments",
+    "--metrics",
 ];
 
 fn gateway() -> Command {

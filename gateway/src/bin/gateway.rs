@@ -92,6 +92,10 @@ struct Args {
     /// start line says so.
     #[arg(long)]
     insecure_no_auth: bool,
+    /// Serve Prometheus metrics on this address (`GET /metrics`), as
+    /// 127.0.0.1:9100. Default: none.
+    #[arg(long)]
+    metrics: Option<SocketAddr>,
     /// Messages per second a session may send (0: no throttle). Frames over
     /// it are rejected; a session sending more than twice it is logged out.
     #[arg(long, default_value_t = 2_000_000)]
@@ -185,6 +189,7 @@ fn main() -> ExitCode {
     config.max_sessions = args.max_sessions;
     config.pipeline.wait = args.wait;
     config.pipeline.placement = args.layout;
+    config.metrics = args.metrics;
     if let Some([publisher, journal, matching, output]) = args.cores {
         let mut topology = Topology::fit(&[publisher]);
         topology.publisher = publisher;
@@ -270,6 +275,9 @@ fn main() -> ExitCode {
         args.durability,
         gateway.topology()
     );
+    if let Some(addr) = gateway.metrics_addr() {
+        info!("metrics on http://{addr}/metrics");
+    }
     info!(
         snapshot_every = args.snapshot_every,
         snapshot_interval_s = args.snapshot_interval,

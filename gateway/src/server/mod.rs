@@ -70,6 +70,7 @@ pub use poll_loop::LoopStats;
 
 use crate::auth::Auth;
 use crate::config::GatewayConfig;
+use crate::metrics::{Metrics, MetricsServer};
 use logon_check::Logons;
 use poll_loop::{LISTENER, PollLoop, WAKER};
 
@@ -93,6 +94,12 @@ pub enum GatewayError {
          (--insecure-no-auth) explicitly"
     )]
     NoAuth,
+    #[error("cannot serve metrics on {addr}: {source} (choose another --metrics address)")]
+    Metrics {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot set up the poll loop: {0}")]
     Poll(#[source] std::io::Error),
     #[error("{0}")]
@@ -109,6 +116,8 @@ pub struct Gateway {
     waker: Arc<Waker>,
     thread: Option<JoinHandle<Result<LoopStats, PipelineError>>>,
     topology: String,
+    /// Serves `--metrics` until the gateway is dropped.
+    metrics: Option<MetricsServer>,
 }
 
 impl Gateway {
@@ -149,6 +158,16 @@ impl Gateway {
             Some(Auth::Insecure) => None,
             None => return Err(GatewayError::NoAuth),
         };
+        // Metrics, on a thread and port of their own, if asked for.
+        let (metrics, metrics_server) = match config.metrics {
+            Some(addr) => {
+                let metrics = Arc::new(Metrics::new(config.pipeline.journal_dir.clone()));
+                let server = MetricsServer::start(addr, Arc::clone(&metrics))
+                    .map_err(|source| GatewayError::Metrics { addr, source })?;
+                (Some(metrics), Some(server))
+            }
+            None => (None, None),
+        };
         let replay = report_replay::start(
             config.pipeline.journal_dir.clone(),
             config.pipeline.engine.clone(),
@@ -184,6 +203,7 @@ impl Gateway {
             replies_closed,
             replay,
             logons,
+            metrics,
         )
         .map_err(GatewayError::Poll)?;
         let thread = std::thread::Builder::new()
@@ -200,12 +220,18 @@ impl Gateway {
             waker,
             thread: Some(thread),
             topology,
+            metrics: metrics_server,
         })
     }
 
     /// The address the gateway listens on (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where the metrics are served (`GatewayConfig::metrics`), if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.addr)
     }
 
     /// Where each thread runs, for the startup banner.

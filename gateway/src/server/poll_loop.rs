@@ -38,6 +38,7 @@ use super::session::{LOGOUT_GRACE, Phase, Timer, Verdict, known_account};
 use super::session_table::{FIRST_SESSION, SessionTable};
 use super::stages::Stages;
 use crate::config::SessionLimits;
+use crate::metrics::{LoopTotals, Metrics};
 use crate::protocol::{
     ClientMessage, Decoded, LogonRejectReason, LogoutReason, MassCancelAck, MassStatusEnd, Reject,
     ReplayStatus, ReportReplayEnd, ReportReplayRequest, ServerMessage, SessionRejectReason,
@@ -107,6 +108,10 @@ pub struct PollLoop {
     /// Logon checks against the accounts file, on a thread of their own;
     /// `None` without authentication (`Auth::Insecure`).
     logons: Option<Logons>,
+    /// Where the loop's totals go once a tick, with `--metrics`.
+    metrics: Option<Arc<Metrics>>,
+    /// Frames decoded, for the metrics.
+    frames_in: u64,
     /// The time of this loop turn.
     now: Instant,
     sessions_accepted: u64,
@@ -126,6 +131,7 @@ impl PollLoop {
         replies_closed: Arc<AtomicBool>,
         replay: ReportReplay,
         logons: Option<Logons>,
+        metrics: Option<Arc<Metrics>>,
     ) -> io::Result<Self> {
         let published = pipeline.durable_seq();
         let mut sessions = SessionTable::new(poll.registry().try_clone()?);
@@ -172,6 +178,8 @@ impl PollLoop {
             market,
             replay,
             logons,
+            metrics,
+            frames_in: 0,
             now: Instant::now(),
             sessions_accepted: 0,
         })
@@ -260,6 +268,7 @@ impl PollLoop {
                 last_tick = now;
                 self.check_timers(now);
                 self.sessions.flush(now);
+                self.publish_metrics();
             }
         }
         if let Some(e) = failure {
@@ -372,6 +381,7 @@ impl PollLoop {
                 Ok(Decoded::NeedMore { .. }) => return,
                 Ok(Decoded::Message { envelope, consumed }) => {
                     session.conn.consume(consumed);
+                    self.frames_in += 1;
                     self.dispatch(slot, envelope.seq, envelope.msg, now);
                 }
                 Err(e) if e.is_fatal() => {
@@ -700,6 +710,42 @@ impl PollLoop {
             self.reports.drain(&mut self.replies, &mut router);
         }
         self.market.publish_touched(&mut self.sessions, self.now);
+    }
+
+    /// Hands the loop's totals to the metrics (once a tick, `metrics.rs`).
+    fn publish_metrics(&self) {
+        let Some(metrics) = &self.metrics else {
+            return;
+        };
+        let mut sessions = [0i64; 4];
+        for slot in 0..self.sessions.slots() {
+            if let Some(s) = self.sessions.get(slot) {
+                let state = match s.phase {
+                    _ if s.is_closing() => 3,
+                    Phase::AwaitingLogon => 0,
+                    Phase::Authenticating => 1,
+                    Phase::LoggedOn(_) => 2,
+                };
+                sessions[state] += 1;
+            }
+        }
+        let sent = &self.sessions.sent;
+        metrics.publish(&LoopTotals {
+            commands: self.entry.commands,
+            events: self.reports.events,
+            frames_in: self.frames_in,
+            frames_out: sent.frames,
+            failed_logons: self.logons.as_ref().map_or(0, Logons::failures),
+            closed_for_cause: self.sessions.closed_for_cause,
+            report_replays: sent.replays,
+            order_rejects: sent.order_rejects.clone(),
+            session_rejects: sent.session_rejects.clone(),
+            logon_rejects: sent.logon_rejects.clone(),
+            sessions,
+            published_seq: self.entry.published,
+            released_seq: self.reports.released,
+            durable_seq: self.pipeline.durable_seq(),
+        });
     }
 
     fn check_timers(&mut self, now: Instant) {

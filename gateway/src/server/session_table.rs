@@ -23,7 +23,10 @@ use super::registry::SessionRef;
 use super::report_replay::Answer;
 use super::session::{Phase, Session};
 use crate::config::SessionLimits;
-use crate::protocol::{LogonReject, LogonRejectReason, Logout, LogoutReason, ServerMessage};
+use crate::protocol::{
+    LogonReject, LogonRejectReason, Logout, LogoutReason, OrderRejectReason, ServerMessage,
+    SessionRejectReason, WireCode,
+};
 
 /// The poll token of the session in slot 0; tokens below are the
 /// listener's and the waker's.
@@ -42,6 +45,8 @@ pub struct SessionTable {
     refused: usize,
     /// Sessions ended by the gateway for a cause (not a user logout or shutdown).
     pub closed_for_cause: u64,
+    /// What was sent, counted for the metrics (`metrics.rs`).
+    pub sent: SentCounts,
     /// Live orders of sessions that ended with cancel-on-disconnect, for
     /// the poll loop to cancel (`take_orphaned`).
     orphaned: Vec<u64>,
@@ -62,6 +67,7 @@ impl SessionTable {
             registry,
             refused: 0,
             closed_for_cause: 0,
+            sent: SentCounts::default(),
             orphaned: Vec::new(),
             keep_orders: false,
             accounts: Accounts::default(),
@@ -148,12 +154,13 @@ impl SessionTable {
     /// closed once that is written or after the logout grace.
     #[inline]
     pub fn send(&mut self, slot: usize, msg: ServerMessage, now: Instant) {
-        let Some(session) = self.get_mut(slot) else {
+        let Some(session) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
         if session.is_closing() {
             return;
         }
+        self.sent.count(&msg);
         match session.conn.send(msg, now) {
             Ok(()) => {
                 if !session.conn.blocked {
@@ -181,13 +188,20 @@ impl SessionTable {
     #[cold]
     pub fn send_replay(&mut self, answer: Answer) {
         let slot = answer.me.slot;
-        let Some(session) = self.get_mut(slot).filter(|s| s.me == answer.me) else {
+        let Some(session) = self
+            .slots
+            .get_mut(slot)
+            .and_then(Option::as_mut)
+            .filter(|s| s.me == answer.me)
+        else {
             return;
         };
         session.replay_asking = false;
         if session.is_closing() {
             return;
         }
+        self.sent.frames += answer.reports.len() as u64 + 1;
+        self.sent.replays += 1;
         let end = ServerMessage::ReportReplayEnd(answer.end);
         session.conn.send_replay(&answer.reports, end);
         if !session.conn.blocked {
@@ -329,6 +343,45 @@ impl SessionTable {
             if session.refused {
                 self.refused -= 1;
             }
+        }
+    }
+}
+
+/// Frames sent and refusals by reason: plain counters the loop owns,
+/// handed to the metrics once a tick.
+#[derive(Debug)]
+pub struct SentCounts {
+    pub frames: u64,
+    pub replays: u64,
+    pub order_rejects: Vec<u64>,
+    pub session_rejects: Vec<u64>,
+    pub logon_rejects: Vec<u64>,
+}
+
+impl Default for SentCounts {
+    fn default() -> Self {
+        SentCounts {
+            frames: 0,
+            replays: 0,
+            order_rejects: vec![0; OrderRejectReason::ALL.len()],
+            session_rejects: vec![0; SessionRejectReason::ALL.len()],
+            logon_rejects: vec![0; LogonRejectReason::ALL.len()],
+        }
+    }
+}
+
+impl SentCounts {
+    #[inline]
+    fn count(&mut self, msg: &ServerMessage) {
+        self.frames += 1;
+        let (counts, code) = match msg {
+            ServerMessage::Rejected(r) => (&mut self.order_rejects, r.reason.code()),
+            ServerMessage::Reject(r) => (&mut self.session_rejects, r.reason.code()),
+            ServerMessage::LogonReject(r) => (&mut self.logon_rejects, r.reason.code()),
+            _ => return,
+        };
+        if let Some(n) = counts.get_mut(code as usize) {
+            *n += 1;
         }
     }
 }

@@ -1,0 +1,383 @@
+//! What the operator sees: metrics in the Prometheus text format, served
+//! on `--metrics ADDR` (`GET /metrics`) by a thread of their own.
+//!
+//! Off the hot path by construction: the poll loop counts in plain
+//! integers it owns (one add per message, no atomic, no lock) and hands
+//! the totals to these metrics once per tick (`publish`, every 50 ms); the
+//! HTTP thread encodes them when scraped, and reads what only the disk
+//! knows (journal bytes, the newest snapshot and its age) then. So a scrape
+//! is at most a tick behind, and costs the loop nothing.
+//!
+//! The format is the Prometheus project's Rust client (`prometheus-client`,
+//! OpenMetrics text); the server is `tiny_http`, synchronous, on the
+//! `metrics` thread, which sleeps until a scrape arrives.
+
+use std::fmt::Debug;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::thread::JoinHandle;
+use std::time::SystemTime;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::protocol::WireCode;
+
+type Labels = Vec<(String, String)>;
+
+/// The totals the poll loop keeps, in plain integers, and hands over each
+/// tick.
+#[derive(Debug, Clone, Default)]
+pub struct LoopTotals {
+    pub commands: u64,
+    pub events: u64,
+    pub frames_in: u64,
+    pub frames_out: u64,
+    pub failed_logons: u64,
+    pub closed_for_cause: u64,
+    pub report_replays: u64,
+    /// Refusals sent, by reason code: order rejects (`Rejected`), session
+    /// rejects (`Reject`), logon refusals (`LogonReject`).
+    pub order_rejects: Vec<u64>,
+    pub session_rejects: Vec<u64>,
+    pub logon_rejects: Vec<u64>,
+    /// Sessions now: awaiting logon, authenticating, logged on, closing.
+    pub sessions: [i64; 4],
+    pub published_seq: u64,
+    pub released_seq: u64,
+    pub durable_seq: u64,
+}
+
+/// The metrics, shared by the loop (which publishes) and the HTTP thread.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    commands: Counter,
+    events: Counter,
+    frames: Family<Labels, Counter>,
+    failed_logons: Counter,
+    closed_for_cause: Counter,
+    report_replays: Counter,
+    rejects: Family<Labels, Counter>,
+    sessions: Family<Labels, Gauge>,
+    published_seq: Gauge<i64>,
+    released_seq: Gauge<i64>,
+    durable_seq: Gauge<i64>,
+    in_flight: Gauge<i64>,
+    durable_lag: Gauge<i64>,
+    journal_bytes: Gauge<i64>,
+    snapshot_seq: Gauge<i64>,
+    snapshot_age: Gauge<f64, AtomicU64>,
+    /// What was last published, so counters advance by the difference.
+    last: std::sync::Mutex<LoopTotals>,
+    journal_dir: PathBuf,
+}
+
+impl Metrics {
+    pub fn new(journal_dir: PathBuf) -> Metrics {
+        let mut registry = Registry::with_prefix("venue");
+        let m = Metrics {
+            commands: Counter::default(),
+            events: Counter::default(),
+            frames: Family::default(),
+            failed_logons: Counter::default(),
+            closed_for_cause: Counter::default(),
+            report_replays: Counter::default(),
+            rejects: Family::default(),
+            sessions: Family::default(),
+            published_seq: Gauge::default(),
+            released_seq: Gauge::default(),
+            durable_seq: Gauge::default(),
+            in_flight: Gauge::default(),
+            durable_lag: Gauge::default(),
+            journal_bytes: Gauge::default(),
+            snapshot_seq: Gauge::default(),
+            snapshot_age: Gauge::default(),
+            last: std::sync::Mutex::new(LoopTotals::default()),
+            journal_dir,
+            registry: Registry::default(),
+        };
+        registry.register(
+            "commands",
+            "Commands published to the pipeline",
+            m.commands.clone(),
+        );
+        registry.register(
+            "events",
+            "Events released by the pipeline and routed",
+            m.events.clone(),
+        );
+        registry.register(
+            "frames",
+            "Frames received (direction=in) and sent (out)",
+            m.frames.clone(),
+        );
+        registry.register(
+            "failed_logons",
+            "Logons refused BAD_CREDENTIALS",
+            m.failed_logons.clone(),
+        );
+        registry.register(
+            "sessions_closed_for_cause",
+            "Sessions the gateway ended (heartbeat, throttle, slow reader, sequence gap...)",
+            m.closed_for_cause.clone(),
+        );
+        registry.register(
+            "report_replays",
+            "ReportReplayRequests answered",
+            m.report_replays.clone(),
+        );
+        registry.register(
+            "rejects",
+            "Refusals sent, by kind (order, session, logon) and reason",
+            m.rejects.clone(),
+        );
+        registry.register("sessions", "Sessions now, by state", m.sessions.clone());
+        registry.register(
+            "published_seq",
+            "The last sequence published",
+            m.published_seq.clone(),
+        );
+        registry.register(
+            "released_seq",
+            "The last sequence whose events were all released",
+            m.released_seq.clone(),
+        );
+        registry.register(
+            "durable_seq",
+            "The last sequence the journal made durable",
+            m.durable_seq.clone(),
+        );
+        registry.register(
+            "in_flight_commands",
+            "Commands published and not yet answered (ring occupancy)",
+            m.in_flight.clone(),
+        );
+        registry.register(
+            "durable_lag_commands",
+            "Commands published and not yet durable",
+            m.durable_lag.clone(),
+        );
+        registry.register(
+            "journal_bytes",
+            "Bytes of journal segments retained in the journal directory",
+            m.journal_bytes.clone(),
+        );
+        registry.register(
+            "snapshot_seq",
+            "The sequence of the newest snapshot (0: none)",
+            m.snapshot_seq.clone(),
+        );
+        registry.register(
+            "snapshot_age_seconds",
+            "Seconds since the newest snapshot was written (-1: none)",
+            m.snapshot_age.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// Takes the loop's totals (once per tick).
+    pub fn publish(&self, now: &LoopTotals) {
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        let up = |c: &Counter, now: u64, before: u64| {
+            c.inc_by(now.saturating_sub(before));
+        };
+        up(&self.commands, now.commands, last.commands);
+        up(&self.events, now.events, last.events);
+        up(
+            &self.frames.get_or_create(&label("direction", "in")),
+            now.frames_in,
+            last.frames_in,
+        );
+        up(
+            &self.frames.get_or_create(&label("direction", "out")),
+            now.frames_out,
+            last.frames_out,
+        );
+        up(&self.failed_logons, now.failed_logons, last.failed_logons);
+        up(
+            &self.closed_for_cause,
+            now.closed_for_cause,
+            last.closed_for_cause,
+        );
+        up(
+            &self.report_replays,
+            now.report_replays,
+            last.report_replays,
+        );
+        self.rejects_by_reason::<crate::protocol::OrderRejectReason>(
+            "order",
+            &now.order_rejects,
+            &last.order_rejects,
+        );
+        self.rejects_by_reason::<crate::protocol::SessionRejectReason>(
+            "session",
+            &now.session_rejects,
+            &last.session_rejects,
+        );
+        self.rejects_by_reason::<crate::protocol::LogonRejectReason>(
+            "logon",
+            &now.logon_rejects,
+            &last.logon_rejects,
+        );
+        for (state, n) in ["awaiting_logon", "authenticating", "logged_on", "closing"]
+            .iter()
+            .zip(now.sessions)
+        {
+            self.sessions.get_or_create(&label("state", state)).set(n);
+        }
+        let seq = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
+        self.published_seq.set(seq(now.published_seq));
+        self.released_seq.set(seq(now.released_seq));
+        self.durable_seq.set(seq(now.durable_seq));
+        self.in_flight
+            .set(seq(now.published_seq.saturating_sub(now.released_seq)));
+        self.durable_lag
+            .set(seq(now.published_seq.saturating_sub(now.durable_seq)));
+        *last = now.clone();
+    }
+
+    fn rejects_by_reason<R: WireCode + Debug>(&self, kind: &str, now: &[u64], before: &[u64]) {
+        for (code, &n) in now.iter().enumerate() {
+            let was = before.get(code).copied().unwrap_or(0);
+            if n == was {
+                continue;
+            }
+            let reason =
+                R::from_code(code as u32).map_or_else(|| code.to_string(), |r| format!("{r:?}"));
+            let labels = vec![
+                ("kind".to_string(), kind.to_string()),
+                ("reason".to_string(), reason),
+            ];
+            self.rejects.get_or_create(&labels).inc_by(n - was);
+        }
+    }
+
+    /// The text a scrape gets, with what only the disk knows read now.
+    pub fn render(&self) -> String {
+        let (bytes, newest) = journal_on_disk(&self.journal_dir);
+        self.journal_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        match newest {
+            Some((seq, written)) => {
+                self.snapshot_seq
+                    .set(i64::try_from(seq).unwrap_or(i64::MAX));
+                let age = SystemTime::now()
+                    .duration_since(written)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                self.snapshot_age.set(age);
+            }
+            None => {
+                self.snapshot_seq.set(0);
+                self.snapshot_age.set(-1.0);
+            }
+        }
+        let mut text = String::new();
+        let _ = encode(&mut text, &self.registry);
+        text
+    }
+}
+
+fn label(key: &str, value: &str) -> Labels {
+    vec![(key.to_string(), value.to_string())]
+}
+
+/// Bytes of the journal's segments, and the newest snapshot's sequence and
+/// modification time.
+fn journal_on_disk(dir: &Path) -> (u64, Option<(u64, SystemTime)>) {
+    let mut bytes = 0;
+    let mut newest: Option<(u64, SystemTime)> = None;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return (0, None);
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        if name.ends_with(".seg") {
+            bytes += meta.len();
+        } else if let Some(seq) = name
+            .strip_prefix("snapshot-")
+            .and_then(|n| n.strip_suffix(".snap"))
+            .and_then(|n| n.parse::<u64>().ok())
+            && newest.is_none_or(|(s, _)| seq > s)
+            && let Ok(written) = meta.modified()
+        {
+            newest = Some((seq, written));
+        }
+    }
+    (bytes, newest)
+}
+
+/// The HTTP server of `--metrics`.
+pub struct MetricsServer {
+    server: Arc<tiny_http::Server>,
+    thread: Option<JoinHandle<()>>,
+    pub addr: SocketAddr,
+}
+
+impl MetricsServer {
+    /// Serves `metrics` on `addr` (port 0: any free port; `addr` says
+    /// which).
+    pub fn start(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<MetricsServer> {
+        let server = tiny_http::Server::http(addr).map_err(std::io::Error::other)?;
+        let addr = server
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| std::io::Error::other("the metrics server has no IP address"))?;
+        let server = Arc::new(server);
+        let serving = Arc::clone(&server);
+        let thread = std::thread::Builder::new()
+            .name("metrics".into())
+            .spawn(move || {
+                for request in serving.incoming_requests() {
+                    let response = if request.url() == "/metrics" {
+                        let header = tiny_http::Header::from_bytes(
+                            &b"Content-Type"[..],
+                            &b"application/openmetrics-text; version=1.0.0; charset=utf-8"[..],
+                        );
+                        let mut response = tiny_http::Response::from_string(metrics.render());
+                        if let Ok(header) = header {
+                            response.add_header(header);
+                        }
+                        response
+                    } else {
+                        tiny_http::Response::from_string("metrics are at /metrics\n")
+                            .with_status_code(404)
+                    };
+                    let _ = request.respond(response);
+                }
+            })?;
+        Ok(MetricsServer {
+            server,
+            thread: Some(thread),
+            addr,
+        })
+    }
+}
+
+impl std::fmt::Debug for MetricsServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsServer")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

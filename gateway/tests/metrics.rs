@@ -1,0 +1,106 @@
+//! Metrics (`--metrics`): scraped over HTTP in the Prometheus text format,
+//! the counters move with what the gateway does.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use gateway::Gateway;
+use gateway::protocol::{ClientMessage, Logon, ServerMessage, Side, TimeInForce};
+use support::{Client, TempDir, config};
+
+/// `GET path`: the status line and the body.
+fn get(addr: SocketAddr, path: &str) -> (String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_string(), body.to_string())
+}
+
+/// The value of the sample `name` (with its labels, as written) in `text`.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Scrapes until `ok` holds for the text (metrics are published once a
+/// tick, 50 ms), or fails after 5 s with the last scrape.
+fn scrape_until(addr: SocketAddr, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, text) = get(addr, "/metrics");
+        if ok(&text) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the metrics never got there:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_scrape_shows_the_counters_moving() {
+    let dir = TempDir::new("metrics");
+    let mut cfg = config(&dir);
+    cfg.metrics = Some("127.0.0.1:0".parse().unwrap());
+    let gw = Gateway::start(cfg).unwrap();
+    let metrics = gw.metrics_addr().unwrap();
+    let (status, text) = get(metrics, "/metrics");
+    assert!(status.contains("200"), "{status}");
+    assert_eq!(sample(&text, "venue_commands_total"), Some(0.0), "{text}");
+    assert!(get(metrics, "/elsewhere").0.contains("404"));
+
+    let mut seven = Client::logon(gw.local_addr(), 7);
+    for coid in 1..=10 {
+        seven.order(coid, Side::Sell, 101, 1, TimeInForce::Gtc);
+    }
+    seven.order(11, Side::Sell, 101, 0, TimeInForce::Gtc); // BAD_QTY
+    for _ in 0..10 {
+        seven.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
+    }
+    seven.expect("rejected", |m| matches!(m, ServerMessage::Rejected(_)));
+    let mut zero = Client::connect(gw.local_addr());
+    zero.send(ClientMessage::Logon(Logon {
+        account: 0,
+        cancel_on_disconnect: false,
+        password: [0; 32],
+    }));
+    zero.expect("refused", |m| matches!(m, ServerMessage::LogonReject(_)));
+
+    let text = scrape_until(metrics, |t| {
+        sample(t, "venue_commands_total") == Some(11.0)
+            && sample(
+                t,
+                r#"venue_rejects_total{kind="logon",reason="UnknownAccount"}"#,
+            ) == Some(1.0)
+    });
+    for (name, at_least) in [
+        ("venue_events_total", 11.0),
+        (r#"venue_frames_total{direction="in"}"#, 12.0),
+        (r#"venue_frames_total{direction="out"}"#, 12.0),
+        (r#"venue_rejects_total{kind="order",reason="BadQty"}"#, 1.0),
+        (r#"venue_sessions{state="logged_on"}"#, 1.0),
+        ("venue_published_seq", 11.0),
+        ("venue_released_seq", 11.0),
+        ("venue_durable_seq", 11.0),
+        ("venue_journal_bytes", 1.0),
+    ] {
+        let got = sample(&text, name).unwrap_or_else(|| panic!("no {name} in:\n{text}"));
+        assert!(
+            got >= at_least,
+            "{name} = {got}, expected at least {at_least}"
+        );
+    }
+    assert_eq!(sample(&text, "venue_in_flight_commands"), Some(0.0));
+    assert_eq!(sample(&text, "venue_snapshot_age_seconds"), Some(-1.0));
+    drop(seven);
+    gw.shutdown().unwrap();
+}
