@@ -8,7 +8,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -259,21 +259,10 @@ fn gateway_accounts_writes_a_file_the_gateway_uses() {
 
 /// Starts the `gateway` binary with `args`, returns its start line, stops it.
 fn start_line(args: &[&str], dir: &TempDir) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .args(["--listen", "127.0.0.1:0", "--durability", "os", "--journal"])
-        .arg(&dir.0)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = lines
-        .find_map(|l| l.ok().filter(|l| l.contains("listening on")))
-        .unwrap_or_default();
-    let _ = child.kill();
-    let _ = child.wait();
+    let gw =
+        support::spawn_gateway(&dir.0, &[&["--durability", "os"], args].concat(), &[]).unwrap();
+    let line = gw.start_line.clone();
+    gw.terminate();
     line
 }
 

@@ -7,8 +7,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use gateway::protocol::{ClientMessage, Logon, ServerMessage, Side, TimeInForce};
 use support::{Client, TempDir};
@@ -87,45 +86,27 @@ fn a_bad_setting_is_refused_with_what_is_wrong() {
 #[test]
 fn a_gateway_with_other_settings_serves() {
     let dir = TempDir::new("cli-settings");
-    let mut child = gateway()
-        .args([
-            "--insecure-no-auth",
-            "--listen",
-            "127.0.0.1:0",
-            "--durability",
-            "os",
-        ])
-        .args([
-            "--layout",
-            "joined",
-            "--inbound-ring",
-            "1024",
-            "--outbound-ring",
-            "1024",
-        ])
-        .args(["--max-orders-per-book", "4096", "--heartbeat-ms", "1000"])
-        .args(["--outbound-buffer", "65536", "--segment-bytes", "1048576"])
-        .arg("--journal")
-        .arg(&dir.0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = lines
-        .find_map(|l| l.ok().filter(|l| l.contains("listening on")))
-        .expect("a start line");
-    let addr = line
-        .split_once("listening on ")
-        .unwrap()
-        .1
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    std::thread::spawn(move || lines.for_each(drop));
+    let args = [
+        "--insecure-no-auth",
+        "--durability",
+        "os",
+        "--layout",
+        "joined",
+        "--inbound-ring",
+        "1024",
+        "--outbound-ring",
+        "1024",
+        "--max-orders-per-book",
+        "4096",
+        "--heartbeat-ms",
+        "1000",
+        "--outbound-buffer",
+        "65536",
+        "--segment-bytes",
+        "1048576",
+    ];
+    let gw = support::spawn_gateway(&dir.0, &args, &[]).unwrap();
+    let addr = gw.addr;
     let mut seven = Client::logon(addr, 7);
     seven.order(1, Side::Sell, 101, 5, TimeInForce::Gtc);
     seven.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
@@ -140,6 +121,5 @@ fn a_gateway_with_other_settings_serves() {
         Some(ServerMessage::LogonAck(ack)) => assert_eq!(ack.heartbeat_interval_ms, 1000),
         other => panic!("expected a LogonAck, got {other:?}"),
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(gw);
 }

@@ -7,76 +7,22 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use gateway::protocol::{ClientMessage, Logon, ServerMessage, Side, TimeInForce};
-use support::{Client, TempDir};
+use support::{Client, GatewayProcess, TempDir};
 
-/// The binary on `dir`, with `RUST_LOG` = `filter`; its stderr collected.
-struct Running {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<String>>,
-}
-
-fn run(dir: &TempDir, filter: &str) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .args([
-            "--insecure-no-auth",
-            "--listen",
-            "127.0.0.1:0",
-            "--durability",
-            "fsync",
-        ])
-        .args(["--snapshot-every", "50", "--journal"])
-        .arg(&dir.0)
-        .env("RUST_LOG", filter)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let into = Arc::clone(&log);
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            if let Some((_, rest)) = line.split_once("listening on ") {
-                let _ = tx.send(rest.split_whitespace().next().unwrap().to_string());
-            }
-            let mut log = into.lock().unwrap();
-            log.push_str(&line);
-            log.push('\n');
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .map(|a| a.parse().unwrap())
-        .unwrap_or_else(|_| panic!("no start line: {}", log.lock().unwrap()));
-    Running { child, addr, log }
-}
-
-impl Running {
-    /// Stops it with SIGTERM and returns everything it logged.
-    fn stop(mut self) -> String {
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        self.log.lock().unwrap().clone()
-    }
+/// The binary on `dir`, with `RUST_LOG` = `filter`.
+fn run(dir: &TempDir, filter: &str) -> GatewayProcess {
+    let args = [
+        "--insecure-no-auth",
+        "--durability",
+        "fsync",
+        "--snapshot-every",
+        "50",
+    ];
+    support::spawn_gateway(&dir.0, &args, &[("RUST_LOG", filter)]).unwrap()
 }
 
 #[test]
@@ -108,7 +54,7 @@ fn the_events_that_matter_are_logged_and_orders_are_not() {
     while !gw.log.lock().unwrap().contains("session ended") && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let log = gw.stop();
+    let log = gw.terminate();
     for event in [
         " INFO gateway: listening on ",
         " INFO gateway: settings ",
@@ -139,7 +85,7 @@ fn a_torn_tail_repaired_at_start_is_logged_with_its_offset_and_rust_log_filters(
     seven.order(1, Side::Sell, 101, 5, TimeInForce::Gtc);
     seven.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
     drop(seven);
-    gw.stop();
+    gw.terminate();
     // Half a record after the last one: what a crash mid-write leaves.
     let mut segments: Vec<_> = std::fs::read_dir(&dir.0)
         .unwrap()
@@ -159,7 +105,7 @@ fn a_torn_tail_repaired_at_start_is_logged_with_its_offset_and_rust_log_filters(
     // Warnings and worse, but the binary's own lines (the start line): the
     // repair is there, the pipeline's information ("recovered") is not.
     let gw = run(&dir, "warn,gateway=info");
-    let log = gw.stop();
+    let log = gw.terminate();
     assert!(
         log.contains("WARN") && log.contains(&format!("truncated a torn tail at byte {len}")),
         "{log}"

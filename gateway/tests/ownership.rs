@@ -7,9 +7,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use gateway::Gateway;
@@ -17,7 +15,7 @@ use gateway::protocol::{
     Cancel, CancelReason, ClientMessage, OrderRejectReason, Replace, ReplayStatus,
     ReportReplayRequest, ServerMessage, Side, TimeInForce,
 };
-use support::{Client, TempDir, config, start};
+use support::{Client, GatewayProcess, TempDir, config, start};
 
 fn accepted(client: &mut Client, coid: u64) -> u64 {
     let ServerMessage::Accepted(a) = client.expect(
@@ -145,51 +143,20 @@ fn an_account_keeps_its_orders_across_a_clean_restart() {
     gw.shutdown().unwrap();
 }
 
-/// A child process killed when dropped, so a failing test leaves none behind.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The gateway binary on a free port, journaling to `dir` with `fsync`,
 /// snapshotting every 1,000 commands.
-fn spawn_gateway(dir: &TempDir) -> (Killed, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--durability",
-            "fsync",
-            "--snapshot-every",
-            "1000",
-            // Ownership, not authentication, is what this file tests.
-            "--insecure-no-auth",
-            "--journal",
-        ])
-        .arg(&dir.0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the gateway exited before listening")
-            .unwrap();
-        // The start line (a log line: time, level, then the message).
-        if let Some((_, rest)) = line.split_once("listening on ") {
-            break rest.split_whitespace().next().unwrap().parse().unwrap();
-        }
-    };
-    // Keep reading its stderr, so the gateway never blocks writing to it.
-    std::thread::spawn(move || lines.for_each(drop));
-    (Killed(child), addr)
+fn spawn_gateway(dir: &TempDir) -> (GatewayProcess, SocketAddr) {
+    let args = [
+        "--durability",
+        "fsync",
+        "--snapshot-every",
+        "1000",
+        // Ownership, not authentication, is what this file tests.
+        "--insecure-no-auth",
+    ];
+    let gw = support::spawn_gateway(&dir.0, &args, &[]).unwrap();
+    let addr = gw.addr;
+    (gw, addr)
 }
 
 /// `kill -9` with another account trading hard on another instrument: every
@@ -262,8 +229,8 @@ fn an_account_keeps_its_orders_across_kill_9_under_load() {
         }
     }
     std::thread::sleep(Duration::from_millis(200));
-    child.0.kill().unwrap(); // SIGKILL
-    child.0.wait().unwrap();
+    child.child.kill().unwrap(); // SIGKILL
+    child.child.wait().unwrap();
     let sent = load.join().unwrap();
     assert!(sent > 64, "the load ran ({sent} orders)");
     recovery_starts_from_the_newest_usable_snapshot(&dir);

@@ -348,3 +348,92 @@ fn encode(seq: u64, msg: ClientMessage) -> Vec<u8> {
     let n = encode_frame(&Envelope { seq, msg }, &mut frame).unwrap();
     frame[..n].to_vec()
 }
+
+/// The `gateway` binary, running, and everything it has logged so far.
+pub struct GatewayProcess {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+    /// Its start line ("... listening on ADDR ...").
+    pub start_line: String,
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+/// Starts the `gateway` binary on a free port with its journal in
+/// `journal`, `args` and the environment `env`, and waits for its start
+/// line. `Err`: it ended without one, with what it logged.
+pub fn spawn_gateway(
+    journal: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<GatewayProcess, String> {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["--listen", "127.0.0.1:0", "--journal"])
+        .arg(journal)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let into = std::sync::Arc::clone(&log);
+    // Reads all it logs, so it never blocks writing to stderr.
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            // The start line: a log line (time, level), then the message.
+            if line.contains("listening on ") {
+                let _ = tx.send(line.clone());
+            }
+            let mut log = into.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    let start_line = rx.recv_timeout(Duration::from_secs(60)).ok();
+    let addr = start_line.as_deref().and_then(|line| {
+        let (_, rest) = line.split_once("listening on ")?;
+        rest.split_whitespace().next()?.parse().ok()
+    });
+    let (Some(start_line), Some(addr)) = (start_line, addr) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(log.lock().unwrap().clone());
+    };
+    Ok(GatewayProcess {
+        child,
+        addr,
+        start_line,
+        log,
+    })
+}
+
+impl GatewayProcess {
+    /// Stops it with SIGTERM, as an operator would, and returns all it logged.
+    pub fn terminate(mut self) -> String {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "the gateway did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The reader thread takes the last lines.
+        std::thread::sleep(Duration::from_millis(100));
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for GatewayProcess {
+    /// A failing test leaves no gateway behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
