@@ -20,9 +20,15 @@ use std::sync::atomic::AtomicU64;
 use std::thread::JoinHandle;
 use std::time::SystemTime;
 
+use pipeline::PipelineStats;
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
@@ -78,9 +84,83 @@ pub struct Metrics {
     journal_dir: PathBuf,
 }
 
+/// The pipeline's own counters (`pipeline::PipelineStats`), read when
+/// scraped: batches per stage, M's sequence, the journal's fsyncs and
+/// their latency.
+#[derive(Debug)]
+struct StageCollector {
+    stats: Arc<PipelineStats>,
+}
+
+impl Collector for StageCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = &self.stats;
+        let mut batches = encoder.encode_descriptor(
+            "stage_batches",
+            "Batches each pipeline stage has done (J: commits, M: matched, O: released)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (stage, counters) in [
+            ("journal", &stats.journal),
+            ("matching", &stats.matching),
+            ("output", &stats.output),
+        ] {
+            let labels = [("stage", stage)];
+            ConstCounter::new(counters.batches()).encode(batches.encode_family(&labels)?)?;
+        }
+        let seq = i64::try_from(stats.matched_seq()).unwrap_or(i64::MAX);
+        ConstGauge::new(seq).encode(encoder.encode_descriptor(
+            "matched_seq",
+            "The last sequence M applied",
+            None,
+            MetricType::Gauge,
+        )?)?;
+        let fsyncs = stats.fsyncs();
+        ConstCounter::new(fsyncs.count).encode(encoder.encode_descriptor(
+            "fsyncs",
+            "The journal's fsyncs (durability fsync: one per group commit)",
+            None,
+            MetricType::Counter,
+        )?)?;
+        // The last bucket also counts longer fsyncs: it is +Inf (which the
+        // encoder writes for `f64::MAX`).
+        let last = fsyncs.buckets.len().saturating_sub(1);
+        let buckets: Vec<(f64, u64)> = fsyncs
+            .buckets
+            .iter()
+            .enumerate()
+            .map(|(i, (upper, n))| {
+                let bound = if i == last {
+                    f64::MAX
+                } else {
+                    upper.as_secs_f64()
+                };
+                (bound, *n)
+            })
+            .collect();
+        encoder
+            .encode_descriptor(
+                "fsync_seconds",
+                "How long each fsync took",
+                None,
+                MetricType::Histogram,
+            )?
+            .encode_histogram::<NoLabelSet>(
+                fsyncs.total_ns as f64 / 1e9,
+                fsyncs.count,
+                &buckets,
+                None,
+            )
+    }
+}
+
 impl Metrics {
-    pub fn new(journal_dir: PathBuf) -> Metrics {
+    /// Metrics of a gateway journaling to `journal_dir` through a pipeline
+    /// whose stages count into `stats`.
+    pub fn new(journal_dir: PathBuf, stats: Arc<PipelineStats>) -> Metrics {
         let mut registry = Registry::with_prefix("venue");
+        registry.register_collector(Box::new(StageCollector { stats }));
         let m = Metrics {
             commands: Counter::default(),
             events: Counter::default(),

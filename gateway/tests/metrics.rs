@@ -51,6 +51,8 @@ fn a_scrape_shows_the_counters_moving() {
     let dir = TempDir::new("metrics");
     let mut cfg = config(&dir);
     cfg.metrics = Some("127.0.0.1:0".parse().unwrap());
+    // Group commit with fsync, so the fsync latency histogram fills.
+    cfg.pipeline.durability = journal::Durability::Fsync;
     let gw = Gateway::start(cfg).unwrap();
     let metrics = gw.metrics_addr().unwrap();
     let (status, text) = get(metrics, "/metrics");
@@ -92,6 +94,13 @@ fn a_scrape_shows_the_counters_moving() {
         ("venue_released_seq", 11.0),
         ("venue_durable_seq", 11.0),
         ("venue_journal_bytes", 1.0),
+        (r#"venue_stage_batches_total{stage="journal"}"#, 1.0),
+        (r#"venue_stage_batches_total{stage="matching"}"#, 1.0),
+        (r#"venue_stage_batches_total{stage="output"}"#, 1.0),
+        ("venue_matched_seq", 11.0),
+        ("venue_fsyncs_total", 1.0),
+        ("venue_fsync_seconds_count", 1.0),
+        (r#"venue_fsync_seconds_bucket{le="+Inf"}"#, 1.0),
     ] {
         let got = sample(&text, name).unwrap_or_else(|| panic!("no {name} in:\n{text}"));
         assert!(

@@ -10,6 +10,7 @@ use super::hosted::HostedStages;
 use super::output_stage::OutputSink;
 use super::placement::Placement;
 use super::publisher::Publisher;
+use super::stats::PipelineStats;
 use super::topology::Topology;
 use super::wait::{Backoff, StageWait};
 use journal::Recovered;
@@ -44,6 +45,8 @@ pub struct Pipeline {
     live_orders: Vec<SnapshotOrder>,
     depth: Vec<(Symbol, DepthView, DepthView)>,
     report: ShutdownReport,
+    /// What the stages have done (`stats.rs`).
+    stats: Arc<PipelineStats>,
 }
 
 impl Pipeline {
@@ -60,6 +63,7 @@ impl Pipeline {
         live_orders: Vec<SnapshotOrder>,
         depth: Vec<(Symbol, DepthView, DepthView)>,
         report: ShutdownReport,
+        stats: Arc<PipelineStats>,
     ) -> Self {
         Pipeline {
             publisher,
@@ -73,7 +77,14 @@ impl Pipeline {
             live_orders,
             depth,
             report,
+            stats,
         }
+    }
+
+    /// What the stages have done: batches, fsyncs and their latency, for
+    /// metrics. Updated once per batch by each stage; read at will.
+    pub fn stats(&self) -> Arc<PipelineStats> {
+        Arc::clone(&self.stats)
     }
 
     /// Publishes one command taken in at `ts_ns`; returns its sequence.

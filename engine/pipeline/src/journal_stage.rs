@@ -7,11 +7,13 @@
 //! durable sequence, releasing every event of the batch at once.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::gate::DurableGate;
 use super::guard::{guarded, guarded_batch};
 use super::health::Health;
 use super::slots::Inbound;
+use super::stats::PipelineStats;
 use journal::JournalWriter;
 
 pub(crate) const STAGE: &str = "journal";
@@ -20,14 +22,25 @@ pub(crate) struct JournalStage {
     writer: Option<JournalWriter>,
     gate: Arc<DurableGate>,
     health: Arc<Health>,
+    stats: Arc<PipelineStats>,
+    /// Commits fsync (durability `fsync`): time them.
+    timed: bool,
 }
 
 impl JournalStage {
-    pub fn new(writer: JournalWriter, gate: Arc<DurableGate>, health: Arc<Health>) -> Self {
+    pub fn new(
+        writer: JournalWriter,
+        gate: Arc<DurableGate>,
+        health: Arc<Health>,
+        stats: Arc<PipelineStats>,
+        timed: bool,
+    ) -> Self {
         JournalStage {
             writer: Some(writer),
             gate,
             health,
+            stats,
+            timed,
         }
     }
 
@@ -63,10 +76,15 @@ impl JournalStage {
             return self.health.fail(STAGE, e.to_string());
         }
         if end_of_batch {
+            let started = self.timed.then(Instant::now);
             match writer.commit() {
                 Ok(durable) => self.gate.publish(durable),
-                Err(e) => self.health.fail(STAGE, e.to_string()),
+                Err(e) => return self.health.fail(STAGE, e.to_string()),
             }
+            if let Some(started) = started {
+                self.stats.fsync(started.elapsed());
+            }
+            self.stats.journal.batch();
         }
     }
 }

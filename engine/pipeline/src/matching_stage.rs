@@ -16,6 +16,7 @@ use super::guard::{guarded, guarded_batch};
 use super::health::Health;
 use super::slots::{Inbound, Output};
 use super::snapshots::Snapshots;
+use super::stats::PipelineStats;
 use super::wait::{Backoff, StageWait};
 use journal::write_snapshot;
 use matching::engine::Engine;
@@ -183,6 +184,7 @@ pub(crate) struct MatchingStage {
     snapshot_dir: Option<PathBuf>,
     /// Snapshots while trading, if configured.
     snapshots: Option<Snapshots>,
+    stats: Arc<PipelineStats>,
 }
 
 impl MatchingStage {
@@ -193,7 +195,9 @@ impl MatchingStage {
         last_seq: u64,
         snapshot_dir: Option<PathBuf>,
         snapshots: Option<Snapshots>,
+        stats: Arc<PipelineStats>,
     ) -> Self {
+        stats.matched(last_seq);
         MatchingStage {
             engine,
             outbox,
@@ -201,6 +205,7 @@ impl MatchingStage {
             last_seq,
             snapshot_dir,
             snapshots,
+            stats,
         }
     }
 
@@ -240,6 +245,8 @@ impl MatchingStage {
         self.last_seq = slot.seq;
         if end_of_batch {
             self.outbox.flush();
+            self.stats.matching.batch();
+            self.stats.matched(slot.seq);
         }
         if let Some(snapshots) = &mut self.snapshots {
             snapshots.after(slot.seq, slot.ts_ns, &self.engine);

@@ -11,6 +11,7 @@ use super::gate::DurableGate;
 use super::guard::{guarded, guarded_batch};
 use super::health::Health;
 use super::slots::Output;
+use super::stats::PipelineStats;
 use super::wait::{Backoff, StageWait};
 
 pub(crate) const STAGE: &str = "output";
@@ -41,10 +42,17 @@ pub(crate) struct OutputStage<S> {
     durable: u64,
     health: Arc<Health>,
     wait: StageWait,
+    stats: Arc<PipelineStats>,
 }
 
 impl<S: OutputSink> OutputStage<S> {
-    pub fn new(sink: S, gate: Arc<DurableGate>, health: Arc<Health>, wait: StageWait) -> Self {
+    pub fn new(
+        sink: S,
+        gate: Arc<DurableGate>,
+        health: Arc<Health>,
+        wait: StageWait,
+        stats: Arc<PipelineStats>,
+    ) -> Self {
         let durable = gate.durable();
         OutputStage {
             sink,
@@ -52,6 +60,7 @@ impl<S: OutputSink> OutputStage<S> {
             durable,
             health,
             wait,
+            stats,
         }
     }
 
@@ -91,6 +100,9 @@ impl<S: OutputSink> OutputStage<S> {
         }) {
             self.health.fail(STAGE, message);
         }
+        if n > 0 {
+            self.stats.output.batch();
+        }
         released
     }
 
@@ -98,6 +110,9 @@ impl<S: OutputSink> OutputStage<S> {
     fn on_event(&mut self, output: &Output, end_of_batch: bool) {
         if self.durable_for(output) {
             release(&mut self.sink, output, end_of_batch);
+            if end_of_batch {
+                self.stats.output.batch();
+            }
         }
     }
 

@@ -17,6 +17,7 @@ use super::publisher::Publisher;
 use super::slots::{Inbound, Output};
 use super::snapshots::Snapshots;
 use super::startup::open_or_create;
+use super::stats::PipelineStats;
 use matching::types::Side;
 
 /// Starts the pipeline: recovers (or creates) the journal, then wires
@@ -94,13 +95,16 @@ pub fn start(
     let o_wait = topology.wait_on(topology.output, outbound_bell);
     let j_wait = topology.wait_on(topology.journal, inbound_bell);
     let m_wait = topology.wait_on(topology.matching, inbound_bell);
+    let stats = Arc::new(PipelineStats::default());
     let output_stage = {
-        let (gate, health) = (Arc::clone(&gate), Arc::clone(&health));
-        move || OutputStage::new(sink, gate, health, o_wait)
+        let (gate, health, stats) = (Arc::clone(&gate), Arc::clone(&health), Arc::clone(&stats));
+        move || OutputStage::new(sink, gate, health, o_wait, stats)
     };
     let journal_stage = {
         let (gate, health, writer) = (Arc::clone(&gate), Arc::clone(&health), started.writer);
-        move || JournalStage::new(writer, gate, health)
+        let stats = Arc::clone(&stats);
+        let timed = config.durability == journal::Durability::Fsync;
+        move || JournalStage::new(writer, gate, health, stats, timed)
     };
 
     // O: the outbound ring's consumer.
@@ -156,7 +160,18 @@ pub fn start(
                 .map_err(PipelineError::Snapshots)?,
             ),
         };
-        move || MatchingStage::new(engine, outbox, health, last_seq, snapshot_dir, snapshots)
+        let stats = Arc::clone(&stats);
+        move || {
+            MatchingStage::new(
+                engine,
+                outbox,
+                health,
+                last_seq,
+                snapshot_dir,
+                snapshots,
+                stats,
+            )
+        }
     };
     let m_step = |stage: &mut MatchingStage, slot: &Inbound, _, end_of_batch| {
         stage.handle(slot, end_of_batch)
@@ -230,5 +245,6 @@ pub fn start(
         live_orders,
         depth,
         ShutdownReport::default(),
+        stats,
     ))
 }

@@ -161,7 +161,10 @@ impl Gateway {
         // Metrics, on a thread and port of their own, if asked for.
         let (metrics, metrics_server) = match config.metrics {
             Some(addr) => {
-                let metrics = Arc::new(Metrics::new(config.pipeline.journal_dir.clone()));
+                let metrics = Arc::new(Metrics::new(
+                    config.pipeline.journal_dir.clone(),
+                    pipeline.stats(),
+                ));
                 let server = MetricsServer::start(addr, Arc::clone(&metrics))
                     .map_err(|source| GatewayError::Metrics { addr, source })?;
                 (Some(metrics), Some(server))
