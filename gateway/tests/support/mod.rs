@@ -414,11 +414,11 @@ pub fn spawn_gateway(
 impl GatewayProcess {
     /// Stops it with SIGTERM, as an operator would, and returns all it logged.
     pub fn terminate(mut self) -> String {
-        let sent = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
+        let pid = libc::pid_t::try_from(self.child.id()).unwrap();
+        // SAFETY: kill(2) sends a signal to our own child process, which is
+        // still running (not yet waited for), so its pid is its own.
+        let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.child.try_wait().unwrap().is_none() {
             assert!(Instant::now() < deadline, "the gateway did not stop");
