@@ -57,6 +57,9 @@ pub struct LoopTotals {
     pub published_seq: u64,
     pub released_seq: u64,
     pub durable_seq: u64,
+    /// Connections refused over the session limit: told, or not.
+    pub refused_told: u64,
+    pub refused_silently: u64,
 }
 
 /// The metrics, shared by the loop (which publishes) and the HTTP thread.
@@ -69,6 +72,7 @@ pub struct Metrics {
     failed_logons: Counter,
     closed_for_cause: Counter,
     report_replays: Counter,
+    refused: Family<Labels, Counter>,
     rejects: Family<Labels, Counter>,
     sessions: Family<Labels, Gauge>,
     published_seq: Gauge<i64>,
@@ -168,6 +172,7 @@ impl Metrics {
             failed_logons: Counter::default(),
             closed_for_cause: Counter::default(),
             report_replays: Counter::default(),
+            refused: Family::default(),
             rejects: Family::default(),
             sessions: Family::default(),
             published_seq: Gauge::default(),
@@ -211,6 +216,12 @@ impl Metrics {
             "report_replays",
             "ReportReplayRequests answered",
             m.report_replays.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections refused over the session limit: told SESSION_LIMIT (told=yes), or \
+             closed unanswered during a storm (told=no)",
+            m.refused.clone(),
         );
         registry.register(
             "rejects",
@@ -291,6 +302,16 @@ impl Metrics {
             &self.report_replays,
             now.report_replays,
             last.report_replays,
+        );
+        up(
+            &self.refused.get_or_create(&label("told", "yes")),
+            now.refused_told,
+            last.refused_told,
+        );
+        up(
+            &self.refused.get_or_create(&label("told", "no")),
+            now.refused_silently,
+            last.refused_silently,
         );
         self.rejects_by_reason::<crate::protocol::OrderRejectReason>(
             "order",

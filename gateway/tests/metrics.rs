@@ -113,3 +113,26 @@ fn a_scrape_shows_the_counters_moving() {
     drop(seven);
     gw.shutdown().unwrap();
 }
+
+/// A connection over the session limit is told so, and counted.
+#[test]
+fn connections_over_the_session_limit_are_counted() {
+    let dir = TempDir::new("metrics-limit");
+    let mut cfg = config(&dir);
+    cfg.metrics = Some("127.0.0.1:0".parse().unwrap());
+    cfg.max_sessions = 1;
+    let gw = Gateway::start(cfg).unwrap();
+    let metrics = gw.metrics_addr().unwrap();
+    let _one = Client::logon(gw.local_addr(), 1);
+    let mut two = Client::connect(gw.local_addr());
+    two.expect(
+        "the session limit",
+        |m| matches!(m, ServerMessage::LogonReject(r) if r.reason == gateway::protocol::LogonRejectReason::SessionLimit),
+    );
+    scrape_until(metrics, |t| {
+        sample(t, r#"venue_connections_refused_total{told="yes"}"#) == Some(1.0)
+            && sample(t, r#"venue_connections_refused_total{told="no"}"#) == Some(0.0)
+            && sample(t, r#"venue_sessions{state="logged_on"}"#) == Some(1.0)
+    });
+    gw.shutdown().unwrap();
+}

@@ -112,6 +112,10 @@ pub struct PollLoop {
     metrics: Option<Arc<Metrics>>,
     /// Frames decoded, for the metrics.
     frames_in: u64,
+    /// Connections refused over the session limit, and how many of them
+    /// the last tick's log line covered.
+    refused: Refused,
+    refused_logged: Refused,
     /// The time of this loop turn.
     now: Instant,
     sessions_accepted: u64,
@@ -180,6 +184,8 @@ impl PollLoop {
             logons,
             metrics,
             frames_in: 0,
+            refused: Refused::default(),
+            refused_logged: Refused::default(),
             now: Instant::now(),
             sessions_accepted: 0,
         })
@@ -268,6 +274,7 @@ impl PollLoop {
                 last_tick = now;
                 self.check_timers(now);
                 self.sessions.flush(now);
+                self.log_refusals();
                 self.publish_metrics();
             }
         }
@@ -331,12 +338,14 @@ impl PollLoop {
             let full = self.sessions.live() >= self.max_sessions;
             if full && self.sessions.refusing() >= MAX_REFUSING {
                 // Refused without a word: too many refusals under way.
+                self.refused.silently += 1;
                 continue;
             }
             if let Some(bytes) = self.limits.socket_send_buffer {
                 let _ = socket2::SockRef::from(&stream).set_send_buffer_size(bytes);
             }
             if full {
+                self.refused.told += 1;
                 self.sessions.open_refused(stream, &self.limits, now);
             } else if self.sessions.open(stream, &self.limits, now).is_some() {
                 self.sessions_accepted += 1;
@@ -712,6 +721,24 @@ impl PollLoop {
         self.market.publish_touched(&mut self.sessions, self.now);
     }
 
+    /// One line a tick for the connections refused over the session limit
+    /// since the last, rather than one per connection: a connection storm
+    /// must not become a log storm.
+    fn log_refusals(&mut self) {
+        let told = self.refused.told - self.refused_logged.told;
+        let silently = self.refused.silently - self.refused_logged.silently;
+        if told + silently > 0 {
+            tracing::warn!(
+                told,
+                without_a_word = silently,
+                limit = self.max_sessions,
+                "connections refused over the session limit (SESSION_LIMIT, or closed \
+                 unanswered while {MAX_REFUSING} refusals were under way)"
+            );
+            self.refused_logged = self.refused;
+        }
+    }
+
     /// Hands the loop's totals to the metrics (once a tick, `metrics.rs`).
     fn publish_metrics(&self) {
         let Some(metrics) = &self.metrics else {
@@ -745,6 +772,8 @@ impl PollLoop {
             published_seq: self.entry.published,
             released_seq: self.reports.released,
             durable_seq: self.pipeline.durable_seq(),
+            refused_told: self.refused.told,
+            refused_silently: self.refused.silently,
         });
     }
 
@@ -761,4 +790,13 @@ impl PollLoop {
             }
         }
     }
+}
+
+/// Connections refused because the gateway had as many sessions as it
+/// allows: told so (`LogonReject { SESSION_LIMIT }`), or closed without a
+/// word while `MAX_REFUSING` refusals were already under way.
+#[derive(Debug, Clone, Copy, Default)]
+struct Refused {
+    told: u64,
+    silently: u64,
 }

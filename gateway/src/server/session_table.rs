@@ -280,8 +280,12 @@ impl SessionTable {
 
     /// Refuses a logon with `reason`, closing once the answer is written.
     pub fn refuse_logon(&mut self, slot: usize, reason: LogonRejectReason, now: Instant) {
-        let peer = self.get(slot).and_then(|s| s.peer);
-        tracing::warn!(peer = ?peer, reason = ?reason, "logon refused");
+        // Over the session limit, the loop logs the refusals of a tick in
+        // one line (`PollLoop::log_refusals`).
+        if reason != LogonRejectReason::SessionLimit {
+            let peer = self.get(slot).and_then(|s| s.peer);
+            tracing::warn!(peer = ?peer, reason = ?reason, "logon refused");
+        }
         self.send(
             slot,
             ServerMessage::LogonReject(LogonReject { reason }),
