@@ -38,8 +38,8 @@ use super::execution_reports::{Stamp, reports_of};
 use super::registry::SessionRef;
 use super::worker::Worker;
 use crate::protocol::{
-    Accepted, Cancelled, Fill, MAX_REPLAY_REPORTS, OrderRef, Rejected, Replaced, ReplayStatus,
-    ReportReplayEnd, ServerMessage,
+    Accepted, Cancelled, Exec, Fill, MAX_REPLAY_REPORTS, OrderRef, Rejected, Replaced,
+    ReplayStatus, ReportReplayEnd, ServerMessage,
 };
 
 /// One request, as the poll loop hands it over.
@@ -199,43 +199,40 @@ impl AccountReplay {
             .map_or(self.after, |e| (e.seq, e.index))
     }
 
-    fn order(&self, id: u64) -> Option<(Known, OrderRef)> {
-        let known = *self.orders.get(&id)?;
-        Some((
-            known,
-            OrderRef {
-                client_order_id: known.client_order_id,
-                order_id: id,
-                instrument: known.instrument,
-            },
-        ))
+    /// The account's order `id`, if it is one: its reference, and its open
+    /// quantity after `leaves` (given the open quantity before) sets it,
+    /// as the event being replayed changes it.
+    fn touch(&mut self, id: u64, leaves: impl FnOnce(u64) -> u64) -> Option<(OrderRef, u64)> {
+        let known = self.orders.get_mut(&id)?;
+        known.leaves = leaves(known.leaves);
+        let order = OrderRef {
+            client_order_id: known.client_order_id,
+            order_id: id,
+            instrument: known.instrument,
+        };
+        Some((order, known.leaves))
     }
 
-    /// Keeps `msg` if its id is in the span asked for.
-    fn report(&mut self, id: (u64, u32), msg: ServerMessage) {
+    /// Keeps `msg`, with execution `exec`, if that is in the span asked for.
+    fn report(&mut self, exec: Exec, msg: ServerMessage) {
+        let id = (exec.seq, exec.index);
         if id > self.after && id < self.before {
             self.reports.push(msg);
         }
     }
 
-    fn fill(&mut self, id: u64, price: i64, qty: u64, stamp: Stamp, k: u32) {
-        let Some(known) = self.orders.get_mut(&id) else {
-            return;
-        };
-        known.leaves = known.leaves.saturating_sub(qty);
-        let leaves = known.leaves;
-        let Some((_, order)) = self.order(id) else {
-            return;
-        };
-        let exec = stamp.exec(k);
-        let msg = ServerMessage::Fill(Fill {
-            order,
-            exec,
-            price,
-            qty,
-            leaves,
-        });
-        self.report((exec.seq, exec.index), msg);
+    /// One side of a trade: the account's order `id`, if it is one, filled.
+    fn fill(&mut self, id: u64, price: i64, qty: u64, exec: Exec) {
+        if let Some((order, leaves)) = self.touch(id, |l| l.saturating_sub(qty)) {
+            let fill = Fill {
+                order,
+                exec,
+                price,
+                qty,
+                leaves,
+            };
+            self.report(exec, ServerMessage::Fill(fill));
+        }
     }
 }
 
@@ -295,32 +292,26 @@ impl SpanVisitor for AccountReplay {
             };
             index = index.saturating_add(reports_of(event));
             let exec = stamp.exec(0);
-            let id = (exec.seq, exec.index);
             match *event {
-                Event::Accepted { id: order_id, .. } => {
-                    if let Some((_, order)) = self.order(order_id) {
-                        self.report(id, ServerMessage::Accepted(Accepted { order, exec }));
+                Event::Accepted { id, .. } => {
+                    if let Some((order, _)) = self.touch(id, |l| l) {
+                        self.report(exec, ServerMessage::Accepted(Accepted { order, exec }));
                     }
                 }
-                Event::Rejected {
-                    id: order_id,
-                    reason,
-                    ..
-                } => {
-                    // A new order's reject, or a refused cancel or replace
-                    // of one of the account's orders: the gateway sends
-                    // cancels and replaces only for the owner's orders.
-                    if let Some((_, order)) = self.order(order_id) {
+                // A new order's reject ends it; a refused cancel or replace
+                // of one of the account's orders (the gateway sends cancels
+                // and replaces only for the owner's orders) leaves it as it
+                // was.
+                Event::Rejected { id, reason, .. } => {
+                    let left = |l| if is_new { 0 } else { l };
+                    if let Some((order, _)) = self.touch(id, left) {
                         let reason = reason.into();
-                        let msg = ServerMessage::Rejected(Rejected {
+                        let reject = Rejected {
                             order,
                             exec,
                             reason,
-                        });
-                        self.report(id, msg);
-                        if is_new && let Some(known) = self.orders.get_mut(&order_id) {
-                            known.leaves = 0;
-                        }
+                        };
+                        self.report(exec, ServerMessage::Rejected(reject));
                     }
                 }
                 Event::Trade {
@@ -330,45 +321,31 @@ impl SpanVisitor for AccountReplay {
                     qty,
                     ..
                 } => {
-                    self.fill(taker, price, qty, stamp, 0);
-                    self.fill(maker, price, qty, stamp, 1);
+                    self.fill(taker, price, qty, exec);
+                    self.fill(maker, price, qty, stamp.exec(1));
                 }
                 Event::Cancelled {
-                    id: order_id,
-                    qty,
-                    reason,
-                    ..
+                    id, qty, reason, ..
                 } => {
-                    if let Some((_, order)) = self.order(order_id) {
-                        let msg = ServerMessage::Cancelled(Cancelled {
+                    if let Some((order, _)) = self.touch(id, |_| 0) {
+                        let cancelled = Cancelled {
                             order,
                             exec,
                             qty,
                             reason: reason.into(),
-                        });
-                        self.report(id, msg);
-                        if let Some(known) = self.orders.get_mut(&order_id) {
-                            known.leaves = 0;
-                        }
+                        };
+                        self.report(exec, ServerMessage::Cancelled(cancelled));
                     }
                 }
-                Event::Replaced {
-                    id: order_id,
-                    price,
-                    qty,
-                    ..
-                } => {
-                    if let Some((_, order)) = self.order(order_id) {
-                        let msg = ServerMessage::Replaced(Replaced {
+                Event::Replaced { id, price, qty, .. } => {
+                    if let Some((order, _)) = self.touch(id, |_| qty) {
+                        let replaced = Replaced {
                             order,
                             exec,
                             price,
                             qty,
-                        });
-                        self.report(id, msg);
-                        if let Some(known) = self.orders.get_mut(&order_id) {
-                            known.leaves = qty;
-                        }
+                        };
+                        self.report(exec, ServerMessage::Replaced(replaced));
                     }
                 }
             }
