@@ -92,13 +92,16 @@ impl Logons {
 
     /// Sends the waiting logons whose delay is over to be checked.
     pub fn release_due(&mut self, now: Instant) {
-        if self.waiting.is_empty() {
-            return;
-        }
-        let (due, later): (Vec<_>, Vec<_>) = self.waiting.drain(..).partition(|(at, _)| *at <= now);
-        self.waiting = later;
-        for (_, check) in due {
-            self.send(check);
+        // In place: the poll loop calls this every turn, and a list of
+        // waiting logons is exactly what a password guesser keeps long.
+        let mut i = 0;
+        while i < self.waiting.len() {
+            if self.waiting[i].0 <= now {
+                let (_, check) = self.waiting.swap_remove(i);
+                self.send(check);
+            } else {
+                i += 1;
+            }
         }
     }
 
