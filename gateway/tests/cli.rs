@@ -9,7 +9,7 @@ mod support;
 
 use std::process::Command;
 
-use gateway::protocol::{ClientMessage, Logon, ServerMessage, Side, TimeInForce};
+use gateway::protocol::{ServerMessage, Side, TimeInForce};
 use support::{Client, TempDir};
 
 /// Each setting, as `--help` names it.
@@ -112,11 +112,7 @@ fn a_gateway_with_other_settings_serves() {
     seven.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
     // The heartbeat setting reaches the sessions.
     let mut eight = Client::connect(addr);
-    eight.send(ClientMessage::Logon(Logon {
-        account: 8,
-        cancel_on_disconnect: false,
-        password: [0; 32],
-    }));
+    eight.send_logon(8, false);
     match eight.recv() {
         Some(ServerMessage::LogonAck(ack)) => assert_eq!(ack.heartbeat_interval_ms, 1000),
         other => panic!("expected a LogonAck, got {other:?}"),

@@ -10,7 +10,7 @@ mod support;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use gateway::protocol::{ClientMessage, Logon, ServerMessage, Side, TimeInForce};
+use gateway::protocol::{ClientMessage, ServerMessage, Side, TimeInForce};
 use support::{Client, GatewayProcess, TempDir};
 
 /// The binary on `dir`, with `RUST_LOG` = `filter`.
@@ -42,11 +42,7 @@ fn the_events_that_matter_are_logged_and_orders_are_not() {
     seven.send(ClientMessage::Logout);
     seven.expect("logout", |m| matches!(m, ServerMessage::Logout(_)));
     let mut zero = Client::connect(gw.addr);
-    zero.send(ClientMessage::Logon(Logon {
-        account: 0,
-        cancel_on_disconnect: false,
-        password: [0; 32],
-    }));
+    zero.send_logon(0, false);
     zero.expect("refused", |m| matches!(m, ServerMessage::LogonReject(_)));
     // Account 7's connection closes: its session ends.
     drop(seven);

@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use gateway::Gateway;
-use gateway::protocol::{ClientMessage, Logon, ServerMessage, Side, TimeInForce};
+use gateway::protocol::{ServerMessage, Side, TimeInForce};
 use support::{Client, TempDir, config};
 
 /// `GET path`: the status line and the body.
@@ -70,11 +70,7 @@ fn a_scrape_shows_the_counters_moving() {
     }
     seven.expect("rejected", |m| matches!(m, ServerMessage::Rejected(_)));
     let mut zero = Client::connect(gw.local_addr());
-    zero.send(ClientMessage::Logon(Logon {
-        account: 0,
-        cancel_on_disconnect: false,
-        password: [0; 32],
-    }));
+    zero.send_logon(0, false);
     zero.expect("refused", |m| matches!(m, ServerMessage::LogonReject(_)));
 
     let text = scrape_until(metrics, |t| {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use gateway::Gateway;
 use gateway::protocol::{
-    CancelReason, ClientMessage, Logon, MAX_REPLAY_REPORTS, ReplayStatus, ReportReplayEnd,
+    CancelReason, ClientMessage, MAX_REPLAY_REPORTS, ReplayStatus, ReportReplayEnd,
     ReportReplayRequest, ServerMessage, Side, TimeInForce,
 };
 use journal::SegmentRetention;
@@ -91,11 +91,7 @@ fn reports(client: &mut Client, n: usize) -> Vec<ServerMessage> {
 
 fn logon_cod(addr: SocketAddr, account: u32) -> Client {
     let mut c = Client::connect(addr);
-    c.send(ClientMessage::Logon(Logon {
-        account,
-        cancel_on_disconnect: true,
-        password: [0; 32],
-    }));
+    c.send_logon(account, true);
     c.expect("logon ack", |m| matches!(m, ServerMessage::LogonAck(_)));
     c
 }

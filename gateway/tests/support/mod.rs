@@ -110,11 +110,7 @@ impl Client {
             .set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
         let mut c = Client::from_stream(stream);
-        c.send(ClientMessage::Logon(Logon {
-            account,
-            cancel_on_disconnect,
-            password: [0; 32],
-        }));
+        c.send_logon(account, cancel_on_disconnect);
         c.expect("logon ack", |m| matches!(m, ServerMessage::LogonAck(_)));
         c
     }
@@ -122,11 +118,7 @@ impl Client {
     /// Connects and logs on as `account`, returning the client after the ack.
     pub fn logon(addr: SocketAddr, account: u32) -> Client {
         let mut c = Client::connect(addr);
-        c.send(ClientMessage::Logon(Logon {
-            account,
-            cancel_on_disconnect: false,
-            password: [0; 32],
-        }));
+        c.send_logon(account, false);
         match c.recv() {
             Some(ServerMessage::LogonAck(ack)) => assert_eq!(ack.account, account),
             other => panic!("expected LogonAck, got {other:?}"),
@@ -141,11 +133,7 @@ impl Client {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let mut c = Client::connect(addr);
-            c.send(ClientMessage::Logon(Logon {
-                account,
-                cancel_on_disconnect: false,
-                password: [0; 32],
-            }));
+            c.send_logon(account, false);
             match c.recv() {
                 Some(ServerMessage::LogonAck(_)) => return c,
                 Some(ServerMessage::LogonReject(r))
@@ -157,6 +145,16 @@ impl Client {
                 other => panic!("expected LogonAck, got {other:?}"),
             }
         }
+    }
+
+    /// Sends `Logon` for `account`, without a password (the tests' gateway
+    /// runs without authentication unless a test gives it accounts).
+    pub fn send_logon(&mut self, account: u32, cancel_on_disconnect: bool) {
+        self.send(ClientMessage::Logon(Logon {
+            account,
+            cancel_on_disconnect,
+            password: [0; 32],
+        }));
     }
 
     pub fn send(&mut self, msg: ClientMessage) {
