@@ -206,6 +206,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             role: Role::Trader,
             password_hash: hash_password(password.as_bytes())?,
             enabled: true,
+            limits: Default::default(),
         },
     );
     config.auth = Some(Auth::Accounts(Arc::new(accounts)));

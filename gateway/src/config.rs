@@ -55,6 +55,9 @@ pub struct GatewayConfig {
     /// Serve Prometheus metrics on this address (`GET /metrics`); `None`:
     /// no metrics server.
     pub metrics: Option<SocketAddr>,
+    /// Price collars, by instrument (the instruments file's `collar_*`
+    /// fields): sequenced at start, like the accounts' limits.
+    pub collars: Vec<(u32, matching::Collar)>,
 }
 
 impl GatewayConfig {
@@ -72,6 +75,7 @@ impl GatewayConfig {
             max_sessions: 1024,
             auth: None,
             metrics: None,
+            collars: Vec::new(),
         }
     }
 }

@@ -8,11 +8,24 @@
 //! min_price = 1
 //! max_price = 200000
 //! max_qty = 1000000
+//! # Optional: a price collar (docs/matching.md, "Collars"), sequenced at
+//! # start. Its reference price until the first trade, and its half-width
+//! # in ticks or in basis points of the reference (one of the two).
+//! collar_reference = 100000
+//! collar_bps = 500
 //! ```
 
 use std::path::Path;
 
-use matching::InstrumentSpec;
+use matching::{Collar, CollarWidth, InstrumentSpec};
+
+/// What an instruments file defines: the instruments, and the collars of
+/// those that have one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstrumentSet {
+    pub specs: Vec<InstrumentSpec>,
+    pub collars: Vec<(u32, Collar)>,
+}
 
 /// Instruments of the default set: symbols 1 to 8.
 pub const DEFAULT_COUNT: u32 = 8;
@@ -61,10 +74,38 @@ struct Entry {
     min_price: i64,
     max_price: i64,
     max_qty: u64,
+    collar_reference: Option<i64>,
+    collar_ticks: Option<u64>,
+    collar_bps: Option<u64>,
+}
+
+impl Entry {
+    /// The entry's collar, if it has one, or what is wrong with it.
+    fn collar(&self) -> Result<Option<Collar>, String> {
+        let width = match (self.collar_ticks, self.collar_bps) {
+            (None, None) => None,
+            (Some(t), None) => Some(CollarWidth::Ticks(t)),
+            (None, Some(b)) => Some(CollarWidth::Bps(b)),
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "instrument {}: give collar_ticks or collar_bps, not both",
+                    self.symbol
+                ));
+            }
+        };
+        match (self.collar_reference, width) {
+            (None, None) => Ok(None),
+            (Some(reference), Some(width)) => Ok(Some(Collar { reference, width })),
+            _ => Err(format!(
+                "instrument {}: a collar needs collar_reference and one of collar_ticks or collar_bps",
+                self.symbol
+            )),
+        }
+    }
 }
 
 /// Reads an instruments file (see the module doc for the format).
-pub fn load_instruments(path: &Path) -> Result<Vec<InstrumentSpec>, InstrumentsError> {
+pub fn load_instruments(path: &Path) -> Result<InstrumentSet, InstrumentsError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| InstrumentsError::Read {
         path: shown.clone(),
@@ -77,8 +118,14 @@ pub fn load_instruments(path: &Path) -> Result<Vec<InstrumentSpec>, InstrumentsE
 }
 
 /// Parses the TOML text of an instruments file.
-pub fn parse_instruments(text: &str) -> Result<Vec<InstrumentSpec>, String> {
+pub fn parse_instruments(text: &str) -> Result<InstrumentSet, String> {
     let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+    let mut collars = Vec::new();
+    for e in &file.instrument {
+        if let Some(collar) = e.collar()? {
+            collars.push((e.symbol, collar));
+        }
+    }
     let mut specs: Vec<InstrumentSpec> = file
         .instrument
         .into_iter()
@@ -96,7 +143,7 @@ pub fn parse_instruments(text: &str) -> Result<Vec<InstrumentSpec>, String> {
     if specs.is_empty() {
         return Err("no [[instrument]] entries".to_string());
     }
-    Ok(specs)
+    Ok(InstrumentSet { specs, collars })
 }
 
 #[cfg(test)]
@@ -110,8 +157,31 @@ mod tests {
             "/instruments.example.toml"
         ))
         .unwrap();
-        let specs = parse_instruments(&text).unwrap();
-        assert_eq!(specs, default_instruments());
+        let set = parse_instruments(&text).unwrap();
+        assert_eq!(set.specs, default_instruments());
+        assert!(set.collars.is_empty());
+        let collared = "[[instrument]]\nsymbol = 1\nmin_price = 1\nmax_price = 2\nmax_qty = 3\n\
+                        collar_reference = 2\ncollar_bps = 50\n";
+        assert_eq!(
+            parse_instruments(collared).unwrap().collars,
+            [(
+                1,
+                Collar {
+                    reference: 2,
+                    width: CollarWidth::Bps(50)
+                }
+            )]
+        );
+        assert!(
+            parse_instruments(&collared.replace("collar_bps", "collar_ticks = 1\ncollar_bps"))
+                .unwrap_err()
+                .contains("not both")
+        );
+        assert!(
+            parse_instruments(&collared.replace("collar_reference = 2\n", ""))
+                .unwrap_err()
+                .contains("needs collar_reference")
+        );
         let twice =
             "[[instrument]]\nsymbol = 1\nmin_price = 1\nmax_price = 2\nmax_qty = 3\n".repeat(2);
         assert_eq!(

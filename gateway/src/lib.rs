@@ -16,5 +16,5 @@ pub mod server;
 
 pub use auth::Auth;
 pub use config::{GatewayConfig, SessionLimits};
-pub use instruments::{default_instruments, load_instruments};
+pub use instruments::{InstrumentSet, default_instruments, load_instruments};
 pub use server::{Gateway, GatewayError, LoopStats};

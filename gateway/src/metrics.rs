@@ -36,6 +36,10 @@ use crate::protocol::WireCode;
 
 type Labels = Vec<(String, String)>;
 
+/// `OrderRejectReason` codes from here on are controls' and pre-trade
+/// risk's refusals (HALTED .. RISK_CREDIT).
+const FIRST_RISK_CODE: u32 = 9;
+
 /// The totals the poll loop keeps, in plain integers, and hands over each
 /// tick.
 #[derive(Debug, Clone, Default)]
@@ -60,6 +64,8 @@ pub struct LoopTotals {
     /// Connections refused over the session limit: told, or not.
     pub refused_told: u64,
     pub refused_silently: u64,
+    /// Operator controls applied, by `ControlAction` code.
+    pub controls: [u64; 4],
 }
 
 /// The metrics, shared by the loop (which publishes) and the HTTP thread.
@@ -74,6 +80,8 @@ pub struct Metrics {
     report_replays: Counter,
     refused: Family<Labels, Counter>,
     rejects: Family<Labels, Counter>,
+    risk_refusals: Family<Labels, Counter>,
+    controls: Family<Labels, Counter>,
     sessions: Family<Labels, Gauge>,
     published_seq: Gauge<i64>,
     released_seq: Gauge<i64>,
@@ -112,6 +120,27 @@ impl Collector for StageCollector {
         ] {
             let labels = [("stage", stage)];
             ConstCounter::new(counters.batches()).encode(batches.encode_family(&labels)?)?;
+        }
+        let mut sleeps = encoder.encode_descriptor(
+            "stage_sleeps",
+            "Times a pipeline stage went to sleep waiting on a ring (inbound: J and M \
+             waiting for the publisher; outbound: O waiting for M); 0 where the stage runs \
+             on the poll loop's thread",
+            None,
+            MetricType::Counter,
+        )?;
+        let rings = stats.sleeps();
+        for (ring, s) in rings {
+            ConstCounter::new(s.sleeps).encode(sleeps.encode_family(&[("ring", ring)])?)?;
+        }
+        let mut woken = encoder.encode_descriptor(
+            "stage_wakeups",
+            "Sleeps a producer's ring ended (the rest timed out after 100 ms)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (ring, s) in rings {
+            ConstCounter::new(s.woken).encode(woken.encode_family(&[("ring", ring)])?)?;
         }
         let seq = i64::try_from(stats.matched_seq()).unwrap_or(i64::MAX);
         ConstGauge::new(seq).encode(encoder.encode_descriptor(
@@ -174,6 +203,8 @@ impl Metrics {
             report_replays: Counter::default(),
             refused: Family::default(),
             rejects: Family::default(),
+            risk_refusals: Family::default(),
+            controls: Family::default(),
             sessions: Family::default(),
             published_seq: Gauge::default(),
             released_seq: Gauge::default(),
@@ -227,6 +258,17 @@ impl Metrics {
             "rejects",
             "Refusals sent, by kind (order, session, logon) and reason",
             m.rejects.clone(),
+        );
+        registry.register(
+            "risk_refusals",
+            "Orders refused by a control or a pre-trade limit (halt, kill switch, collar, \
+             account limits), by reason; also counted in rejects",
+            m.risk_refusals.clone(),
+        );
+        registry.register(
+            "controls",
+            "Operator controls applied (halt, resume, kill, enable)",
+            m.controls.clone(),
         );
         registry.register("sessions", "Sessions now, by state", m.sessions.clone());
         registry.register(
@@ -328,6 +370,16 @@ impl Metrics {
             &now.logon_rejects,
             &last.logon_rejects,
         );
+        for action in crate::protocol::ControlAction::ALL {
+            let i = action.code() as usize;
+            up(
+                &self
+                    .controls
+                    .get_or_create(&label("action", &format!("{action:?}"))),
+                now.controls[i],
+                last.controls[i],
+            );
+        }
         for (state, n) in ["awaiting_logon", "authenticating", "logged_on", "closing"]
             .iter()
             .zip(now.sessions)
@@ -358,6 +410,11 @@ impl Metrics {
                 ("reason".to_string(), reason),
             ];
             self.rejects.get_or_create(&labels).inc_by(n - was);
+            if kind == "order" && code as u32 >= FIRST_RISK_CODE {
+                self.risk_refusals
+                    .get_or_create(&labels[1..].to_vec())
+                    .inc_by(n - was);
+            }
         }
     }
 

@@ -9,7 +9,7 @@
 mod support;
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +35,7 @@ fn accounts() -> Accounts {
                 role: Role::Trader,
                 password_hash: hash_password(password.as_bytes()).unwrap(),
                 enabled,
+                limits: Default::default(),
             },
         );
     }
@@ -50,16 +51,7 @@ fn start_with_accounts(dir: &TempDir) -> Gateway {
 /// A client connected from `local` (any 127.x.y.z address: all are this
 /// machine), so tests can be several addresses.
 fn connect_from(local: &str, to: SocketAddr) -> Client {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    let local: SocketAddr = format!("{local}:0").parse().unwrap();
-    socket.bind(&local.into()).unwrap();
-    socket.connect(&to.into()).unwrap();
-    let stream: TcpStream = socket.into();
-    stream.set_nodelay(true).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    Client::from_stream(stream)
+    Client::connect_from(local, to)
 }
 
 /// Logs on as `account` with `password`; the answer.

@@ -84,6 +84,14 @@ enum ClientRef {
         after_seq: u64,
         after_index: u32,
     },
+    Halt {
+        instrument: u32,
+        halt: bool,
+    },
+    KillSwitch {
+        account: u32,
+        kill: bool,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -106,6 +114,29 @@ enum OrderRejectReasonRef {
     BookFull,
     DuplicateClientOrderId,
     UnknownClientOrderId,
+    Halted,
+    PriceCollar,
+    AccountBlocked,
+    RiskOrderQty,
+    RiskOrderNotional,
+    RiskOpenOrders,
+    RiskOpenOrdersInstrument,
+    RiskPosition,
+    RiskCredit,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum ControlActionRef {
+    Halt,
+    Resume,
+    Kill,
+    Enable,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum ControlStatusRef {
+    Applied,
+    UnknownInstrument,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -147,6 +178,7 @@ enum SessionRejectReasonRef {
     DecodeBadEnumValue,
     DecodeMalformed,
     BadDepth,
+    NotAuthorized,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -273,6 +305,14 @@ enum ServerRef {
         resume_seq: u64,
         resume_index: u32,
     },
+    ControlAck {
+        ref_seq: u64,
+        action: ControlActionRef,
+        target: u32,
+        status: ControlStatusRef,
+        command_seq: u64,
+        cancelled: u32,
+    },
 }
 
 // ---- Protocol value -> reference value, matched by name ------------------------------------
@@ -351,6 +391,10 @@ fn client(m: ClientMessage) -> ClientRef {
             after_seq,
             after_index,
         },
+        ClientMessage::Halt(Halt { instrument, halt }) => ClientRef::Halt { instrument, halt },
+        ClientMessage::KillSwitch(KillSwitch { account, kill }) => {
+            ClientRef::KillSwitch { account, kill }
+        }
     }
 }
 
@@ -377,6 +421,31 @@ fn order_reject(v: OrderRejectReason) -> OrderRejectReasonRef {
         R::BookFull => F::BookFull,
         R::DuplicateClientOrderId => F::DuplicateClientOrderId,
         R::UnknownClientOrderId => F::UnknownClientOrderId,
+        R::Halted => F::Halted,
+        R::PriceCollar => F::PriceCollar,
+        R::AccountBlocked => F::AccountBlocked,
+        R::RiskOrderQty => F::RiskOrderQty,
+        R::RiskOrderNotional => F::RiskOrderNotional,
+        R::RiskOpenOrders => F::RiskOpenOrders,
+        R::RiskOpenOrdersInstrument => F::RiskOpenOrdersInstrument,
+        R::RiskPosition => F::RiskPosition,
+        R::RiskCredit => F::RiskCredit,
+    }
+}
+
+fn control_action(v: ControlAction) -> ControlActionRef {
+    match v {
+        ControlAction::Halt => ControlActionRef::Halt,
+        ControlAction::Resume => ControlActionRef::Resume,
+        ControlAction::Kill => ControlActionRef::Kill,
+        ControlAction::Enable => ControlActionRef::Enable,
+    }
+}
+
+fn control_status(v: ControlStatus) -> ControlStatusRef {
+    match v {
+        ControlStatus::Applied => ControlStatusRef::Applied,
+        ControlStatus::UnknownInstrument => ControlStatusRef::UnknownInstrument,
     }
 }
 
@@ -424,6 +493,7 @@ fn session_reject(v: SessionRejectReason) -> SessionRejectReasonRef {
         R::DecodeFailed(K::BadEnumValue) => F::DecodeBadEnumValue,
         R::DecodeFailed(K::Malformed) => F::DecodeMalformed,
         R::BadDepth => F::BadDepth,
+        R::NotAuthorized => F::NotAuthorized,
     }
 }
 
@@ -568,6 +638,14 @@ fn server(m: ServerMessage) -> ServerRef {
             count: m.count,
             resume_seq: m.resume_seq,
             resume_index: m.resume_index,
+        },
+        ServerMessage::ControlAck(m) => ServerRef::ControlAck {
+            ref_seq: m.ref_seq,
+            action: control_action(m.action),
+            target: m.target,
+            status: control_status(m.status),
+            command_seq: m.command_seq,
+            cancelled: m.cancelled,
         },
     }
 }
@@ -774,6 +852,105 @@ fn a_report_replay_has_the_documented_bytes() {
         0xff, 0xff, 0xff, 0xff,                          // resume_index: u32::MAX
     ];
     assert_eq!(frame, expected);
+}
+
+/// The operator messages, checked by eye against the Halt, KillSwitch and
+/// ControlAck tables.
+#[test]
+fn the_operator_messages_have_the_documented_bytes() {
+    let msg = ClientMessage::Halt(Halt {
+        instrument: 0x1112_1314,
+        halt: true,
+    });
+    let frame = common::frame(&Envelope { seq: 2, msg });
+    #[rustfmt::skip]
+    let expected: [u8; 21] = [
+        17, 0, 0, 0,                                     // length prefix: 17
+        2, 0, 0, 0, 0, 0, 0, 0,                          // seq: 2
+        12, 0, 0, 0,                                     // tag: Halt
+        0x14, 0x13, 0x12, 0x11,                          // instrument
+        1,                                               // halt: true
+    ];
+    assert_eq!(frame, expected);
+
+    let msg = ClientMessage::KillSwitch(KillSwitch {
+        account: 7,
+        kill: false,
+    });
+    let frame = common::frame(&Envelope { seq: 3, msg });
+    #[rustfmt::skip]
+    let expected: [u8; 21] = [
+        17, 0, 0, 0,                                     // length prefix: 17
+        3, 0, 0, 0, 0, 0, 0, 0,                          // seq: 3
+        13, 0, 0, 0,                                     // tag: KillSwitch
+        7, 0, 0, 0,                                      // account: 7
+        0,                                               // kill: false (enable)
+    ];
+    assert_eq!(frame, expected);
+
+    let msg = ServerMessage::ControlAck(ControlAck {
+        ref_seq: 3,
+        action: ControlAction::Kill,
+        target: 7,
+        status: ControlStatus::Applied,
+        command_seq: 0x0102_0304_0506_0708,
+        cancelled: 0x1112_1314,
+    });
+    let frame = common::frame(&Envelope { seq: 4, msg });
+    #[rustfmt::skip]
+    let expected: [u8; 48] = [
+        44, 0, 0, 0,                                     // length prefix: 44
+        4, 0, 0, 0, 0, 0, 0, 0,                          // seq: 4
+        18, 0, 0, 0,                                     // tag: ControlAck
+        3, 0, 0, 0, 0, 0, 0, 0,                          // ref_seq: 3
+        2, 0, 0, 0,                                      // action: KILL
+        7, 0, 0, 0,                                      // target: account 7
+        0, 0, 0, 0,                                      // status: APPLIED
+        0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // command_seq
+        0x14, 0x13, 0x12, 0x11,                          // cancelled
+    ];
+    assert_eq!(frame, expected);
+}
+
+/// The codes added with the operator controls, by number, as the Codes
+/// tables of docs/protocol.md give them.
+#[test]
+fn the_operator_codes_have_the_documented_numbers() {
+    use OrderRejectReason as R;
+    let reasons = [
+        (R::Halted, 9),
+        (R::PriceCollar, 10),
+        (R::AccountBlocked, 11),
+        (R::RiskOrderQty, 12),
+        (R::RiskOrderNotional, 13),
+        (R::RiskOpenOrders, 14),
+        (R::RiskOpenOrdersInstrument, 15),
+        (R::RiskPosition, 16),
+        (R::RiskCredit, 17),
+    ];
+    for (reason, code) in reasons {
+        assert_eq!(reason.code(), code, "{reason:?}");
+    }
+    assert_eq!(OrderRejectReason::ALL.len(), 18);
+    let actions = [
+        (ControlAction::Halt, 0),
+        (ControlAction::Resume, 1),
+        (ControlAction::Kill, 2),
+        (ControlAction::Enable, 3),
+    ];
+    for (action, code) in actions {
+        assert_eq!(action.code(), code, "{action:?}");
+    }
+    assert_eq!(ControlAction::ALL.len(), 4);
+    assert_eq!(ControlStatus::Applied.code(), 0);
+    assert_eq!(ControlStatus::UnknownInstrument.code(), 1);
+    assert_eq!(ControlStatus::ALL.len(), 2);
+    assert_eq!(SessionRejectReason::NotAuthorized.code(), 13);
+    assert_eq!(
+        SessionRejectReason::from_code(13),
+        Some(SessionRejectReason::NotAuthorized)
+    );
+    assert_eq!(SessionRejectReason::from_code(14), None);
 }
 
 proptest! {

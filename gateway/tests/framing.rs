@@ -190,7 +190,15 @@ fn a_bad_side_or_time_in_force_is_named() {
 
 #[test]
 fn a_bad_reason_code_is_named() {
-    let cases: [(ServerMessage, usize, &str); 8] = [
+    let control_ack = ServerMessage::ControlAck(ControlAck {
+        ref_seq: 1,
+        action: ControlAction::Halt,
+        target: 1,
+        status: ControlStatus::Applied,
+        command_seq: 1,
+        cancelled: 0,
+    });
+    let cases: [(ServerMessage, usize, &str); 10] = [
         (
             ServerMessage::LogonReject(LogonReject {
                 reason: LogonRejectReason::UnknownAccount,
@@ -267,6 +275,9 @@ fn a_bad_reason_code_is_named() {
             44,
             "side",
         ),
+        // Offsets from the ControlAck table.
+        (control_ack, 20, "control_action"),
+        (control_ack, 28, "control_status"),
     ];
     for (msg, offset, field) in cases {
         let mut payload = common::payload(msg);
@@ -278,6 +289,54 @@ fn a_bad_reason_code_is_named() {
             "{}",
             msg.name()
         );
+    }
+}
+
+/// A `bool` byte other than 0 or 1 (Logon's `cancel_on_disconnect`, the
+/// operator's `halt` and `kill`) is refused, and costs only its frame.
+#[test]
+fn a_bad_bool_is_malformed() {
+    let cases: [(ClientMessage, usize); 3] = [
+        (
+            ClientMessage::Logon(Logon {
+                account: 1,
+                cancel_on_disconnect: false,
+                password: [0; 32],
+            }),
+            16,
+        ),
+        (
+            ClientMessage::Halt(Halt {
+                instrument: 1,
+                halt: true,
+            }),
+            16,
+        ),
+        (
+            ClientMessage::KillSwitch(KillSwitch {
+                account: 7,
+                kill: false,
+            }),
+            16,
+        ),
+    ];
+    for (msg, offset) in cases {
+        let mut payload = common::payload(msg);
+        for byte in [2, 0xff] {
+            payload[offset] = byte;
+            let err = decode_err::<ClientMessage>(&raw_frame(&payload));
+            assert_eq!(
+                err.error,
+                DecodeError::Malformed {
+                    reason: "invalid bool"
+                },
+                "{}",
+                msg.name()
+            );
+            assert_eq!(err.error.kind(), DecodeErrorKind::Malformed);
+            assert!(!err.is_fatal());
+            assert_eq!(err.seq, Some(common::SEQ));
+        }
     }
 }
 
@@ -303,7 +362,7 @@ fn a_bad_presence_flag_is_named() {
 
 #[test]
 fn payload_sizes_match_the_documented_tables() {
-    let client: [(ClientMessage, usize); 12] = [
+    let client: [(ClientMessage, usize); 14] = [
         (
             ClientMessage::Logon(Logon {
                 account: 1,
@@ -357,6 +416,20 @@ fn payload_sizes_match_the_documented_tables() {
             }),
             24,
         ),
+        (
+            ClientMessage::Halt(Halt {
+                instrument: 1,
+                halt: true,
+            }),
+            17,
+        ),
+        (
+            ClientMessage::KillSwitch(KillSwitch {
+                account: 1,
+                kill: true,
+            }),
+            17,
+        ),
     ];
     for (msg, len) in client {
         assert_eq!(common::payload(msg).len(), len, "{}", msg.name());
@@ -364,7 +437,7 @@ fn payload_sizes_match_the_documented_tables() {
     let level = Some(Level { price: 1, qty: 1 });
     let o = common::ORDER;
     let e = common::EXEC;
-    let server: [(ServerMessage, usize); 21] = [
+    let server: [(ServerMessage, usize); 22] = [
         (
             ServerMessage::LogonAck(LogonAck {
                 account: 1,
@@ -524,6 +597,17 @@ fn payload_sizes_match_the_documented_tables() {
             }),
             40,
         ),
+        (
+            ServerMessage::ControlAck(ControlAck {
+                ref_seq: 1,
+                action: ControlAction::Kill,
+                target: 1,
+                status: ControlStatus::Applied,
+                command_seq: 1,
+                cancelled: 1,
+            }),
+            44,
+        ),
     ];
     for (msg, len) in server {
         assert_eq!(common::payload(msg).len(), len, "{}", msg.name());
@@ -595,16 +679,24 @@ fn decode_errors_read_as_sentences() {
 }
 
 #[test]
-fn bad_depth_is_code_12_after_the_decode_kinds() {
+fn bad_depth_and_not_authorized_follow_the_decode_kinds() {
     assert_eq!(SessionRejectReason::BadDepth.code(), 12);
     assert_eq!(
         SessionRejectReason::from_code(12),
         Some(SessionRejectReason::BadDepth)
     );
-    assert_eq!(SessionRejectReason::from_code(13), None);
+    assert_eq!(SessionRejectReason::NotAuthorized.code(), 13);
     assert_eq!(
-        SessionRejectReason::ALL.last(),
-        Some(&SessionRejectReason::BadDepth)
+        SessionRejectReason::from_code(13),
+        Some(SessionRejectReason::NotAuthorized)
+    );
+    assert_eq!(SessionRejectReason::from_code(14), None);
+    assert_eq!(
+        SessionRejectReason::ALL[SessionRejectReason::ALL.len() - 2..],
+        [
+            SessionRejectReason::BadDepth,
+            SessionRejectReason::NotAuthorized
+        ]
     );
 }
 
@@ -656,8 +748,13 @@ fn the_protocol_document_states_every_tag_and_size() {
             "{name}: {size} bytes not in {doc_sizes:?}"
         );
     };
+    // One heading per tag, tags 0, 1, 2, ... in order.
+    let tags_in_order = |docs: &[(String, u32, Vec<usize>)], count: u32| {
+        let tags: Vec<u32> = docs.iter().map(|(_, tag, _)| *tag).collect();
+        assert_eq!(tags, (0..count).collect::<Vec<_>>());
+    };
     let client_docs = headings(client_part);
-    assert_eq!(client_docs.len(), 12);
+    tags_in_order(&client_docs, ClientMessage::TAG_COUNT);
     for msg in common::every_client_message() {
         check(
             client_docs.clone(),
@@ -667,7 +764,7 @@ fn the_protocol_document_states_every_tag_and_size() {
         );
     }
     let server_docs = headings(server_part);
-    assert_eq!(server_docs.len(), 18);
+    tags_in_order(&server_docs, ServerMessage::TAG_COUNT);
     for msg in common::every_server_message() {
         check(
             server_docs.clone(),

@@ -95,6 +95,8 @@ fn a_scrape_shows_the_counters_moving() {
         (r#"venue_stage_batches_total{stage="output"}"#, 1.0),
         ("venue_matched_seq", 11.0),
         ("venue_fsyncs_total", 1.0),
+        (r#"venue_stage_sleeps_total{ring="inbound"}"#, 1.0),
+        (r#"venue_stage_wakeups_total{ring="inbound"}"#, 1.0),
         ("venue_fsync_seconds_count", 1.0),
         (r#"venue_fsync_seconds_bucket{le="+Inf"}"#, 1.0),
     ] {
@@ -130,5 +132,70 @@ fn connections_over_the_session_limit_are_counted() {
             && sample(t, r#"venue_connections_refused_total{told="no"}"#) == Some(0.0)
             && sample(t, r#"venue_sessions{state="logged_on"}"#) == Some(1.0)
     });
+    gw.shutdown().unwrap();
+}
+
+/// Refusals by a control or a limit are counted by reason, and operator
+/// controls by action.
+#[test]
+fn risk_refusals_and_controls_are_counted() {
+    use gateway::auth::{AccountEntry, Accounts, LimitFields, Role, hash_password, password_field};
+    use gateway::protocol::{ClientMessage, Halt, Logon};
+    let dir = TempDir::new("metrics-risk");
+    let mut cfg = config(&dir);
+    cfg.metrics = Some("127.0.0.1:0".parse().unwrap());
+    let hash = hash_password(b"pw").unwrap();
+    let mut accounts = Accounts::default();
+    for (id, role, limits) in [
+        (
+            7,
+            Role::Trader,
+            LimitFields {
+                max_order_qty: Some(10),
+                ..LimitFields::default()
+            },
+        ),
+        (100, Role::Operator, LimitFields::default()),
+    ] {
+        accounts.set(
+            id,
+            AccountEntry {
+                role,
+                password_hash: hash.clone(),
+                enabled: true,
+                limits,
+            },
+        );
+    }
+    cfg.auth = Some(gateway::Auth::Accounts(std::sync::Arc::new(accounts)));
+    let gw = Gateway::start(cfg).unwrap();
+    let metrics = gw.metrics_addr().unwrap();
+    let logon = |account| {
+        let mut c = Client::connect(gw.local_addr());
+        c.send(ClientMessage::Logon(Logon {
+            account,
+            cancel_on_disconnect: false,
+            password: password_field("pw").unwrap(),
+        }));
+        c.expect("logon ack", |m| matches!(m, ServerMessage::LogonAck(_)));
+        c
+    };
+    let mut op = logon(100);
+    let mut seven = logon(7);
+    seven.order(1, Side::Sell, 101, 11, TimeInForce::Gtc); // RISK_ORDER_QTY
+    seven.expect("rejected", |m| matches!(m, ServerMessage::Rejected(_)));
+    op.send(ClientMessage::Halt(Halt {
+        instrument: 1,
+        halt: true,
+    }));
+    op.expect("ack", |m| matches!(m, ServerMessage::ControlAck(_)));
+    seven.order(2, Side::Sell, 101, 1, TimeInForce::Gtc); // HALTED
+    seven.expect("rejected", |m| matches!(m, ServerMessage::Rejected(_)));
+    scrape_until(metrics, |t| {
+        sample(t, r#"venue_risk_refusals_total{reason="RiskOrderQty"}"#) == Some(1.0)
+            && sample(t, r#"venue_risk_refusals_total{reason="Halted"}"#) == Some(1.0)
+            && sample(t, r#"venue_controls_total{action="Halt"}"#) == Some(1.0)
+    });
+    drop((op, seven));
     gw.shutdown().unwrap();
 }

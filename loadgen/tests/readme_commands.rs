@@ -21,6 +21,8 @@
 //!   the test waits for its start line, sends SIGTERM and expects exit 0;
 //! - `replay`, `streamgen`, `journal`, `round_trip`, `gateway-accounts`:
 //!   nothing; they end on their own;
+//! - `venue-admin`: `--help`: it needs a running gateway, and the README's
+//!   own gateway has been stopped by then;
 //! - anything else: `--help`, which shows it starts.
 //!
 //! Arguments go at the end of the `cargo run` itself, before any `|`, `>`
@@ -349,6 +351,10 @@ fn binary_kind(program: &str, scratch: &Path) -> Kind {
         "round_trip" => Kind::AsWritten,
         // Reads a password from standard input, writes a file, ends.
         "gateway-accounts" => Kind::AsWritten,
+        // Talks to a running gateway, and the README's was stopped after
+        // its start line: `--help` (clap's help of the subcommand) shows
+        // it starts.
+        "venue-admin" => Kind::Help,
         "gateway" => Kind::Server {
             ready: "listening on",
             flags: vec![
@@ -767,6 +773,16 @@ fn appends_bounds_at_the_end_of_the_cargo_run() {
          --journal /scratch/gateway-journal"
     );
     assert_eq!(server, Some("listening on"));
+    let (admin, server) = with_extra_args(
+        "VENUE_ADMIN_PASSWORD=pw cargo run -q -p gateway --bin venue-admin -- --account 100 halt 1",
+        scratch,
+    );
+    assert_eq!(
+        admin,
+        "VENUE_ADMIN_PASSWORD=pw cargo run -q -p gateway --bin venue-admin -- --account 100 halt 1 \
+         --help"
+    );
+    assert_eq!(server, None);
     assert_eq!(
         parse_cargo_run("cargo run --package=gateway --example round_trip -- 100 os"),
         CargoRun {

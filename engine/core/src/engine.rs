@@ -1,10 +1,21 @@
 //! The engine: every instrument's book, and the dispatch of commands to them.
 
-use crate::book::{IdMap, OrderBook, RestingOrder, RestoreError, SnapshotOrder};
+use crate::book::{IdMap, InstrumentControl, OrderBook, RestingOrder, RestoreError, SnapshotOrder};
 use crate::command::Command;
 use crate::config::{EngineConfig, SetupError};
-use crate::event::{EventSink, RejectReason};
-use crate::types::{InstrumentSpec, Symbol};
+use crate::event::{ControlAction, Event, EventSink, RejectReason};
+use crate::risk::{AccountState, NoRisk, Risk, RiskHook};
+use crate::types::{Account, InstrumentSpec, Symbol};
+
+/// The engine's control state: halts, collars and tracked accounts, as a
+/// snapshot keeps it beside the resting orders.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Controls {
+    /// Instruments with a halt or a collar, ascending symbol.
+    pub instruments: Vec<InstrumentControl>,
+    /// Tracked accounts, in the order they were first tracked.
+    pub accounts: Vec<AccountState>,
+}
 
 /// Symbols below this are found by direct indexing (a table of at most 256 KiB).
 const DIRECT_SYMBOLS: usize = 1 << 16;
@@ -22,6 +33,8 @@ pub struct Engine {
     by_symbol: IdMap,
     /// `(symbol, books index)` in ascending symbol order, for dumps.
     sorted: Vec<(Symbol, usize)>,
+    /// Tracked accounts: limits, kill switches, what each holds.
+    risk: Risk,
 }
 
 impl Engine {
@@ -33,6 +46,7 @@ impl Engine {
             direct: Vec::new(),
             by_symbol: IdMap::with_capacity(config.max_instruments),
             sorted: Vec::with_capacity(config.max_instruments),
+            risk: Risk::default(),
             config,
         })
     }
@@ -54,6 +68,7 @@ impl Engine {
         let levels = self.config.levels_for(&spec)?;
         self.books.push(OrderBook::new(
             spec,
+            self.books.len() as u32,
             levels,
             self.config.max_orders_per_book,
             self.config.prefault,
@@ -70,6 +85,7 @@ impl Engine {
         }
         let at = self.sorted.partition_point(|&(s, _)| s < spec.symbol);
         self.sorted.insert(at, (spec.symbol, index));
+        self.risk.add_instrument();
         Ok(())
     }
 
@@ -90,43 +106,91 @@ impl Engine {
         self.books.get(self.index_of(symbol)?)
     }
 
-    #[inline]
-    fn book_mut(&mut self, symbol: Symbol) -> Option<&mut OrderBook> {
-        let i = self.index_of(symbol)?;
-        self.books.get_mut(i)
-    }
-
     /// Executes one command, writing its events into `sink` in order.
     #[inline]
     pub fn execute(&mut self, command: &Command, sink: &mut impl EventSink) {
-        let Some(book) = self.book_mut(command.symbol()) else {
+        // One match both finds the instrument and takes the account
+        // commands aside, so an order pays for one dispatch.
+        let symbol = match *command {
+            Command::New { symbol, .. }
+            | Command::Market { symbol, .. }
+            | Command::Cancel { symbol, .. }
+            | Command::Replace { symbol, .. }
+            | Command::Halt { symbol, .. }
+            | Command::Collar { symbol, .. } => symbol,
+            Command::Block { account, block } => return self.block(account, block, sink),
+            Command::Limits { account, limits } => {
+                let slot = self.track(account);
+                if self.risk.set_limits(slot, limits) {
+                    self.recount(slot, account);
+                }
+                return sink.event(Event::Control {
+                    action: ControlAction::LimitsSet,
+                    target: account,
+                });
+            }
+        };
+        let Some(i) = self.index_of(symbol) else {
             return sink.event(crate::Event::Rejected {
-                symbol: command.symbol(),
+                symbol,
                 id: command.order_id(),
                 reason: RejectReason::UnknownInstrument,
             });
         };
-        match *command {
-            Command::New {
-                id,
-                account,
-                client_order_id,
-                side,
-                price,
-                qty,
-                tif,
-                ..
-            } => book.new_limit(id, account, client_order_id, side, price, qty, tif, sink),
-            Command::Market {
-                id,
-                account,
-                side,
-                qty,
-                ..
-            } => book.new_market(id, account, side, qty, sink),
-            Command::Cancel { id, .. } => book.cancel(id, sink),
-            Command::Replace { id, price, qty, .. } => book.replace(id, price, qty, sink),
+        let book = &mut self.books[i];
+        // With no tracked account the hook is `NoRisk`, whose calls compile
+        // to nothing: a stream without `L` or `K` lines pays for none of it.
+        if self.risk.is_empty() {
+            dispatch(book, command, &mut NoRisk, sink);
+        } else {
+            dispatch(book, command, &mut self.risk, sink);
         }
+    }
+
+    /// `K`: blocks or unblocks `account`.
+    fn block(&mut self, account: Account, block: bool, sink: &mut impl EventSink) {
+        let slot = self.track(account);
+        self.risk.account_mut(slot).blocked = block;
+        sink.event(Event::Control {
+            action: if block {
+                ControlAction::Killed
+            } else {
+                ControlAction::Enabled
+            },
+            target: account,
+        });
+    }
+
+    /// Adds every resting order of `account` (in `slot`) to its sums, which
+    /// a limit that needs them has just switched on. Control path: scans
+    /// the books, like the start of tracking.
+    fn recount(&mut self, slot: usize, account: Account) {
+        for book in &self.books {
+            book.for_each_order(|o| {
+                if o.account == account {
+                    self.risk
+                        .count_sums(slot, book.index(), o.side, o.price, o.leaves);
+                }
+            });
+        }
+    }
+
+    /// The tracked state of `account`; an account tracked for the first
+    /// time has its resting orders counted in (docs/matching.md: tracking
+    /// starts at its first `L` or `K` line). Control path: scans the books.
+    fn track(&mut self, account: Account) -> usize {
+        let (slot, new) = self.risk.track(account);
+        if new {
+            for book in &self.books {
+                book.for_each_order(|o| {
+                    if o.account == account {
+                        self.risk
+                            .count_resting(slot, book.index(), o.side, o.price, o.leaves);
+                    }
+                });
+            }
+        }
+        slot
     }
 
     /// The instruments, in ascending symbol order.
@@ -161,8 +225,114 @@ impl Engine {
     /// Puts a resting order back (from a snapshot) at the back of its
     /// level, without matching. Setup, not hot path.
     pub fn restore_order(&mut self, order: &SnapshotOrder) -> Result<(), RestoreError> {
-        self.book_mut(order.symbol)
-            .ok_or(RestoreError::UnknownInstrument(order.symbol))?
-            .restore(order)
+        let i = self
+            .index_of(order.symbol)
+            .ok_or(RestoreError::UnknownInstrument(order.symbol))?;
+        self.books[i].restore(order, &mut self.risk)
+    }
+
+    /// The control state: halts, collars and tracked accounts.
+    pub fn controls(&self) -> Controls {
+        let symbols: Vec<Symbol> = self.books.iter().map(|b| b.spec().symbol).collect();
+        Controls {
+            instruments: self
+                .sorted
+                .iter()
+                .map(|&(_, i)| self.books[i].control())
+                .filter(|c| c.halted || c.collar.is_some())
+                .collect(),
+            accounts: self.risk.states(&symbols),
+        }
+    }
+
+    /// Puts back a control state from a snapshot. Call it before
+    /// `restore_order`, so that the tracked accounts' resting orders are
+    /// counted as they come back. Setup, not hot path.
+    pub fn restore_controls(&mut self, controls: &Controls) -> Result<(), RestoreError> {
+        for c in &controls.instruments {
+            let i = self
+                .index_of(c.symbol)
+                .ok_or(RestoreError::UnknownInstrument(c.symbol))?;
+            self.books[i].restore_control(c);
+        }
+        for a in &controls.accounts {
+            let mut books = Vec::with_capacity(a.positions.len());
+            for p in &a.positions {
+                let i = self
+                    .index_of(p.symbol)
+                    .ok_or(RestoreError::UnknownInstrument(p.symbol))?;
+                books.push(i as u32);
+            }
+            let (slot, _) = self.risk.track(a.account);
+            // No orders are back yet: the sums start from nothing either way.
+            self.risk.set_limits(slot, a.limits);
+            self.risk.account_mut(slot).blocked = a.blocked;
+            for (p, book) in a.positions.iter().zip(books) {
+                self.risk
+                    .restore_position(slot, book, p.position, p.last_fill);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs an instrument's command on its book with `risk` as the hook.
+#[inline(always)]
+fn dispatch(
+    book: &mut OrderBook,
+    command: &Command,
+    risk: &mut impl RiskHook,
+    sink: &mut impl EventSink,
+) {
+    match *command {
+        Command::New {
+            id,
+            account,
+            client_order_id,
+            side,
+            price,
+            qty,
+            tif,
+            ..
+        } => book.new_limit(
+            id,
+            account,
+            client_order_id,
+            side,
+            price,
+            qty,
+            tif,
+            risk,
+            sink,
+        ),
+        Command::Market {
+            id,
+            account,
+            side,
+            qty,
+            ..
+        } => book.new_market(id, account, side, qty, risk, sink),
+        Command::Cancel { id, .. } => book.cancel(id, risk, sink),
+        Command::Replace { id, price, qty, .. } => book.replace(id, price, qty, risk, sink),
+        Command::Halt { symbol, halt } => {
+            book.set_halted(halt);
+            sink.event(Event::Control {
+                action: if halt {
+                    ControlAction::Halted
+                } else {
+                    ControlAction::Resumed
+                },
+                target: symbol,
+            });
+        }
+        Command::Collar { symbol, collar } => {
+            book.set_collar(collar);
+            sink.event(Event::Control {
+                action: ControlAction::CollarSet,
+                target: symbol,
+            });
+        }
+        // Handled by `Engine::execute` before the book is looked up.
+        Command::Block { .. } | Command::Limits { .. } => {}
     }
 }

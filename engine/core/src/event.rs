@@ -16,8 +16,26 @@ pub enum RejectReason {
     DuplicateId,
     /// The order id is not live in this instrument.
     UnknownOrder,
+    /// The instrument is halted (`H`): no new orders or replaces.
+    Halted,
     /// A post-only order would trade.
     WouldCross,
+    /// A limit price through the instrument's collar (`P`).
+    PriceCollar,
+    /// The account is blocked by its kill switch (`K`).
+    AccountBlocked,
+    /// Above the account's largest order quantity (`L`).
+    RiskOrderQty,
+    /// Above the account's largest order notional.
+    RiskOrderNotional,
+    /// The account has its most resting orders.
+    RiskOpenOrders,
+    /// The account has its most resting orders in this instrument.
+    RiskOpenOrdersInstrument,
+    /// The order could take the account's position past its limit.
+    RiskPosition,
+    /// The order would take the account past its credit limit.
+    RiskCredit,
     /// The book has no room for another resting order (a configured
     /// capacity, `EngineConfig::max_orders_per_book`). Not in the matching
     /// spec: an engine with bounded memory needs it, and it is checked last.
@@ -33,7 +51,16 @@ impl RejectReason {
             RejectReason::BadPrice => "BAD_PRICE",
             RejectReason::DuplicateId => "DUPLICATE_ID",
             RejectReason::UnknownOrder => "UNKNOWN_ORDER",
+            RejectReason::Halted => "HALTED",
             RejectReason::WouldCross => "WOULD_CROSS",
+            RejectReason::PriceCollar => "PRICE_COLLAR",
+            RejectReason::AccountBlocked => "ACCOUNT_BLOCKED",
+            RejectReason::RiskOrderQty => "RISK_ORDER_QTY",
+            RejectReason::RiskOrderNotional => "RISK_ORDER_NOTIONAL",
+            RejectReason::RiskOpenOrders => "RISK_OPEN_ORDERS",
+            RejectReason::RiskOpenOrdersInstrument => "RISK_OPEN_ORDERS_INSTRUMENT",
+            RejectReason::RiskPosition => "RISK_POSITION",
+            RejectReason::RiskCredit => "RISK_CREDIT",
             RejectReason::BookFull => "BOOK_FULL",
         }
     }
@@ -58,6 +85,40 @@ impl CancelReason {
             CancelReason::Expired => "EXPIRED",
             CancelReason::SelfTrade => "STP",
         }
+    }
+}
+
+/// What a control command (`H`, `K`, `L`, `P`) did: the `S` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ControlAction {
+    Halted,
+    Resumed,
+    Killed,
+    Enabled,
+    LimitsSet,
+    CollarSet,
+}
+
+impl ControlAction {
+    /// The word of the replay format.
+    pub fn word(self) -> &'static str {
+        match self {
+            ControlAction::Halted => "HALTED",
+            ControlAction::Resumed => "RESUMED",
+            ControlAction::Killed => "KILLED",
+            ControlAction::Enabled => "ENABLED",
+            ControlAction::LimitsSet => "LIMITS",
+            ControlAction::CollarSet => "COLLAR",
+        }
+    }
+
+    /// `true` when the target is an account (`K`, `L`), `false` for an
+    /// instrument (`H`, `P`).
+    pub fn targets_account(self) -> bool {
+        matches!(
+            self,
+            ControlAction::Killed | ControlAction::Enabled | ControlAction::LimitsSet
+        )
     }
 }
 
@@ -95,6 +156,9 @@ pub enum Event {
         price: Price,
         qty: Qty,
     },
+    /// A control command took effect (`S`): `target` is the instrument
+    /// (`H`, `P`) or the account (`K`, `L`).
+    Control { action: ControlAction, target: u32 },
 }
 
 impl Default for Event {

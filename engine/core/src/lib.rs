@@ -16,15 +16,17 @@ pub mod command;
 pub mod config;
 pub mod engine;
 pub mod event;
+pub mod risk;
 pub mod sync;
 pub mod text;
 pub mod types;
 
-pub use book::{RestingOrder, RestoreError, SnapshotOrder};
+pub use book::{InstrumentControl, RestingOrder, RestoreError, SnapshotOrder};
 pub use command::Command;
 pub use config::{EngineConfig, SetupError};
-pub use engine::Engine;
-pub use event::{CancelReason, Event, EventSink, RejectReason};
+pub use engine::{Controls, Engine};
+pub use event::{CancelReason, ControlAction, Event, EventSink, RejectReason};
+pub use risk::{AccountLimits, AccountState, Collar, CollarWidth, PositionState};
 pub use types::{
     Account, ClientOrderId, InstrumentSpec, OrderId, Price, Qty, Side, Symbol, TimeInForce,
 };

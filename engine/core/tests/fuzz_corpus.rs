@@ -16,7 +16,7 @@ mod engine_vs_naive;
 #[path = "../../../fuzz/checks/replay_text.rs"]
 mod replay_text;
 
-use matching::{Command, Side, TimeInForce};
+use matching::{AccountLimits, Collar, CollarWidth, Command, Side, TimeInForce};
 
 fn corpus_dir(target: &str) -> std::path::PathBuf {
     corpus::dir(env!("CARGO_MANIFEST_DIR"), target)
@@ -96,6 +96,39 @@ fn replace(id: u64, price: i64, qty: u64) -> Command {
         id,
         price,
         qty,
+    }
+}
+
+fn halt(symbol: u32, halt: bool) -> Command {
+    Command::Halt { symbol, halt }
+}
+
+fn block(account: u32, block: bool) -> Command {
+    Command::Block { account, block }
+}
+
+/// `L` with qty, notional, open, open_per_sym, position and credit limits
+/// (`None` for `-`); each must be in `engine_vs_naive::LIMITS`.
+fn limits(account: u32, l: [Option<u64>; 6]) -> Command {
+    let amount = |v: Option<u64>| v.unwrap_or(AccountLimits::NO_LIMIT);
+    let count = |v: Option<u64>| v.map_or(AccountLimits::NO_COUNT_LIMIT, |v| v as u32);
+    Command::Limits {
+        account,
+        limits: AccountLimits {
+            max_order_qty: amount(l[0]),
+            max_order_notional: amount(l[1]),
+            max_open_orders: count(l[2]),
+            max_open_orders_per_instrument: count(l[3]),
+            max_position: amount(l[4]),
+            credit: amount(l[5]),
+        },
+    }
+}
+
+fn collar(symbol: u32, reference: i64, width: CollarWidth) -> Command {
+    Command::Collar {
+        symbol,
+        collar: Collar { reference, width },
     }
 }
 
@@ -250,6 +283,109 @@ fn engine_scenarios() -> Vec<(&'static str, Vec<Command>)> {
                 new(2, 1, 1, Buy, 0, 5, TimeInForce::Gtc),
             ],
         ),
+        // The control lines (docs/matching.md, "Controls and pre-trade risk").
+        (
+            // N, M and R refused while halted, C allowed, places kept;
+            // H of the undefined symbol 3 rejected.
+            "halt",
+            vec![
+                gtc(1, 1, Buy, 5, 5),
+                gtc(2, 2, Buy, 5, 5),
+                halt(1, true),
+                gtc(3, 3, Sell, 5, 5),
+                market(3, 3, Sell, 5),
+                replace(1, 5, 3),
+                cancel(1, 2),
+                halt(3, true),
+                halt(1, false),
+                gtc(3, 3, Sell, 5, 7),
+            ],
+        ),
+        (
+            // K blocks N, M and R of the account's orders; C allowed; its
+            // resting orders still trade; ENABLE lifts it.
+            "kill-switch",
+            vec![
+                gtc(1, 1, Buy, 5, 5),
+                gtc(2, 1, Sell, 9, 5),
+                block(1, true),
+                gtc(3, 1, Buy, 6, 1),
+                market(3, 1, Buy, 1),
+                replace(1, 6, 5),
+                gtc(4, 2, Sell, 5, 2),
+                cancel(1, 2),
+                block(1, false),
+                gtc(3, 1, Buy, 6, 1),
+            ],
+        ),
+        (
+            // Collar [4, 8]: limits through it rejected, passive side fine;
+            // the market buy stops at 8 though its trade at 7 would move
+            // the collar to [5, 9]; the next one reaches 9; P resets it.
+            "collar",
+            vec![
+                gtc(1, 1, Sell, 7, 1),
+                gtc(2, 1, Sell, 9, 1),
+                collar(1, 6, CollarWidth::Ticks(2)),
+                gtc(3, 2, Buy, 9, 1),
+                gtc(3, 2, Sell, 3, 1),
+                gtc(3, 2, Buy, 1, 1),
+                market(4, 2, Buy, 5),
+                market(5, 2, Buy, 5),
+                collar(1, 6, CollarWidth::Ticks(0)),
+                gtc(6, 2, Sell, 5, 1),
+                collar(3, 6, CollarWidth::Ticks(2)),
+            ],
+        ),
+        (
+            // 5,000 BPS of 6 is 3 ticks: [3, 9]; of 9 (after the trade),
+            // 4.5, rounded down to 4: [5, 13]. Instrument 2's negative
+            // reference uses its absolute value.
+            "collar-bps",
+            vec![
+                collar(1, 6, CollarWidth::Bps(5000)),
+                gtc(1, 1, Buy, 10, 1),
+                gtc(1, 1, Sell, 2, 1),
+                gtc(1, 1, Sell, 9, 1),
+                new(1, 2, 2, Buy, 9, 1, Ioc),
+                gtc(3, 1, Buy, 12, 1),
+                gtc(4, 2, Sell, 4, 1),
+                gtc(4, 2, Sell, 5, 1),
+                collar(2, -5, CollarWidth::Bps(4000)),
+                new(2, 1, 1, Sell, -5, 1, TimeInForce::Gtc),
+                new(2, 2, 1, Buy, -2, 1, TimeInForce::Gtc),
+                new(2, 3, 1, Buy, -3, 1, TimeInForce::Gtc),
+            ],
+        ),
+        (
+            // Each RISK_* reason in turn; the order 1 resting before the
+            // first L counts, its fill before it does not.
+            "limits",
+            vec![
+                gtc(1, 1, Buy, 5, 2),
+                gtc(2, 2, Sell, 5, 1),
+                limits(1, [Some(3), None, None, None, None, None]),
+                gtc(3, 1, Buy, 4, 6),
+                limits(1, [None, Some(10), None, None, None, None]),
+                gtc(3, 1, Buy, 4, 3),
+                limits(1, [None, None, Some(0), None, None, None]),
+                gtc(3, 1, Buy, 4, 1),
+                new(1, 3, 1, Buy, 4, 1, Ioc),
+                limits(1, [None, None, None, Some(1), None, None]),
+                gtc(3, 1, Buy, 4, 1),
+                new(2, 3, 1, Buy, 4, 1, TimeInForce::Gtc),
+                limits(1, [None, None, None, None, Some(5), None]),
+                gtc(4, 1, Buy, 4, 5),
+                gtc(4, 1, Buy, 4, 4),
+                gtc(5, 3, Sell, 5, 1),
+                replace(4, 4, 4),
+                replace(4, 4, 3),
+                limits(1, [None, None, None, None, None, Some(50)]),
+                gtc(6, 1, Buy, 5, 3),
+                gtc(7, 1, Buy, 5, 3),
+                gtc(7, 1, Buy, 5, 2),
+            ],
+        ),
     ]
 }
 
@@ -332,6 +468,14 @@ fn text_seeds() -> Vec<(String, Vec<u8>)> {
         (
             "zero-and-signs",
             "C 0 0\nN 1 1 1 S -0 1 IOC\nR 1 1 -1 0\nC 01 002\n",
+        ),
+        (
+            // The control lines, good and bad; a limit equal to its
+            // field's maximum is written back as `-`, which reads the same.
+            "controls",
+            "H 1 HALT\nH 1 RESUME\nK 7 KILL\nK 0 ENABLE\nL 7 1 2 3 4 5 6\nL 7 - - - - - -\n\
+             L 7 18446744073709551615 - 4294967295 - - 0\nP 1 100 5 TICKS\nP 4294967295 -9223372036854775808 18446744073709551615 BPS\n\
+             H 1 PAUSE\nK 7 kill\nL 7 1 2 3 4 5\nL 7 1 2 4294967296 4 5 6\nL 7 -1 - - - - -\nP 1 100 5 PCT\nP 1 100 -5 TICKS\nH 1\n",
         ),
     ];
     for (name, text) in lines {

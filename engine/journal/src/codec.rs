@@ -13,13 +13,14 @@
 //! | bytes | field |
 //! |---|---|
 //! | 8 | ingest timestamp, ns (`u64`) |
-//! | 1 | kind: `N` new, `M` market, `C` cancel, `R` replace (ASCII) |
+//! | 1 | kind: `N` new, `M` market, `C` cancel, `R` replace; `H` halt, `K` kill switch, `L` limits, `P` collar (ASCII) |
 //! | .. | the kind's fields, in `Command` declaration order |
 //!
 //! Sides are `B`/`S`, times in force `G`/`I`/`F`/`P` (ASCII), so a hex dump
 //! of a segment is readable.
 
 use matching::command::Command;
+use matching::risk::{AccountLimits, Collar, CollarWidth};
 use matching::types::{Side, TimeInForce};
 
 /// Timestamp and kind, before the kind's fields.
@@ -34,19 +35,34 @@ const CANCEL_LEN: usize = PREFIX_LEN + 4 + 8;
 /// `R`: symbol u32, id u64, price i64, qty u64.
 const REPLACE_LEN: usize = PREFIX_LEN + 4 + 8 + 8 + 8;
 
-/// The longest payload (a new limit order).
-pub const MAX_PAYLOAD_LEN: usize = NEW_LEN;
+/// `H`: symbol u32, halt u8 (1 halt, 0 resume).
+const HALT_LEN: usize = PREFIX_LEN + 4 + 1;
+/// `K`: account u32, block u8 (1 kill, 0 enable).
+const BLOCK_LEN: usize = PREFIX_LEN + 4 + 1;
+/// `L`: account u32, max order qty u64, max order notional u64, max open
+/// orders u32, max open orders per instrument u32, max position u64,
+/// credit u64 (each field's maximum: no limit).
+const LIMITS_LEN: usize = PREFIX_LEN + 4 + 8 + 8 + 4 + 4 + 8 + 8;
+/// `P`: symbol u32, reference i64, unit u8 (`T` ticks, `B` basis points), width u64.
+const COLLAR_LEN: usize = PREFIX_LEN + 4 + 8 + 1 + 8;
+
+/// The longest payload (account limits).
+pub const MAX_PAYLOAD_LEN: usize = LIMITS_LEN;
 
 const KIND_NEW: u8 = b'N';
 const KIND_MARKET: u8 = b'M';
 const KIND_CANCEL: u8 = b'C';
 const KIND_REPLACE: u8 = b'R';
+const KIND_HALT: u8 = b'H';
+const KIND_BLOCK: u8 = b'K';
+const KIND_LIMITS: u8 = b'L';
+const KIND_COLLAR: u8 = b'P';
 
 /// Why payload bytes are not a command. Only seen when the checksum matched,
 /// so it means a writer of another format version or a bug, not a torn write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
-    #[error("unknown command kind byte {0:#04x} (expected N, M, C or R)")]
+    #[error("unknown command kind byte {0:#04x} (expected N, M, C, R, H, K, L or P)")]
     UnknownKind(u8),
     #[error("payload of {len} bytes for kind `{kind}`, which takes {expected}")]
     LengthMismatch {
@@ -60,6 +76,10 @@ pub enum DecodeError {
     BadSide(u8),
     #[error("time-in-force byte {0:#04x} is not G, I, F or P")]
     BadTimeInForce(u8),
+    #[error("flag byte {0:#04x} is not 0 or 1")]
+    BadFlag(u8),
+    #[error("collar unit byte {0:#04x} is not T or B")]
+    BadCollarUnit(u8),
 }
 
 /// The payload length of `command`, in bytes.
@@ -70,6 +90,10 @@ pub fn payload_len(command: &Command) -> usize {
         Command::Market { .. } => MARKET_LEN,
         Command::Cancel { .. } => CANCEL_LEN,
         Command::Replace { .. } => REPLACE_LEN,
+        Command::Halt { .. } => HALT_LEN,
+        Command::Block { .. } => BLOCK_LEN,
+        Command::Limits { .. } => LIMITS_LEN,
+        Command::Collar { .. } => COLLAR_LEN,
     }
 }
 
@@ -80,7 +104,7 @@ pub fn payload_len(command: &Command) -> usize {
 pub fn is_payload_len(len: u32) -> bool {
     matches!(
         len as usize,
-        NEW_LEN | MARKET_LEN | CANCEL_LEN | REPLACE_LEN
+        NEW_LEN | MARKET_LEN | CANCEL_LEN | REPLACE_LEN | HALT_LEN | LIMITS_LEN | COLLAR_LEN
     )
 }
 
@@ -144,6 +168,37 @@ pub fn encode_payload(out: &mut Vec<u8>, ts: u64, command: &Command) {
             out.extend_from_slice(&price.to_le_bytes());
             out.extend_from_slice(&qty.to_le_bytes());
         }
+        Command::Halt { symbol, halt } => {
+            out.push(KIND_HALT);
+            out.extend_from_slice(&symbol.to_le_bytes());
+            out.push(u8::from(halt));
+        }
+        Command::Block { account, block } => {
+            out.push(KIND_BLOCK);
+            out.extend_from_slice(&account.to_le_bytes());
+            out.push(u8::from(block));
+        }
+        Command::Limits { account, limits } => {
+            out.push(KIND_LIMITS);
+            out.extend_from_slice(&account.to_le_bytes());
+            out.extend_from_slice(&limits.max_order_qty.to_le_bytes());
+            out.extend_from_slice(&limits.max_order_notional.to_le_bytes());
+            out.extend_from_slice(&limits.max_open_orders.to_le_bytes());
+            out.extend_from_slice(&limits.max_open_orders_per_instrument.to_le_bytes());
+            out.extend_from_slice(&limits.max_position.to_le_bytes());
+            out.extend_from_slice(&limits.credit.to_le_bytes());
+        }
+        Command::Collar { symbol, collar } => {
+            out.push(KIND_COLLAR);
+            out.extend_from_slice(&symbol.to_le_bytes());
+            out.extend_from_slice(&collar.reference.to_le_bytes());
+            let (unit, width) = match collar.width {
+                CollarWidth::Ticks(w) => (b'T', w),
+                CollarWidth::Bps(w) => (b'B', w),
+            };
+            out.push(unit);
+            out.extend_from_slice(&width.to_le_bytes());
+        }
     }
 }
 
@@ -160,6 +215,10 @@ pub fn decode_payload(payload: &[u8]) -> Result<(u64, Command), DecodeError> {
         KIND_MARKET => ('M', MARKET_LEN),
         KIND_CANCEL => ('C', CANCEL_LEN),
         KIND_REPLACE => ('R', REPLACE_LEN),
+        KIND_HALT => ('H', HALT_LEN),
+        KIND_BLOCK => ('K', BLOCK_LEN),
+        KIND_LIMITS => ('L', LIMITS_LEN),
+        KIND_COLLAR => ('P', COLLAR_LEN),
         other => return Err(DecodeError::UnknownKind(other)),
     };
     if payload.len() != expected {
@@ -194,14 +253,60 @@ pub fn decode_payload(payload: &[u8]) -> Result<(u64, Command), DecodeError> {
             symbol: r.u32().ok_or(too_short)?,
             id: r.u64().ok_or(too_short)?,
         },
-        _ => Command::Replace {
+        KIND_REPLACE => Command::Replace {
             symbol: r.u32().ok_or(too_short)?,
             id: r.u64().ok_or(too_short)?,
             price: r.i64().ok_or(too_short)?,
             qty: r.u64().ok_or(too_short)?,
         },
+        KIND_HALT => Command::Halt {
+            symbol: r.u32().ok_or(too_short)?,
+            halt: flag(r.u8().ok_or(too_short)?)?,
+        },
+        KIND_BLOCK => Command::Block {
+            account: r.u32().ok_or(too_short)?,
+            block: flag(r.u8().ok_or(too_short)?)?,
+        },
+        KIND_LIMITS => Command::Limits {
+            account: r.u32().ok_or(too_short)?,
+            limits: AccountLimits {
+                max_order_qty: r.u64().ok_or(too_short)?,
+                max_order_notional: r.u64().ok_or(too_short)?,
+                max_open_orders: r.u32().ok_or(too_short)?,
+                max_open_orders_per_instrument: r.u32().ok_or(too_short)?,
+                max_position: r.u64().ok_or(too_short)?,
+                credit: r.u64().ok_or(too_short)?,
+            },
+        },
+        _ => {
+            let symbol = r.u32().ok_or(too_short)?;
+            let reference = r.i64().ok_or(too_short)?;
+            let unit = r.u8().ok_or(too_short)?;
+            let width = r.u64().ok_or(too_short)?;
+            Command::Collar {
+                symbol,
+                collar: Collar {
+                    reference,
+                    width: match unit {
+                        b'T' => CollarWidth::Ticks(width),
+                        b'B' => CollarWidth::Bps(width),
+                        other => return Err(DecodeError::BadCollarUnit(other)),
+                    },
+                },
+            }
+        }
     };
     Ok((ts, command))
+}
+
+/// A 0/1 flag byte.
+#[inline]
+fn flag(byte: u8) -> Result<bool, DecodeError> {
+    match byte {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(DecodeError::BadFlag(other)),
+    }
 }
 
 /// The byte of a side, shared with the snapshot format.
@@ -283,7 +388,7 @@ impl Reader<'_> {
 mod tests {
     use super::*;
 
-    fn samples() -> [Command; 4] {
+    fn samples() -> [Command; 9] {
         [
             Command::New {
                 symbol: 7,
@@ -309,6 +414,39 @@ mod tests {
                 id: 3,
                 price: i64::MIN,
                 qty: 1,
+            },
+            Command::Halt {
+                symbol: 9,
+                halt: true,
+            },
+            Command::Block {
+                account: u32::MAX,
+                block: false,
+            },
+            Command::Limits {
+                account: 7,
+                limits: AccountLimits {
+                    max_order_qty: 100,
+                    max_order_notional: AccountLimits::NO_LIMIT,
+                    max_open_orders: 3,
+                    max_open_orders_per_instrument: AccountLimits::NO_COUNT_LIMIT,
+                    max_position: 0,
+                    credit: 1 << 40,
+                },
+            },
+            Command::Collar {
+                symbol: 1,
+                collar: Collar {
+                    reference: -100,
+                    width: CollarWidth::Bps(250),
+                },
+            },
+            Command::Collar {
+                symbol: u32::MAX,
+                collar: Collar {
+                    reference: i64::MAX,
+                    width: CollarWidth::Ticks(u64::MAX),
+                },
             },
         ]
     }

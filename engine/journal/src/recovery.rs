@@ -206,6 +206,10 @@ pub(crate) fn fresh_engine(
 /// An engine holding `snapshot`'s state.
 pub(crate) fn restore(snapshot: &Snapshot, config: &EngineConfig) -> Result<Engine, Restore> {
     let mut engine = fresh_engine(&snapshot.instruments, config).map_err(Restore::Setup)?;
+    // Controls first: a tracked account's orders are counted as they return.
+    engine
+        .restore_controls(&snapshot.controls)
+        .map_err(Restore::Order)?;
     for order in &snapshot.orders {
         engine.restore_order(order).map_err(Restore::Order)?;
     }

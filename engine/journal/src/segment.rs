@@ -21,8 +21,12 @@ use super::error::JournalError;
 use super::layout;
 
 pub const SEGMENT_MAGIC: [u8; 8] = *b"MEJRNSEG";
-/// 2 since records of new orders carry the client order id (`codec`).
-pub const SEGMENT_VERSION: u32 = 2;
+/// 2 since records of new orders carry the client order id (`codec`); 3
+/// since records may be control commands (`H`, `K`, `L`, `P`). A version-2
+/// segment holds only order commands, which version 3 encodes the same way,
+/// so both are read.
+pub const SEGMENT_VERSION: u32 = 3;
+const OLDEST_READABLE_VERSION: u32 = 2;
 pub const SEGMENT_HEADER_LEN: usize = 24;
 
 /// The header of the segment whose first record is `first_seq`.
@@ -48,7 +52,7 @@ pub fn check_header(bytes: &[u8], first_seq: u64) -> Result<(), HeaderProblem> {
     }
     let mut r = super::codec::Reader { rest };
     let version = r.u32().unwrap_or(0);
-    if version != SEGMENT_VERSION {
+    if !(OLDEST_READABLE_VERSION..=SEGMENT_VERSION).contains(&version) {
         return Err(HeaderProblem::UnsupportedVersion(version));
     }
     let header_seq = r.u64().unwrap_or(0);

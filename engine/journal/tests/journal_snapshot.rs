@@ -60,6 +60,7 @@ fn a_snapshot_round_trips_every_order_field() {
             last_seq: 2_300,
             instruments: w.instruments.clone(),
             orders,
+            controls: engine.controls(),
         }
     );
     // No temporary file is left behind.
@@ -301,4 +302,107 @@ fn a_snapshot_ahead_of_the_journal_is_passed_over() {
     assert!(reason.contains("journal ends at"), "{reason}");
     let inspection = inspect(dir.path()).unwrap();
     assert!(!inspection.recovery_refuses());
+}
+
+/// The workload with control commands spread through it: limits for the
+/// first accounts (tight enough to refuse some orders), a collar, a halt and
+/// resume, a kill switch and its release.
+fn workload_with_controls(commands: usize, seed: u64) -> testkit::workload::Workload {
+    use matching::{AccountLimits, Collar, CollarWidth, Command};
+    let mut w = workload(commands, seed);
+    let (first, second) = (w.instruments[0], w.instruments[1 % w.instruments.len()]);
+    let mut with = Vec::with_capacity(w.commands.len() + 16);
+    for account in 0..6 {
+        with.push(Command::Limits {
+            account,
+            limits: AccountLimits {
+                max_open_orders: 40,
+                max_open_orders_per_instrument: 15,
+                max_position: 5_000,
+                ..AccountLimits::NONE
+            },
+        });
+    }
+    let mid = (first.min_price + first.max_price) / 2;
+    with.push(Command::Collar {
+        symbol: first.symbol,
+        collar: Collar {
+            reference: mid,
+            width: CollarWidth::Bps(2_000),
+        },
+    });
+    let n = w.commands.len();
+    for (i, c) in w.commands.iter().enumerate() {
+        if i == n / 4 {
+            with.push(Command::Halt {
+                symbol: second.symbol,
+                halt: true,
+            });
+            with.push(Command::Block {
+                account: 2,
+                block: true,
+            });
+        }
+        if i == n / 2 {
+            with.push(Command::Halt {
+                symbol: second.symbol,
+                halt: false,
+            });
+        }
+        if i == 3 * n / 4 {
+            with.push(Command::Block {
+                account: 2,
+                block: false,
+            });
+        }
+        with.push(*c);
+    }
+    w.commands = with;
+    w
+}
+
+#[test]
+fn controls_survive_a_snapshot_and_recovery_makes_the_same_decisions() {
+    let w = workload_with_controls(4_000, 31);
+    let total = w.commands.len();
+    let with = tempdir();
+    write_journal(
+        with.path(),
+        &w.instruments,
+        &w.commands,
+        small_segments(40_000),
+    );
+    let cut = total / 3;
+    let (engine, events) = run_direct(&w.instruments, &w.commands[..cut]);
+    // The controls refuse something before the cut, so the snapshot
+    // carries state that matters.
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Rejected { reason, .. } if reason.word().starts_with("RISK") || reason.word() == "HALTED" || reason.word() == "ACCOUNT_BLOCKED")),
+        "no control refused anything before the cut"
+    );
+    let path = write_snapshot(with.path(), &engine, cut as u64).unwrap();
+    let snapshot = read_snapshot(&path).unwrap();
+    assert_eq!(snapshot.controls, engine.controls());
+    assert!(!snapshot.controls.accounts.is_empty());
+    assert!(!snapshot.controls.instruments.is_empty());
+
+    let without = tempdir();
+    write_journal(
+        without.path(),
+        &w.instruments,
+        &w.commands,
+        small_segments(40_000),
+    );
+    let (from_snapshot, rec) = recover(with.path(), config()).unwrap();
+    assert_eq!(rec.snapshot.as_ref().map(|s| s.1), Some(cut as u64));
+    let (from_journal, _) = recover(without.path(), config()).unwrap();
+    assert_eq!(from_snapshot.controls(), from_journal.controls());
+    assert_eq!(all_orders(&from_snapshot), all_orders(&from_journal));
+    let more = workload_with_controls(1_500, 32).commands;
+    let (a, events_a) = continue_with(from_snapshot, &more);
+    let (b, events_b) = continue_with(from_journal, &more);
+    assert_eq!(events_a, events_b);
+    assert_eq!(a.controls(), b.controls());
 }

@@ -57,6 +57,12 @@ pub struct Doorbell {
     /// that calls it.
     armed: AtomicBool,
     hook: OnceLock<WakeHook>,
+    /// Sleeps entered, and those a ring ended (the rest timed out): for
+    /// the metrics (`stats.rs`). Counted only when a consumer really goes
+    /// to sleep, a syscall beside which the add costs nothing; std atomics
+    /// even under loom, whose model they are not part of.
+    sleeps: std::sync::atomic::AtomicU64,
+    rung: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for Doorbell {
@@ -64,6 +70,7 @@ impl fmt::Debug for Doorbell {
         f.debug_struct("Doorbell")
             .field("published", &self.published)
             .field("armed", &self.armed)
+            .field("sleeps", &self.sleeps)
             .field("hook", &self.hook.get().is_some())
             .finish_non_exhaustive()
     }
@@ -77,6 +84,8 @@ impl Doorbell {
             event: Event::new(),
             armed: AtomicBool::new(false),
             hook: OnceLock::new(),
+            sleeps: std::sync::atomic::AtomicU64::new(0),
+            rung: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -158,7 +167,7 @@ impl Doorbell {
             if self.published() >= sequence {
                 return true;
             }
-            wait(listener)
+            self.count(wait(listener))
         }
         #[cfg(planted_bug)]
         {
@@ -166,8 +175,27 @@ impl Doorbell {
             if self.published() >= sequence {
                 return true;
             }
-            wait(self.event.listen())
+            self.count(wait(self.event.listen()))
         }
+    }
+
+    /// Counts a sleep that ended rung (`true`) or timed out.
+    fn count(&self, rung: bool) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        // Relaxed: counters for reports, publishing nothing.
+        self.sleeps.fetch_add(1, Relaxed);
+        if rung {
+            self.rung.fetch_add(1, Relaxed);
+        }
+        rung
+    }
+
+    /// Sleeps consumers have entered on this doorbell, and how many of them
+    /// a ring ended (the others hit `SLEEP_AT_MOST`).
+    pub fn sleeps(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        // Relaxed: counters for reports, publishing nothing.
+        (self.sleeps.load(Relaxed), self.rung.load(Relaxed))
     }
 }
 

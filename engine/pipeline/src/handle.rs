@@ -43,6 +43,8 @@ pub struct Pipeline {
     recovered: Option<Recovered>,
     /// The resting orders the engine started with, until taken.
     live_orders: Vec<SnapshotOrder>,
+    /// The control state the engine started with (`Engine::controls`).
+    controls: matching::Controls,
     depth: Vec<(Symbol, DepthView, DepthView)>,
     report: ShutdownReport,
     /// What the stages have done (`stats.rs`).
@@ -61,6 +63,7 @@ impl Pipeline {
         topology: Topology,
         recovered: Option<Recovered>,
         live_orders: Vec<SnapshotOrder>,
+        controls: matching::Controls,
         depth: Vec<(Symbol, DepthView, DepthView)>,
         report: ShutdownReport,
         stats: Arc<PipelineStats>,
@@ -75,6 +78,7 @@ impl Pipeline {
             topology,
             recovered,
             live_orders,
+            controls,
             depth,
             report,
             stats,
@@ -225,6 +229,15 @@ impl Pipeline {
     /// first call.
     pub fn take_live_orders(&mut self) -> Vec<SnapshotOrder> {
         std::mem::take(&mut self.live_orders)
+    }
+
+    /// The control state the engine started with (recovered from the
+    /// journal): halts, collars, tracked accounts and their limits. A
+    /// gateway sequences only the limits and collars that differ from it,
+    /// so a restart neither grows the journal nor resets a collar's
+    /// reference price.
+    pub fn recovered_controls(&self) -> &matching::Controls {
+        &self.controls
     }
 
     /// The instruments' symbols, ascending.

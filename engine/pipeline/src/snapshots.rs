@@ -151,6 +151,7 @@ impl Snapshots {
             last_seq: seq,
             instruments: self.instruments.clone(),
             orders,
+            controls: engine.controls(),
         };
         if jobs.try_send(snapshot).is_err() {
             self.skipped += 1;

@@ -9,10 +9,13 @@
 //! sequence here). Fsyncs are timed only under `fsync`, where one costs
 //! milliseconds and two clock reads nothing.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
+
+use super::doorbell::Doorbell;
 
 /// Buckets of the fsync latency histogram: bucket `i` counts fsyncs that
 /// took at most 2^i microseconds (1 µs .. about 8.4 s); the last also
@@ -48,6 +51,17 @@ pub struct PipelineStats {
     fsyncs: CachePadded<AtomicU64>,
     fsync_ns: AtomicU64,
     fsync_buckets: [AtomicU64; FSYNC_BUCKETS],
+    /// The doorbells the stages sleep on: the inbound ring's (J and M wait
+    /// for the publisher) and the outbound ring's (O waits for M).
+    bells: OnceLock<[&'static Doorbell; 2]>,
+}
+
+/// Sleeps of the stages waiting on one ring, and how many a ring of its
+/// doorbell ended (the others timed out, `doorbell::SLEEP_AT_MOST`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sleeps {
+    pub sleeps: u64,
+    pub woken: u64,
 }
 
 /// The journal's fsyncs: how many, their total time, and their latency by
@@ -61,6 +75,26 @@ pub struct FsyncStats {
 }
 
 impl PipelineStats {
+    /// The doorbells of the inbound and outbound rings (wiring, once).
+    pub(crate) fn set_bells(&self, inbound: &'static Doorbell, outbound: &'static Doorbell) {
+        let _ = self.bells.set([inbound, outbound]);
+    }
+
+    /// Sleeps of the stages waiting on the inbound ring (J, M) and on the
+    /// outbound ring (O).
+    pub fn sleeps(&self) -> [(&'static str, Sleeps); 2] {
+        let of = |i: usize| {
+            self.bells
+                .get()
+                .map(|b| {
+                    let (sleeps, woken) = b[i].sleeps();
+                    Sleeps { sleeps, woken }
+                })
+                .unwrap_or_default()
+        };
+        [("inbound", of(0)), ("outbound", of(1))]
+    }
+
     /// M applied everything up to `seq` (once per batch).
     #[inline]
     pub(crate) fn matched(&self, seq: u64) {

@@ -87,6 +87,7 @@ pub fn start(
     // Before M takes the engine: who owns each order recovered.
     let mut live_orders = Vec::new();
     started.engine.for_each_order(|o| live_orders.push(o));
+    let controls = started.engine.controls();
 
     // The doorbells the producers ring after publishing, so that a stage
     // asleep for want of work wakes (doorbell.rs); -1: nothing published.
@@ -96,6 +97,7 @@ pub fn start(
     let j_wait = topology.wait_on(topology.journal, inbound_bell);
     let m_wait = topology.wait_on(topology.matching, inbound_bell);
     let stats = Arc::new(PipelineStats::default());
+    stats.set_bells(inbound_bell, outbound_bell);
     let output_stage = {
         let (gate, health, stats) = (Arc::clone(&gate), Arc::clone(&health), Arc::clone(&stats));
         move || OutputStage::new(sink, gate, health, o_wait, stats)
@@ -243,6 +245,7 @@ pub fn start(
         topology,
         started.recovered,
         live_orders,
+        controls,
         depth,
         ShutdownReport::default(),
         stats,

@@ -37,9 +37,78 @@ fn live_events_equal_journal_export_replayed_all_hosted() {
     live_events_equal_journal_export_replayed_in(Placement::AllHosted);
 }
 
+/// The same with controls and limits through the stream: every risk
+/// decision, halt and kill switch made live is made again by the replay.
+#[test]
+fn live_risk_decisions_equal_journal_export_replayed() {
+    live_events_equal_journal_export_replayed_with(Placement::Threads, true);
+}
+
 fn live_events_equal_journal_export_replayed_in(placement: Placement) {
+    live_events_equal_journal_export_replayed_with(placement, false);
+}
+
+/// `workload`'s commands with control commands spread through them: tight
+/// limits for some accounts, a collar, a halt and resume, a kill switch
+/// and its release.
+fn with_controls(commands: &[matching::Command], symbols: &[u32]) -> Vec<matching::Command> {
+    use matching::{AccountLimits, Collar, CollarWidth, Command};
+    let mut out = Vec::with_capacity(commands.len() + 32);
+    for account in 1..=8 {
+        out.push(Command::Limits {
+            account,
+            limits: AccountLimits {
+                max_order_qty: 60,
+                max_open_orders: 30,
+                max_open_orders_per_instrument: 12,
+                max_position: 400,
+                ..AccountLimits::NONE
+            },
+        });
+    }
+    let n = commands.len();
+    for (i, c) in commands.iter().enumerate() {
+        if i == n / 5 {
+            out.push(Command::Collar {
+                symbol: symbols[0],
+                collar: Collar {
+                    reference: 100_000,
+                    width: CollarWidth::Ticks(1),
+                },
+            });
+            out.push(Command::Block {
+                account: 9,
+                block: true,
+            });
+        }
+        if i == 2 * n / 5 {
+            out.push(Command::Halt {
+                symbol: symbols[symbols.len() - 1],
+                halt: true,
+            });
+        }
+        if i == 3 * n / 5 {
+            out.push(Command::Halt {
+                symbol: symbols[symbols.len() - 1],
+                halt: false,
+            });
+            out.push(Command::Block {
+                account: 9,
+                block: false,
+            });
+        }
+        out.push(*c);
+    }
+    out
+}
+
+fn live_events_equal_journal_export_replayed_with(placement: Placement, controls: bool) {
     let dir = TempDir::new("export");
-    let workload = stream(30_000, 11);
+    let mut workload = stream(30_000, 11);
+    if controls {
+        let symbols: Vec<u32> = workload.instruments.iter().map(|s| s.symbol).collect();
+        workload.commands = with_controls(&workload.commands, &symbols);
+    }
     let (seen, sink) = collector();
     let mut p = pipeline::start(
         placed(
@@ -75,6 +144,14 @@ fn live_events_equal_journal_export_replayed_in(placement: Placement) {
     assert!(replayed.status.success());
     let replayed = String::from_utf8(replayed.stdout).unwrap();
     assert!(live.lines().count() > 30_000);
+    if controls {
+        for refusal in ["RISK_", "HALTED", "ACCOUNT_BLOCKED", "PRICE_COLLAR"] {
+            assert!(
+                live.contains(refusal),
+                "no {refusal} refusal in the live run"
+            );
+        }
+    }
     assert!(
         live == replayed,
         "live events differ from `journal export | replay`"

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::limits::LimitFields;
 use super::password::check_hash;
 
 /// What an account may do.
@@ -41,12 +42,16 @@ pub struct AccountEntry {
     /// Argon2id PHC string (`password.rs`).
     pub password_hash: String,
     pub enabled: bool,
+    /// Its own limits (`limits.rs`), over the file's `[limits]`.
+    pub limits: LimitFields,
 }
 
 /// Every account of the file, by id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Accounts {
     by_id: BTreeMap<u32, AccountEntry>,
+    /// The file's `[limits]`: every trader's, unless its own say otherwise.
+    defaults: LimitFields,
 }
 
 /// Why the accounts file could not be used.
@@ -75,6 +80,8 @@ pub enum AccountsError {
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileFormat {
+    #[serde(default, skip_serializing_if = "LimitFields::is_empty")]
+    limits: LimitFields,
     #[serde(default)]
     account: Vec<EntryFormat>,
 }
@@ -87,6 +94,8 @@ struct EntryFormat {
     password_hash: String,
     #[serde(default = "enabled_by_default")]
     enabled: bool,
+    #[serde(default, skip_serializing_if = "LimitFields::is_empty")]
+    limits: LimitFields,
 }
 
 fn enabled_by_default() -> bool {
@@ -109,7 +118,10 @@ impl Accounts {
     /// The accounts in `text` (the file's content), checked.
     pub fn parse(text: &str) -> Result<Accounts, String> {
         let file: FileFormat = toml::from_str(text).map_err(|e| e.to_string())?;
-        let mut accounts = Accounts::default();
+        let mut accounts = Accounts {
+            defaults: file.limits,
+            ..Accounts::default()
+        };
         for entry in file.account {
             let id = entry.id;
             if id == 0 {
@@ -120,7 +132,14 @@ impl Accounts {
                 role: entry.role,
                 password_hash: entry.password_hash,
                 enabled: entry.enabled,
+                limits: entry.limits,
             };
+            if entry.role == Role::Operator && !entry.limits.is_empty() {
+                return Err(format!(
+                    "account {id}: an operator enters no orders, so it has no limits; \
+                     remove its `limits`"
+                ));
+            }
             if accounts.by_id.insert(id, entry_value).is_some() {
                 return Err(format!("account {id} appears twice"));
             }
@@ -130,6 +149,16 @@ impl Accounts {
 
     pub fn get(&self, id: u32) -> Option<&AccountEntry> {
         self.by_id.get(&id)
+    }
+
+    /// Every trading account's limits, ids ascending: what the gateway
+    /// sequences at start.
+    pub fn trader_limits(&self) -> Vec<(u32, matching::AccountLimits)> {
+        self.by_id
+            .iter()
+            .filter(|(_, e)| e.role == Role::Trader)
+            .map(|(&id, e)| (id, e.limits.over(self.defaults).resolve()))
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -148,6 +177,7 @@ impl Accounts {
     /// The file's content for these accounts, ids ascending.
     pub fn to_toml(&self) -> String {
         let file = FileFormat {
+            limits: self.defaults,
             account: self
                 .by_id
                 .iter()
@@ -156,6 +186,7 @@ impl Accounts {
                     role: e.role,
                     password_hash: e.password_hash.clone(),
                     enabled: e.enabled,
+                    limits: e.limits,
                 })
                 .collect(),
         };
@@ -196,6 +227,10 @@ mod tests {
                 role: Role::Trader,
                 password_hash: hash.clone(),
                 enabled: true,
+                limits: LimitFields {
+                    max_order_qty: Some(10),
+                    ..LimitFields::default()
+                },
             },
         );
         accounts.set(
@@ -204,6 +239,7 @@ mod tests {
                 role: Role::Operator,
                 password_hash: hash.clone(),
                 enabled: false,
+                limits: LimitFields::default(),
             },
         );
         assert_eq!(Accounts::parse(&accounts.to_toml()).unwrap(), accounts);

@@ -6,6 +6,8 @@
 //!   start, written by the `gateway-accounts` tool.
 //! - `password.rs`: hashing and verifying with Argon2id (the `argon2`
 //!   crate, PHC strings), and the fixed-width password field of `Logon`.
+//! - `limits.rs`: each trader's pre-trade limits from the same file, with
+//!   the defaults that keep one account from filling a book.
 //! - `failures.rs`: failed logons counted per address, and the delay that
 //!   grows with them.
 //!
@@ -15,10 +17,12 @@
 
 mod accounts_file;
 mod failures;
+mod limits;
 mod password;
 
 pub use accounts_file::{AccountEntry, Accounts, AccountsError, Role};
 pub use failures::LogonFailures;
+pub use limits::{DEFAULT_MAX_OPEN_ORDERS, DEFAULT_MAX_OPEN_ORDERS_PER_INSTRUMENT, LimitFields};
 pub use password::{
     PASSWORD_LEN, field_password, hash_of_random_password, hash_password, password_field,
     random_password, verify_password,

@@ -17,7 +17,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use gateway::auth::{AccountEntry, Accounts, PASSWORD_LEN, Role, hash_password, password_field};
+use gateway::auth::{
+    AccountEntry, Accounts, LimitFields, PASSWORD_LEN, Role, hash_password, password_field,
+};
 
 #[derive(Parser, Debug)]
 #[command(about = "Add an account to the gateway's accounts file, or hash a password")]
@@ -85,12 +87,18 @@ fn run(args: Args) -> Result<(), String> {
                 RoleArg::Trader => Role::Trader,
                 RoleArg::Operator => Role::Operator,
             };
+            // An operator has no limits; a trader keeps those the file gave it.
+            let limits = match (role, accounts.get(account)) {
+                (Role::Trader, Some(old)) => old.limits,
+                _ => LimitFields::default(),
+            };
             accounts.set(
                 account,
                 AccountEntry {
                     role,
                     password_hash,
                     enabled: !disabled,
+                    limits,
                 },
             );
             accounts.save(&file).map_err(|e| e.to_string())?;

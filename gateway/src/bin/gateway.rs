@@ -219,7 +219,10 @@ fn main() -> ExitCode {
     };
     if let Some(path) = &args.instruments {
         match load_instruments(path) {
-            Ok(specs) => config.pipeline.instruments = specs,
+            Ok(set) => {
+                config.pipeline.instruments = set.specs;
+                config.collars = set.collars;
+            }
             Err(e) => {
                 error!("{e}");
                 return ExitCode::from(2);

@@ -138,6 +138,26 @@ pub struct MassCancel {
     pub side: Option<Side>,
 }
 
+/// Halt (`halt` true) or resume an instrument: no new orders or replaces
+/// while halted, cancels allowed, resting orders kept. Operator sessions
+/// only (`NOT_AUTHORIZED` otherwise). Sequenced and journaled; answered with
+/// `ControlAck` once durable (docs/protocol.md, "Operator controls").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct Halt {
+    pub instrument: u32,
+    pub halt: bool,
+}
+
+/// An account's kill switch: `kill` true cancels every live order of the
+/// account and refuses its new orders until a `KillSwitch` with `kill`
+/// false enables it again. Operator sessions only. Answered with
+/// `ControlAck`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct KillSwitch {
+    pub account: u32,
+    pub kill: bool,
+}
+
 /// Everything a client can send. The `u32` tag of each variant is its wire code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
 pub enum ClientMessage {
@@ -177,11 +197,17 @@ pub enum ClientMessage {
     /// Tag 11.
     #[wincode(tag = 11)]
     ReportReplayRequest(ReportReplayRequest),
+    /// Tag 12: operator.
+    #[wincode(tag = 12)]
+    Halt(Halt),
+    /// Tag 13: operator.
+    #[wincode(tag = 13)]
+    KillSwitch(KillSwitch),
 }
 
 impl ClientMessage {
     /// How many tags this direction has (tags are `0..TAG_COUNT`).
-    pub const TAG_COUNT: u32 = 12;
+    pub const TAG_COUNT: u32 = 14;
 
     /// The message's wire tag.
     pub fn tag(&self) -> u32 {
@@ -198,6 +224,8 @@ impl ClientMessage {
             Self::OrderStatusRequest(_) => 9,
             Self::MassStatusRequest(_) => 10,
             Self::ReportReplayRequest(_) => 11,
+            Self::Halt(_) => 12,
+            Self::KillSwitch(_) => 13,
         }
     }
 
@@ -216,6 +244,8 @@ impl ClientMessage {
             Self::OrderStatusRequest(_) => "OrderStatusRequest",
             Self::MassStatusRequest(_) => "MassStatusRequest",
             Self::ReportReplayRequest(_) => "ReportReplayRequest",
+            Self::Halt(_) => "Halt",
+            Self::KillSwitch(_) => "KillSwitch",
         }
     }
 }

@@ -97,8 +97,10 @@ wire_enum! {
 wire_enum! {
     /// Why a new order, cancel or replace was refused (execution report `Rejected`).
     ///
-    /// Codes 0 to 6 are the engine's `RejectReason`, in the engine's order; the
-    /// gateway's own order-level reasons follow.
+    /// Codes 0 to 6 are the engine's first `RejectReason`s, in the engine's
+    /// order; the gateway's own order-level reasons follow (7, 8), then the
+    /// engine's controls and pre-trade risk (9 to 17; docs/protocol.md,
+    /// "Pre-trade risk").
     pub enum OrderRejectReason as "order_reject_reason" {
         /// The instrument was never defined.
         UnknownInstrument = 0,
@@ -118,6 +120,44 @@ wire_enum! {
         DuplicateClientOrderId = 7,
         /// The session has no live order with this client order id.
         UnknownClientOrderId = 8,
+        /// The instrument is halted: no new orders or replaces.
+        Halted = 9,
+        /// The limit price is through the instrument's price collar.
+        PriceCollar = 10,
+        /// The account's kill switch is on.
+        AccountBlocked = 11,
+        /// Above the account's largest order quantity.
+        RiskOrderQty = 12,
+        /// Above the account's largest order notional.
+        RiskOrderNotional = 13,
+        /// The account has its most resting orders.
+        RiskOpenOrders = 14,
+        /// The account has its most resting orders in this instrument.
+        RiskOpenOrdersInstrument = 15,
+        /// The order could take the account's position past its limit.
+        RiskPosition = 16,
+        /// The order would take the account past its credit limit.
+        RiskCredit = 17,
+    }
+}
+
+wire_enum! {
+    /// What an operator's control did (`ControlAck`).
+    pub enum ControlAction as "control_action" {
+        Halt = 0,
+        Resume = 1,
+        Kill = 2,
+        Enable = 3,
+    }
+}
+
+wire_enum! {
+    /// Whether an operator's control took effect (`ControlAck`).
+    pub enum ControlStatus as "control_status" {
+        /// Sequenced, journaled and applied.
+        Applied = 0,
+        /// `Halt` named an instrument the venue does not have.
+        UnknownInstrument = 1,
     }
 }
 
@@ -256,6 +296,9 @@ pub enum SessionRejectReason {
     /// A `Subscribe` asked for more depth levels than the gateway sends
     /// (`MAX_DEPTH`).
     BadDepth,
+    /// The session's role may not send this message: a trading account's
+    /// `Halt` or `KillSwitch`, an operator's order messages.
+    NotAuthorized,
 }
 
 impl SessionRejectReason {
@@ -263,6 +306,7 @@ impl SessionRejectReason {
     const DECODE_FAILED_BASE: u32 = 6;
     /// After the decode kinds' codes (6..=11), added later.
     const BAD_DEPTH: u32 = 12;
+    const NOT_AUTHORIZED: u32 = 13;
 }
 
 impl WireCode for SessionRejectReason {
@@ -281,6 +325,7 @@ impl WireCode for SessionRejectReason {
         Self::DecodeFailed(DecodeErrorKind::BadEnumValue),
         Self::DecodeFailed(DecodeErrorKind::Malformed),
         Self::BadDepth,
+        Self::NotAuthorized,
     ];
 
     #[inline]
@@ -294,6 +339,7 @@ impl WireCode for SessionRejectReason {
             Self::UnknownInstrument => 5,
             Self::DecodeFailed(kind) => Self::DECODE_FAILED_BASE + kind.code(),
             Self::BadDepth => Self::BAD_DEPTH,
+            Self::NotAuthorized => Self::NOT_AUTHORIZED,
         }
     }
 
@@ -307,6 +353,7 @@ impl WireCode for SessionRejectReason {
             4 => Some(Self::SeqDuplicate),
             5 => Some(Self::UnknownInstrument),
             Self::BAD_DEPTH => Some(Self::BadDepth),
+            Self::NOT_AUTHORIZED => Some(Self::NotAuthorized),
             _ => code
                 .checked_sub(Self::DECODE_FAILED_BASE)
                 .and_then(DecodeErrorKind::from_code)
@@ -344,5 +391,7 @@ mod tests {
         check::<SessionRejectReason>();
         check::<OrderState>();
         check::<ReplayStatus>();
+        check::<ControlAction>();
+        check::<ControlStatus>();
     }
 }

@@ -63,6 +63,17 @@ impl From<matching::RejectReason> for OrderRejectReason {
             matching::RejectReason::UnknownOrder => OrderRejectReason::UnknownOrder,
             matching::RejectReason::WouldCross => OrderRejectReason::WouldCross,
             matching::RejectReason::BookFull => OrderRejectReason::BookFull,
+            matching::RejectReason::Halted => OrderRejectReason::Halted,
+            matching::RejectReason::PriceCollar => OrderRejectReason::PriceCollar,
+            matching::RejectReason::AccountBlocked => OrderRejectReason::AccountBlocked,
+            matching::RejectReason::RiskOrderQty => OrderRejectReason::RiskOrderQty,
+            matching::RejectReason::RiskOrderNotional => OrderRejectReason::RiskOrderNotional,
+            matching::RejectReason::RiskOpenOrders => OrderRejectReason::RiskOpenOrders,
+            matching::RejectReason::RiskOpenOrdersInstrument => {
+                OrderRejectReason::RiskOpenOrdersInstrument
+            }
+            matching::RejectReason::RiskPosition => OrderRejectReason::RiskPosition,
+            matching::RejectReason::RiskCredit => OrderRejectReason::RiskCredit,
         }
     }
 }

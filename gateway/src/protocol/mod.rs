@@ -33,12 +33,13 @@ pub mod sequence;
 pub mod server;
 
 pub use client::{
-    Cancel, ClientMessage, Logon, MAX_DEPTH, MAX_REPLAY_REPORTS, MassCancel, MassStatusRequest,
-    NewOrder, OrderStatusRequest, Replace, ReportReplayRequest, Subscribe, Unsubscribe,
+    Cancel, ClientMessage, Halt, KillSwitch, Logon, MAX_DEPTH, MAX_REPLAY_REPORTS, MassCancel,
+    MassStatusRequest, NewOrder, OrderStatusRequest, Replace, ReportReplayRequest, Subscribe,
+    Unsubscribe,
 };
 pub use codes::{
-    CancelReason, DecodeErrorKind, LogonRejectReason, LogoutReason, OrderRejectReason, OrderState,
-    ReplayStatus, SessionRejectReason, Side, TimeInForce, WireCode,
+    CancelReason, ControlAction, ControlStatus, DecodeErrorKind, LogonRejectReason, LogoutReason,
+    OrderRejectReason, OrderState, ReplayStatus, SessionRejectReason, Side, TimeInForce, WireCode,
 };
 pub use envelope::{
     Envelope, HEADER_LEN, Message, WIRE_CONFIG, WireConfig, decode_payload, encode_payload,
@@ -51,7 +52,7 @@ pub use frame::{
 };
 pub use sequence::{FIRST_SEQ, SeqCheck, SeqTracker};
 pub use server::{
-    Accepted, BookLevel, BookSnapshot, Cancelled, Exec, Fill, Level, LogonAck, LogonReject, Logout,
-    MassCancelAck, MassStatusEnd, OrderRef, OrderStatus, Reject, Rejected, Replaced,
-    ReportReplayEnd, ServerMessage, TopOfBook, Trade,
+    Accepted, BookLevel, BookSnapshot, Cancelled, ControlAck, Exec, Fill, Level, LogonAck,
+    LogonReject, Logout, MassCancelAck, MassStatusEnd, OrderRef, OrderStatus, Reject, Rejected,
+    Replaced, ReportReplayEnd, ServerMessage, TopOfBook, Trade,
 };

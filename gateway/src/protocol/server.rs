@@ -9,8 +9,8 @@ use wincode::{SchemaRead, SchemaWrite};
 use super::code_schema::Code;
 use super::codes::SessionRejectReason;
 use super::codes::{
-    CancelReason, LogonRejectReason, LogoutReason, OrderRejectReason, OrderState, ReplayStatus,
-    Side,
+    CancelReason, ControlAction, ControlStatus, LogonRejectReason, LogoutReason, OrderRejectReason,
+    OrderState, ReplayStatus, Side,
 };
 
 /// The order an execution report is about. Every report starts with it, so a
@@ -279,6 +279,24 @@ pub struct ReportReplayEnd {
     pub resume_index: u32,
 }
 
+/// The answer to an operator's `Halt` or `KillSwitch`, sent once its
+/// command is durable (or at once, `status` not `Applied`, when it was not
+/// sequenced). `command_seq` is the command's place in the journal (0 when
+/// not sequenced); `cancelled` is how many cancels a kill sent after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct ControlAck {
+    /// The sequence number of the request frame.
+    pub ref_seq: u64,
+    #[wincode(with = "Code<ControlAction>")]
+    pub action: ControlAction,
+    /// The instrument (halt, resume) or the account (kill, enable).
+    pub target: u32,
+    #[wincode(with = "Code<ControlStatus>")]
+    pub status: ControlStatus,
+    pub command_seq: u64,
+    pub cancelled: u32,
+}
+
 /// Everything the gateway can send. The `u32` tag of each variant is its wire code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
 pub enum ServerMessage {
@@ -336,11 +354,14 @@ pub enum ServerMessage {
     /// Tag 17.
     #[wincode(tag = 17)]
     ReportReplayEnd(ReportReplayEnd),
+    /// Tag 18: operator.
+    #[wincode(tag = 18)]
+    ControlAck(ControlAck),
 }
 
 impl ServerMessage {
     /// How many tags this direction has (tags are `0..TAG_COUNT`).
-    pub const TAG_COUNT: u32 = 18;
+    pub const TAG_COUNT: u32 = 19;
 
     /// The message's wire tag.
     pub fn tag(&self) -> u32 {
@@ -363,6 +384,7 @@ impl ServerMessage {
             Self::OrderStatus(_) => 15,
             Self::MassStatusEnd(_) => 16,
             Self::ReportReplayEnd(_) => 17,
+            Self::ControlAck(_) => 18,
         }
     }
 
@@ -387,6 +409,7 @@ impl ServerMessage {
             Self::OrderStatus(_) => "OrderStatus",
             Self::MassStatusEnd(_) => "MassStatusEnd",
             Self::ReportReplayEnd(_) => "ReportReplayEnd",
+            Self::ControlAck(_) => "ControlAck",
         }
     }
 

@@ -101,6 +101,13 @@ impl Accounts {
             .filter_map(|id| Some((id, registry.get(id)?)))
     }
 
+    /// The account `account`, if the gateway holds it (logged on, or with
+    /// live orders).
+    pub fn find(&self, account: u32) -> Option<AccountRef> {
+        let &slot = self.slots_by_account.get(&account)?;
+        Some(AccountRef { slot, account })
+    }
+
     /// `true` while some session is logged on as `account`.
     #[cfg(test)]
     fn in_use(&self, account: u32) -> bool {

@@ -23,10 +23,12 @@ use pipeline::{Output, OutputSink};
 use super::accounts::AccountRef;
 use super::bridge::ReplyPoller;
 use super::market_data::MarketData;
+use super::operator::Controls;
 use super::registry::{OrderInfo, Registry};
 use super::session_table::SessionTable;
 use crate::protocol::{
-    Accepted, CancelReason, Cancelled, Exec, Fill, OrderRef, Rejected, Replaced, ServerMessage,
+    Accepted, CancelReason, Cancelled, ControlStatus, Exec, Fill, OrderRef, Rejected, Replaced,
+    ServerMessage,
 };
 use idtable::IdTable;
 
@@ -39,6 +41,8 @@ pub struct Router<'a> {
     pub sessions: &'a mut SessionTable,
     pub registry: &'a mut Registry,
     pub requests: &'a mut IdTable<OrderInfo>,
+    /// Operators' controls waiting for their answer.
+    pub controls: &'a mut Controls,
     pub market: &'a mut MarketData,
     pub now: Instant,
 }
@@ -194,6 +198,7 @@ impl Router<'_> {
                 self.registry.prefetch(taker);
                 self.registry.prefetch(maker);
             }
+            Event::Control { .. } => {}
         }
     }
 
@@ -214,7 +219,7 @@ impl Router<'_> {
                 ending(taker);
                 ending(maker);
             }
-            Event::Accepted { .. } | Event::Replaced { .. } => {}
+            Event::Accepted { .. } | Event::Replaced { .. } | Event::Control { .. } => {}
         }
     }
 
@@ -232,6 +237,19 @@ impl Router<'_> {
                 if let Some((slot, order)) = self.owner(id) {
                     self.send(slot, ServerMessage::Accepted(Accepted { order, exec }));
                 }
+            }
+            // A control command's refusal (engine ids start at 1).
+            Event::Rejected { id: 0, .. } => {
+                self.answer_control(out.seq, ControlStatus::UnknownInstrument)
+            }
+            Event::Control { action, target } => {
+                tracing::info!(
+                    seq = out.seq,
+                    action = action.word(),
+                    target,
+                    "control applied"
+                );
+                self.answer_control(out.seq, ControlStatus::Applied);
             }
             Event::Rejected { id, reason, .. } => {
                 let reason = reason.into();
@@ -319,6 +337,19 @@ impl Router<'_> {
                     );
                 }
             }
+        }
+    }
+
+    /// Answers the operator who asked for the control sequenced as `seq`,
+    /// if any (the gateway's own controls have nobody to answer).
+    fn answer_control(&mut self, seq: u64, status: ControlStatus) {
+        if self.controls.is_empty() {
+            return;
+        }
+        if let Some((me, ack)) = self.controls.answer(seq, status)
+            && self.sessions.find(me).is_some()
+        {
+            self.send(me.slot, ServerMessage::ControlAck(ack));
         }
     }
 
@@ -428,11 +459,15 @@ impl Stamp {
 }
 
 /// The execution reports an event makes, whether or not their sessions
-/// are there to receive them: a trade one per side, anything else one.
+/// are there to receive them: a trade one per side, a control none,
+/// anything else one.
 #[inline]
 pub(super) fn reports_of(event: &Event) -> u32 {
     match event {
         Event::Trade { .. } => 2,
+        // Control commands report to no account (an operator's answer is
+        // a `ControlAck`, not an execution report).
+        Event::Control { .. } => 0,
         _ => 1,
     }
 }

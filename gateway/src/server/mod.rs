@@ -44,6 +44,7 @@ mod connection;
 mod execution_reports;
 mod logon_check;
 mod market_data;
+mod operator;
 mod order_entry;
 mod order_status;
 mod poll_loop;
@@ -177,6 +178,49 @@ impl Gateway {
             Arc::clone(&waker),
         )
         .map_err(GatewayError::Poll)?;
+        // What the venue's risk runs under, sequenced before any order:
+        // each trader's limits, each instrument's collar; only where they
+        // differ from what the journal already holds, so a restart neither
+        // grows the journal nor moves a collar's reference price back.
+        let held = pipeline.recovered_controls();
+        let mut startup: Vec<matching::Command> = Vec::new();
+        if let Some(Auth::Accounts(accounts)) = &config.auth {
+            startup.extend(
+                accounts
+                    .trader_limits()
+                    .into_iter()
+                    .filter(|&(account, limits)| {
+                        !held
+                            .accounts
+                            .iter()
+                            .any(|a| a.account == account && a.limits == limits)
+                    })
+                    .map(|(account, limits)| matching::Command::Limits { account, limits }),
+            );
+        }
+        startup.extend(
+            config
+                .collars
+                .iter()
+                .filter(|&&(symbol, collar)| {
+                    !held
+                        .instruments
+                        .iter()
+                        .any(|c| c.symbol == symbol && c.collar == Some(collar))
+                })
+                .map(|&(symbol, collar)| matching::Command::Collar { symbol, collar }),
+        );
+        if !startup.is_empty() {
+            let limits = startup
+                .iter()
+                .filter(|c| matches!(c, matching::Command::Limits { .. }))
+                .count();
+            tracing::info!(
+                traders = limits,
+                collars = startup.len() - limits,
+                "sequencing the traders' limits and the instruments' collars"
+            );
+        }
         let topology = pipeline.topology().describe();
         let pin = *pipeline.topology();
         let instruments = pipeline.symbols();
@@ -207,6 +251,7 @@ impl Gateway {
             replay,
             logons,
             metrics,
+            startup,
         )
         .map_err(GatewayError::Poll)?;
         let thread = std::thread::Builder::new()

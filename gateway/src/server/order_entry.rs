@@ -18,6 +18,7 @@ use matching::Command;
 use pipeline::{Pipeline, PipelineError};
 
 use super::accounts::{AccountRef, Accounts};
+use super::operator::{Controls, PendingControl};
 use super::registry::{OrderInfo, Registry};
 use super::wall_clock::unix_now_ns;
 use crate::protocol::{
@@ -51,6 +52,9 @@ pub struct OrderEntry {
     /// For each command of `batch`: who asked, when it is a cancel or replace.
     /// Keyed by sequence only once published, when the sequence is known.
     requests: Vec<Option<OrderInfo>>,
+    /// Operator controls in `batch`: their index there, and who asked.
+    /// Keyed by sequence once published, like `requests`.
+    controls: Vec<(usize, PendingControl)>,
     /// Commands of `batch` already published.
     sent: usize,
     /// The last command published.
@@ -64,6 +68,7 @@ impl OrderEntry {
         OrderEntry {
             batch: Vec::with_capacity(BATCH),
             requests: Vec::with_capacity(BATCH),
+            controls: Vec::new(),
             sent: 0,
             published,
             commands: 0,
@@ -171,6 +176,38 @@ impl OrderEntry {
         self.push_cancel(id, instrument, None);
     }
 
+    /// A control command (`Halt`, `Block`, `Limits`, `Collar`): `asked` when
+    /// an operator is to be answered (`operator.rs`), `None` for the
+    /// gateway's own (the limits and collars it sequences at start).
+    pub fn control(&mut self, command: Command, asked: Option<PendingControl>) {
+        if let Some(asked) = asked {
+            self.controls.push((self.batch.len(), asked));
+        }
+        self.push(command, None);
+    }
+
+    /// Where the next command goes in the batch (for `ask_at`).
+    pub fn control_index(&self) -> usize {
+        self.batch.len()
+    }
+
+    /// The command at `index` (from `control_index`) is an operator's
+    /// control, to be answered with `asked`.
+    pub fn ask_at(&mut self, index: usize, asked: PendingControl) {
+        self.controls.push((index, asked));
+    }
+
+    /// A kill switch's cancels: one for each live order of `account`, after
+    /// its block. Returns how many.
+    pub fn kill(&mut self, account: AccountRef, accounts: &Accounts, registry: &Registry) -> u32 {
+        let mut count = 0;
+        for (id, info) in accounts.live_orders(account, registry) {
+            self.push_cancel(id, info.instrument, None);
+            count += 1;
+        }
+        count
+    }
+
     /// A replace of one of the session's live orders.
     #[inline]
     pub fn replace(
@@ -217,6 +254,7 @@ impl OrderEntry {
         &mut self,
         pipeline: &mut Pipeline,
         requests: &mut IdTable<OrderInfo>,
+        controls: &mut Controls,
     ) -> Result<Progress, PipelineError> {
         // When these commands entered the venue (see `wall_clock.rs`).
         let ts = unix_now_ns();
@@ -232,6 +270,11 @@ impl OrderEntry {
                         if let Some(request) = request {
                             requests.insert(seq, *request);
                             requests.prefetch(seq + PREFETCH_AHEAD);
+                        }
+                    }
+                    for &(i, control) in &self.controls {
+                        if (self.sent..end).contains(&i) {
+                            controls.insert(first + (i - self.sent) as u64, control);
                         }
                     }
                     self.commands += chunk.len() as u64;
@@ -251,6 +294,7 @@ impl OrderEntry {
     fn clear(&mut self) {
         self.batch.clear();
         self.requests.clear();
+        self.controls.clear();
         self.sent = 0;
     }
 }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use matching::Command;
 use mio::net::TcpListener;
 use mio::{Events, Poll, Token};
 use pipeline::{Pipeline, PipelineError};
@@ -30,6 +31,7 @@ use super::connection::ReadOutcome;
 use super::execution_reports::{ExecutionReports, Router};
 use super::logon_check::{LogonCheck, Logons};
 use super::market_data::{MarketData, SubscribeError};
+use super::operator::{Controls, PendingControl};
 use super::order_entry::{OrderEntry, Progress};
 use super::order_status::{mass_status, order_status};
 use super::registry::{OrderInfo, Registry};
@@ -37,12 +39,13 @@ use super::report_replay::{self, Job, ReportReplay};
 use super::session::{LOGOUT_GRACE, Phase, Timer, Verdict, known_account};
 use super::session_table::{FIRST_SESSION, SessionTable};
 use super::stages::Stages;
+use crate::auth::Role;
 use crate::config::SessionLimits;
 use crate::metrics::{LoopTotals, Metrics};
 use crate::protocol::{
-    ClientMessage, Decoded, LogonRejectReason, LogoutReason, MassCancelAck, MassStatusEnd, Reject,
-    ReplayStatus, ReportReplayEnd, ReportReplayRequest, ServerMessage, SessionRejectReason,
-    decode_frame,
+    ClientMessage, ControlAction, Decoded, LogonRejectReason, LogoutReason, MassCancelAck,
+    MassStatusEnd, Reject, ReplayStatus, ReportReplayEnd, ReportReplayRequest, ServerMessage,
+    SessionRejectReason, decode_frame,
 };
 use idtable::IdTable;
 
@@ -100,6 +103,8 @@ pub struct PollLoop {
     /// Sequences come from the publisher's counter: an `IdTable`, like the
     /// registry.
     requests: IdTable<OrderInfo>,
+    /// Operators' controls waiting for their answer (`operator.rs`).
+    controls: Controls,
     entry: OrderEntry,
     reports: ExecutionReports,
     market: MarketData,
@@ -136,6 +141,7 @@ impl PollLoop {
         replay: ReportReplay,
         logons: Option<Logons>,
         metrics: Option<Arc<Metrics>>,
+        startup: Vec<Command>,
     ) -> io::Result<Self> {
         let published = pipeline.durable_seq();
         let mut sessions = SessionTable::new(poll.registry().try_clone()?);
@@ -164,6 +170,14 @@ impl PollLoop {
             market.add(order.symbol, order.side, order.price, order.leaves);
         }
         market.command_done();
+        // The limits and collars the venue runs under that the journal does
+        // not hold yet, sequenced before any order: the journal then holds
+        // what every risk decision after them was made under
+        // (docs/protocol.md, "Pre-trade risk").
+        let mut entry = OrderEntry::new(published);
+        for command in startup {
+            entry.control(command, None);
+        }
         Ok(PollLoop {
             poll,
             listener: Some(listener),
@@ -177,7 +191,8 @@ impl PollLoop {
             sessions,
             registry,
             requests: IdTable::with_slots(REQUEST_SLOTS),
-            entry: OrderEntry::new(published),
+            controls: Controls::default(),
+            entry,
             reports: ExecutionReports::new(published),
             market,
             replay,
@@ -429,7 +444,8 @@ impl PollLoop {
                         self.sessions
                             .refuse_logon(slot, LogonRejectReason::UnknownAccount, now);
                     }
-                    None => self.log_on(slot, account, logon.cancel_on_disconnect, now),
+                    // Nobody is an operator without an accounts file.
+                    None => self.log_on(slot, account, logon.cancel_on_disconnect, false, now),
                     Some(logons) => {
                         session.phase = Phase::Authenticating;
                         let check = LogonCheck {
@@ -469,8 +485,82 @@ impl PollLoop {
             return;
         };
         let me = session.me;
+        if !allowed(session.operator, &msg) {
+            tracing::warn!(
+                account = owner.account,
+                operator = session.operator,
+                message = msg.name(),
+                "refused: not authorized"
+            );
+            let reject = Reject {
+                ref_seq: seq,
+                reason: SessionRejectReason::NotAuthorized,
+            };
+            return self.sessions.send(slot, ServerMessage::Reject(reject), now);
+        }
         let accounts = &mut self.sessions.accounts;
         let entered = match &msg {
+            ClientMessage::Halt(halt) => {
+                let asked = PendingControl {
+                    me,
+                    ref_seq: seq,
+                    action: if halt.halt {
+                        ControlAction::Halt
+                    } else {
+                        ControlAction::Resume
+                    },
+                    target: halt.instrument,
+                    cancelled: 0,
+                };
+                let command = Command::Halt {
+                    symbol: halt.instrument,
+                    halt: halt.halt,
+                };
+                tracing::info!(
+                    operator = owner.account,
+                    instrument = halt.instrument,
+                    halt = halt.halt,
+                    "halt requested"
+                );
+                self.entry.control(command, Some(asked));
+                Ok(())
+            }
+            ClientMessage::KillSwitch(kill) => {
+                // The block first, then (for a kill) a cancel of each live
+                // order: all in this batch, in this order.
+                let command = Command::Block {
+                    account: kill.account,
+                    block: kill.kill,
+                };
+                let at = self.entry.control_index();
+                self.entry.control(command, None);
+                let cancelled = match accounts.find(kill.account) {
+                    Some(target) if kill.kill => self.entry.kill(target, accounts, &self.registry),
+                    _ => 0,
+                };
+                self.entry.ask_at(
+                    at,
+                    PendingControl {
+                        me,
+                        ref_seq: seq,
+                        action: if kill.kill {
+                            ControlAction::Kill
+                        } else {
+                            ControlAction::Enable
+                        },
+                        target: kill.account,
+                        cancelled,
+                    },
+                );
+                tracing::info!(
+                    operator = owner.account,
+                    account = kill.account,
+                    kill = kill.kill,
+                    cancels = cancelled,
+                    "kill switch requested"
+                );
+                Ok(())
+            }
             ClientMessage::NewOrder(order) => self.entry.new_order(
                 owner,
                 order,
@@ -573,7 +663,14 @@ impl PollLoop {
 
     /// Opens the session in `slot` as `account`, unless the account has a
     /// session already.
-    fn log_on(&mut self, slot: usize, account: u32, cancel_on_disconnect: bool, now: Instant) {
+    fn log_on(
+        &mut self,
+        slot: usize,
+        account: u32,
+        cancel_on_disconnect: bool,
+        operator: bool,
+        now: Instant,
+    ) {
         let Some(me) = self.sessions.get(slot).map(|s| s.me) else {
             return;
         };
@@ -588,9 +685,11 @@ impl PollLoop {
                         account = account.account,
                         peer = ?session.peer,
                         cancel_on_disconnect,
+                        operator,
                         "logged on"
                     );
                     let ack = session.log_on(account, cancel_on_disconnect, &self.limits);
+                    session.operator = operator;
                     session.replay_boundary = self.reports.next_exec_id();
                     self.sessions.send(slot, ServerMessage::LogonAck(ack), now);
                 }
@@ -614,9 +713,13 @@ impl PollLoop {
             }
             let slot = checked.me.slot;
             match checked.allowed {
-                Some(_role) => {
-                    self.log_on(slot, checked.account, checked.cancel_on_disconnect, now)
-                }
+                Some(role) => self.log_on(
+                    slot,
+                    checked.account,
+                    checked.cancel_on_disconnect,
+                    role == Role::Operator,
+                    now,
+                ),
                 None => {
                     self.sessions
                         .refuse_logon(slot, LogonRejectReason::BadCredentials, now);
@@ -676,10 +779,11 @@ impl PollLoop {
     /// take them (see `OrderEntry::try_publish`).
     fn publish(&mut self) -> Result<(), PipelineError> {
         loop {
-            match self
-                .entry
-                .try_publish(&mut self.pipeline, &mut self.requests)?
-            {
+            match self.entry.try_publish(
+                &mut self.pipeline,
+                &mut self.requests,
+                &mut self.controls,
+            )? {
                 Progress::Done => return Ok(()),
                 Progress::RingFull => {
                     self.drain_replies();
@@ -709,6 +813,7 @@ impl PollLoop {
             sessions: &mut self.sessions,
             registry: &mut self.registry,
             requests: &mut self.requests,
+            controls: &mut self.controls,
             market: &mut self.market,
             now: self.now,
         };
@@ -774,6 +879,7 @@ impl PollLoop {
             durable_seq: self.pipeline.durable_seq(),
             refused_told: self.refused.told,
             refused_silently: self.refused.silently,
+            controls: self.controls.applied,
         });
     }
 
@@ -799,4 +905,25 @@ impl PollLoop {
 struct Refused {
     told: u64,
     silently: u64,
+}
+
+/// Whether a session of this role may send `msg`: operators send controls
+/// and no order business; traders the reverse. Both may heartbeat, log
+/// out and subscribe to market data.
+fn allowed(operator: bool, msg: &ClientMessage) -> bool {
+    match msg {
+        ClientMessage::Halt(_) | ClientMessage::KillSwitch(_) => operator,
+        ClientMessage::NewOrder(_)
+        | ClientMessage::Cancel(_)
+        | ClientMessage::Replace(_)
+        | ClientMessage::MassCancel(_)
+        | ClientMessage::OrderStatusRequest(_)
+        | ClientMessage::MassStatusRequest(_)
+        | ClientMessage::ReportReplayRequest(_) => !operator,
+        ClientMessage::Logon(_)
+        | ClientMessage::Heartbeat
+        | ClientMessage::Logout
+        | ClientMessage::Subscribe(_)
+        | ClientMessage::Unsubscribe(_) => true,
+    }
 }

@@ -278,7 +278,12 @@ impl SpanVisitor for AccountReplay {
                 )),
                 true,
             ),
-            Command::Cancel { .. } | Command::Replace { .. } => (None, false),
+            Command::Cancel { .. }
+            | Command::Replace { .. }
+            | Command::Halt { .. }
+            | Command::Block { .. }
+            | Command::Limits { .. }
+            | Command::Collar { .. } => (None, false),
         };
         if let Some((id, known)) = entered {
             self.orders.insert(id, known);
@@ -348,6 +353,8 @@ impl SpanVisitor for AccountReplay {
                         self.report(exec, ServerMessage::Replaced(replaced));
                     }
                 }
+                // Controls report to no account.
+                Event::Control { .. } => {}
             }
         }
         // Stop at a command's end once the cap is reached: a command's

@@ -104,6 +104,9 @@ pub struct Session {
     pub replay_boundary: (u64, u32),
     /// A `ReportReplayRequest` of this session is with the replay thread.
     pub replay_asking: bool,
+    /// Logged on as an operator account: may send `Halt` and `KillSwitch`,
+    /// and no order messages (docs/protocol.md, "Operator controls").
+    pub operator: bool,
     /// Since when the session has been half-closed (our FIN sent after the
     /// Logout), reading and discarding until the client closes too. Closing
     /// at once would make the kernel answer the client's in-flight data with
@@ -127,6 +130,7 @@ impl Session {
             cancel_on_disconnect: false,
             replay_boundary: (0, 0),
             replay_asking: false,
+            operator: false,
             draining_since: None,
         }
     }

@@ -96,6 +96,10 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
                 after_index,
             })
         }),
+        (any::<u32>(), any::<bool>())
+            .prop_map(|(instrument, halt)| ClientMessage::Halt(Halt { instrument, halt })),
+        (any::<u32>(), any::<bool>())
+            .prop_map(|(account, kill)| ClientMessage::KillSwitch(KillSwitch { account, kill })),
     ]
 }
 
@@ -237,6 +241,26 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
                     resume_index,
                 })
             }),
+        (
+            any::<u64>(),
+            code(),
+            any::<u32>(),
+            code(),
+            any::<u64>(),
+            any::<u32>()
+        )
+            .prop_map(
+                |(ref_seq, action, target, status, command_seq, cancelled)| {
+                    ServerMessage::ControlAck(ControlAck {
+                        ref_seq,
+                        action,
+                        target,
+                        status,
+                        command_seq,
+                        cancelled,
+                    })
+                }
+            ),
     ]
 }
 
@@ -333,6 +357,23 @@ pub fn every_client_message() -> Vec<ClientMessage> {
         ClientMessage::ReportReplayRequest(ReportReplayRequest {
             after_seq: 1,
             after_index: u32::MAX,
+        }),
+        // The operator's controls, both ways each.
+        ClientMessage::Halt(Halt {
+            instrument: 0x7172_7374,
+            halt: true,
+        }),
+        ClientMessage::Halt(Halt {
+            instrument: u32::MAX,
+            halt: false,
+        }),
+        ClientMessage::KillSwitch(KillSwitch {
+            account: 0x8182_8384,
+            kill: true,
+        }),
+        ClientMessage::KillSwitch(KillSwitch {
+            account: 0,
+            kill: false,
         }),
     ];
     for &side in Side::ALL {
@@ -510,6 +551,36 @@ pub fn every_server_message() -> Vec<ServerMessage> {
             resume_index: u32::MAX,
         }));
     }
+    for &action in ControlAction::ALL {
+        for &status in ControlStatus::ALL {
+            all.push(ServerMessage::ControlAck(ControlAck {
+                ref_seq: 0x0102_0304_0506_0708,
+                action,
+                target: 0x1112_1314,
+                status,
+                command_seq: 0x2122_2324_2526_2728,
+                cancelled: 0x3132_3334,
+            }));
+        }
+    }
+    // Not sequenced (an unknown instrument): no command, nothing cancelled;
+    // and the most a kill can have cancelled.
+    all.push(ServerMessage::ControlAck(ControlAck {
+        ref_seq: u64::MAX,
+        action: ControlAction::Halt,
+        target: u32::MAX,
+        status: ControlStatus::UnknownInstrument,
+        command_seq: 0,
+        cancelled: 0,
+    }));
+    all.push(ServerMessage::ControlAck(ControlAck {
+        ref_seq: 1,
+        action: ControlAction::Kill,
+        target: 1,
+        status: ControlStatus::Applied,
+        command_seq: u64::MAX,
+        cancelled: u32::MAX,
+    }));
     assert_covers_every_tag(all.iter().map(ServerMessage::tag), ServerMessage::TAG_COUNT);
     all
 }

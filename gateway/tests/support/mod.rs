@@ -82,6 +82,22 @@ impl Client {
         }
     }
 
+    /// Connects from the loopback address `local` (e.g. `127.0.1.5`), so
+    /// the gateway counts its failed logons apart from other clients'.
+    pub fn connect_from(local: &str, to: SocketAddr) -> Client {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let local: SocketAddr = format!("{local}:0").parse().unwrap();
+        socket.bind(&local.into()).unwrap();
+        socket.connect(&to.into()).unwrap();
+        let stream: TcpStream = socket.into();
+        stream.set_nodelay(true).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        Client::from_stream(stream)
+    }
+
     /// A client over an existing stream (a clone, to read on another thread).
     pub fn from_stream(stream: TcpStream) -> Client {
         Client {

@@ -82,6 +82,9 @@ impl Credentials {
                     role: Role::Trader,
                     password_hash,
                     enabled: true,
+                    // The built-in defaults (open orders per account and
+                    // per instrument), as for any trader.
+                    limits: Default::default(),
                 },
             );
             let field = password_field(&password)

@@ -129,6 +129,8 @@ impl Exec {
                 price,
                 qty,
             } => out(one(symbol, id, ExecKind::Replaced { price, qty })),
+            // A control command answers no order.
+            Event::Control { .. } => {}
         }
     }
 }
@@ -146,6 +148,15 @@ pub fn reject_word(reason: OrderRejectReason) -> &'static str {
         OrderRejectReason::BookFull => "BOOK_FULL",
         OrderRejectReason::DuplicateClientOrderId => "DUPLICATE_CLIENT_ORDER_ID",
         OrderRejectReason::UnknownClientOrderId => "UNKNOWN_CLIENT_ORDER_ID",
+        OrderRejectReason::Halted => "HALTED",
+        OrderRejectReason::PriceCollar => "PRICE_COLLAR",
+        OrderRejectReason::AccountBlocked => "ACCOUNT_BLOCKED",
+        OrderRejectReason::RiskOrderQty => "RISK_ORDER_QTY",
+        OrderRejectReason::RiskOrderNotional => "RISK_ORDER_NOTIONAL",
+        OrderRejectReason::RiskOpenOrders => "RISK_OPEN_ORDERS",
+        OrderRejectReason::RiskOpenOrdersInstrument => "RISK_OPEN_ORDERS_INSTRUMENT",
+        OrderRejectReason::RiskPosition => "RISK_POSITION",
+        OrderRejectReason::RiskCredit => "RISK_CREDIT",
     }
 }
 
@@ -174,6 +185,15 @@ mod tests {
             RejectReason::UnknownOrder,
             RejectReason::WouldCross,
             RejectReason::BookFull,
+            RejectReason::Halted,
+            RejectReason::PriceCollar,
+            RejectReason::AccountBlocked,
+            RejectReason::RiskOrderQty,
+            RejectReason::RiskOrderNotional,
+            RejectReason::RiskOpenOrders,
+            RejectReason::RiskOpenOrdersInstrument,
+            RejectReason::RiskPosition,
+            RejectReason::RiskCredit,
         ] {
             assert_eq!(reject_word(reason.into()), reason.word());
         }

@@ -27,6 +27,7 @@ use level::NIL;
 use order_index::OrderIndex;
 
 use crate::event::{CancelReason, Event, EventSink, RejectReason};
+use crate::risk::{Collar, Intent, RiskHook};
 use crate::types::{
     Account, ClientOrderId, InstrumentSpec, OrderId, Price, Qty, Side, Symbol, TimeInForce,
 };
@@ -72,10 +73,33 @@ pub struct SnapshotOrder {
     pub post_only: bool,
 }
 
+/// An instrument's control state, as a snapshot keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InstrumentControl {
+    pub symbol: Symbol,
+    pub halted: bool,
+    pub collar: Option<Collar>,
+    /// The collar's reference price now: the last trade's price, or the
+    /// collar's own reference before any trade since it was set.
+    pub reference: Price,
+}
+
 /// The book of one instrument.
 #[derive(Debug)]
 pub struct OrderBook {
     spec: InstrumentSpec,
+    /// Its index among the engine's books: the risk side keeps each
+    /// account's holdings in an array indexed by it.
+    index: u32,
+    /// `H`: no new orders or replaces.
+    halted: bool,
+    /// `P`: the price collar, if set.
+    collar: Option<Collar>,
+    /// The collar's reference price (see `InstrumentControl::reference`).
+    reference: Price,
+    /// The collar's bounds around `reference`, kept with it (a command
+    /// reads them; only a trade or a `P` moves them), or `None`.
+    bounds: Option<(Price, Price)>,
     bids: Ladder,
     asks: Ladder,
     orders: OrderArena,
@@ -88,6 +112,7 @@ impl OrderBook {
     /// `prefault` commits the order arena, id map and ladders now instead of on first use.
     pub(crate) fn new(
         spec: InstrumentSpec,
+        index: u32,
         levels: usize,
         max_orders: u32,
         prefault: bool,
@@ -100,6 +125,11 @@ impl OrderBook {
         }
         OrderBook {
             spec,
+            index,
+            halted: false,
+            collar: None,
+            reference: 0,
+            bounds: None,
             bids: Ladder::new(Side::Buy, spec.min_price, levels, prefault),
             asks: Ladder::new(Side::Sell, spec.min_price, levels, prefault),
             orders,
@@ -109,6 +139,65 @@ impl OrderBook {
 
     pub fn spec(&self) -> &InstrumentSpec {
         &self.spec
+    }
+
+    /// Its index among the engine's books.
+    #[inline]
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Halts (`true`) or resumes the instrument.
+    pub fn set_halted(&mut self, halted: bool) {
+        self.halted = halted;
+    }
+
+    /// Sets the price collar; its reference price starts at the collar's.
+    pub fn set_collar(&mut self, collar: Collar) {
+        self.collar = Some(collar);
+        self.set_reference(collar.reference);
+    }
+
+    /// The instrument's control state.
+    pub fn control(&self) -> InstrumentControl {
+        InstrumentControl {
+            symbol: self.spec.symbol,
+            halted: self.halted,
+            collar: self.collar,
+            reference: self.reference,
+        }
+    }
+
+    /// Puts back a control state from a snapshot.
+    pub(crate) fn restore_control(&mut self, control: &InstrumentControl) {
+        self.halted = control.halted;
+        self.collar = control.collar;
+        self.set_reference(control.reference);
+    }
+
+    /// The collar's bounds as the command starts, if there is a collar.
+    #[inline]
+    fn collar_bounds(&self) -> Option<(Price, Price)> {
+        self.bounds
+    }
+
+    /// A new reference price for the collar (a `P`, or the last trade).
+    #[inline]
+    fn set_reference(&mut self, reference: Price) {
+        self.reference = reference;
+        self.bounds = self.collar.map(|c| c.bounds(reference));
+    }
+
+    /// `true` when a limit order of `side` at `price` is through the collar.
+    #[inline]
+    fn through_collar(&self, side: Side, price: Price) -> bool {
+        match self.collar_bounds() {
+            Some((low, high)) => match side {
+                Side::Buy => price > high,
+                Side::Sell => price < low,
+            },
+            None => false,
+        }
     }
 
     /// `true` when order `id` is resting in this book.
@@ -159,7 +248,7 @@ impl OrderBook {
     }
 
     /// `N`: a new limit order.
-    #[inline]
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub fn new_limit(
         &mut self,
@@ -170,17 +259,35 @@ impl OrderBook {
         price: Price,
         qty: Qty,
         tif: TimeInForce,
+        risk: &mut impl RiskHook,
         sink: &mut impl EventSink,
     ) {
         let rests = matches!(tif, TimeInForce::Gtc | TimeInForce::Post);
+        let me = risk.slot(account);
         let reason = if self.bad_qty(qty) {
             Some(RejectReason::BadQty)
         } else if self.bad_price(price) {
             Some(RejectReason::BadPrice)
         } else if self.ids.get(id, &self.orders).is_some() {
             Some(RejectReason::DuplicateId)
+        } else if self.halted {
+            Some(RejectReason::Halted)
         } else if tif == TimeInForce::Post && self.crosses(side, price) {
             Some(RejectReason::WouldCross)
+        } else if self.through_collar(side, price) {
+            Some(RejectReason::PriceCollar)
+        } else if let Some(reason) = risk.check(
+            me,
+            &Intent {
+                book: self.index,
+                side,
+                price,
+                qty,
+                new_resting: rests,
+                replacing: None,
+            },
+        ) {
+            Some(reason)
         } else if rests && self.orders.is_full() {
             Some(RejectReason::BookFull)
         } else {
@@ -194,7 +301,7 @@ impl OrderBook {
         if tif == TimeInForce::Fok && !self.can_fill(side, price, account, qty) {
             return self.expire(id, qty, sink);
         }
-        let leaves = self.match_aggressor(id, account, side, Some(price), qty, sink);
+        let leaves = self.match_aggressor(id, account, side, Some(price), qty, risk, sink);
         if leaves == 0 {
             return;
         }
@@ -205,6 +312,7 @@ impl OrderBook {
             if let Some(slot) = self.orders.insert(order, client_order_id) {
                 self.ids.insert(id, slot);
                 self.append(slot);
+                risk.rested(me, self.index, side, price, leaves);
             }
         } else {
             self.expire(id, leaves, sink);
@@ -219,6 +327,7 @@ impl OrderBook {
         account: Account,
         side: Side,
         qty: Qty,
+        risk: &mut impl RiskHook,
         sink: &mut impl EventSink,
     ) {
         if self.bad_qty(qty) {
@@ -227,9 +336,38 @@ impl OrderBook {
         if self.ids.get(id, &self.orders).is_some() {
             return self.reject(id, RejectReason::DuplicateId, sink);
         }
+        if self.halted {
+            return self.reject(id, RejectReason::Halted, sink);
+        }
+        // A market order stops at the collar; with none it may reach the
+        // band's edge, which is the price its risk is checked at.
+        let limit = self.collar_bounds().map(|(low, high)| match side {
+            Side::Buy => high,
+            Side::Sell => low,
+        });
+        let worst = limit.unwrap_or(match side {
+            Side::Buy => self.spec.max_price,
+            Side::Sell => self.spec.min_price,
+        });
+        if let Some(reason) = risk.check(
+            risk.slot(account),
+            &Intent {
+                book: self.index,
+                side,
+                price: worst,
+                qty,
+                new_resting: false,
+                replacing: None,
+            },
+        ) {
+            return self.reject(id, reason, sink);
+        }
         let symbol = self.spec.symbol;
         sink.event(Event::Accepted { symbol, id });
-        let leaves = self.match_aggressor(id, account, side, None, qty, sink);
+        let leaves = match limit {
+            Some(_) => self.match_aggressor(id, account, side, limit, qty, risk, sink),
+            None => self.sweep(id, account, side, None, qty, risk, sink),
+        };
         if leaves > 0 {
             self.expire(id, leaves, sink);
         }
@@ -247,24 +385,41 @@ impl OrderBook {
     }
 
     /// `C`: cancel a live order.
-    #[inline]
-    pub fn cancel(&mut self, id: OrderId, sink: &mut impl EventSink) {
+    #[inline(always)]
+    pub fn cancel(&mut self, id: OrderId, risk: &mut impl RiskHook, sink: &mut impl EventSink) {
         let Some(slot) = self.ids.remove(id, &self.orders) else {
             return self.reject(id, RejectReason::UnknownOrder, sink);
         };
+        let order = *self.orders.get(slot);
         sink.event(Event::Cancelled {
             symbol: self.spec.symbol,
             id,
-            qty: self.orders.get(slot).leaves,
+            qty: order.leaves,
             reason: CancelReason::User,
         });
+        let price = self.ladder(order.side()).price_of(order.level());
+        risk.reduced(
+            order.account,
+            self.index,
+            order.side(),
+            price,
+            order.leaves,
+            true,
+        );
         self.unlink(slot);
         self.orders.remove(slot);
     }
 
     /// `R`: replace a live order's price and open quantity.
     #[inline]
-    pub fn replace(&mut self, id: OrderId, price: Price, qty: Qty, sink: &mut impl EventSink) {
+    pub fn replace(
+        &mut self,
+        id: OrderId,
+        price: Price,
+        qty: Qty,
+        risk: &mut impl RiskHook,
+        sink: &mut impl EventSink,
+    ) {
         let reason = if self.bad_qty(qty) {
             Err(RejectReason::BadQty)
         } else if self.bad_price(price) {
@@ -280,8 +435,29 @@ impl OrderBook {
         };
         let order = *self.orders.get(slot);
         let side = order.side();
-        if order.post_only() && self.crosses(side, price) {
-            return self.reject(id, RejectReason::WouldCross, sink);
+        let old_price = self.ladder(side).price_of(order.level());
+        let owner = risk.slot(order.account);
+        let reason = if self.halted {
+            Some(RejectReason::Halted)
+        } else if order.post_only() && self.crosses(side, price) {
+            Some(RejectReason::WouldCross)
+        } else if self.through_collar(side, price) {
+            Some(RejectReason::PriceCollar)
+        } else {
+            risk.check(
+                owner,
+                &Intent {
+                    book: self.index,
+                    side,
+                    price,
+                    qty,
+                    new_resting: false,
+                    replacing: Some((order.leaves, old_price)),
+                },
+            )
+        };
+        if let Some(reason) = reason {
+            return self.reject(id, reason, sink);
         }
         sink.event(Event::Replaced {
             symbol: self.spec.symbol,
@@ -297,11 +473,27 @@ impl OrderBook {
             depth.qty -= u128::from(order.leaves - qty);
             level.publish(depth);
             self.orders.get_mut(slot).leaves = qty;
+            risk.reduced(
+                order.account,
+                self.index,
+                side,
+                price,
+                order.leaves - qty,
+                false,
+            );
             return;
         }
         // Loses its place: leaves the queue and comes back as an aggressor.
+        risk.reduced(
+            order.account,
+            self.index,
+            side,
+            old_price,
+            order.leaves,
+            true,
+        );
         self.unlink(slot);
-        let leaves = self.match_aggressor(id, order.account, side, Some(price), qty, sink);
+        let leaves = self.match_aggressor(id, order.account, side, Some(price), qty, risk, sink);
         if leaves == 0 {
             self.ids.remove(id, &self.orders);
             self.orders.remove(slot);
@@ -310,6 +502,7 @@ impl OrderBook {
             o.set_level(new_level);
             o.leaves = leaves;
             self.append(slot);
+            risk.rested(owner, self.index, side, price, leaves);
         }
     }
 
@@ -347,6 +540,7 @@ impl OrderBook {
     /// this is one comparison with the best opposite price, inlined, and
     /// the sweep (a call with its register saves) is never entered.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn match_aggressor(
         &mut self,
         taker: OrderId,
@@ -354,6 +548,7 @@ impl OrderBook {
         side: Side,
         limit: Option<Price>,
         leaves: Qty,
+        risk: &mut impl RiskHook,
         sink: &mut impl EventSink,
     ) -> Qty {
         if let Some(limit) = limit
@@ -361,11 +556,12 @@ impl OrderBook {
         {
             return leaves;
         }
-        self.sweep(taker, account, side, limit, leaves, sink)
+        self.sweep(taker, account, side, limit, leaves, risk, sink)
     }
 
     /// `match_aggressor`'s loop, for an aggressor that may trade.
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     fn sweep(
         &mut self,
         taker: OrderId,
@@ -373,9 +569,15 @@ impl OrderBook {
         side: Side,
         limit: Option<Price>,
         mut leaves: Qty,
+        risk: &mut impl RiskHook,
         sink: &mut impl EventSink,
     ) -> Qty {
         let symbol = self.spec.symbol;
+        let book = self.index;
+        // The price of the last trade, for the collar's reference: set once
+        // at the end rather than stored on every fill.
+        let mut traded_at = None;
+        let mut taken: Qty = 0;
         let ladder = match side {
             Side::Buy => &mut self.asks,
             Side::Sell => &mut self.bids,
@@ -404,6 +606,14 @@ impl OrderBook {
                         qty: maker.leaves,
                         reason: CancelReason::SelfTrade,
                     });
+                    risk.reduced(
+                        maker.account,
+                        book,
+                        side.opposite(),
+                        price,
+                        maker.leaves,
+                        true,
+                    );
                     depth.qty -= u128::from(maker.leaves);
                 } else {
                     let q = leaves.min(maker.leaves);
@@ -417,6 +627,16 @@ impl OrderBook {
                     leaves -= q;
                     maker.leaves -= q;
                     depth.qty -= u128::from(q);
+                    risk.maker_traded(
+                        maker.account,
+                        book,
+                        side.opposite(),
+                        price,
+                        q,
+                        maker.leaves == 0,
+                    );
+                    taken += q;
+                    traded_at = Some(price);
                     if maker.leaves > 0 {
                         break;
                     }
@@ -437,6 +657,10 @@ impl OrderBook {
             if depth.count == 0 {
                 ladder.mark_empty(i);
             }
+        }
+        if let Some(price) = traded_at {
+            self.set_reference(price);
+            risk.taker_traded(risk.slot(account), book, side, price, taken);
         }
         leaves
     }
@@ -527,7 +751,11 @@ impl OrderBook {
     }
 
     /// Puts a snapshot order back at the back of its level, without matching.
-    pub(crate) fn restore(&mut self, o: &SnapshotOrder) -> Result<(), RestoreError> {
+    pub(crate) fn restore(
+        &mut self,
+        o: &SnapshotOrder,
+        risk: &mut impl RiskHook,
+    ) -> Result<(), RestoreError> {
         if self.bad_qty(o.leaves) || self.bad_price(o.price) {
             return Err(RestoreError::OutOfBand(o.id));
         }
@@ -545,6 +773,7 @@ impl OrderBook {
             .ok_or(RestoreError::BookFull(o.id))?;
         self.ids.insert(o.id, slot);
         self.append(slot);
+        risk.rested(risk.slot(o.account), self.index, o.side, o.price, o.leaves);
         Ok(())
     }
 

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use crate::book::RestingOrder;
 use crate::command::Command;
 use crate::event::Event;
+use crate::risk::{AccountLimits, CollarWidth};
 use crate::types::InstrumentSpec;
 
 /// Writes `event` as one line (with its newline).
@@ -33,6 +34,7 @@ pub fn write_event(out: &mut impl Write, event: &Event) -> io::Result<()> {
             price,
             qty,
         } => writeln!(out, "U {symbol} {id} {price} {qty}"),
+        Event::Control { action, target } => writeln!(out, "S {} {target}", action.word()),
     }
 }
 
@@ -58,7 +60,8 @@ pub fn write_instrument(out: &mut impl Write, spec: &InstrumentSpec) -> io::Resu
     )
 }
 
-/// Writes a command as an `N`, `M`, `C` or `R` line; `parse_line` reads it back.
+/// Writes a command as an `N`, `M`, `C`, `R`, `H`, `K`, `L` or `P` line;
+/// `parse_line` reads it back.
 pub fn write_command(out: &mut impl Write, command: &Command) -> io::Result<()> {
     match *command {
         Command::New {
@@ -97,6 +100,48 @@ pub fn write_command(out: &mut impl Write, command: &Command) -> io::Result<()> 
             price,
             qty,
         } => writeln!(out, "R {symbol} {id} {price} {qty}"),
+        Command::Halt { symbol, halt } => {
+            writeln!(out, "H {symbol} {}", if halt { "HALT" } else { "RESUME" })
+        }
+        Command::Block { account, block } => {
+            writeln!(out, "K {account} {}", if block { "KILL" } else { "ENABLE" })
+        }
+        Command::Limits { account, limits: l } => writeln!(
+            out,
+            "L {account} {} {} {} {} {} {}",
+            Limit(l.max_order_qty, AccountLimits::NO_LIMIT),
+            Limit(l.max_order_notional, AccountLimits::NO_LIMIT),
+            Limit(
+                l.max_open_orders.into(),
+                AccountLimits::NO_COUNT_LIMIT.into()
+            ),
+            Limit(
+                l.max_open_orders_per_instrument.into(),
+                AccountLimits::NO_COUNT_LIMIT.into()
+            ),
+            Limit(l.max_position, AccountLimits::NO_LIMIT),
+            Limit(l.credit, AccountLimits::NO_LIMIT),
+        ),
+        Command::Collar { symbol, collar } => {
+            let (width, unit) = match collar.width {
+                CollarWidth::Ticks(w) => (w, "TICKS"),
+                CollarWidth::Bps(w) => (w, "BPS"),
+            };
+            writeln!(out, "P {symbol} {} {width} {unit}", collar.reference)
+        }
+    }
+}
+
+/// A limit field: its number, or `-` when it is the "no limit" value.
+struct Limit(u64, u64);
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 == self.1 {
+            f.write_str("-")
+        } else {
+            write!(f, "{}", self.0)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Parsing one line of the replay format.
 
 use crate::command::Command;
+use crate::risk::{AccountLimits, Collar, CollarWidth};
 use crate::types::{InstrumentSpec, Side, TimeInForce};
 
 /// One meaningful line of a replay file.
@@ -15,7 +16,7 @@ pub enum Line {
 /// Why a line is not a command. Reported as `line N: <this>`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
-    #[error("unknown line type `{0}`: expected one of I, N, M, C, R")]
+    #[error("unknown line type `{0}`: expected one of I, N, M, C, R, H, K, L, P")]
     UnknownKind(String),
     #[error("`{kind}` takes {expected} fields after the letter, got {got}")]
     FieldCount {
@@ -35,6 +36,12 @@ pub enum ParseError {
     BadSide(String),
     #[error("time in force `{0}` is not GTC, IOC, FOK or POST")]
     BadTimeInForce(String),
+    #[error("{field} `{value}` is not {expected}")]
+    BadWord {
+        field: &'static str,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 /// Parses one line. Blank lines and `#` comments give `Ok(None)`.
@@ -124,9 +131,95 @@ pub fn parse_line(line: &str) -> Result<Option<Line>, ParseError> {
                 qty: number(args[3], "qty", "an unsigned 64-bit integer")?,
             })
         }
+        "H" => {
+            expect('H', &[2], "2")?;
+            Line::Command(Command::Halt {
+                symbol: number(args[0], "sym", "an unsigned 32-bit integer")?,
+                halt: word(
+                    args[1],
+                    "halt",
+                    "HALT or RESUME",
+                    &[("HALT", true), ("RESUME", false)],
+                )?,
+            })
+        }
+        "K" => {
+            expect('K', &[2], "2")?;
+            Line::Command(Command::Block {
+                account: number(args[0], "acct", "an unsigned 32-bit integer")?,
+                block: word(
+                    args[1],
+                    "kill switch",
+                    "KILL or ENABLE",
+                    &[("KILL", true), ("ENABLE", false)],
+                )?,
+            })
+        }
+        "L" => {
+            expect('L', &[7], "7")?;
+            let amount = |i: usize, field| limit(args[i], field, AccountLimits::NO_LIMIT);
+            let count = |i: usize, field| limit(args[i], field, AccountLimits::NO_COUNT_LIMIT);
+            Line::Command(Command::Limits {
+                account: number(args[0], "acct", "an unsigned 32-bit integer")?,
+                limits: AccountLimits {
+                    max_order_qty: amount(1, "qty limit")?,
+                    max_order_notional: amount(2, "notional limit")?,
+                    max_open_orders: count(3, "open limit")?,
+                    max_open_orders_per_instrument: count(4, "open_per_sym limit")?,
+                    max_position: amount(5, "position limit")?,
+                    credit: amount(6, "credit limit")?,
+                },
+            })
+        }
+        "P" => {
+            expect('P', &[4], "4")?;
+            let width = number(args[2], "width", "an unsigned 64-bit integer")?;
+            Line::Command(Command::Collar {
+                symbol: number(args[0], "sym", "an unsigned 32-bit integer")?,
+                collar: Collar {
+                    reference: number(args[1], "reference", "a signed 64-bit integer")?,
+                    width: word(
+                        args[3],
+                        "collar unit",
+                        "TICKS or BPS",
+                        &[
+                            ("TICKS", CollarWidth::Ticks(width)),
+                            ("BPS", CollarWidth::Bps(width)),
+                        ],
+                    )?,
+                },
+            })
+        }
         other => return Err(ParseError::UnknownKind(truncated(other))),
     };
     Ok(Some(parsed))
+}
+
+/// One of a few fixed words.
+fn word<T: Copy>(
+    value: &str,
+    field: &'static str,
+    expected: &'static str,
+    words: &[(&str, T)],
+) -> Result<T, ParseError> {
+    words
+        .iter()
+        .find(|(w, _)| *w == value)
+        .map(|&(_, t)| t)
+        .ok_or_else(|| ParseError::BadWord {
+            field,
+            value: truncated(value),
+            expected,
+        })
+}
+
+/// A limit: a number, or `-` for none (`none`).
+fn limit<T: std::str::FromStr>(value: &str, field: &'static str, none: T) -> Result<T, ParseError> {
+    if value == "-" {
+        Ok(none)
+    } else {
+        number(value, field, "an unsigned integer or `-`")
+    }
 }
 
 fn number<T: std::str::FromStr>(
@@ -263,7 +356,16 @@ mod tests {
         let err = |l: &str| parse_line(l).unwrap_err().to_string();
         assert_eq!(
             err("X 1"),
-            "unknown line type `X`: expected one of I, N, M, C, R"
+            "unknown line type `X`: expected one of I, N, M, C, R, H, K, L, P"
+        );
+        assert_eq!(err("H 1 STOP"), "halt `STOP` is not HALT or RESUME");
+        assert_eq!(
+            err("L 7 1 2 3 4 5 x"),
+            "credit limit `x` is not an unsigned integer or `-`"
+        );
+        assert_eq!(
+            err("P 1 100 5 PCT"),
+            "collar unit `PCT` is not TICKS or BPS"
         );
         assert_eq!(err("C 1"), "`C` takes 2 fields after the letter, got 1");
         assert_eq!(

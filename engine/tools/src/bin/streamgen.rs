@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use matching::text::{write_command, write_instrument};
+use matching::{AccountLimits, Collar, CollarWidth, Command};
 use testkit::workload::{WorkloadConfig, generate};
 
 /// Generate a realistic order stream: ~50% passive adds near the touch,
@@ -25,6 +26,13 @@ struct Args {
     accounts: u32,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Start with an `L` line for every account and a `P` collar for every
+    /// instrument, with limits so wide they never refuse: the stream's
+    /// events are the same but for those lines' `S` answers, and every
+    /// order runs every pre-trade check (the cost of risk, measured with
+    /// `replay --bench`; docs/performance.md, "Pre-trade risk").
+    #[arg(long)]
+    risk: bool,
 }
 
 fn main() -> ExitCode {
@@ -47,11 +55,21 @@ fn main() -> ExitCode {
     let written = (|| -> io::Result<()> {
         writeln!(
             out,
-            "# streamgen --commands {} --resting {} --instruments {} --accounts {} --seed {}",
-            args.commands, args.resting, args.instruments, args.accounts, args.seed
+            "# streamgen --commands {} --resting {} --instruments {} --accounts {} --seed {}{}",
+            args.commands,
+            args.resting,
+            args.instruments,
+            args.accounts,
+            args.seed,
+            if args.risk { " --risk" } else { "" }
         )?;
         for spec in &workload.instruments {
             write_instrument(&mut out, spec)?;
+        }
+        if args.risk {
+            for command in wide_controls(&workload.instruments, args.accounts) {
+                write_command(&mut out, &command)?;
+            }
         }
         for command in &workload.commands {
             write_command(&mut out, command)?;
@@ -66,4 +84,32 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Limits for accounts `1..=accounts` and a collar per instrument, all
+/// finite (so every check runs) and too wide to refuse anything in the
+/// workload.
+fn wide_controls(instruments: &[matching::InstrumentSpec], accounts: u32) -> Vec<Command> {
+    let limits = AccountLimits {
+        max_order_qty: 1 << 40,
+        max_order_notional: 1 << 62,
+        max_open_orders: 1 << 30,
+        max_open_orders_per_instrument: 1 << 30,
+        max_position: 1 << 50,
+        credit: 1 << 62,
+    };
+    let mut out: Vec<Command> = (1..=accounts.max(1))
+        .map(|account| Command::Limits { account, limits })
+        .collect();
+    for spec in instruments {
+        let width = (i128::from(spec.max_price) - i128::from(spec.min_price)).max(0) as u64;
+        out.push(Command::Collar {
+            symbol: spec.symbol,
+            collar: Collar {
+                reference: spec.min_price / 2 + spec.max_price / 2,
+                width: CollarWidth::Ticks(width),
+            },
+        });
+    }
+    out
 }

@@ -7,7 +7,12 @@
 //! so they include the timer's own cost. The timer reads the TSC through
 //! `quanta`, a fraction of the cost of `Instant::now` through the vDSO;
 //! the conversion to nanoseconds happens after the second read, outside
-//! the timed span. docs/performance.md, section "Engine: `replay
+//! the timed span. A third pass times the naive reference book
+//! (`testkit::naive`) on the same order commands, so every run reports the
+//! engine's speed against it (`vs_naive`): the naive book's controls scan
+//! the books by design, so its pass leaves the control lines (`H`, `K`,
+//! `L`, `P`) out, and measures the plain naive book a risk-checked engine
+//! is compared with. docs/performance.md, section "Engine: `replay
 //! --bench`", has the figures, timer included.
 
 use std::fs::File;
@@ -97,6 +102,27 @@ pub fn run(path: &Path, mut config: EngineConfig) -> Result<(), Failure> {
     }
     black_box((sink.events, sink.traded));
 
+    // Pass 3: the naive book, throughput only.
+    let mut naive = testkit::naive::NaiveEngine::new();
+    for spec in &instruments {
+        naive
+            .add_instrument(*spec)
+            .map_err(|e| failure(format!("replay: {e}"), 2))?;
+    }
+    let orders: Vec<Command> = commands.iter().filter(|c| c.is_order()).copied().collect();
+    let mut naive_sink = CountingSink::default();
+    let start = Instant::now();
+    for command in &orders {
+        naive.execute(black_box(command), &mut naive_sink);
+    }
+    let naive_seconds = start.elapsed().as_secs_f64();
+    black_box((naive_sink.events, naive_sink.traded));
+    let naive_per_sec = if naive_seconds > 0.0 {
+        orders.len() as f64 / naive_seconds
+    } else {
+        0.0
+    };
+
     let n = commands.len();
     let per_sec = if seconds > 0.0 {
         n as f64 / seconds
@@ -105,12 +131,18 @@ pub fn run(path: &Path, mut config: EngineConfig) -> Result<(), Failure> {
     };
     println!(
         "{{\"commands\":{n},\"seconds\":{seconds:.6},\"commands_per_sec\":{per_sec:.0},\
-         \"p50_ns\":{},\"p99_ns\":{},\"p999_ns\":{},\"max_ns\":{},\"events\":{},\"resting_at_end\":{resting}}}",
+         \"p50_ns\":{},\"p99_ns\":{},\"p999_ns\":{},\"max_ns\":{},\"events\":{},\"resting_at_end\":{resting},\
+         \"naive_commands_per_sec\":{naive_per_sec:.0},\"vs_naive\":{:.2}}}",
         histogram.value_at_quantile(0.50),
         histogram.value_at_quantile(0.99),
         histogram.value_at_quantile(0.999),
         histogram.max(),
         sink.events,
+        if naive_per_sec > 0.0 {
+            per_sec / naive_per_sec
+        } else {
+            0.0
+        },
     );
     Ok(())
 }
