@@ -78,13 +78,13 @@ impl Wide {
     }
 }
 
-/// `true` when `value` is above `limit`, a field of `AccountLimits` whose
-/// maximum means none (`-`): an order's notional (up to 2^127), an
-/// exposure or a credit use can be above `u64::MAX` and must still pass a
-/// `-` limit.
+/// `true` when `value` is above `limit`. Only for a limit that is set: a
+/// `-` limit (the field's maximum) is no limit, and an order's notional
+/// (up to 2^127) or a credit use can be above `u64::MAX`, so the caller
+/// skips the check for it (`has_notional`, `has_credit`).
 #[inline(always)]
 fn over(value: u128, limit: u64) -> bool {
-    limit != AccountLimits::NO_LIMIT && value > u128::from(limit)
+    value > u128::from(limit)
 }
 
 /// A tracked account's own state (its holdings are `Risk`'s).
@@ -113,6 +113,18 @@ pub(crate) struct Tracked {
     open_notional: Wide,
     /// `Σ Holding::position_notional`.
     position_notional: Wide,
+}
+
+/// `|position| × |price|`, saturated (it is above every limit long
+/// before). A position within `u64` (all but absurd ones) takes one
+/// multiply that cannot overflow.
+#[inline(always)]
+fn position_notional(position: i128, price: Price) -> u128 {
+    let size = position.unsigned_abs();
+    match u64::try_from(size) {
+        Ok(size) => u128::from(size) * u128::from(price.unsigned_abs()),
+        Err(_) => size.saturating_mul(u128::from(price.unsigned_abs())),
+    }
 }
 
 #[inline(always)]
@@ -162,10 +174,7 @@ impl Tracked {
         for h in holdings {
             h.open_buy = 0;
             h.open_sell = 0;
-            h.position_notional = h
-                .position
-                .unsigned_abs()
-                .saturating_mul(u128::from(h.last_fill.unsigned_abs()));
+            h.position_notional = position_notional(h.position, h.last_fill);
             self.position_notional.add(h.position_notional);
         }
     }
@@ -217,7 +226,8 @@ impl Tracked {
             // At most 2^64 orders of at most 2^64 each: the sums fit in
             // i128 with room to spare.
             let exposure = position + (open_same_side - old_qty) as i128 + i128::from(o.qty);
-            if exposure > 0 && over(exposure.unsigned_abs(), limits.max_position) {
+            // `has_position`: the limit is set, so a plain comparison.
+            if exposure > i128::from(limits.max_position) {
                 return Some(RejectReason::RiskPosition);
             }
         }
@@ -286,9 +296,7 @@ impl Tracked {
             return;
         }
         let old = h.position_notional;
-        h.position_notional = position
-            .unsigned_abs()
-            .saturating_mul(u128::from(last_fill.unsigned_abs()));
+        h.position_notional = position_notional(position, last_fill);
         self.position_notional.sub(old);
         self.position_notional.add(h.position_notional);
     }

@@ -33,6 +33,11 @@ struct Args {
     /// `replay --bench`; docs/performance.md, "Pre-trade risk").
     #[arg(long)]
     risk: bool,
+    /// As `--risk`, with only the limits a gateway sets by default (the
+    /// open-order counts) and the collar: the cost of risk as a venue
+    /// running on its defaults pays it.
+    #[arg(long, conflicts_with = "risk")]
+    risk_counts: bool,
 }
 
 fn main() -> ExitCode {
@@ -61,13 +66,19 @@ fn main() -> ExitCode {
             args.instruments,
             args.accounts,
             args.seed,
-            if args.risk { " --risk" } else { "" }
+            if args.risk {
+                " --risk"
+            } else if args.risk_counts {
+                " --risk-counts"
+            } else {
+                ""
+            }
         )?;
         for spec in &workload.instruments {
             write_instrument(&mut out, spec)?;
         }
-        if args.risk {
-            for command in wide_controls(&workload.instruments, args.accounts) {
+        if args.risk || args.risk_counts {
+            for command in wide_controls(&workload.instruments, args.accounts, args.risk_counts) {
                 write_command(&mut out, &command)?;
             }
         }
@@ -86,17 +97,29 @@ fn main() -> ExitCode {
     }
 }
 
-/// Limits for accounts `1..=accounts` and a collar per instrument, all
-/// finite (so every check runs) and too wide to refuse anything in the
-/// workload.
-fn wide_controls(instruments: &[matching::InstrumentSpec], accounts: u32) -> Vec<Command> {
-    let limits = AccountLimits {
-        max_order_qty: 1 << 40,
-        max_order_notional: 1 << 62,
-        max_open_orders: 1 << 30,
-        max_open_orders_per_instrument: 1 << 30,
-        max_position: 1 << 50,
-        credit: 1 << 62,
+/// Limits for accounts `1..=accounts` and a collar per instrument, too
+/// wide to refuse anything in the workload: every limit finite (so every
+/// check runs), or with `counts_only` just the open-order counts.
+fn wide_controls(
+    instruments: &[matching::InstrumentSpec],
+    accounts: u32,
+    counts_only: bool,
+) -> Vec<Command> {
+    let limits = if counts_only {
+        AccountLimits {
+            max_open_orders: 1 << 30,
+            max_open_orders_per_instrument: 1 << 30,
+            ..AccountLimits::NONE
+        }
+    } else {
+        AccountLimits {
+            max_order_qty: 1 << 40,
+            max_order_notional: 1 << 62,
+            max_open_orders: 1 << 30,
+            max_open_orders_per_instrument: 1 << 30,
+            max_position: 1 << 50,
+            credit: 1 << 62,
+        }
     };
     let mut out: Vec<Command> = (1..=accounts.max(1))
         .map(|account| Command::Limits { account, limits })
