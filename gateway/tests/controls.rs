@@ -461,3 +461,31 @@ fn a_hostile_run_leaves_a_well_behaved_client_fully_served() {
     assert!(served_in < Duration::from_secs(60), "{served_in:?}");
     gw.shutdown().unwrap();
 }
+
+/// With the default limits one account cannot fill a book: at a quarter of
+/// this test gateway's books (4,096 orders) it is refused, and another
+/// account still rests orders there.
+#[test]
+fn one_account_cannot_fill_a_book_with_the_default_limits() {
+    let dir = TempDir::new("controls-book-full");
+    let config = controls_config(&dir);
+    let per_book = config.pipeline.engine.max_orders_per_book;
+    let gw = Gateway::start(config).unwrap();
+    let mut t = logon(gw.local_addr(), PLAIN);
+    let quarter = u64::from(per_book / 4);
+    for coid in 1..=quarter {
+        order(&mut t, coid, 1, Side::Buy, 10 + (coid % 50) as i64, 1);
+    }
+    for _ in 1..=quarter {
+        t.expect("accepted", |m| matches!(m, ServerMessage::Accepted(_)));
+    }
+    order(&mut t, quarter + 1, 1, Side::Buy, 10, 1);
+    assert_eq!(
+        answer(&mut t, quarter + 1),
+        Some(OrderRejectReason::RiskOpenOrdersInstrument)
+    );
+    let mut other = logon(gw.local_addr(), LIMITED);
+    order(&mut other, 1, 1, Side::Buy, 10, 1);
+    assert_eq!(answer(&mut other, 1), None);
+    gw.shutdown().unwrap();
+}

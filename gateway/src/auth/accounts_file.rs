@@ -151,13 +151,13 @@ impl Accounts {
         self.by_id.get(&id)
     }
 
-    /// Every trading account's limits, ids ascending: what the gateway
-    /// sequences at start.
-    pub fn trader_limits(&self) -> Vec<(u32, matching::AccountLimits)> {
+    /// Every trading account's limits, ids ascending, for books of
+    /// `orders_per_book` resting orders: what the gateway sequences at start.
+    pub fn trader_limits(&self, orders_per_book: u32) -> Vec<(u32, matching::AccountLimits)> {
         self.by_id
             .iter()
             .filter(|(_, e)| e.role == Role::Trader)
-            .map(|(&id, e)| (id, e.limits.over(self.defaults).resolve()))
+            .map(|(&id, e)| (id, e.limits.over(self.defaults).resolve(orders_per_book)))
             .collect()
     }
 

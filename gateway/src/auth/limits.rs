@@ -29,7 +29,8 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_MAX_OPEN_ORDERS: u32 = 100_000;
 /// Resting orders one account may have in one instrument, with no limit in
 /// the file: below the gateway's orders per book (2^18 by default), so one
-/// account alone cannot fill a book.
+/// account alone cannot fill a book. With smaller books, a quarter of a
+/// book (`LimitFields::resolve`).
 pub const DEFAULT_MAX_OPEN_ORDERS_PER_INSTRUMENT: u32 = 25_000;
 
 /// Limits as a file states them: any field may be left out.
@@ -71,15 +72,15 @@ impl LimitFields {
     }
 
     /// The engine's limits: unset fields have none, but for the open-order
-    /// defaults.
-    pub fn resolve(self) -> AccountLimits {
+    /// defaults, the one per instrument at most a quarter of a book of
+    /// `orders_per_book`, so that no account alone can fill one.
+    pub fn resolve(self, orders_per_book: u32) -> AccountLimits {
+        let per_book = DEFAULT_MAX_OPEN_ORDERS_PER_INSTRUMENT.min((orders_per_book / 4).max(1));
         AccountLimits {
             max_order_qty: self.max_order_qty.unwrap_or(AccountLimits::NO_LIMIT),
             max_order_notional: self.max_order_notional.unwrap_or(AccountLimits::NO_LIMIT),
             max_open_orders: self.max_open_orders.unwrap_or(DEFAULT_MAX_OPEN_ORDERS),
-            max_open_orders_per_instrument: self
-                .max_open_orders_per_instrument
-                .unwrap_or(DEFAULT_MAX_OPEN_ORDERS_PER_INSTRUMENT),
+            max_open_orders_per_instrument: self.max_open_orders_per_instrument.unwrap_or(per_book),
             max_position: self.max_position.unwrap_or(AccountLimits::NO_LIMIT),
             credit: self.credit.unwrap_or(AccountLimits::NO_LIMIT),
         }
@@ -102,7 +103,7 @@ mod tests {
             credit: Some(1000),
             ..LimitFields::default()
         };
-        let l = own.over(defaults).resolve();
+        let l = own.over(defaults).resolve(1 << 18);
         assert_eq!(l.max_order_qty, 5);
         assert_eq!(l.max_open_orders, 10);
         assert_eq!(l.credit, 1000);
@@ -111,7 +112,10 @@ mod tests {
             l.max_open_orders_per_instrument,
             DEFAULT_MAX_OPEN_ORDERS_PER_INSTRUMENT
         );
-        let none = LimitFields::default().resolve();
+        let none = LimitFields::default().resolve(1 << 18);
         assert_eq!(none.max_open_orders, DEFAULT_MAX_OPEN_ORDERS);
+        // Small books: a quarter of one.
+        let small = LimitFields::default().resolve(4096);
+        assert_eq!(small.max_open_orders_per_instrument, 1024);
     }
 }

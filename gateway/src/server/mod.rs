@@ -185,9 +185,21 @@ impl Gateway {
         let held = pipeline.recovered_controls();
         let mut startup: Vec<matching::Command> = Vec::new();
         if let Some(Auth::Accounts(accounts)) = &config.auth {
+            let per_book = config.pipeline.engine.max_orders_per_book;
+            let limits = accounts.trader_limits(per_book);
+            for (account, l) in &limits {
+                if l.max_open_orders_per_instrument >= per_book {
+                    tracing::warn!(
+                        account,
+                        max_open_orders_per_instrument = l.max_open_orders_per_instrument,
+                        orders_per_book = per_book,
+                        "this account alone may fill a book (BOOK_FULL for everyone): set its \
+                         max_open_orders_per_instrument below --max-orders-per-book"
+                    );
+                }
+            }
             startup.extend(
-                accounts
-                    .trader_limits()
+                limits
                     .into_iter()
                     .filter(|&(account, limits)| {
                         !held
