@@ -36,9 +36,10 @@ use crate::protocol::WireCode;
 
 type Labels = Vec<(String, String)>;
 
-/// `OrderRejectReason` codes from here on are controls' and pre-trade
-/// risk's refusals (HALTED .. RISK_CREDIT).
-const FIRST_RISK_CODE: u32 = 9;
+/// `OrderRejectReason` codes from this one on are controls' and pre-trade
+/// risk's refusals (HALTED .. RISK_CREDIT; codes.rs keeps them last).
+const FIRST_RISK_REASON: crate::protocol::OrderRejectReason =
+    crate::protocol::OrderRejectReason::Halted;
 
 /// The totals the poll loop keeps, in plain integers, and hands over each
 /// tick.
@@ -410,7 +411,7 @@ impl Metrics {
                 ("reason".to_string(), reason),
             ];
             self.rejects.get_or_create(&labels).inc_by(n - was);
-            if kind == "order" && code as u32 >= FIRST_RISK_CODE {
+            if kind == "order" && code as u32 >= FIRST_RISK_REASON.code() {
                 self.risk_refusals
                     .get_or_create(&labels[1..].to_vec())
                     .inc_by(n - was);

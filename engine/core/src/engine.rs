@@ -120,9 +120,13 @@ impl Engine {
             | Command::Collar { symbol, .. } => symbol,
             Command::Block { account, block } => return self.block(account, block, sink),
             Command::Limits { account, limits } => {
-                let slot = self.track(account);
-                if self.risk.set_limits(slot, limits) {
-                    self.recount(slot, account);
+                let (slot, new) = self.risk.track(account);
+                // Limits that need the sums switch them on: the one scan
+                // below counts them with the orders (or alone, for an
+                // account already tracked).
+                let sums = self.risk.set_limits(slot, limits);
+                if new || sums {
+                    self.count_in(slot, account, new);
                 }
                 return sink.event(Event::Control {
                     action: ControlAction::LimitsSet,
@@ -149,7 +153,10 @@ impl Engine {
 
     /// `K`: blocks or unblocks `account`.
     fn block(&mut self, account: Account, block: bool, sink: &mut impl EventSink) {
-        let slot = self.track(account);
+        let (slot, new) = self.risk.track(account);
+        if new {
+            self.count_in(slot, account, true);
+        }
         self.risk.account_mut(slot).blocked = block;
         sink.event(Event::Control {
             action: if block {
@@ -161,36 +168,25 @@ impl Engine {
         });
     }
 
-    /// Adds every resting order of `account` (in `slot`) to its sums, which
-    /// a limit that needs them has just switched on. Control path: scans
-    /// the books, like the start of tracking.
-    fn recount(&mut self, slot: usize, account: Account) {
+    /// Counts the resting orders of `account` (in `slot`) in: as orders
+    /// (`new`: tracking starts, docs/matching.md: at its first `L` or `K`
+    /// line), which adds them to the sums too if these are kept; or, for an
+    /// account already tracked whose sums a limit has just switched on, to
+    /// the sums only. Control path: scans the books.
+    fn count_in(&mut self, slot: usize, account: Account, new: bool) {
         for book in &self.books {
             book.for_each_order(|o| {
-                if o.account == account {
-                    self.risk
-                        .count_sums(slot, book.index(), o.side, o.price, o.leaves);
+                if o.account != account {
+                    return;
+                }
+                let (b, side, price, leaves) = (book.index(), o.side, o.price, o.leaves);
+                if new {
+                    self.risk.count_resting(slot, b, side, price, leaves);
+                } else {
+                    self.risk.count_sums(slot, b, side, price, leaves);
                 }
             });
         }
-    }
-
-    /// The tracked state of `account`; an account tracked for the first
-    /// time has its resting orders counted in (docs/matching.md: tracking
-    /// starts at its first `L` or `K` line). Control path: scans the books.
-    fn track(&mut self, account: Account) -> usize {
-        let (slot, new) = self.risk.track(account);
-        if new {
-            for book in &self.books {
-                book.for_each_order(|o| {
-                    if o.account == account {
-                        self.risk
-                            .count_resting(slot, book.index(), o.side, o.price, o.leaves);
-                    }
-                });
-            }
-        }
-        slot
     }
 
     /// The instruments, in ascending symbol order.
