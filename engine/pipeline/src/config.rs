@@ -1,9 +1,11 @@
 //! Everything a pipeline is started with, and what can go wrong starting it.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::health::StageFailure;
 use super::placement::Placement;
+use super::replicator::Replicator;
 use super::topology::{Topology, TopologyError};
 use super::wait::{WaitSetting, isolated_cores};
 use journal::{Durability, JournalError, SegmentRetention, WriterOptions};
@@ -57,6 +59,10 @@ pub struct PipelineConfig {
     /// spins only on isolated cores, and is adaptive (spin briefly, then
     /// sleep until rung) everywhere else.
     pub wait: WaitSetting,
+    /// A replicated log (`replicator.rs`): J hands it every batch, and O
+    /// releases only what it says the cluster committed. `None`: a single
+    /// node, O gated on this machine's journal.
+    pub replication: Option<Arc<dyn Replicator>>,
 }
 
 impl PipelineConfig {
@@ -79,6 +85,7 @@ impl PipelineConfig {
             retain_segments: SegmentRetention::All,
             placement: Placement::Threads,
             wait: WaitSetting::Auto,
+            replication: None,
         }
     }
 

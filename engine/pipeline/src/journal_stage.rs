@@ -12,6 +12,7 @@ use std::time::Instant;
 use super::gate::DurableGate;
 use super::guard::{guarded, guarded_batch};
 use super::health::Health;
+use super::replicator::Replicator;
 use super::slots::Inbound;
 use super::stats::PipelineStats;
 use journal::JournalWriter;
@@ -25,7 +26,20 @@ pub(crate) struct JournalStage {
     stats: Arc<PipelineStats>,
     /// Commits fsync (durability `fsync`): time them.
     timed: bool,
+    /// A cluster's log (`replicator.rs`), with the batch being gathered for it.
+    replication: Option<Replication>,
 }
+
+/// The batch J gathers for the replicator: the same records it journals.
+struct Replication {
+    replicator: Arc<dyn Replicator>,
+    records: Vec<u8>,
+    first: u64,
+}
+
+/// Bytes a replicated batch starts with room for: a full batch of the
+/// largest records allocates once (the log library takes the batch by value).
+const BATCH_CAPACITY: usize = 16 << 10;
 
 impl JournalStage {
     pub fn new(
@@ -34,6 +48,7 @@ impl JournalStage {
         health: Arc<Health>,
         stats: Arc<PipelineStats>,
         timed: bool,
+        replicator: Option<Arc<dyn Replicator>>,
     ) -> Self {
         JournalStage {
             writer: Some(writer),
@@ -41,6 +56,11 @@ impl JournalStage {
             health,
             stats,
             timed,
+            replication: replicator.map(|replicator| Replication {
+                replicator,
+                records: Vec::with_capacity(BATCH_CAPACITY),
+                first: 0,
+            }),
         }
     }
 
@@ -75,7 +95,17 @@ impl JournalStage {
         if let Err(e) = writer.append(slot.seq, slot.ts_ns, &slot.command) {
             return self.health.fail(STAGE, e.to_string());
         }
+        if let Some(r) = self.replication.as_mut() {
+            if r.records.is_empty() {
+                r.first = slot.seq;
+            }
+            journal::record::encode(&mut r.records, slot.seq, slot.ts_ns, &slot.command);
+        }
         if end_of_batch {
+            if let Some(r) = self.replication.as_mut() {
+                let records = std::mem::replace(&mut r.records, Vec::with_capacity(BATCH_CAPACITY));
+                r.replicator.replicate(records, r.first, slot.seq);
+            }
             let started = self.timed.then(Instant::now);
             match writer.commit() {
                 Ok(durable) => self.gate.publish(durable),

@@ -7,7 +7,8 @@
 //! slot types), `publisher` (commands in), `journal_stage` (J),
 //! `matching_stage` (M), `output_stage` (O), `hosted` (those stages as
 //! pollers the publisher's thread drives), `gate` (the durable sequence J
-//! publishes and O waits on), `wait` (spin / yield / park), `health` and
+//! publishes and O waits on), `replicator` (the seam a replicated log
+//! plugs into: O then waits on what the cluster committed), `wait` (spin / yield / park), `health` and
 //! `guard` (a failed stage stops the pipeline with its name), `handle` (the
 //! running `Pipeline`). `docs/pipeline.md` explains the design, and
 //! `docs/architecture.md` maps every crate.
@@ -24,6 +25,7 @@ mod matching_stage;
 mod output_stage;
 mod placement;
 mod publisher;
+mod replicator;
 mod slots;
 mod snapshots;
 mod startup;
@@ -38,6 +40,7 @@ pub use health::StageFailure;
 pub use output_stage::OutputSink;
 pub use placement::Placement;
 pub use publisher::Publisher;
+pub use replicator::Replicator;
 pub use slots::{Inbound, Output};
 pub use stats::{FSYNC_BUCKETS, FsyncStats, PipelineStats, StageCounters};
 pub use topology::{Topology, TopologyError};

@@ -25,6 +25,8 @@ use matching::types::Side;
 /// ```text
 ///  Publisher ──▶ inbound ring ──┬──▶ J  journal: append; per batch commit
 ///  (gateway)    (Inbound slots) │        → DurableGate ─────────────┐
+///                               │        (with a Replicator: batch → cluster,
+///                               │         whose commit moves O's gate instead)
 ///                               └──▶ M  matching: execute            │
 ///                                       → outbound ring (Output) ──▶ O  output:
 ///                                                                       wait for gate,
@@ -72,6 +74,16 @@ pub fn start(
     let started = open_or_create(&config)?;
     let health = Arc::new(Health::default());
     let gate = Arc::new(DurableGate::new(started.last_seq));
+    // What O waits on: the journal's gate, or with a replicator the
+    // cluster's commit, which only the replicator moves (replicator.rs).
+    let release = match &config.replication {
+        None => Arc::clone(&gate),
+        Some(replicator) => {
+            let release = Arc::new(DurableGate::new(started.last_seq));
+            replicator.attach(Arc::clone(&release));
+            release
+        }
+    };
     let depth = started
         .engine
         .instruments()
@@ -99,14 +111,19 @@ pub fn start(
     let stats = Arc::new(PipelineStats::default());
     stats.set_bells(inbound_bell, outbound_bell);
     let output_stage = {
-        let (gate, health, stats) = (Arc::clone(&gate), Arc::clone(&health), Arc::clone(&stats));
+        let (gate, health, stats) = (
+            Arc::clone(&release),
+            Arc::clone(&health),
+            Arc::clone(&stats),
+        );
         move || OutputStage::new(sink, gate, health, o_wait, stats)
     };
     let journal_stage = {
         let (gate, health, writer) = (Arc::clone(&gate), Arc::clone(&health), started.writer);
         let stats = Arc::clone(&stats);
         let timed = config.durability == journal::Durability::Fsync;
-        move || JournalStage::new(writer, gate, health, stats, timed)
+        let replicator = config.replication.clone();
+        move || JournalStage::new(writer, gate, health, stats, timed, replicator)
     };
 
     // O: the outbound ring's consumer.

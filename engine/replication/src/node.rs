@@ -1,0 +1,457 @@
+//! One replica: the thread that drives raft-rs's `RawNode`.
+//!
+//! ```text
+//!  leader:   J ──batch──▶ inbox ─▶ raft thread ─▶ log store (write/fsync) ─▶ peers
+//!                                      │ majority has it (committed)
+//!                                      └──▶ release gate ──▶ O sends reports
+//!  follower: peers ─▶ inbox ─▶ raft thread ─▶ log store ─▶ ack
+//!                                      │ committed
+//!                                      └──▶ `Committed` batches ─▶ the node's own
+//!                                           pipeline (same seqs, same ingest times)
+//! ```
+//!
+//! The thread sleeps on its inbox between Raft's ticks (`membership::TICK`),
+//! so an idle node costs a wake-up per tick, not a core. Everything it
+//! shares with the pipeline's side is in `Shared`: the role, the leader,
+//! and two signals the node's owner acts on: `can_lead` (this node leads
+//! and holds every committed command: open order entry) and `deposed` (it
+//! was serving and has lost the lead: stop, and restart from what is
+//! committed, since its engine may have run commands that never will be).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use journal::Durability;
+use pipeline::Replicator;
+use pipeline::gate::DurableGate;
+use raft::prelude::{Entry, EntryType, Message};
+use raft::storage::MemStorage;
+use raft::{Config, RawNode, StateRole, Storage as _};
+
+use crate::batch;
+use crate::error::ReplicationError;
+use crate::log_store::LogStore;
+use crate::membership::{Membership, TICK};
+use crate::transport::Transport;
+
+/// What the raft thread is handed.
+#[derive(Debug)]
+pub enum Input {
+    /// A journal batch to replicate (leader), framed by `batch::encode`.
+    Propose(Vec<u8>),
+    /// A message from a peer.
+    Raft(Box<Message>),
+}
+
+/// A committed batch for a node's own pipeline to apply, in order.
+#[derive(Debug)]
+pub struct Committed {
+    /// `batch::encode`d journal records; apply those past the engine's last sequence.
+    pub data: Vec<u8>,
+    pub first: u64,
+    pub last: u64,
+}
+
+/// How a replica is started.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub id: u64,
+    pub membership: Membership,
+    /// Where this node's Raft log lives.
+    pub dir: PathBuf,
+    /// How this node's own copy of the log is made durable before it is
+    /// acknowledged: `os` (a write) or `fsync` (a write and an fdatasync).
+    pub durability: Durability,
+    /// The last command this node's engine holds (its journal's last
+    /// sequence). Committed batches after it are handed to the owner.
+    pub engine_seq: u64,
+}
+
+/// The state the raft thread shares with the node's owner.
+#[derive(Debug, Default)]
+struct Shared {
+    leader: AtomicU64,
+    term: AtomicU64,
+    is_leader: AtomicBool,
+    /// The last command a majority holds.
+    committed_seq: AtomicU64,
+    can_lead: AtomicBool,
+    /// Set once the release gate is attached (the node serves clients).
+    serving: AtomicBool,
+    deposed: AtomicBool,
+    failed: OnceLock<String>,
+    release: OnceLock<Arc<DurableGate>>,
+    wake: OnceLock<WakeHook>,
+}
+
+/// What wakes the node's owner (a `mio::Waker` in the gateway).
+struct WakeHook(Box<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for WakeHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WakeHook")
+    }
+}
+
+impl Shared {
+    fn wake(&self) {
+        if let Some(wake) = self.wake.get() {
+            (wake.0)();
+        }
+    }
+}
+
+/// A running replica: its raft thread, and what the owner asks of it.
+#[derive(Debug)]
+pub struct Node {
+    id: u64,
+    shared: Arc<Shared>,
+    inbox: Sender<Input>,
+    committed: Option<Receiver<Committed>>,
+    thread: Option<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+}
+
+/// The last command a node's Raft log says is committed: where a
+/// restarting node must cut its journal back to, since anything after it
+/// may have been run by this node as leader and never committed.
+pub fn committed_seq(dir: &std::path::Path) -> Result<u64, ReplicationError> {
+    let log = LogStore::open(dir, &[], Durability::None)?;
+    let storage = log.storage();
+    let commit = storage.rl().hard_state().commit;
+    Ok(last_seq_through(&storage, commit))
+}
+
+/// The last sequence in the batches at indexes `..=index`.
+fn last_seq_through(storage: &MemStorage, index: u64) -> u64 {
+    let first = storage.first_index().unwrap_or(1);
+    let mut last = 0;
+    let mut i = index;
+    while i >= first && i > 0 {
+        if let Ok(es) = storage.entries(i, i + 1, None, raft::GetEntriesContext::empty(false))
+            && let Some((_, l)) = es.first().and_then(|e| batch::span(&e.data))
+        {
+            last = l;
+            break;
+        }
+        i -= 1;
+    }
+    last
+}
+
+impl Node {
+    /// Opens the node's Raft log and starts its thread. `transport` is
+    /// given the node's inbox and returns how the node reaches its peers.
+    pub fn start(
+        config: NodeConfig,
+        transport: impl FnOnce(Sender<Input>) -> Result<Box<dyn Transport>, ReplicationError>,
+    ) -> Result<Node, ReplicationError> {
+        let membership = &config.membership;
+        membership.member(config.id)?;
+        let store = LogStore::open(&config.dir, &membership.ids(), config.durability)?;
+        let storage = store.storage();
+        let commit = storage.rl().hard_state().commit;
+        // Applied: the longest committed prefix whose batches the engine
+        // already holds. Batches after it are handed over again; the owner
+        // skips the commands it has (a batch may have been half-journaled).
+        let mut applied = storage.first_index()?.saturating_sub(1);
+        let last_index = storage.last_index()?;
+        for i in applied + 1..=commit.min(last_index) {
+            let es = storage.entries(i, i + 1, None, raft::GetEntriesContext::empty(false))?;
+            match es.first().and_then(|e| batch::span(&e.data)) {
+                Some((_, last)) if last > config.engine_seq => break,
+                _ => applied = i,
+            }
+        }
+        let raft_config = Config {
+            id: config.id,
+            election_tick: membership.election_ticks(),
+            heartbeat_tick: membership.heartbeat_ticks(),
+            applied,
+            max_size_per_msg: 1 << 20,
+            max_inflight_msgs: 256,
+            // An isolated leader steps down after an election timeout
+            // without a majority's answers; with pre-vote, a node cut off
+            // and back does not depose a healthy leader.
+            check_quorum: true,
+            pre_vote: true,
+            ..Config::default()
+        };
+        raft_config.validate()?;
+        let raw = RawNode::new(&raft_config, storage, &crate::logger::logger(config.id))?;
+        let (inbox, rx) = channel();
+        let transport = transport(inbox.clone())?;
+        let (committed_tx, committed_rx) = channel();
+        let shared = Arc::new(Shared::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut driver = Driver {
+            raw,
+            store,
+            transport,
+            shared: Arc::clone(&shared),
+            committed: committed_tx,
+            handed_seq: config.engine_seq,
+            was_leader: false,
+        };
+        let thread = {
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name(format!("raft-{}", config.id))
+                .spawn(move || driver.run(rx, &stop))
+                .map_err(ReplicationError::Thread)?
+        };
+        Ok(Node {
+            id: config.id,
+            shared,
+            inbox,
+            committed: Some(committed_rx),
+            thread: Some(thread),
+            stop,
+        })
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The committed batches this node's engine does not hold yet, in
+    /// order, for its owner to publish into its pipeline. Taken once.
+    pub fn take_committed(&mut self) -> Option<Receiver<Committed>> {
+        self.committed.take()
+    }
+
+    /// Called whenever `can_lead`, `deposed` or the commit changes, so an
+    /// owner asleep in a poll loop wakes (a `mio::Waker`). Set once.
+    pub fn wake_with(&self, hook: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.shared.wake.set(WakeHook(hook));
+    }
+
+    /// The leader this node knows of (0: none yet).
+    pub fn leader(&self) -> u64 {
+        self.shared.leader.load(Ordering::Relaxed)
+    }
+
+    pub fn term(&self) -> u64 {
+        self.shared.term.load(Ordering::Relaxed)
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.shared.is_leader.load(Ordering::Relaxed)
+    }
+
+    /// The last command a majority holds, as this node knows it.
+    pub fn committed_seq(&self) -> u64 {
+        self.shared.committed_seq.load(Ordering::Relaxed)
+    }
+
+    /// This node leads, and every committed command has been handed to
+    /// its owner: once they are applied, it may open order entry.
+    pub fn can_lead(&self) -> bool {
+        self.shared.can_lead.load(Ordering::Relaxed)
+    }
+
+    /// It served as leader and lost the lead.
+    pub fn deposed(&self) -> bool {
+        self.shared.deposed.load(Ordering::Relaxed)
+    }
+
+    /// Why the raft thread stopped, if it failed (a log it cannot write).
+    pub fn failure(&self) -> Option<String> {
+        self.shared.failed.get().cloned()
+    }
+
+    /// The `Replicator` for this node's serving pipeline.
+    pub fn replicator(&self) -> Arc<dyn Replicator> {
+        Arc::new(Link {
+            shared: Arc::clone(&self.shared),
+            inbox: self.inbox.clone(),
+        })
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The serving pipeline's side of a node (`pipeline::Replicator`).
+#[derive(Debug)]
+struct Link {
+    shared: Arc<Shared>,
+    inbox: Sender<Input>,
+}
+
+impl Replicator for Link {
+    fn attach(&self, release: Arc<DurableGate>) {
+        let _ = self.shared.release.set(release);
+        self.shared.serving.store(true, Ordering::Relaxed);
+    }
+
+    fn replicate(&self, records: Vec<u8>, first: u64, last: u64) {
+        // An unbounded channel: J never waits here. Raft's own flow control
+        // (in-flight messages per follower) bounds what is sent, and the
+        // release gate holds O, and so the clients, behind the commit.
+        let _ = self
+            .inbox
+            .send(Input::Propose(batch::encode(&records, first, last)));
+    }
+}
+
+struct Driver {
+    raw: RawNode<MemStorage>,
+    store: LogStore,
+    transport: Box<dyn Transport>,
+    shared: Arc<Shared>,
+    committed: Sender<Committed>,
+    /// The last command handed to the owner (or held by its engine).
+    handed_seq: u64,
+    was_leader: bool,
+}
+
+/// Inputs taken per turn before the node handles its `Ready`: proposals
+/// and acknowledgements that arrive together go out (and to disk) together.
+const MAX_INPUTS_PER_TURN: usize = 4096;
+
+impl Driver {
+    fn run(&mut self, rx: Receiver<Input>, stop: &AtomicBool) {
+        let mut next_tick = Instant::now() + TICK;
+        while !stop.load(Ordering::Relaxed) {
+            let wait = next_tick.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(wait) {
+                Ok(input) => {
+                    self.take(input);
+                    for input in rx.try_iter().take(MAX_INPUTS_PER_TURN) {
+                        self.take(input);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                self.raw.tick();
+                next_tick = now + TICK;
+            }
+            if let Err(message) = self.on_ready() {
+                tracing::error!("replication stopped: {message}");
+                let _ = self.shared.failed.set(message);
+                self.shared.deposed.store(true, Ordering::Relaxed);
+                self.shared.wake();
+                return;
+            }
+        }
+    }
+
+    fn take(&mut self, input: Input) {
+        match input {
+            Input::Propose(data) => {
+                // Refused when not leader: the owner is deposed and will restart.
+                let _ = self.raw.propose(Vec::new(), data);
+            }
+            Input::Raft(m) => {
+                let _ = self.raw.step(*m);
+            }
+        }
+    }
+
+    /// raft-rs's `Ready` protocol: send what may go before the disk,
+    /// apply what is committed, persist entries and hard state, then send
+    /// what needed them persisted, and advance.
+    fn on_ready(&mut self) -> Result<(), String> {
+        if !self.raw.has_ready() {
+            return Ok(());
+        }
+        let mut ready = self.raw.ready();
+        if !ready.messages().is_empty() {
+            self.transport.send(ready.take_messages());
+        }
+        if !ready.snapshot().is_empty() {
+            return Err("a snapshot arrived, and snapshot install is not built yet".into());
+        }
+        self.apply(ready.take_committed_entries())?;
+        if !ready.entries().is_empty() {
+            self.store
+                .append(ready.entries())
+                .map_err(|e| format!("raft log append: {e}"))?;
+        }
+        if let Some(hs) = ready.hs() {
+            self.store.set_hard_state(hs);
+        }
+        self.store
+            .persist()
+            .map_err(|e| format!("cannot write the raft log: {e}"))?;
+        if !ready.persisted_messages().is_empty() {
+            self.transport.send(ready.take_persisted_messages());
+        }
+        let mut light = self.raw.advance(ready);
+        if let Some(commit) = light.commit_index() {
+            self.store.set_commit(commit);
+        }
+        self.transport.send(light.take_messages());
+        self.apply(light.take_committed_entries())?;
+        self.raw.advance_apply();
+        self.observe();
+        Ok(())
+    }
+
+    fn apply(&mut self, entries: Vec<Entry>) -> Result<(), String> {
+        let mut newest = None;
+        for entry in entries {
+            if entry.get_entry_type() != EntryType::EntryNormal {
+                continue;
+            }
+            let Some((first, last)) = batch::span(&entry.data) else {
+                continue;
+            };
+            newest = Some(last);
+            // A serving leader's engine ran its own batches already.
+            if last > self.handed_seq && !self.shared.serving.load(Ordering::Relaxed) {
+                self.handed_seq = last;
+                // The owner may be gone (shutting down): nothing to hand to.
+                let _ = self.committed.send(Committed {
+                    data: entry.data.to_vec(),
+                    first,
+                    last,
+                });
+            }
+        }
+        if let Some(last) = newest {
+            self.shared.committed_seq.store(last, Ordering::Relaxed);
+            if let Some(release) = self.shared.release.get() {
+                release.publish(last);
+            }
+            self.shared.wake();
+        }
+        Ok(())
+    }
+
+    /// Publishes the role, and whether the owner may serve or must stop.
+    fn observe(&mut self) {
+        let raft = &self.raw.raft;
+        let leader = raft.state == StateRole::Leader;
+        self.shared.leader.store(raft.leader_id, Ordering::Relaxed);
+        self.shared.term.store(raft.term, Ordering::Relaxed);
+        self.shared.is_leader.store(leader, Ordering::Relaxed);
+        // A new leader knows what is committed only once an entry of its
+        // own term is (Raft §5.4.2): until then it must not serve.
+        let committed = raft.raft_log.committed;
+        let own_term_committed = raft.raft_log.term(committed).ok() == Some(raft.term);
+        let can_lead = leader && own_term_committed && raft.raft_log.applied >= committed;
+        if can_lead != self.shared.can_lead.swap(can_lead, Ordering::Relaxed) {
+            self.shared.wake();
+        }
+        if self.was_leader && !leader && self.shared.serving.load(Ordering::Relaxed) {
+            self.shared.deposed.store(true, Ordering::Relaxed);
+            self.shared.wake();
+        }
+        self.was_leader = leader;
+    }
+}
