@@ -42,6 +42,7 @@ mod recovery;
 mod repair;
 mod segment;
 mod snapshot;
+mod truncate;
 mod warning;
 mod writer;
 
@@ -62,6 +63,7 @@ pub use snapshot::{
     SegmentRetention, Snapshot, first_retained_seq, oldest_snapshot, prune_snapshots,
     read_snapshot, retire_segments, write_snapshot, write_snapshot_of,
 };
+pub use truncate::{Truncated, truncate_after};
 pub use warning::Warning;
 pub use writer::{JournalWriter, OpenReport, WriterOptions};
 
