@@ -8,6 +8,7 @@
 //! - `config`, `instruments`: what a gateway is started with.
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod instruments;
 pub mod metrics;

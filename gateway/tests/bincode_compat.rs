@@ -313,6 +313,11 @@ enum ServerRef {
         command_seq: u64,
         cancelled: u32,
     },
+    NotLeader {
+        leader: u64,
+        ip: [u8; 16],
+        port: u16,
+    },
 }
 
 // ---- Protocol value -> reference value, matched by name ------------------------------------
@@ -647,6 +652,9 @@ fn server(m: ServerMessage) -> ServerRef {
             command_seq: m.command_seq,
             cancelled: m.cancelled,
         },
+        ServerMessage::NotLeader(NotLeader { leader, ip, port }) => {
+            ServerRef::NotLeader { leader, ip, port }
+        }
     }
 }
 
@@ -737,7 +745,7 @@ fn a_new_order_has_the_documented_bytes() {
     assert_eq!(frame, expected);
 }
 
-/// The protocol's one `u16`, checked by eye against the Subscribe table.
+/// The protocol's first `u16`, checked by eye against the Subscribe table.
 #[test]
 fn a_subscribe_has_the_documented_bytes() {
     let msg = ClientMessage::Subscribe(Subscribe {
@@ -908,6 +916,55 @@ fn the_operator_messages_have_the_documented_bytes() {
         0, 0, 0, 0,                                      // status: APPLIED
         0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // command_seq
         0x14, 0x13, 0x12, 0x11,                          // cancelled
+    ];
+    assert_eq!(frame, expected);
+}
+
+/// A cluster follower's answer, checked by eye against the NotLeader table:
+/// an IPv4 leader (mapped into IPv6), an IPv6 one, and no leader.
+#[test]
+fn a_not_leader_has_the_documented_bytes() {
+    let v4: std::net::SocketAddr = "10.1.2.3:7001".parse().unwrap();
+    let msg = ServerMessage::NotLeader(NotLeader::new(Some((2, v4))));
+    let frame = common::frame(&Envelope { seq: 1, msg });
+    #[rustfmt::skip]
+    let expected: [u8; 42] = [
+        38, 0, 0, 0,                                     // length prefix: 38
+        1, 0, 0, 0, 0, 0, 0, 0,                          // seq: 1
+        19, 0, 0, 0,                                     // tag: NotLeader
+        2, 0, 0, 0, 0, 0, 0, 0,                          // leader: node 2
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,        // ip: ::ffff:
+        10, 1, 2, 3,                                     //     10.1.2.3
+        0x59, 0x1b,                                      // port: 7001
+    ];
+    assert_eq!(frame, expected);
+
+    let v6: std::net::SocketAddr = "[2001:db8::42]:443".parse().unwrap();
+    let msg = ServerMessage::NotLeader(NotLeader::new(Some((0x0102_0304_0506_0708, v6))));
+    let frame = common::frame(&Envelope { seq: 1, msg });
+    #[rustfmt::skip]
+    let expected: [u8; 42] = [
+        38, 0, 0, 0,                                     // length prefix: 38
+        1, 0, 0, 0, 0, 0, 0, 0,                          // seq: 1
+        19, 0, 0, 0,                                     // tag: NotLeader
+        0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // leader
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,              // ip: 2001:db8::42,
+        0, 0, 0, 0, 0, 0, 0, 0x42,                       //     network byte order
+        0xbb, 0x01,                                      // port: 443
+    ];
+    assert_eq!(frame, expected);
+
+    let msg = ServerMessage::NotLeader(NotLeader::new(None));
+    let frame = common::frame(&Envelope { seq: 1, msg });
+    #[rustfmt::skip]
+    let expected: [u8; 42] = [
+        38, 0, 0, 0,                                     // length prefix: 38
+        1, 0, 0, 0, 0, 0, 0, 0,                          // seq: 1
+        19, 0, 0, 0,                                     // tag: NotLeader
+        0, 0, 0, 0, 0, 0, 0, 0,                          // leader: 0, none known
+        0, 0, 0, 0, 0, 0, 0, 0,                          // ip: zeros
+        0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,                                            // port: 0
     ];
     assert_eq!(frame, expected);
 }

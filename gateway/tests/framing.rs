@@ -437,7 +437,7 @@ fn payload_sizes_match_the_documented_tables() {
     let level = Some(Level { price: 1, qty: 1 });
     let o = common::ORDER;
     let e = common::EXEC;
-    let server: [(ServerMessage, usize); 22] = [
+    let server: [(ServerMessage, usize); 23] = [
         (
             ServerMessage::LogonAck(LogonAck {
                 account: 1,
@@ -608,6 +608,7 @@ fn payload_sizes_match_the_documented_tables() {
             }),
             44,
         ),
+        (ServerMessage::NotLeader(NotLeader::new(None)), 38),
     ];
     for (msg, len) in server {
         assert_eq!(common::payload(msg).len(), len, "{}", msg.name());

@@ -40,7 +40,7 @@ pub use health::StageFailure;
 pub use output_stage::OutputSink;
 pub use placement::Placement;
 pub use publisher::Publisher;
-pub use replicator::Replicator;
+pub use replicator::{ReleaseGate, Replicator, STAGE as REPLICATION_STAGE};
 pub use slots::{Inbound, Output};
 pub use stats::{FSYNC_BUCKETS, FsyncStats, PipelineStats, StageCounters};
 pub use topology::{Topology, TopologyError};

@@ -14,6 +14,7 @@ use super::journal_stage::JournalStage;
 use super::matching_stage::{MatchingStage, Outbox};
 use super::output_stage::{OutputSink, OutputStage};
 use super::publisher::Publisher;
+use super::replicator::ReleaseGate;
 use super::slots::{Inbound, Output};
 use super::snapshots::Snapshots;
 use super::startup::open_or_create;
@@ -80,7 +81,7 @@ pub fn start(
         None => Arc::clone(&gate),
         Some(replicator) => {
             let release = Arc::new(DurableGate::new(started.last_seq));
-            replicator.attach(Arc::clone(&release));
+            replicator.attach(ReleaseGate::new(Arc::clone(&release), Arc::clone(&health)));
             release
         }
     };

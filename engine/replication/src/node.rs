@@ -26,9 +26,8 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use journal::Durability;
-use pipeline::Replicator;
-use pipeline::gate::DurableGate;
-use raft::prelude::{Entry, EntryType, Message};
+use pipeline::{ReleaseGate, Replicator};
+use raft::prelude::{Entry, EntryType, Message, MessageType};
 use raft::storage::MemStorage;
 use raft::{Config, RawNode, StateRole, Storage as _};
 
@@ -84,7 +83,7 @@ struct Shared {
     serving: AtomicBool,
     deposed: AtomicBool,
     failed: OnceLock<String>,
-    release: OnceLock<Arc<DurableGate>>,
+    release: OnceLock<ReleaseGate>,
     wake: OnceLock<WakeHook>,
 }
 
@@ -98,6 +97,16 @@ impl std::fmt::Debug for WakeHook {
 }
 
 impl Shared {
+    /// No more commits through this node: the serving pipeline stops
+    /// releasing (and fails), and the owner is told to restart.
+    fn abandon(&self, why: String) {
+        if let Some(release) = self.release.get() {
+            release.abandon(why);
+        }
+        self.deposed.store(true, Ordering::Relaxed);
+        self.wake();
+    }
+
     fn wake(&self) {
         if let Some(wake) = self.wake.get() {
             (wake.0)();
@@ -111,7 +120,6 @@ pub struct Node {
     id: u64,
     shared: Arc<Shared>,
     inbox: Sender<Input>,
-    committed: Option<Receiver<Committed>>,
     thread: Option<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
 }
@@ -146,10 +154,12 @@ fn last_seq_through(storage: &MemStorage, index: u64) -> u64 {
 impl Node {
     /// Opens the node's Raft log and starts its thread. `transport` is
     /// given the node's inbox and returns how the node reaches its peers.
+    /// Also returns the committed batches this node's engine does not hold
+    /// yet, in order, for its owner to publish into its pipeline.
     pub fn start(
         config: NodeConfig,
         transport: impl FnOnce(Sender<Input>) -> Result<Box<dyn Transport>, ReplicationError>,
-    ) -> Result<Node, ReplicationError> {
+    ) -> Result<(Node, Receiver<Committed>), ReplicationError> {
         let membership = &config.membership;
         membership.member(config.id)?;
         let store = LogStore::open(&config.dir, &membership.ids(), config.durability)?;
@@ -182,6 +192,9 @@ impl Node {
             ..Config::default()
         };
         raft_config.validate()?;
+        // A log with nothing in it, not even a term: a new cluster's node,
+        // or one restarted from an empty directory (see `Driver::blank`).
+        let blank = last_index == 0 && storage.rl().hard_state().term == 0;
         let raw = RawNode::new(&raft_config, storage, &crate::logger::logger(config.id))?;
         let (inbox, rx) = channel();
         let transport = transport(inbox.clone())?;
@@ -196,6 +209,7 @@ impl Node {
             committed: committed_tx,
             handed_seq: config.engine_seq,
             was_leader: false,
+            blank,
         };
         let thread = {
             let stop = Arc::clone(&stop);
@@ -204,24 +218,18 @@ impl Node {
                 .spawn(move || driver.run(rx, &stop))
                 .map_err(ReplicationError::Thread)?
         };
-        Ok(Node {
+        let node = Node {
             id: config.id,
             shared,
             inbox,
-            committed: Some(committed_rx),
             thread: Some(thread),
             stop,
-        })
+        };
+        Ok((node, committed_rx))
     }
 
     pub fn id(&self) -> u64 {
         self.id
-    }
-
-    /// The committed batches this node's engine does not hold yet, in
-    /// order, for its owner to publish into its pipeline. Taken once.
-    pub fn take_committed(&mut self) -> Option<Receiver<Committed>> {
-        self.committed.take()
     }
 
     /// Called whenever `can_lead`, `deposed` or the commit changes, so an
@@ -233,6 +241,12 @@ impl Node {
     /// The leader this node knows of (0: none yet).
     pub fn leader(&self) -> u64 {
         self.shared.leader.load(Ordering::Relaxed)
+    }
+
+    /// A view of who leads that other threads may keep (a listener
+    /// answering `NotLeader`) without keeping the node alive.
+    pub fn watch(&self) -> LeaderWatch {
+        LeaderWatch(Arc::clone(&self.shared))
     }
 
     pub fn term(&self) -> u64 {
@@ -251,7 +265,8 @@ impl Node {
     /// This node leads, and every committed command has been handed to
     /// its owner: once they are applied, it may open order entry.
     pub fn can_lead(&self) -> bool {
-        self.shared.can_lead.load(Ordering::Relaxed)
+        // Acquire: pairs with the Release swap in `Driver::observe`.
+        self.shared.can_lead.load(Ordering::Acquire)
     }
 
     /// It served as leader and lost the lead.
@@ -262,6 +277,12 @@ impl Node {
     /// Why the raft thread stopped, if it failed (a log it cannot write).
     pub fn failure(&self) -> Option<String> {
         self.shared.failed.get().cloned()
+    }
+
+    /// Stops the serving pipeline releasing anything more (a leader asked
+    /// to stop that cannot reach a majority would otherwise wait forever).
+    pub fn abandon(&self, why: String) {
+        self.shared.abandon(why);
     }
 
     /// The `Replicator` for this node's serving pipeline.
@@ -282,6 +303,17 @@ impl Drop for Node {
     }
 }
 
+/// Who leads, as a node last knew it (`Node::watch`).
+#[derive(Debug, Clone)]
+pub struct LeaderWatch(Arc<Shared>);
+
+impl LeaderWatch {
+    /// The leader's id (0: none known).
+    pub fn leader(&self) -> u64 {
+        self.0.leader.load(Ordering::Relaxed)
+    }
+}
+
 /// The serving pipeline's side of a node (`pipeline::Replicator`).
 #[derive(Debug)]
 struct Link {
@@ -290,7 +322,7 @@ struct Link {
 }
 
 impl Replicator for Link {
-    fn attach(&self, release: Arc<DurableGate>) {
+    fn attach(&self, release: ReleaseGate) {
         let _ = self.shared.release.set(release);
         self.shared.serving.store(true, Ordering::Relaxed);
     }
@@ -314,6 +346,14 @@ struct Driver {
     /// The last command handed to the owner (or held by its engine).
     handed_seq: u64,
     was_leader: bool,
+    /// Started on an empty log, and no leader heard from since. A node
+    /// restarted from an empty directory has forgotten whom it voted for;
+    /// voting again in a term it voted in before could elect two leaders.
+    /// So until it hears from a leader it grants votes only to candidates
+    /// whose logs are empty too: a new cluster's first election. (Rejoining
+    /// as a learner through a membership change would close even the first
+    /// election's window: docs/replication.md, "What is not done".)
+    blank: bool,
 }
 
 /// Inputs taken per turn before the node handles its `Ready`: proposals
@@ -342,9 +382,8 @@ impl Driver {
             }
             if let Err(message) = self.on_ready() {
                 tracing::error!("replication stopped: {message}");
-                let _ = self.shared.failed.set(message);
-                self.shared.deposed.store(true, Ordering::Relaxed);
-                self.shared.wake();
+                let _ = self.shared.failed.set(message.clone());
+                self.shared.abandon(message);
                 return;
             }
         }
@@ -356,7 +395,29 @@ impl Driver {
                 // Refused when not leader: the owner is deposed and will restart.
                 let _ = self.raw.propose(Vec::new(), data);
             }
-            Input::Raft(m) => {
+            Input::Raft(mut m) => {
+                match m.get_msg_type() {
+                    MessageType::MsgRequestVote | MessageType::MsgRequestPreVote
+                        if self.blank && m.index > 0 =>
+                    {
+                        return;
+                    }
+                    MessageType::MsgAppend
+                    | MessageType::MsgHeartbeat
+                    | MessageType::MsgSnapshot => {
+                        self.blank = false;
+                        // A leader that last saw this node with its old log
+                        // sends a commit beyond what a wiped log holds, and
+                        // raft-rs panics on that; a lower commit in a
+                        // heartbeat is harmless (the append that follows
+                        // brings the entries, and their commit).
+                        let last = self.raw.raft.raft_log.last_index();
+                        if m.get_msg_type() == MessageType::MsgHeartbeat && m.commit > last {
+                            m.commit = last;
+                        }
+                    }
+                    _ => {}
+                }
                 let _ = self.raw.step(*m);
             }
         }
@@ -445,12 +506,16 @@ impl Driver {
         let committed = raft.raft_log.committed;
         let own_term_committed = raft.raft_log.term(committed).ok() == Some(raft.term);
         let can_lead = leader && own_term_committed && raft.raft_log.applied >= committed;
-        if can_lead != self.shared.can_lead.swap(can_lead, Ordering::Relaxed) {
+        // Release: pairs with the Acquire load in `Node::can_lead`, so an
+        // owner that sees `true` also sees every batch sent before it.
+        if can_lead != self.shared.can_lead.swap(can_lead, Ordering::Release) {
             self.shared.wake();
         }
         if self.was_leader && !leader && self.shared.serving.load(Ordering::Relaxed) {
-            self.shared.deposed.store(true, Ordering::Relaxed);
-            self.shared.wake();
+            self.shared.abandon(format!(
+                "node {} lost the lead in term {}",
+                raft.id, raft.term
+            ));
         }
         self.was_leader = leader;
     }

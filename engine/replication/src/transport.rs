@@ -42,6 +42,9 @@ pub struct TcpTransport {
     stop: Arc<AtomicBool>,
     addr: SocketAddr,
     accepted: Arc<Mutex<Vec<TcpStream>>>,
+    /// Joined on drop, so the listening socket is closed when the
+    /// transport is gone (a restarting node binds the address again).
+    acceptor: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for TcpTransport {
@@ -68,13 +71,13 @@ impl TcpTransport {
         let addr = listener.local_addr().unwrap_or(me.raft);
         let stop = Arc::new(AtomicBool::new(false));
         let accepted = Arc::new(Mutex::new(Vec::new()));
-        {
+        let acceptor = {
             let (stop, accepted) = (Arc::clone(&stop), Arc::clone(&accepted));
             std::thread::Builder::new()
                 .name("raft-accept".into())
                 .spawn(move || accept_loop(listener, inbox, stop, accepted))
-                .map_err(ReplicationError::Thread)?;
-        }
+                .map_err(ReplicationError::Thread)?
+        };
         let mut peers = HashMap::new();
         for peer in membership.nodes.iter().filter(|n| n.id != id) {
             let (tx, rx) = sync_channel(PEER_QUEUE);
@@ -90,6 +93,7 @@ impl TcpTransport {
             stop,
             addr,
             accepted,
+            acceptor: Some(acceptor),
         })
     }
 }
@@ -117,6 +121,10 @@ impl Drop for TcpTransport {
         let accepted = self.accepted.lock().unwrap_or_else(PoisonError::into_inner);
         for stream in accepted.iter() {
             let _ = stream.shutdown(Shutdown::Both);
+        }
+        drop(accepted);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
         }
     }
 }

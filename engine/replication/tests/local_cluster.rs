@@ -7,12 +7,11 @@
 //! follower is handed, which is what the gateway's node loop publishes
 //! into a real pipeline (tested over TCP in the gateway's cluster tests).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use matching::command::Command;
 use matching::types::OrderId;
-use pipeline::gate::DurableGate;
+use pipeline::ReleaseGate;
 use replication::{LocalNet, Membership, Node, NodeConfig, Transport};
 
 fn membership() -> Membership {
@@ -50,11 +49,10 @@ impl Replica {
             engine_seq: engine.last().copied().unwrap_or(0),
         };
         let net = net.clone();
-        let mut node = Node::start(config, move |inbox| {
+        let (node, committed) = Node::start(config, move |inbox| {
             Ok(Box::new(net.join(id, inbox)) as Box<dyn Transport>)
         })
         .expect("node starts");
-        let committed = node.take_committed().expect("first take");
         Replica {
             node,
             engine,
@@ -110,12 +108,12 @@ fn leader_of(replicas: &mut [Replica]) -> usize {
     found.expect("found")
 }
 
-/// The leader's serving pipeline: attach a release gate, then "journal"
-/// batches as J would. Returns the gate.
-fn serve(leader: &mut Replica) -> Arc<DurableGate> {
+/// The leader's serving side: attach a release gate (as the pipeline does
+/// at start), then "journal" batches as J would. Returns the gate.
+fn serve(leader: &mut Replica) -> ReleaseGate {
     let last = leader.engine.last().copied().unwrap_or(0);
-    let gate = Arc::new(DurableGate::new(last));
-    leader.node.replicator().attach(Arc::clone(&gate));
+    let gate = ReleaseGate::detached(last);
+    leader.node.replicator().attach(gate.clone());
     gate
 }
 
@@ -145,7 +143,7 @@ fn a_majority_commit_releases_and_every_follower_applies_the_same_commands() {
         last = propose(&mut replicas[l], 7);
     }
     wait_for("the release gate to reach the last batch", || {
-        gate.durable() == last
+        gate.released() == last
     });
     wait_for("every follower to apply every command", || {
         replicas.iter_mut().for_each(Replica::apply);
@@ -165,7 +163,7 @@ fn a_leader_cut_off_releases_nothing_after_the_cut_and_is_deposed() {
     let gate = serve(&mut replicas[l]);
     let before = propose(&mut replicas[l], 10);
     wait_for("the first batch to be released", || {
-        gate.durable() == before
+        gate.released() == before
     });
 
     net.isolate(replicas[l].node.id());
@@ -185,8 +183,12 @@ fn a_leader_cut_off_releases_nothing_after_the_cut_and_is_deposed() {
     serve(&mut others[n]);
     let new_last = propose(&mut others[n], 5);
     wait_for("the old leader to step down", || isolated.node.deposed());
+    assert!(
+        gate.abandoned(),
+        "a deposed leader's pipeline is told to stop releasing"
+    );
     assert_eq!(
-        gate.durable(),
+        gate.released(),
         before,
         "the isolated leader released a command ({after} proposed) no majority holds"
     );

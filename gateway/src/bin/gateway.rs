@@ -15,9 +15,11 @@ use std::io::IsTerminal;
 
 use clap::Parser;
 use gateway::auth::Accounts;
+use gateway::cluster::{ClusterConfig, run_node};
 use gateway::{Auth, Gateway, GatewayConfig, load_instruments};
 use journal::{Durability, SegmentRetention};
 use pipeline::{Placement, Topology, WaitSetting};
+use replication::Membership;
 use tracing::{error, info};
 
 /// Serve the matching engine over TCP (protocol: docs/protocol.md).
@@ -31,8 +33,25 @@ struct Args {
     #[arg(long, default_value = "gateway-journal")]
     journal: PathBuf,
     /// When a command counts as durable (and its replies may leave): none, os or fsync.
+    /// In a cluster (--cluster), replies leave once a majority holds the
+    /// command (`quorum`), and this says how each node makes its own copy
+    /// durable (os or fsync).
     #[arg(long, default_value = "fsync")]
     durability: Durability,
+    /// Run as one node of a Raft cluster (docs/replication.md): the file
+    /// names every node's id, replication address and client address. The
+    /// node serves clients on its client address while it leads (--listen
+    /// is not used), and answers NotLeader with the leader's address while
+    /// it follows.
+    #[arg(long, requires = "node", value_name = "FILE")]
+    cluster: Option<PathBuf>,
+    /// This node's id in the cluster file.
+    #[arg(long, requires = "cluster", value_name = "ID")]
+    node: Option<u64>,
+    /// Where this node keeps its Raft log. Default: beside the journal,
+    /// the journal directory's name with `-raft` added.
+    #[arg(long, requires = "cluster", value_name = "DIR")]
+    raft_dir: Option<PathBuf>,
     /// Instruments file (TOML, see gateway/instruments.example.toml). Default:
     /// the built-in set loadgen also uses (8 instruments, symbols 1-8).
     #[arg(long)]
@@ -264,6 +283,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    if let (Some(file), Some(node)) = (&args.cluster, args.node) {
+        return run_cluster_node(&args, file, node, &config, &stop, &auth_line);
+    }
     let gateway = match Gateway::start_with_stop(config, stop) {
         Ok(g) => g,
         Err(e) => {
@@ -310,6 +332,66 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--cluster FILE --node ID`: this process is one node of the cluster,
+/// following, leading when elected, until a signal stops it.
+fn run_cluster_node(
+    args: &Args,
+    file: &std::path::Path,
+    node: u64,
+    config: &GatewayConfig,
+    stop: &Arc<AtomicBool>,
+    auth_line: &str,
+) -> ExitCode {
+    let membership = match Membership::load(file) {
+        Ok(m) => m,
+        Err(e) => {
+            error!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = membership.member(node) {
+        error!("{e}: give --node one of the file's ids");
+        return ExitCode::from(2);
+    }
+    if args.durability == Durability::None {
+        error!(
+            "--durability none cannot be used in a cluster: a node's Raft log must survive \
+             a restart of its process (use os or fsync)"
+        );
+        return ExitCode::from(2);
+    }
+    let raft_dir = args.raft_dir.clone().unwrap_or_else(|| {
+        let mut name = args.journal.file_name().unwrap_or_default().to_os_string();
+        name.push("-raft");
+        args.journal.with_file_name(name)
+    });
+    info!(
+        "node {node} of {} ({} nodes; election timeout {} ms), journal {}, raft log {}, \
+         durability quorum (own copy: {}); {auth_line}",
+        file.display(),
+        membership.nodes.len(),
+        membership.election_timeout.as_millis(),
+        args.journal.display(),
+        raft_dir.display(),
+        args.durability
+    );
+    let cluster = ClusterConfig {
+        membership,
+        node,
+        raft_dir,
+    };
+    match run_node(config, &cluster, stop) {
+        Ok(()) => {
+            info!("node {node} stopped cleanly");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            error!("node {node}: {e}");
             ExitCode::FAILURE
         }
     }

@@ -53,6 +53,6 @@ pub use frame::{
 pub use sequence::{FIRST_SEQ, SeqCheck, SeqTracker};
 pub use server::{
     Accepted, BookLevel, BookSnapshot, Cancelled, ControlAck, Exec, Fill, Level, LogonAck,
-    LogonReject, Logout, MassCancelAck, MassStatusEnd, OrderRef, OrderStatus, Reject, Rejected,
-    Replaced, ReportReplayEnd, ServerMessage, TopOfBook, Trade,
+    LogonReject, Logout, MassCancelAck, MassStatusEnd, NotLeader, OrderRef, OrderStatus, Reject,
+    Rejected, Replaced, ReportReplayEnd, ServerMessage, TopOfBook, Trade,
 };

@@ -297,6 +297,57 @@ pub struct ControlAck {
     pub cancelled: u32,
 }
 
+/// This node of a cluster is not its leader: order entry is the leader's.
+/// Sent in answer to a `Logon`; the connection closes after it. The client
+/// connects to the leader's address instead (or, with no leader known yet,
+/// tries again shortly: an election is under way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
+pub struct NotLeader {
+    /// The leader's node id in the cluster file; 0: no leader known now.
+    pub leader: u64,
+    /// The leader's client address: an IPv6 address, or an IPv4 one mapped
+    /// into IPv6 (`::ffff:a.b.c.d`), network byte order. Zero with no leader.
+    pub ip: [u8; 16],
+    pub port: u16,
+}
+
+impl NotLeader {
+    /// The reply naming `leader` at `addr` (`None`: no leader known).
+    pub fn new(leader: Option<(u64, std::net::SocketAddr)>) -> Self {
+        match leader {
+            Some((id, addr)) => {
+                let ip = match addr.ip() {
+                    std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+                    std::net::IpAddr::V6(v6) => v6,
+                };
+                NotLeader {
+                    leader: id,
+                    ip: ip.octets(),
+                    port: addr.port(),
+                }
+            }
+            None => NotLeader {
+                leader: 0,
+                ip: [0; 16],
+                port: 0,
+            },
+        }
+    }
+
+    /// The leader's client address, if a leader is known.
+    pub fn leader_addr(&self) -> Option<std::net::SocketAddr> {
+        if self.leader == 0 {
+            return None;
+        }
+        let v6 = std::net::Ipv6Addr::from(self.ip);
+        let ip = match v6.to_ipv4_mapped() {
+            Some(v4) => std::net::IpAddr::V4(v4),
+            None => std::net::IpAddr::V6(v6),
+        };
+        Some(std::net::SocketAddr::new(ip, self.port))
+    }
+}
+
 /// Everything the gateway can send. The `u32` tag of each variant is its wire code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SchemaWrite, SchemaRead)]
 pub enum ServerMessage {
@@ -357,11 +408,14 @@ pub enum ServerMessage {
     /// Tag 18: operator.
     #[wincode(tag = 18)]
     ControlAck(ControlAck),
+    /// Tag 19: cluster; the connection closes after it.
+    #[wincode(tag = 19)]
+    NotLeader(NotLeader),
 }
 
 impl ServerMessage {
     /// How many tags this direction has (tags are `0..TAG_COUNT`).
-    pub const TAG_COUNT: u32 = 19;
+    pub const TAG_COUNT: u32 = 20;
 
     /// The message's wire tag.
     pub fn tag(&self) -> u32 {
@@ -385,6 +439,7 @@ impl ServerMessage {
             Self::MassStatusEnd(_) => 16,
             Self::ReportReplayEnd(_) => 17,
             Self::ControlAck(_) => 18,
+            Self::NotLeader(_) => 19,
         }
     }
 
@@ -410,6 +465,7 @@ impl ServerMessage {
             Self::MassStatusEnd(_) => "MassStatusEnd",
             Self::ReportReplayEnd(_) => "ReportReplayEnd",
             Self::ControlAck(_) => "ControlAck",
+            Self::NotLeader(_) => "NotLeader",
         }
     }
 
@@ -435,5 +491,74 @@ impl ServerMessage {
             Self::Replaced(m) => Some(&m.order),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+    use super::*;
+
+    /// A leader's address goes into `NotLeader` and comes back out the same:
+    /// an IPv4 address as `::ffff:a.b.c.d`, an IPv6 one as it is; no
+    /// leader is all zeros and no address.
+    #[test]
+    fn not_leader_round_trips_the_leader_address() {
+        let v4 = SocketAddr::new(Ipv4Addr::new(10, 1, 2, 3).into(), 7001);
+        let m = NotLeader::new(Some((2, v4)));
+        assert_eq!(m.leader, 2);
+        assert_eq!(
+            m.ip,
+            [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3]
+        );
+        assert_eq!(m.port, 7001);
+        assert_eq!(m.leader_addr(), Some(v4));
+
+        let v6 = SocketAddr::new(
+            Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x42).into(),
+            u16::MAX,
+        );
+        let m = NotLeader::new(Some((u64::MAX, v6)));
+        assert_eq!(m.leader, u64::MAX);
+        assert_eq!(
+            m.ip,
+            [
+                0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42
+            ]
+        );
+        assert_eq!(m.port, u16::MAX);
+        assert_eq!(m.leader_addr(), Some(v6));
+
+        let loopback6 = SocketAddr::new(Ipv6Addr::LOCALHOST.into(), 1);
+        assert_eq!(
+            NotLeader::new(Some((1, loopback6))).leader_addr(),
+            Some(loopback6)
+        );
+
+        let none = NotLeader::new(None);
+        assert_eq!(
+            none,
+            NotLeader {
+                leader: 0,
+                ip: [0; 16],
+                port: 0,
+            }
+        );
+        assert_eq!(none.leader_addr(), None);
+        // Leader 0 means none, whatever the address bytes say.
+        let stray = NotLeader { leader: 0, ..m };
+        assert_eq!(stray.leader_addr(), None);
+    }
+
+    /// The tag and name of the cluster's message.
+    #[test]
+    fn not_leader_is_tag_19_the_last() {
+        let msg = ServerMessage::NotLeader(NotLeader::new(None));
+        assert_eq!(msg.tag(), 19);
+        assert_eq!(msg.tag(), ServerMessage::TAG_COUNT - 1);
+        assert_eq!(msg.name(), "NotLeader");
+        assert_eq!(msg.exec(), None);
+        assert_eq!(msg.order_ref(), None);
     }
 }

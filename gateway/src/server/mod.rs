@@ -299,6 +299,16 @@ impl Gateway {
         &self.topology
     }
 
+    /// A hook another thread calls to wake the poll loop: a cluster node's
+    /// commit moves the gate the output stage waits on, and with O hosted
+    /// on the loop, only a wake-up makes the loop release what it covers.
+    pub fn wake_hook(&self) -> Box<dyn Fn() + Send + Sync> {
+        let waker = Arc::clone(&self.waker);
+        Box::new(move || {
+            let _ = waker.wake();
+        })
+    }
+
     /// `true` once the poll loop has ended (after a stop, or a failure).
     pub fn is_finished(&self) -> bool {
         self.thread.as_ref().is_none_or(JoinHandle::is_finished)

@@ -261,6 +261,9 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
                     })
                 }
             ),
+        (any::<u64>(), any::<[u8; 16]>(), any::<u16>()).prop_map(|(leader, ip, port)| {
+            ServerMessage::NotLeader(NotLeader { leader, ip, port })
+        }),
     ]
 }
 
@@ -581,6 +584,28 @@ pub fn every_server_message() -> Vec<ServerMessage> {
         command_seq: u64::MAX,
         cancelled: u32::MAX,
     }));
+    // A cluster follower's answer: a leader at an IPv4 address (mapped into
+    // IPv6), one at an IPv6 address, and no leader known (all zeros).
+    let leaders: [(u64, std::net::SocketAddr); 2] = [
+        (
+            0x0102_0304_0506_0708,
+            (std::net::Ipv4Addr::new(0x81, 0x82, 0x83, 0x84), 0x9192).into(),
+        ),
+        (
+            u64::MAX,
+            (
+                std::net::Ipv6Addr::new(
+                    0xa1a2, 0xa3a4, 0xa5a6, 0xa7a8, 0xb1b2, 0xb3b4, 0xb5b6, 0xb7b8,
+                ),
+                u16::MAX,
+            )
+                .into(),
+        ),
+    ];
+    for leader in leaders {
+        all.push(ServerMessage::NotLeader(NotLeader::new(Some(leader))));
+    }
+    all.push(ServerMessage::NotLeader(NotLeader::new(None)));
     assert_covers_every_tag(all.iter().map(ServerMessage::tag), ServerMessage::TAG_COUNT);
     all
 }

@@ -1,0 +1,105 @@
+//! A follower's engine: committed batches published into a pipeline of its
+//! own, so that it holds the same books as the leader, command for command.
+//!
+//! The pipeline is the one a leader runs (journal, matching, output), with
+//! nobody to send output to: a follower serves no clients. It stops when
+//! the node may lead (Raft says it leads and has handed over every
+//! committed batch): the journal is then closed whole, and the gateway that
+//! starts next recovers from it like any restart.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use pipeline::{Output, Pipeline, PipelineConfig};
+use replication::{Committed, Node};
+
+use super::ClusterError;
+
+/// How long the loop waits for a committed batch before looking at the
+/// node's state again: bounds how late a follower notices it may lead.
+const TURN: Duration = Duration::from_millis(5);
+
+/// How following ended.
+pub(crate) enum Followed {
+    /// The node leads and its journal holds every committed command.
+    MayLead,
+    /// Asked to stop.
+    Stopped,
+}
+
+/// Starts the follower's pipeline on the node's journal: its last sequence
+/// is what the node's engine holds.
+pub(crate) fn start_pipeline(config: &PipelineConfig) -> Result<Pipeline, ClusterError> {
+    let mut config = config.clone();
+    config.replication = None;
+    Ok(pipeline::start(config, |_: &Output| {})?)
+}
+
+/// Publishes committed batches until the node may lead, or `stop`.
+pub(crate) fn follow(
+    mut pipeline: Pipeline,
+    node: &Node,
+    committed: &Receiver<Committed>,
+    stop: &AtomicBool,
+) -> Result<Followed, ClusterError> {
+    let outcome = loop {
+        if stop.load(Ordering::Relaxed) {
+            break Followed::Stopped;
+        }
+        if let Some(why) = node.failure() {
+            return Err(ClusterError::Replication(why));
+        }
+        // Read before draining: every batch handed over before `can_lead`
+        // turned true is in the channel by the time it is seen true.
+        let may_lead = node.can_lead();
+        match committed.recv_timeout(TURN) {
+            Ok(batch) => {
+                apply(&mut pipeline, &batch)?;
+                for batch in committed.try_iter() {
+                    apply(&mut pipeline, &batch)?;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if may_lead {
+                    break Followed::MayLead;
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(ClusterError::Replication(
+                    node.failure()
+                        .unwrap_or_else(|| "the raft thread stopped".into()),
+                ));
+            }
+        }
+        pipeline.poll();
+    };
+    let report = pipeline.shutdown()?;
+    tracing::debug!(?report, "follower pipeline stopped");
+    Ok(outcome)
+}
+
+/// Publishes a batch's commands past the engine's last, with the leader's
+/// sequences and ingest times.
+fn apply(pipeline: &mut Pipeline, batch: &Committed) -> Result<(), ClusterError> {
+    for record in replication::batch_records(&batch.data) {
+        let record = record.map_err(|problem| {
+            ClusterError::Replication(format!(
+                "committed batch {}..={} does not decode: {problem}",
+                batch.first, batch.last
+            ))
+        })?;
+        let next = pipeline.publisher().next_seq();
+        if record.seq < next {
+            continue;
+        }
+        if record.seq != next {
+            return Err(ClusterError::Diverged {
+                expected: next,
+                found: record.seq,
+            });
+        }
+        pipeline.publish(record.ts, &record.command)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! A gateway as one node of a Raft cluster: follow, lead, and when the
+//! lead is lost, start again from what the cluster committed.
+//!
+//! ```text
+//!            start: cut the journal back to the Raft log's commit
+//!              │
+//!              ▼
+//!   ┌──▶ follow: committed batches ─▶ own pipeline (J, M, O; no clients)
+//!   │          client address answers NotLeader(leader's address)
+//!   │          │ Raft: this node leads, and holds every committed command
+//!   │          ▼
+//!   │    lead: the gateway, its J handing batches to Raft, its O released
+//!   │          by the majority's commit (durability `quorum`)
+//!   │          │ deposed (a newer leader, or cut off from the majority)
+//!   └──────────┘
+//! ```
+//!
+//! Leading ends only by restarting: as leader the engine ran commands
+//! before the cluster committed them, and an engine cannot un-run one, so
+//! a deposed node drops its engine and its Raft thread, cuts its journal
+//! back to the commit, and follows again from there. The node's state
+//! machine is the pipeline, so that is all a restart is. `docs/replication.md`
+//! has the design and its measurements.
+
+mod follower;
+mod redirect;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use replication::{Membership, Node, NodeConfig, TcpTransport, Transport};
+use tracing::{info, warn};
+
+use crate::config::GatewayConfig;
+use crate::server::{Gateway, GatewayError};
+use follower::Followed;
+use redirect::Redirect;
+
+/// A node's place in its cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub membership: Membership,
+    /// This node's id in the cluster file.
+    pub node: u64,
+    /// Where this node's Raft log lives.
+    pub raft_dir: PathBuf,
+}
+
+/// Why a cluster node stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("{0}")]
+    Setup(#[from] replication::ReplicationError),
+    #[error("{0}")]
+    Gateway(#[from] GatewayError),
+    #[error("{0}")]
+    Pipeline(#[from] pipeline::PipelineError),
+    #[error("journal: {0}")]
+    Journal(#[from] journal::JournalError),
+    #[error(
+        "cannot answer clients on {addr} while following: {source} (is another process \
+         there? check this node's `client` address in the cluster file)"
+    )]
+    Redirect {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("replication failed: {0}")]
+    Replication(String),
+    #[error(
+        "the committed history does not follow this node's journal: command {found} came \
+         where {expected} was due (the journal is not this cluster's: start the node on an \
+         empty journal and Raft log directory to rebuild it from the others)"
+    )]
+    Diverged { expected: u64, found: u64 },
+}
+
+/// What a node did in one term of leadership (or none).
+enum Led {
+    Stopped,
+    Deposed,
+}
+
+/// Runs this node until `stop` is set: follows, leads when elected, and
+/// restarts from the committed history whenever it loses the lead.
+/// `config.listen` is ignored: the client address is the cluster file's.
+pub fn run_node(
+    config: &GatewayConfig,
+    cluster: &ClusterConfig,
+    stop: &Arc<AtomicBool>,
+) -> Result<(), ClusterError> {
+    let me = *cluster
+        .membership
+        .member(cluster.node)
+        .map_err(replication::ReplicationError::from)?;
+    loop {
+        let committed = replication::committed_seq(&cluster.raft_dir)?;
+        let journal_dir = &config.pipeline.journal_dir;
+        if journal::exists(journal_dir) {
+            let cut = journal::truncate_after(journal_dir, committed)?;
+            if cut.records > 0 || cut.snapshots > 0 {
+                warn!(
+                    "node {}: cut {} commands after {committed} (run while leading, never \
+                     committed) and {} snapshots from {}",
+                    me.id,
+                    cut.records,
+                    cut.snapshots,
+                    journal_dir.display()
+                );
+            }
+        }
+        let pipeline = follower::start_pipeline(&config.pipeline)?;
+        let engine_seq = pipeline.durable_seq();
+        let node_config = NodeConfig {
+            id: me.id,
+            membership: cluster.membership.clone(),
+            dir: cluster.raft_dir.clone(),
+            durability: config.pipeline.durability,
+            engine_seq,
+        };
+        let membership = cluster.membership.clone();
+        let (node, committed_rx) = Node::start(node_config, move |inbox| {
+            Ok(Box::new(TcpTransport::start(me.id, &membership, inbox)?) as Box<dyn Transport>)
+        })?;
+        info!(
+            "node {} following (raft {}, engine at command {engine_seq}, clients on {} get \
+             NotLeader)",
+            me.id, me.raft, me.client
+        );
+        let redirect = {
+            let (watch, membership) = (node.watch(), cluster.membership.clone());
+            let lookup: redirect::LeaderLookup = Arc::new(move || {
+                let id = watch.leader();
+                membership.member(id).ok().map(|m| (id, m.client))
+            });
+            Redirect::start(me.client, lookup).map_err(|source| ClusterError::Redirect {
+                addr: me.client,
+                source,
+            })?
+        };
+        let followed = follower::follow(pipeline, &node, &committed_rx, stop)?;
+        drop(redirect);
+        match followed {
+            Followed::Stopped => return Ok(()),
+            Followed::MayLead => {}
+        }
+        match lead(config, &me, &node, stop)? {
+            Led::Stopped => return Ok(()),
+            Led::Deposed => {
+                warn!(
+                    "node {} lost the lead (term {}): restarting from the committed history",
+                    me.id,
+                    node.term()
+                );
+            }
+        }
+        // Dropping the node stops its Raft thread and closes its sockets.
+        drop(node);
+    }
+}
+
+/// How often the leading node looks at its Raft state and the gateway.
+const WATCH: Duration = Duration::from_millis(5);
+
+/// How long a leader asked to stop waits for the cluster to commit what it
+/// has sequenced before it gives up on releasing it.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Serves clients as leader until deposed or stopped.
+fn lead(
+    config: &GatewayConfig,
+    me: &replication::Member,
+    node: &Node,
+    stop: &AtomicBool,
+) -> Result<Led, ClusterError> {
+    let started = Instant::now();
+    let mut config = config.clone();
+    config.listen = me.client;
+    config.pipeline.replication = Some(node.replicator());
+    let gateway_stop = Arc::new(AtomicBool::new(false));
+    let gateway = Gateway::start_with_stop(config, Arc::clone(&gateway_stop))?;
+    node.wake_with(gateway.wake_hook());
+    info!(
+        "node {} leads (term {}): serving clients on {} ({} ms to open order entry)",
+        me.id,
+        node.term(),
+        gateway.local_addr(),
+        started.elapsed().as_millis()
+    );
+    let led = loop {
+        std::thread::sleep(WATCH);
+        if stop.load(Ordering::Relaxed) {
+            break Led::Stopped;
+        }
+        if node.deposed() || gateway.is_finished() {
+            break Led::Deposed;
+        }
+    };
+    let done = AtomicBool::new(false);
+    let stopped = std::thread::scope(|scope| {
+        if matches!(led, Led::Stopped) {
+            // A clean stop releases what the cluster commits meanwhile; a
+            // leader cut off from the majority would wait for ever, so
+            // after a grace it gives up (what it holds was never released).
+            scope.spawn(|| {
+                let deadline = Instant::now() + STOP_GRACE;
+                while !done.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    std::thread::sleep(WATCH);
+                }
+                if !done.load(Ordering::Relaxed) {
+                    node.abandon("stopped without a majority to commit the last commands".into());
+                }
+            });
+        }
+        let result = gateway.shutdown();
+        done.store(true, Ordering::Relaxed);
+        result
+    });
+    if let Some(why) = node.failure() {
+        return Err(ClusterError::Replication(why));
+    }
+    match stopped {
+        Ok(_) => {}
+        // The pipeline was abandoned (deposed, or a stop without a
+        // majority): expected, and nothing uncommitted left.
+        Err(GatewayError::Pipeline(pipeline::PipelineError::StageFailed(f)))
+            if f.stage == pipeline::REPLICATION_STAGE =>
+        {
+            info!("node {}: {}", me.id, f.message);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(led)
+}

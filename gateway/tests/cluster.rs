@@ -1,0 +1,233 @@
+//! Three `gateway --cluster` processes on loopback (docs/replication.md):
+//! followers answer `NotLeader` with the leader's address; the leader is
+//! killed with `kill -9` under load and another serves within the
+//! election timeout plus recovery; every report any client received is in
+//! the new leader's journal; the old leader, restarted, drops what was
+//! never committed and rejoins; and every node ends with the same journal
+//! and state hash.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should fail loudly
+
+mod cluster_support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use cluster_support::*;
+use gateway::protocol::ServerMessage;
+
+/// One account's client: sends orders at a steady pace to whichever node
+/// leads, reconnecting (following `NotLeader`) when its node goes away,
+/// and keeps every report it received.
+fn trader(
+    addrs: Vec<std::net::SocketAddr>,
+    account: u32,
+    stop: Arc<AtomicBool>,
+    answered: Arc<AtomicU64>,
+) -> Reports {
+    let mut reports = Vec::new();
+    let mut coid = u64::from(account) << 32;
+    let mut session = None;
+    while !stop.load(Ordering::Relaxed) {
+        let s = match session.as_mut() {
+            Some(s) => s,
+            None => {
+                session = logon_leader(&addrs, account, Duration::from_secs(1));
+                continue;
+            }
+        };
+        coid += 1;
+        let (side, price) = order_at(coid);
+        s.order(coid, side, price);
+        // Read what has come (one short read timeout at most).
+        while let Some(m) = s.recv() {
+            if m.exec().is_some() {
+                answered.fetch_add(1, Ordering::Relaxed);
+                reports.push(m);
+            }
+        }
+        if s.closed {
+            session = None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    if let Some(s) = session.as_mut() {
+        let quiet = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < quiet {
+            if let Some(m) = s.recv()
+                && m.exec().is_some()
+            {
+                reports.push(m);
+            }
+        }
+    }
+    reports
+}
+
+#[test]
+fn kill_9_the_leader_under_load_and_nothing_acknowledged_is_lost() {
+    let mut cluster = Cluster::start("kill9", 3, &[]);
+    let leader = cluster
+        .leader(Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("no leader; node 1 logged:\n{}", cluster.log(0)));
+    // A follower names the leader.
+    let follower = (leader + 1) % 3;
+    match Session::logon(cluster.clients[follower], 1).unwrap() {
+        Answer::NotLeader(addr) => assert_eq!(addr, Some(cluster.clients[leader])),
+        _ => panic!("a follower took a logon"),
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicU64::new(0));
+    let traders: Vec<_> = (1..=3)
+        .map(|account| {
+            let (addrs, stop, answered) = (
+                cluster.clients.clone(),
+                Arc::clone(&stop),
+                Arc::clone(&answered),
+            );
+            std::thread::spawn(move || trader(addrs, account, stop, answered))
+        })
+        .collect();
+    let wait_answers = |n: u64, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while answered.load(Ordering::Relaxed) < n {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: only {answered:?} answered"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    wait_answers(600, "before the kill");
+
+    cluster.kill(leader);
+    let killed = Instant::now();
+    let before = answered.load(Ordering::Relaxed);
+    wait_answers(before + 1, "after the kill");
+    let failover = killed.elapsed();
+    let new_leader = cluster.leader(Duration::from_secs(10)).unwrap();
+    assert_ne!(new_leader, leader);
+    wait_answers(before + 600, "with the new leader");
+
+    // The old leader comes back: it cuts what it ran but never committed,
+    // and follows the new leader.
+    cluster.spawn(leader);
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    let live: Vec<Reports> = traders.into_iter().map(|t| t.join().unwrap()).collect();
+
+    // Every report any client received, from either leader, is one the
+    // new leader's journal reproduces, per order and in order.
+    for (i, live) in live.iter().enumerate() {
+        let account = i as u32 + 1;
+        let mut s = logon_leader(&cluster.clients, account, Duration::from_secs(10)).unwrap();
+        let replayed = s.replay_all();
+        assert!(
+            live.len() > 100,
+            "account {account}: {} reports",
+            live.len()
+        );
+        assert_reproduced(account, live, &replayed);
+    }
+    let fills = live
+        .iter()
+        .flatten()
+        .filter(|m| matches!(m, ServerMessage::Fill(_)))
+        .count();
+    assert!(fills > 0, "the flow crosses");
+
+    // Give the followers a few heartbeats to learn the last commit, then
+    // stop every node and compare what each holds.
+    std::thread::sleep(Duration::from_millis(500));
+    let states: Vec<_> = (0..3)
+        .map(|i| {
+            assert!(
+                cluster.stop(i),
+                "node {} did not stop cleanly:\n{}",
+                i + 1,
+                cluster.log(i)
+            );
+            journal_state(&cluster.journal(i))
+        })
+        .collect();
+    for (i, (records, hash)) in states.iter().enumerate() {
+        assert_eq!(
+            records,
+            &states[new_leader].0,
+            "node {}'s journal differs from the leader's",
+            i + 1
+        );
+        assert_eq!(
+            hash,
+            &states[new_leader].1,
+            "node {}'s state hash differs",
+            i + 1
+        );
+    }
+    let restarted = cluster.log(leader);
+    eprintln!(
+        "failover: {failover:?} from kill -9 to the first report from the new leader; \
+         {} commands in every journal",
+        states[0].0.len()
+    );
+    assert!(
+        failover < Duration::from_secs(5),
+        "failover took {failover:?}"
+    );
+    assert!(restarted.matches("following").count() >= 2, "{restarted}");
+}
+
+#[test]
+fn a_follower_restarted_from_an_empty_directory_catches_up() {
+    let mut cluster = Cluster::start("empty", 3, &[]);
+    let leader = cluster.leader(Duration::from_secs(30)).unwrap();
+    let mut s = logon_leader(&cluster.clients, 1, Duration::from_secs(5)).unwrap();
+    for n in 1..=500 {
+        let (side, price) = order_at(n);
+        s.order(n, side, price);
+    }
+    let follower = (leader + 1) % 3;
+    cluster.kill(follower);
+    std::fs::remove_dir_all(cluster.journal(follower)).unwrap();
+    std::fs::remove_dir_all(cluster.raft_dir(follower)).unwrap();
+    for n in 501..=1000 {
+        let (side, price) = order_at(n);
+        s.order(n, side, price);
+    }
+    cluster.spawn(follower);
+    // It catches up while the cluster keeps trading.
+    for n in 1001..=1500 {
+        let (side, price) = order_at(n);
+        s.order(n, side, price);
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut acks = 0;
+    while acks < 1500 && Instant::now() < deadline {
+        if let Some(m) = s.recv()
+            && matches!(m, ServerMessage::Accepted(_) | ServerMessage::Rejected(_))
+        {
+            acks += 1;
+        }
+    }
+    assert_eq!(acks, 1500, "every order answered");
+    std::thread::sleep(Duration::from_millis(1000));
+    let states: Vec<_> = (0..3)
+        .map(|i| {
+            assert!(
+                cluster.stop(i),
+                "node {} did not stop cleanly:\n{}",
+                i + 1,
+                cluster.log(i)
+            );
+            journal_state(&cluster.journal(i))
+        })
+        .collect();
+    assert!(states[leader].0.len() >= 1500);
+    for (records, hash) in &states {
+        assert_eq!(records, &states[leader].0);
+        assert_eq!(hash, &states[leader].1);
+    }
+}
