@@ -66,3 +66,56 @@ fn recovery_after_a_cut_sees_exactly_the_kept_prefix() {
         assert_eq!(read_all(dir.path()).len() as u64, kept + 10);
     }
 }
+
+#[test]
+fn an_installed_snapshot_and_tail_recover_to_the_same_engine() {
+    let w = workload(3_000, 43);
+    let total = w.commands.len() as u64;
+    let source = tempdir();
+    let records = write_journal(
+        source.path(),
+        &w.instruments,
+        &w.commands,
+        small_segments(8 << 10),
+    );
+    let (at_1000, _) = run_direct(&w.instruments, &w.commands[..1_000]);
+    let snap = write_snapshot(source.path(), &at_1000, 1_000).unwrap();
+    let bytes = std::fs::read(snap).unwrap();
+    let mut tail = Vec::new();
+    for r in &records[1_000..] {
+        journal::record::encode(&mut tail, r.seq, r.ts, &r.command);
+    }
+    // Into an empty directory, and over a journal that holds a stale prefix.
+    let empty = tempdir();
+    let stale = tempdir();
+    write_journal(
+        stale.path(),
+        &w.instruments,
+        &w.commands[..400],
+        small_segments(8 << 10),
+    );
+    for dir in [empty.path().join("new"), stale.path().to_path_buf()] {
+        let last =
+            journal::install_snapshot(&dir, 1_000, &bytes, &tail, small_segments(8 << 10)).unwrap();
+        assert_eq!(last, total);
+        let (engine, recovered) = recover(&dir, config()).unwrap();
+        assert_eq!(recovered.last_seq, total);
+        assert_eq!(recovered.snapshot.as_ref().map(|s| s.1), Some(1_000));
+        let (direct, _) = run_direct(&w.instruments, &w.commands);
+        assert_eq!(all_orders(&engine), all_orders(&direct));
+    }
+    // A tail that skips a record is refused, and changes nothing.
+    let broken = &tail[..];
+    let (first, used) = journal::record::decode(broken).unwrap();
+    assert_eq!(first.seq, 1_001);
+    let err = journal::install_snapshot(
+        stale.path(),
+        1_000,
+        &bytes,
+        &broken[used..],
+        small_segments(8 << 10),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("1001"), "{err}");
+    assert_eq!(recover(stale.path(), config()).unwrap().1.last_seq, total);
+}
