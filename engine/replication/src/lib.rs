@@ -10,7 +10,8 @@
 //! The files: `membership` (the cluster file), `log_store` (the node's
 //! durable Raft log), `transport` (TCP between nodes; an in-process
 //! network with faults for tests), `node` (the thread that drives raft-rs),
-//! `batch` (an entry's data), `logger` (raft-rs's logs into `tracing`).
+//! `batch` (an entry's data), `snapshot` (a Raft snapshot's data: an
+//! engine snapshot and the records after it), `logger` (raft-rs's logs into `tracing`).
 //! docs/replication.md explains the design and its measurements.
 
 mod batch;
@@ -19,6 +20,7 @@ mod log_store;
 mod logger;
 pub mod membership;
 mod node;
+mod snapshot;
 pub mod transport;
 
 pub use batch::{encode as encode_batch, records as batch_records, span as batch_span};

@@ -1,22 +1,29 @@
-//! The node's Raft log on disk: what Raft needs to survive a restart.
+//! The node's Raft log on disk: what Raft needs to survive a restart, and
+//! the snapshot that lets it forget old entries.
 //!
 //! Raft's safety rests on three things a node must not forget once it has
 //! said them: its term and vote (`HardState`), the entries it acknowledged,
-//! and the voters (`ConfState`). raft-rs leaves storage to its user and
-//! ships `MemStorage`, an in-memory log; this file makes it durable the
-//! plainest way there is: an append-only file of checksummed records,
-//! written (and, with durability `fsync`, fdatasync'd) before the messages
-//! that promise them are sent, and replayed into a `MemStorage` at start.
+//! and the voters (`ConfState`). raft-rs leaves storage to its user; this
+//! store keeps the log in memory for raft-rs to read (it implements
+//! `raft::Storage`) and makes it durable the plainest way there is: an
+//! append-only file of checksummed records, written (and, with durability
+//! `fsync`, fdatasync'd) before the messages that promise them are sent,
+//! and replayed at start.
 //!
-//! A record is `len: u32 | crc32c: u32 | kind: u8 | protobuf body`, little
-//! endian, the checksum over kind and body. Entries that conflict with a
-//! new leader's are not rewritten: the new ones are appended, and replay
-//! applies records in order, so `MemStorage::append` truncates the old
-//! tail exactly as it did live. A torn last record (a crash mid-write) is
-//! cut off at open; a bad record before the end is refused.
+//! A record is `len: u32 | crc32c: u32 | kind: u8 | body`, little endian,
+//! the checksum over kind and body. Entries that conflict with a new
+//! leader's are not rewritten: the new ones are appended, and replay
+//! applies records in order, truncating the old tail exactly as it was
+//! live. A torn last record (a crash mid-write) is cut off at open; a bad
+//! record before the end is refused.
 //!
-//! The log is not compacted yet: it grows with the journal (see
-//! docs/replication.md, "What is not done").
+//! Compaction: once the engine has a snapshot covering a prefix of the
+//! log, that prefix is replaced by a Raft snapshot (`compact`): the engine
+//! snapshot's bytes plus the records after it up to the end of one entry,
+//! kept in `raft.snap`, and the log file is rewritten with only what
+//! follows. A follower that needs a compacted entry is sent the snapshot
+//! instead, and installs it (`install`). So memory and disk stay bounded
+//! by what was appended since the engine's last snapshot.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -24,24 +31,36 @@ use std::path::{Path, PathBuf};
 
 use journal::Durability;
 use protobuf::Message as _;
-use raft::Storage as _;
-use raft::prelude::{ConfState, Entry, HardState};
-use raft::storage::MemStorage;
+use raft::prelude::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
+use raft::{GetEntriesContext, RaftState, StorageError};
 
 use crate::error::ReplicationError;
 
 const LOG_FILE: &str = "raft.log";
+const SNAP_FILE: &str = "raft.snap";
 const HEADER: usize = 9;
 
 const KIND_ENTRY: u8 = 1;
 const KIND_HARD_STATE: u8 = 2;
 const KIND_CONF_STATE: u8 = 3;
+/// `last_seq: u64 | SnapshotMetadata`: entries up to the index are gone
+/// (compacted, or replaced by an installed snapshot).
+const KIND_SNAPSHOT: u8 = 4;
 
-/// The durable Raft log of one node, with the in-memory copy raft-rs reads.
+/// The durable Raft log of one node.
 pub struct LogStore {
-    storage: MemStorage,
+    /// Entries after `snap.index`, in order.
+    entries: Vec<Entry>,
+    /// Where the log starts: the last entry a snapshot replaced.
+    snap: SnapshotMetadata,
+    /// The last command the snapshot holds.
+    snap_seq: u64,
+    /// The snapshot itself, with its data, to send to a follower.
+    snapshot: Option<Snapshot>,
+    hard_state: HardState,
+    conf_state: ConfState,
     file: File,
-    path: PathBuf,
+    dir: PathBuf,
     /// Records made since the last `persist`.
     pending: Vec<u8>,
     durability: Durability,
@@ -50,9 +69,18 @@ pub struct LogStore {
 impl std::fmt::Debug for LogStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogStore")
-            .field("path", &self.path)
+            .field("dir", &self.dir)
+            .field("first_index", &(self.snap.index + 1))
+            .field("entries", &self.entries.len())
             .field("durability", &self.durability)
             .finish_non_exhaustive()
+    }
+}
+
+fn log_error(path: &Path, what: &str, e: impl std::fmt::Display) -> ReplicationError {
+    ReplicationError::Log {
+        path: path.to_owned(),
+        message: format!("{what}: {e}"),
     }
 }
 
@@ -64,80 +92,122 @@ impl LogStore {
         voters: &[u64],
         durability: Durability,
     ) -> Result<LogStore, ReplicationError> {
-        let io = |what: &str, e: std::io::Error| ReplicationError::Log {
-            path: dir.join(LOG_FILE),
-            message: format!("{what}: {e}"),
-        };
-        std::fs::create_dir_all(dir).map_err(|e| io("cannot create the directory", e))?;
         let path = dir.join(LOG_FILE);
+        std::fs::create_dir_all(dir).map_err(|e| log_error(&path, "cannot create", e))?;
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(&path)
-            .map_err(|e| io("cannot open", e))?;
+            .map_err(|e| log_error(&path, "cannot open", e))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)
-            .map_err(|e| io("cannot read", e))?;
-        let storage = MemStorage::new();
-        let valid = replay(&bytes, &storage).map_err(|message| ReplicationError::Log {
-            path: path.clone(),
-            message,
-        })?;
+            .map_err(|e| log_error(&path, "cannot read", e))?;
+        let mut store = LogStore {
+            entries: Vec::new(),
+            snap: SnapshotMetadata::default(),
+            snap_seq: 0,
+            snapshot: None,
+            hard_state: HardState::default(),
+            conf_state: ConfState::default(),
+            file,
+            dir: dir.to_owned(),
+            pending: Vec::new(),
+            durability,
+        };
+        let valid = store
+            .replay(&bytes)
+            .map_err(|message| ReplicationError::Log {
+                path: path.clone(),
+                message,
+            })?;
         if valid < bytes.len() {
             tracing::warn!(
                 "{}: cut a torn last record ({} bytes) left by a crash mid-write",
                 path.display(),
                 bytes.len() - valid
             );
-            file.set_len(valid as u64)
-                .map_err(|e| io("cannot cut the torn tail", e))?;
+            store
+                .file
+                .set_len(valid as u64)
+                .map_err(|e| log_error(&path, "cannot cut the torn tail", e))?;
         }
-        let mut store = LogStore {
-            storage,
-            file,
-            path,
-            pending: Vec::new(),
-            durability,
-        };
-        let voters_known = store
-            .storage
-            .initial_state()
-            .is_ok_and(|s| !s.conf_state.voters.is_empty());
-        if !voters_known {
+        if store.snap.index > 0 {
+            store.snapshot = read_snapshot_file(dir, store.snap.index)?;
+        }
+        if store.conf_state.voters.is_empty() {
             let conf = ConfState::from((voters.to_vec(), vec![]));
-            store.storage.wl().set_conf_state(conf.clone());
+            store.conf_state = conf.clone();
             store.record(KIND_CONF_STATE, &conf);
-            store.persist().map_err(|e| io("cannot write", e))?;
+            store
+                .persist()
+                .map_err(|e| log_error(&path, "cannot write", e))?;
         }
         Ok(store)
     }
 
-    /// The in-memory log raft-rs reads (a handle onto the same log).
-    pub fn storage(&self) -> MemStorage {
-        self.storage.clone()
-    }
-
     /// Appends entries (replacing any conflicting tail), durable at the next `persist`.
-    pub fn append(&mut self, entries: &[Entry]) -> Result<(), raft::Error> {
-        self.storage.wl().append(entries)?;
+    pub fn append(&mut self, entries: &[Entry]) -> Result<(), String> {
+        self.append_in_memory(entries)?;
         for e in entries {
             self.record(KIND_ENTRY, e);
         }
         Ok(())
     }
 
+    fn append_in_memory(&mut self, entries: &[Entry]) -> Result<(), String> {
+        let Some(first) = entries.first() else {
+            return Ok(());
+        };
+        if first.index <= self.snap.index || first.index > self.last() + 1 {
+            return Err(format!(
+                "entry {} does not follow the log ({}..={})",
+                first.index,
+                self.snap.index + 1,
+                self.last()
+            ));
+        }
+        let keep = (first.index - self.snap.index - 1) as usize;
+        self.entries.truncate(keep);
+        self.entries.extend_from_slice(entries);
+        Ok(())
+    }
+
     /// Records the term, vote and commit index, durable at the next `persist`.
     pub fn set_hard_state(&mut self, hs: &HardState) {
-        self.storage.wl().set_hardstate(hs.clone());
+        self.hard_state = hs.clone();
         self.record(KIND_HARD_STATE, hs);
     }
 
     /// Records a new commit index.
     pub fn set_commit(&mut self, commit: u64) {
-        let mut hs = self.storage.rl().hard_state().clone();
+        let mut hs = self.hard_state.clone();
         hs.commit = commit;
         self.set_hard_state(&hs);
+    }
+
+    pub fn hard_state(&self) -> &HardState {
+        &self.hard_state
+    }
+
+    /// The entry at `index`, if the log holds it.
+    pub fn entry(&self, index: u64) -> Option<&Entry> {
+        let at = index.checked_sub(self.snap.index + 1)?;
+        self.entries.get(at as usize)
+    }
+
+    /// The last index replaced by a snapshot, and the last command it holds.
+    pub fn snapshot_point(&self) -> (u64, u64) {
+        (self.snap.index, self.snap_seq)
+    }
+
+    /// The snapshot, with its data (for an owner whose engine is behind it).
+    pub fn snapshot_data(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+
+    fn last(&self) -> u64 {
+        self.entries.last().map_or(self.snap.index, |e| e.index)
     }
 
     /// Writes what was recorded since the last call, and with durability
@@ -155,79 +225,234 @@ impl LogStore {
         Ok(())
     }
 
+    /// Replaces the log up to `snapshot`'s index with it: the snapshot is
+    /// written to `raft.snap`, and the log file rewritten with only the
+    /// entries after it. `last_seq`: the last command the snapshot holds.
+    pub fn compact(&mut self, snapshot: Snapshot, last_seq: u64) -> Result<(), ReplicationError> {
+        let index = snapshot.get_metadata().index;
+        if index <= self.snap.index || index > self.last() {
+            return Ok(());
+        }
+        let drop = (index - self.snap.index) as usize;
+        self.entries.drain(..drop);
+        self.set_snapshot(snapshot, last_seq)
+    }
+
+    /// Installs a snapshot a leader sent: every entry goes (the snapshot
+    /// holds their effect), and the commit moves to its index.
+    pub fn install(&mut self, snapshot: Snapshot, last_seq: u64) -> Result<(), ReplicationError> {
+        let meta = snapshot.get_metadata();
+        self.entries.clear();
+        self.hard_state.term = self.hard_state.term.max(meta.term);
+        self.hard_state.commit = self.hard_state.commit.max(meta.index);
+        self.conf_state = meta.get_conf_state().clone();
+        self.set_snapshot(snapshot, last_seq)
+    }
+
+    fn set_snapshot(&mut self, snapshot: Snapshot, last_seq: u64) -> Result<(), ReplicationError> {
+        self.snap = snapshot.get_metadata().clone();
+        self.snap_seq = last_seq;
+        write_snapshot_file(&self.dir, &snapshot)?;
+        self.snapshot = Some(snapshot);
+        self.rewrite()
+    }
+
+    /// Rewrites the log file with the current state only: a new file,
+    /// fsynced, renamed over the old one.
+    fn rewrite(&mut self) -> Result<(), ReplicationError> {
+        let path = self.dir.join(LOG_FILE);
+        self.pending.clear();
+        self.record(KIND_CONF_STATE, &self.conf_state.clone());
+        let mut body = self.snap_seq.to_le_bytes().to_vec();
+        let _ = self.snap.write_to_vec(&mut body);
+        self.record_bytes(KIND_SNAPSHOT, &body);
+        self.record(KIND_HARD_STATE, &self.hard_state.clone());
+        for e in self.entries.clone() {
+            self.record(KIND_ENTRY, &e);
+        }
+        let bytes = std::mem::take(&mut self.pending);
+        let temp = self.dir.join(format!("{LOG_FILE}.tmp"));
+        let written = File::create(&temp)
+            .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()))
+            .and_then(|()| std::fs::rename(&temp, &path))
+            .and_then(|()| File::open(&self.dir).and_then(|d| d.sync_all()));
+        written.map_err(|e| log_error(&path, "cannot rewrite", e))?;
+        self.file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| log_error(&path, "cannot reopen", e))?;
+        Ok(())
+    }
+
     fn record(&mut self, kind: u8, body: &impl protobuf::Message) {
+        // raft-rs's types have no required fields: they always serialise.
+        let bytes = body.write_to_bytes().unwrap_or_default();
+        self.record_bytes(kind, &bytes);
+    }
+
+    fn record_bytes(&mut self, kind: u8, body: &[u8]) {
         let start = self.pending.len();
         self.pending.extend_from_slice(&[0; 8]);
         self.pending.push(kind);
-        // A protobuf message with every field set serialises; raft-rs's
-        // types have no required fields, so this cannot fail.
-        let _ = body.write_to_vec(&mut self.pending);
+        self.pending.extend_from_slice(body);
         let len = (self.pending.len() - start - HEADER) as u32;
         let crc = crc32c::crc32c(&self.pending[start + 8..]);
         self.pending[start..start + 4].copy_from_slice(&len.to_le_bytes());
         self.pending[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
     }
+
+    /// Applies every whole record; returns how many bytes were whole. A
+    /// torn last record is left out; a bad record followed by more is an
+    /// error (the log is damaged, not torn).
+    fn replay(&mut self, bytes: &[u8]) -> Result<usize, String> {
+        let mut at = 0;
+        while at < bytes.len() {
+            let Some(header) = bytes.get(at..at + HEADER) else {
+                return Ok(at);
+            };
+            let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+            let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+            let end = at + HEADER + len;
+            let Some(record) = bytes.get(at + 8..end) else {
+                return Ok(at);
+            };
+            if crc32c::crc32c(record) != crc {
+                if end == bytes.len() {
+                    return Ok(at);
+                }
+                return Err(format!(
+                    "record at byte {at} fails its checksum and is not the last: the log is damaged"
+                ));
+            }
+            let body = &record[1..];
+            let damaged = |e: &dyn std::fmt::Display| format!("record at byte {at}: {e}");
+            match record[0] {
+                KIND_ENTRY => {
+                    let entry = Entry::parse_from_bytes(body).map_err(|e| damaged(&e))?;
+                    self.append_in_memory(&[entry]).map_err(|e| damaged(&e))?;
+                }
+                KIND_HARD_STATE => {
+                    self.hard_state = HardState::parse_from_bytes(body).map_err(|e| damaged(&e))?;
+                }
+                KIND_CONF_STATE => {
+                    self.conf_state = ConfState::parse_from_bytes(body).map_err(|e| damaged(&e))?;
+                }
+                KIND_SNAPSHOT => {
+                    let (seq, meta) = body
+                        .split_first_chunk::<8>()
+                        .ok_or_else(|| damaged(&"short snapshot record"))?;
+                    let meta = SnapshotMetadata::parse_from_bytes(meta).map_err(|e| damaged(&e))?;
+                    let keep_from = meta.index.saturating_sub(self.snap.index) as usize;
+                    if keep_from >= self.entries.len() {
+                        self.entries.clear();
+                    } else {
+                        self.entries.drain(..keep_from);
+                    }
+                    self.snap = meta;
+                    self.snap_seq = u64::from_le_bytes(*seq);
+                }
+                kind => return Err(damaged(&format!("unknown record kind {kind}"))),
+            }
+            at = end;
+        }
+        Ok(at)
+    }
 }
 
-/// Applies every whole record to `storage`; returns how many bytes were
-/// whole. A torn last record is left out; a bad record followed by more
-/// is an error (the log is damaged, not torn).
-fn replay(bytes: &[u8], storage: &MemStorage) -> Result<usize, String> {
-    let mut at = 0;
-    while at < bytes.len() {
-        let Some(header) = bytes.get(at..at + HEADER) else {
-            return Ok(at);
-        };
-        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-        let end = at + HEADER + len;
-        let Some(record) = bytes.get(at + 8..end) else {
-            return Ok(at);
-        };
-        if crc32c::crc32c(record) != crc {
-            if end == bytes.len() {
-                return Ok(at);
-            }
-            return Err(format!(
-                "record at byte {at} fails its checksum and is not the last: the log is damaged"
-            ));
-        }
-        let body = &record[1..];
-        let damaged = |e: &dyn std::fmt::Display| format!("record at byte {at}: {e}");
-        match record[0] {
-            KIND_ENTRY => {
-                let entry = Entry::parse_from_bytes(body).map_err(|e| damaged(&e))?;
-                let (first, last) = (
-                    storage.first_index().map_err(|e| damaged(&e))?,
-                    storage.last_index().map_err(|e| damaged(&e))?,
-                );
-                // `append` panics on these: a damaged log is an error instead.
-                if entry.index < first || entry.index > last + 1 {
-                    return Err(damaged(&format!(
-                        "entry {} does not follow the log (it holds {first}..={last})",
-                        entry.index
-                    )));
-                }
-                storage.wl().append(&[entry]).map_err(|e| damaged(&e))?;
-            }
-            KIND_HARD_STATE => {
-                let hs = HardState::parse_from_bytes(body).map_err(|e| damaged(&e))?;
-                storage.wl().set_hardstate(hs);
-            }
-            KIND_CONF_STATE => {
-                let cs = ConfState::parse_from_bytes(body).map_err(|e| damaged(&e))?;
-                storage.wl().set_conf_state(cs);
-            }
-            kind => return Err(damaged(&format!("unknown record kind {kind}"))),
-        }
-        at = end;
+fn write_snapshot_file(dir: &Path, snapshot: &Snapshot) -> Result<(), ReplicationError> {
+    let path = dir.join(SNAP_FILE);
+    let temp = dir.join(format!("{SNAP_FILE}.tmp"));
+    let bytes = snapshot.write_to_bytes().unwrap_or_default();
+    let crc = crc32c::crc32c(&bytes).to_le_bytes();
+    File::create(&temp)
+        .and_then(|mut f| {
+            f.write_all(&crc)
+                .and_then(|()| f.write_all(&bytes))
+                .and_then(|()| f.sync_all())
+        })
+        .and_then(|()| std::fs::rename(&temp, &path))
+        .map_err(|e| log_error(&path, "cannot write the snapshot", e))
+}
+
+fn read_snapshot_file(dir: &Path, index: u64) -> Result<Option<Snapshot>, ReplicationError> {
+    let path = dir.join(SNAP_FILE);
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Ok(None);
+    };
+    let Some((crc, body)) = bytes.split_first_chunk::<4>() else {
+        return Ok(None);
+    };
+    if crc32c::crc32c(body) != u32::from_le_bytes(*crc) {
+        return Err(log_error(&path, "snapshot", "fails its checksum"));
     }
-    Ok(at)
+    let snapshot = Snapshot::parse_from_bytes(body).map_err(|e| log_error(&path, "snapshot", e))?;
+    // The log names the snapshot it was compacted to; an older file (a
+    // crash between writing the log and the snapshot) is of no use.
+    Ok((snapshot.get_metadata().index == index).then_some(snapshot))
+}
+
+impl raft::Storage for LogStore {
+    fn initial_state(&self) -> raft::Result<RaftState> {
+        Ok(RaftState::new(
+            self.hard_state.clone(),
+            self.conf_state.clone(),
+        ))
+    }
+
+    fn entries(
+        &self,
+        low: u64,
+        high: u64,
+        max_size: impl Into<Option<u64>>,
+        _context: GetEntriesContext,
+    ) -> raft::Result<Vec<Entry>> {
+        if low <= self.snap.index {
+            return Err(raft::Error::Store(StorageError::Compacted));
+        }
+        if high > self.last() + 1 || low > high {
+            return Err(raft::Error::Store(StorageError::Unavailable));
+        }
+        let from = (low - self.snap.index - 1) as usize;
+        let to = (high - self.snap.index - 1) as usize;
+        let mut out = self.entries[from..to].to_vec();
+        raft::util::limit_size(&mut out, max_size.into());
+        Ok(out)
+    }
+
+    fn term(&self, idx: u64) -> raft::Result<u64> {
+        if idx == self.snap.index {
+            return Ok(self.snap.term);
+        }
+        if idx < self.snap.index {
+            return Err(raft::Error::Store(StorageError::Compacted));
+        }
+        self.entry(idx)
+            .map(|e| e.term)
+            .ok_or(raft::Error::Store(StorageError::Unavailable))
+    }
+
+    fn first_index(&self) -> raft::Result<u64> {
+        Ok(self.snap.index + 1)
+    }
+
+    fn last_index(&self) -> raft::Result<u64> {
+        Ok(self.last())
+    }
+
+    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+        match &self.snapshot {
+            Some(s) if s.get_metadata().index >= request_index => Ok(s.clone()),
+            _ => Err(raft::Error::Store(
+                StorageError::SnapshotTemporarilyUnavailable,
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use raft::Storage as _;
 
     fn entry(index: u64, term: u64, data: &[u8]) -> Entry {
         Entry {
@@ -236,6 +461,14 @@ mod tests {
             data: data.to_vec().into(),
             ..Default::default()
         }
+    }
+
+    fn data(log: &LogStore, low: u64, high: u64) -> Vec<Vec<u8>> {
+        log.entries(low, high, None, GetEntriesContext::empty(false))
+            .expect("entries")
+            .iter()
+            .map(|e| e.data.to_vec())
+            .collect()
     }
 
     #[test]
@@ -257,8 +490,7 @@ mod tests {
             log.persist().expect("persist");
         }
         let log = LogStore::open(dir.path(), &[9], Durability::Os).expect("reopen");
-        let storage = log.storage();
-        let state = storage.initial_state().expect("state");
+        let state = log.initial_state().expect("state");
         assert_eq!(
             state.conf_state.voters,
             vec![1, 2, 3],
@@ -266,12 +498,8 @@ mod tests {
         );
         assert_eq!((state.hard_state.term, state.hard_state.vote), (2, 3));
         assert_eq!(state.hard_state.commit, 2);
-        assert_eq!(storage.last_index().expect("last"), 2);
-        let entries = storage
-            .entries(1, 3, None, raft::GetEntriesContext::empty(false))
-            .expect("entries");
-        let data: Vec<&[u8]> = entries.iter().map(|e| &e.data[..]).collect();
-        assert_eq!(data, vec![&b"a"[..], &b"B"[..]]);
+        assert_eq!(log.last_index().expect("last"), 2);
+        assert_eq!(data(&log, 1, 3), vec![b"a".to_vec(), b"B".to_vec()]);
     }
 
     #[test]
@@ -287,7 +515,7 @@ mod tests {
         let whole = std::fs::read(&path).expect("read");
         std::fs::write(&path, &whole[..whole.len() - 3]).expect("tear");
         let log = LogStore::open(dir.path(), &[1], Durability::Os).expect("torn tail is cut");
-        assert_eq!(log.storage().last_index().expect("last"), 1);
+        assert_eq!(log.last_index().expect("last"), 1);
         drop(log);
         let mut damaged = whole.clone();
         let conf_len = {
@@ -298,5 +526,37 @@ mod tests {
         std::fs::write(&path, &damaged).expect("damage");
         let err = LogStore::open(dir.path(), &[1], Durability::Os).expect_err("damaged");
         assert!(err.to_string().contains("damaged"), "{err}");
+    }
+
+    #[test]
+    fn compaction_keeps_the_snapshot_and_the_entries_after_it_across_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let mut log = LogStore::open(dir.path(), &[1, 2, 3], Durability::Os).expect("open");
+            let entries: Vec<Entry> = (1..=10).map(|i| entry(i, 1, &[i as u8])).collect();
+            log.append(&entries).expect("append");
+            log.set_commit(8);
+            log.persist().expect("persist");
+            let mut snapshot = Snapshot::default();
+            snapshot.mut_metadata().index = 6;
+            snapshot.mut_metadata().term = 1;
+            snapshot.data = b"engine at 6".to_vec().into();
+            log.compact(snapshot, 600).expect("compact");
+            log.append(&[entry(11, 2, b"k")]).expect("append");
+            log.persist().expect("persist");
+        }
+        let log = LogStore::open(dir.path(), &[1, 2, 3], Durability::Os).expect("reopen");
+        assert_eq!(log.first_index().expect("first"), 7);
+        assert_eq!(log.last_index().expect("last"), 11);
+        assert_eq!(log.term(6).expect("term at the snapshot"), 1);
+        assert!(
+            log.entries(5, 7, None, GetEntriesContext::empty(false))
+                .is_err()
+        );
+        assert_eq!(data(&log, 7, 9), vec![vec![7u8], vec![8u8]]);
+        assert_eq!(log.snapshot_point(), (6, 600));
+        let snap = log.snapshot(0, 2).expect("a snapshot to send");
+        assert_eq!(&snap.data[..], b"engine at 6");
+        assert_eq!(log.hard_state().commit, 8);
     }
 }

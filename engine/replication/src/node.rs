@@ -27,9 +27,8 @@ use std::time::Instant;
 
 use journal::Durability;
 use pipeline::{ReleaseGate, Replicator};
-use raft::prelude::{Entry, EntryType, Message, MessageType};
-use raft::storage::MemStorage;
-use raft::{Config, RawNode, StateRole, Storage as _};
+use raft::prelude::{Entry, EntryType, Message, MessageType, Snapshot};
+use raft::{Config, RawNode, SnapshotStatus, StateRole, Storage as _};
 
 use crate::batch;
 use crate::error::ReplicationError;
@@ -46,13 +45,28 @@ pub enum Input {
     Raft(Box<Message>),
 }
 
-/// A committed batch for a node's own pipeline to apply, in order.
+/// What a node's own pipeline must apply, in order: committed batches,
+/// or, for a node too far behind for the log, the leader's snapshot.
 #[derive(Debug)]
-pub struct Committed {
-    /// `batch::encode`d journal records; apply those past the engine's last sequence.
-    pub data: Vec<u8>,
-    pub first: u64,
-    pub last: u64,
+pub enum Committed {
+    Batch {
+        /// `batch::encode`d journal records; apply those past the engine's last sequence.
+        data: Vec<u8>,
+        first: u64,
+        last: u64,
+    },
+    /// Replace the engine's state: install these into the journal
+    /// (`journal::install_snapshot`) and restart the pipeline from it.
+    Snapshot {
+        /// The last command the engine snapshot holds.
+        snapshot_seq: u64,
+        /// An engine snapshot file's bytes.
+        engine: Vec<u8>,
+        /// Journal records after it, to the end of the snapshot's entry.
+        tail: Vec<u8>,
+        /// The last command of the whole: where the engine then stands.
+        last: u64,
+    },
 }
 
 /// How a replica is started.
@@ -68,6 +82,9 @@ pub struct NodeConfig {
     /// The last command this node's engine holds (its journal's last
     /// sequence). Committed batches after it are handed to the owner.
     pub engine_seq: u64,
+    /// Where the engine writes its snapshots: the Raft log is compacted to
+    /// the newest of them the cluster has committed. `None`: never compacted.
+    pub journal_dir: Option<PathBuf>,
 }
 
 /// The state the raft thread shares with the node's owner.
@@ -129,26 +146,16 @@ pub struct Node {
 /// may have been run by this node as leader and never committed.
 pub fn committed_seq(dir: &std::path::Path) -> Result<u64, ReplicationError> {
     let log = LogStore::open(dir, &[], Durability::None)?;
-    let storage = log.storage();
-    let commit = storage.rl().hard_state().commit;
-    Ok(last_seq_through(&storage, commit))
+    Ok(last_seq_through(&log, log.hard_state().commit))
 }
 
-/// The last sequence in the batches at indexes `..=index`.
-fn last_seq_through(storage: &MemStorage, index: u64) -> u64 {
-    let first = storage.first_index().unwrap_or(1);
-    let mut last = 0;
-    let mut i = index;
-    while i >= first && i > 0 {
-        if let Ok(es) = storage.entries(i, i + 1, None, raft::GetEntriesContext::empty(false))
-            && let Some((_, l)) = es.first().and_then(|e| batch::span(&e.data))
-        {
-            last = l;
-            break;
-        }
-        i -= 1;
-    }
-    last
+/// The last command in the batches at indexes `..=index`.
+fn last_seq_through(log: &LogStore, index: u64) -> u64 {
+    let (snap_index, snap_seq) = log.snapshot_point();
+    (snap_index + 1..=index)
+        .rev()
+        .find_map(|i| log.entry(i).and_then(|e| batch::span(&e.data)))
+        .map_or(snap_seq, |(_, last)| last)
 }
 
 impl Node {
@@ -163,20 +170,23 @@ impl Node {
         let membership = &config.membership;
         membership.member(config.id)?;
         let store = LogStore::open(&config.dir, &membership.ids(), config.durability)?;
-        let storage = store.storage();
-        let commit = storage.rl().hard_state().commit;
+        let commit = store.hard_state().commit;
         // Applied: the longest committed prefix whose batches the engine
         // already holds. Batches after it are handed over again; the owner
         // skips the commands it has (a batch may have been half-journaled).
-        let mut applied = storage.first_index()?.saturating_sub(1);
-        let last_index = storage.last_index()?;
+        // An engine behind the snapshot is handed the snapshot first.
+        let (snap_index, snap_seq) = store.snapshot_point();
+        let mut applied = snap_index;
+        let last_index = store.last_index()?;
         for i in applied + 1..=commit.min(last_index) {
-            let es = storage.entries(i, i + 1, None, raft::GetEntriesContext::empty(false))?;
-            match es.first().and_then(|e| batch::span(&e.data)) {
+            match store.entry(i).and_then(|e| batch::span(&e.data)) {
                 Some((_, last)) if last > config.engine_seq => break,
                 _ => applied = i,
             }
         }
+        let behind_snapshot = (config.engine_seq < snap_seq)
+            .then(|| store.snapshot_data().cloned())
+            .flatten();
         let raft_config = Config {
             id: config.id,
             election_tick: membership.election_ticks(),
@@ -194,8 +204,8 @@ impl Node {
         raft_config.validate()?;
         // A log with nothing in it, not even a term: a new cluster's node,
         // or one restarted from an empty directory (see `Driver::blank`).
-        let blank = last_index == 0 && storage.rl().hard_state().term == 0;
-        let raw = RawNode::new(&raft_config, storage, &crate::logger::logger(config.id))?;
+        let blank = last_index == 0 && store.hard_state().term == 0;
+        let raw = RawNode::new(&raft_config, store, &crate::logger::logger(config.id))?;
         let (inbox, rx) = channel();
         let transport = transport(inbox.clone())?;
         let (committed_tx, committed_rx) = channel();
@@ -203,14 +213,18 @@ impl Node {
         let stop = Arc::new(AtomicBool::new(false));
         let mut driver = Driver {
             raw,
-            store,
             transport,
             shared: Arc::clone(&shared),
             committed: committed_tx,
             handed_seq: config.engine_seq,
             was_leader: false,
             blank,
+            journal_dir: config.journal_dir.clone(),
+            next_compaction: Instant::now(),
         };
+        if let Some(snapshot) = behind_snapshot {
+            driver.hand_snapshot(&snapshot)?;
+        }
         let thread = {
             let stop = Arc::clone(&stop);
             std::thread::Builder::new()
@@ -338,8 +352,7 @@ impl Replicator for Link {
 }
 
 struct Driver {
-    raw: RawNode<MemStorage>,
-    store: LogStore,
+    raw: RawNode<LogStore>,
     transport: Box<dyn Transport>,
     shared: Arc<Shared>,
     committed: Sender<Committed>,
@@ -354,7 +367,13 @@ struct Driver {
     /// as a learner through a membership change would close even the first
     /// election's window: docs/replication.md, "What is not done".)
     blank: bool,
+    journal_dir: Option<PathBuf>,
+    /// When to look for a newer engine snapshot to compact the log to.
+    next_compaction: Instant,
 }
+
+/// How often a node looks for an engine snapshot to compact its log to.
+const COMPACTION_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Inputs taken per turn before the node handles its `Ready`: proposals
 /// and acknowledgements that arrive together go out (and to disk) together.
@@ -432,34 +451,155 @@ impl Driver {
         }
         let mut ready = self.raw.ready();
         if !ready.messages().is_empty() {
-            self.transport.send(ready.take_messages());
+            let messages = ready.take_messages();
+            self.send(messages);
         }
         if !ready.snapshot().is_empty() {
-            return Err("a snapshot arrived, and snapshot install is not built yet".into());
+            let snapshot = ready.snapshot().clone();
+            self.install(snapshot)?;
         }
         self.apply(ready.take_committed_entries())?;
+        let store = self.raw.mut_store();
         if !ready.entries().is_empty() {
-            self.store
+            store
                 .append(ready.entries())
                 .map_err(|e| format!("raft log append: {e}"))?;
         }
         if let Some(hs) = ready.hs() {
-            self.store.set_hard_state(hs);
+            store.set_hard_state(hs);
         }
-        self.store
+        store
             .persist()
             .map_err(|e| format!("cannot write the raft log: {e}"))?;
         if !ready.persisted_messages().is_empty() {
-            self.transport.send(ready.take_persisted_messages());
+            let messages = ready.take_persisted_messages();
+            self.send(messages);
         }
         let mut light = self.raw.advance(ready);
         if let Some(commit) = light.commit_index() {
-            self.store.set_commit(commit);
+            self.raw.mut_store().set_commit(commit);
         }
-        self.transport.send(light.take_messages());
+        let messages = light.take_messages();
+        self.send(messages);
         self.apply(light.take_committed_entries())?;
         self.raw.advance_apply();
         self.observe();
+        if Instant::now() >= self.next_compaction {
+            self.next_compaction = Instant::now() + COMPACTION_CHECK;
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    /// Sends messages; a snapshot counts as delivered once handed to the
+    /// transport (if it is lost, the follower's next refusal of an append
+    /// makes the leader send it again).
+    fn send(&mut self, messages: Vec<Message>) {
+        let snapshots: Vec<u64> = messages
+            .iter()
+            .filter(|m| m.get_msg_type() == MessageType::MsgSnapshot)
+            .map(|m| m.to)
+            .collect();
+        self.transport.send(messages);
+        for to in snapshots {
+            tracing::info!("sent node {to} a snapshot: it needs entries the log no longer has");
+            self.raw.report_snapshot(to, SnapshotStatus::Finish);
+        }
+    }
+
+    /// A leader's snapshot: into the Raft log, then to the owner's engine.
+    fn install(&mut self, snapshot: Snapshot) -> Result<(), String> {
+        let (snapshot_seq, _, _, last) = crate::snapshot::parts(&snapshot.data)
+            .ok_or("a snapshot arrived whose data does not decode")?;
+        tracing::info!(
+            "installing the leader's snapshot: Raft index {}, commands to {last} \
+             (engine snapshot at {snapshot_seq})",
+            snapshot.get_metadata().index
+        );
+        self.raw
+            .mut_store()
+            .install(snapshot.clone(), last)
+            .map_err(|e| e.to_string())?;
+        self.hand_snapshot(&snapshot).map_err(|e| e.to_string())
+    }
+
+    /// Gives the owner a snapshot to install into its journal.
+    fn hand_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), ReplicationError> {
+        let Some((snapshot_seq, engine, tail, last)) = crate::snapshot::parts(&snapshot.data)
+        else {
+            return Err(ReplicationError::Raft(raft::Error::Store(
+                raft::StorageError::Other("the Raft snapshot's data does not decode".into()),
+            )));
+        };
+        self.handed_seq = last;
+        let _ = self.committed.send(Committed::Snapshot {
+            snapshot_seq,
+            engine: engine.to_vec(),
+            tail: tail.to_vec(),
+            last,
+        });
+        Ok(())
+    }
+
+    /// Replaces the applied, committed prefix of the log by a snapshot
+    /// built on the engine's newest snapshot file the cluster committed.
+    fn compact(&mut self) -> Result<(), String> {
+        let Some(dir) = self.journal_dir.clone() else {
+            return Ok(());
+        };
+        let committed = self.shared.committed_seq.load(Ordering::Relaxed);
+        let applied = self.raw.raft.raft_log.applied;
+        let store = self.raw.store();
+        let (_, snap_seq) = store.snapshot_point();
+        let Some((engine_seq, path)) = crate::snapshot::newest_engine_snapshot(&dir, committed)
+        else {
+            return Ok(());
+        };
+        if engine_seq <= snap_seq {
+            return Ok(());
+        }
+        // The entry holding the snapshot's last command: the compaction point.
+        let (first, _) = store.snapshot_point();
+        let Some(index) = (first + 1..=applied).find(|&i| {
+            store
+                .entry(i)
+                .and_then(|e| batch::span(&e.data))
+                .is_some_and(|(_, last)| last >= engine_seq)
+        }) else {
+            return Ok(());
+        };
+        let Some(entry) = store.entry(index) else {
+            return Ok(());
+        };
+        let Some((_, last)) = batch::span(&entry.data) else {
+            return Ok(());
+        };
+        let engine = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            // Pruned meanwhile: the next check finds the newer one.
+            Err(_) => return Ok(()),
+        };
+        let mut tail = Vec::new();
+        for record in batch::records(&entry.data) {
+            let r = record.map_err(|e| format!("entry {index} does not decode: {e}"))?;
+            if r.seq > engine_seq {
+                journal::record::encode(&mut tail, r.seq, r.ts, &r.command);
+            }
+        }
+        let mut snapshot = Snapshot::default();
+        let meta = snapshot.mut_metadata();
+        meta.index = index;
+        meta.term = entry.term;
+        meta.set_conf_state(self.raw.raft.prs().conf().to_conf_state());
+        snapshot.data = crate::snapshot::encode(engine_seq, &engine, &tail, last).into();
+        self.raw
+            .mut_store()
+            .compact(snapshot, last)
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            "compacted the Raft log to index {index} (commands to {last}, on the engine \
+             snapshot at {engine_seq})"
+        );
         Ok(())
     }
 
@@ -477,7 +617,7 @@ impl Driver {
             if last > self.handed_seq && !self.shared.serving.load(Ordering::Relaxed) {
                 self.handed_seq = last;
                 // The owner may be gone (shutting down): nothing to hand to.
-                let _ = self.committed.send(Committed {
+                let _ = self.committed.send(Committed::Batch {
                     data: entry.data.to_vec(),
                     first,
                     last,

@@ -47,6 +47,7 @@ impl Replica {
             dir: dir.path().to_owned(),
             durability: journal::Durability::Os,
             engine_seq: engine.last().copied().unwrap_or(0),
+            journal_dir: None,
         };
         let net = net.clone();
         let (node, committed) = Node::start(config, move |inbox| {
@@ -65,7 +66,10 @@ impl Replica {
     /// the engine's last command.
     fn apply(&mut self) {
         while let Ok(c) = self.committed.try_recv() {
-            for record in replication::batch_records(&c.data) {
+            let replication::Committed::Batch { data, .. } = c else {
+                panic!("no snapshot without compaction");
+            };
+            for record in replication::batch_records(&data) {
                 let seq = record.expect("a committed batch decodes").seq;
                 if seq > self.engine.last().copied().unwrap_or(0) {
                     assert_eq!(seq, self.engine.len() as u64 + 1, "gap-free");

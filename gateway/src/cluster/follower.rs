@@ -39,6 +39,7 @@ pub(crate) fn start_pipeline(config: &PipelineConfig) -> Result<Pipeline, Cluste
 /// Publishes committed batches until the node may lead, or `stop`.
 pub(crate) fn follow(
     mut pipeline: Pipeline,
+    config: &PipelineConfig,
     node: &Node,
     committed: &Receiver<Committed>,
     stop: &AtomicBool,
@@ -54,10 +55,20 @@ pub(crate) fn follow(
         // turned true is in the channel by the time it is seen true.
         let may_lead = node.can_lead();
         match committed.recv_timeout(TURN) {
-            Ok(batch) => {
-                apply(&mut pipeline, &batch)?;
-                for batch in committed.try_iter() {
-                    apply(&mut pipeline, &batch)?;
+            Ok(first) => {
+                for item in std::iter::once(first).chain(committed.try_iter()) {
+                    pipeline = match item {
+                        Committed::Batch { data, first, last } => {
+                            apply(&mut pipeline, &data, first, last)?;
+                            pipeline
+                        }
+                        Committed::Snapshot {
+                            snapshot_seq,
+                            engine,
+                            tail,
+                            last,
+                        } => install(pipeline, config, snapshot_seq, &engine, &tail, last)?,
+                    };
                 }
             }
             Err(RecvTimeoutError::Timeout) => {
@@ -79,14 +90,36 @@ pub(crate) fn follow(
     Ok(outcome)
 }
 
+/// The leader's snapshot replaces this engine's state: the pipeline
+/// stops, the journal takes the snapshot and the records after it, and a
+/// new pipeline recovers from them.
+fn install(
+    pipeline: Pipeline,
+    config: &PipelineConfig,
+    snapshot_seq: u64,
+    engine: &[u8],
+    tail: &[u8],
+    last: u64,
+) -> Result<Pipeline, ClusterError> {
+    let from = pipeline.shutdown()?.last_seq;
+    let mut options = config.journal.clone();
+    options.durability = config.durability;
+    journal::install_snapshot(&config.journal_dir, snapshot_seq, engine, tail, options)?;
+    tracing::info!(
+        "installed the leader's snapshot: engine at command {last} (was {from}; \
+         snapshot at {snapshot_seq} and {} commands after it)",
+        last - snapshot_seq
+    );
+    start_pipeline(config)
+}
+
 /// Publishes a batch's commands past the engine's last, with the leader's
 /// sequences and ingest times.
-fn apply(pipeline: &mut Pipeline, batch: &Committed) -> Result<(), ClusterError> {
-    for record in replication::batch_records(&batch.data) {
+fn apply(pipeline: &mut Pipeline, data: &[u8], first: u64, last: u64) -> Result<(), ClusterError> {
+    for record in replication::batch_records(data) {
         let record = record.map_err(|problem| {
             ClusterError::Replication(format!(
-                "committed batch {}..={} does not decode: {problem}",
-                batch.first, batch.last
+                "committed batch {first}..={last} does not decode: {problem}"
             ))
         })?;
         let next = pipeline.publisher().next_seq();

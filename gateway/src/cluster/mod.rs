@@ -120,6 +120,7 @@ pub fn run_node(
             dir: cluster.raft_dir.clone(),
             durability: config.pipeline.durability,
             engine_seq,
+            journal_dir: Some(journal_dir.clone()),
         };
         let membership = cluster.membership.clone();
         let (node, committed_rx) = Node::start(node_config, move |inbox| {
@@ -141,7 +142,7 @@ pub fn run_node(
                 source,
             })?
         };
-        let followed = follower::follow(pipeline, &node, &committed_rx, stop)?;
+        let followed = follower::follow(pipeline, &config.pipeline, &node, &committed_rx, stop)?;
         drop(redirect);
         match followed {
             Followed::Stopped => return Ok(()),

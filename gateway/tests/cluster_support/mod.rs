@@ -363,7 +363,8 @@ pub fn assert_reproduced(account: u32, live: &Reports, replayed: &Reports) {
 /// Each node's journal, read back whole, with its state hash.
 pub fn journal_state(dir: &Path) -> (Vec<journal::Record>, u64) {
     let mut records = Vec::new();
-    journal::read_journal(dir, 0, |r| records.push(*r)).unwrap();
+    let first = journal::first_retained_seq(dir).unwrap().unwrap_or(1);
+    journal::read_journal(dir, first - 1, |r| records.push(*r)).unwrap();
     let config = matching::config::EngineConfig {
         max_orders_per_book: 8192,
         max_levels_per_side: 262_144,
@@ -371,6 +372,30 @@ pub fn journal_state(dir: &Path) -> (Vec<journal::Record>, u64) {
     };
     let (engine, _) = journal::recover(dir, config).unwrap();
     (records, testkit::state_hash::state_hash(&engine))
+}
+
+/// Every node ends at the same command with the same state hash, and
+/// where their journals overlap (retention and snapshot installs remove
+/// the start of some), they hold the same records.
+pub fn assert_same_history(states: &[(Vec<journal::Record>, u64)]) {
+    let last = |records: &[journal::Record]| records.last().map_or(0, |r| r.seq);
+    let (first_records, first_hash) = &states[0];
+    for (i, (records, hash)) in states.iter().enumerate() {
+        assert_eq!(
+            last(records),
+            last(first_records),
+            "node {} ends elsewhere",
+            i + 1
+        );
+        assert_eq!(hash, first_hash, "node {}'s state hash differs", i + 1);
+        let from = records
+            .first()
+            .map_or(0, |r| r.seq)
+            .max(first_records.first().map_or(0, |r| r.seq));
+        let a: Vec<_> = records.iter().filter(|r| r.seq >= from).collect();
+        let b: Vec<_> = first_records.iter().filter(|r| r.seq >= from).collect();
+        assert_eq!(a, b, "node {}'s journal differs from node 1's", i + 1);
+    }
 }
 
 /// Sides and prices that cross now and then, so fills happen.
