@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use pipeline::{Output, Pipeline, PipelineConfig};
+use pipeline::{Output, Pipeline, PipelineConfig, Placement, Topology};
 use replication::{Committed, Node};
 
 use super::ClusterError;
@@ -29,10 +29,22 @@ pub(crate) enum Followed {
 }
 
 /// Starts the follower's pipeline on the node's journal: its last sequence
-/// is what the node's engine holds.
+/// is what the node's engine holds. One thread (this loop's) runs J, M and
+/// O, on the core the leader's gateway thread would have: a follower has
+/// no clients to answer, and on a machine shared by several nodes every
+/// thread woken per batch is CPU taken from the leader (with `fsync`, J
+/// keeps a thread of its own, so no fdatasync holds the loop).
 pub(crate) fn start_pipeline(config: &PipelineConfig) -> Result<Pipeline, ClusterError> {
     let mut config = config.clone();
     config.replication = None;
+    let publisher = config
+        .resolve()
+        .map_err(pipeline::PipelineError::from)?
+        .publisher;
+    let mut one_core = Topology::fit(&[publisher]);
+    one_core.guest = None;
+    config.topology = Some(one_core);
+    config.placement = Placement::AllHosted;
     Ok(pipeline::start(config, |_: &Output| {})?)
 }
 
