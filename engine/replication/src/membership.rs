@@ -248,7 +248,10 @@ mod tests {
 
     #[test]
     fn the_example_file_parses() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../gateway/cluster.example.toml");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../gateway/cluster.example.toml"
+        );
         let m = Membership::load(Path::new(path)).expect("the example is valid");
         assert_eq!(m.ids(), vec![1, 2, 3]);
         assert_eq!(m.election_timeout, Duration::from_millis(500));
