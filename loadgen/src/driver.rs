@@ -18,7 +18,14 @@
 //!
 //! After the last order: wait (up to `--drain`) for every answer, close the
 //! transport cleanly, and list whatever was never answered.
+//!
+//! Against a cluster a session may lose its node mid-run (the transport
+//! says so with a [`SessionEvent`]): its requests in flight stop waiting
+//! and are counted as lost in the failover, orders due for it while it has
+//! no leader are not sent (and counted), and the other sessions keep to the
+//! schedule. `measure/failover.rs` has the accounting.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::error::RunError;
@@ -28,6 +35,7 @@ use crate::flow::schedule::Schedule;
 use crate::flow::workload::Workload;
 use crate::measure::clock::Clock;
 use crate::measure::cpu::{self, CpuUsage, Sample};
+use crate::measure::failover::{FailoverSummary, Failovers};
 use crate::measure::histlog::IntervalSink;
 use crate::measure::progress::Progress;
 use crate::measure::record::Record;
@@ -68,6 +76,32 @@ pub trait Transport {
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Whether `session` can send now: `false` while it looks for a
+    /// cluster's new leader.
+    fn is_up(&self, _session: u16) -> bool {
+        true
+    }
+    /// Moves the sessions lost and restored since the last call into `into`,
+    /// oldest first. Sessions are restored only in `receive`.
+    fn take_events(&mut self, _into: &mut Vec<SessionEvent>) {}
+}
+
+/// A session of a cluster run lost its node, or logged on again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// The connection went (closed, reset, silent, not the leader) at
+    /// `at_ns` on the run's clock.
+    Lost {
+        session: u16,
+        at_ns: u64,
+        why: String,
+    },
+    /// Logged on again, to `addr`, at `at_ns`.
+    Restored {
+        session: u16,
+        at_ns: u64,
+        addr: SocketAddr,
+    },
 }
 
 /// How to drive.
@@ -79,6 +113,7 @@ pub struct DriveConfig {
     /// How long to wait for answers after the last order.
     pub drain: Duration,
     pub instruments: u32,
+    pub sessions: u16,
 }
 
 /// What a drive produced.
@@ -96,6 +131,8 @@ pub struct DriveOutcome {
     pub event: Option<hdrhistogram::Histogram<u64>>,
     /// The process's CPU from the end of the warm-up to the last send.
     pub cpu: Option<CpuUsage>,
+    /// What failovers cost, if a session lost its node (cluster runs).
+    pub failover: Option<FailoverSummary>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +168,12 @@ pub fn drive(
         rec: Recorder::new(start.saturating_add(schedule.warmup_ns())),
         record,
         record_error: None,
+        failovers: Failovers::new(
+            usize::from(config.sessions),
+            start,
+            start.saturating_add(schedule.warmup_ns()),
+        ),
+        events: Vec::new(),
     };
     let total = schedule.total();
     let mut next: u64 = 0;
@@ -150,6 +193,8 @@ pub fn drive(
         if let Err(e) = transport.receive(clock, &mut |e, t| st.on_exec(e, t)) {
             break 'run Some(e);
         }
+        // Sessions lost or back: before anything is sent on a new connection.
+        st.session_events(transport, progress, start);
         let now = clock.now_ns();
 
         if phase == Phase::Sending && now >= next_tick {
@@ -161,6 +206,13 @@ pub fn drive(
             while next < due {
                 let intended = start + schedule.intended_ns(next);
                 let action = workload.next(&mut st.table);
+                if !transport.is_up(action.session()) {
+                    // Its session has no leader now: not sent, and counted.
+                    st.table.not_sent(&action);
+                    st.failovers.not_sent(intended);
+                    next += 1;
+                    continue;
+                }
                 st.table.on_send(&action, intended);
                 let kind = match action {
                     Action::New(_) => RequestKind::New,
@@ -253,6 +305,8 @@ pub fn drive(
         }
     };
 
+    // Sessions lost in the last turn: their requests are the failover's.
+    st.session_events(transport, progress, start);
     // A run that stopped early: its window ends here.
     if cpu_end.is_none() && cpu_start.is_some() {
         cpu_end = Sample::take(clock.now_ns()).map(|s| (s, next));
@@ -299,6 +353,7 @@ pub fn drive(
         notes: transport.notes(),
         event: transport.event_latency(),
         cpu,
+        failover: st.failovers.summary(),
     }
 }
 
@@ -309,9 +364,52 @@ struct State<'r> {
     record: Option<&'r mut Record>,
     /// The first failed write to the record file; ends the run.
     record_error: Option<RunError>,
+    failovers: Failovers,
+    /// Session events taken from the transport, reused.
+    events: Vec<SessionEvent>,
 }
 
 impl State<'_> {
+    /// Takes the transport's session events: a lost session's requests in
+    /// flight are the failover's, a restored one is noted.
+    fn session_events(
+        &mut self,
+        transport: &mut dyn Transport,
+        progress: &mut Progress,
+        start: u64,
+    ) {
+        transport.take_events(&mut self.events);
+        for event in self.events.drain(..) {
+            match event {
+                SessionEvent::Lost {
+                    session,
+                    at_ns,
+                    why,
+                } => {
+                    let lost = self.table.abandon_session(session);
+                    progress.event(&format!(
+                        "loadgen {:.3}s: session {session} lost its node ({why}); {} request(s) \
+                         in flight will not be answered; looking for the leader",
+                        at_ns.saturating_sub(start) as f64 / 1e9,
+                        lost.len()
+                    ));
+                    self.failovers.lost(session, at_ns, &lost);
+                }
+                SessionEvent::Restored {
+                    session,
+                    at_ns,
+                    addr,
+                } => {
+                    progress.event(&format!(
+                        "loadgen {:.3}s: session {session} logged on to {addr}",
+                        at_ns.saturating_sub(start) as f64 / 1e9
+                    ));
+                    self.failovers.restored(session, at_ns, addr);
+                }
+            }
+        }
+    }
+
     /// One execution report, received at `recv_ns`.
     #[inline]
     fn on_exec(&mut self, exec: &Exec, recv_ns: u64) {
@@ -328,6 +426,9 @@ impl State<'_> {
         }
         let seen = self.table.on_exec(exec);
         rec.observed(&seen, recv_ns);
+        if seen.answer.is_some() {
+            self.failovers.answered(seen.session, recv_ns);
+        }
         if let Some(r) = self.record.as_deref_mut()
             && self.record_error.is_none()
             && let Err(source) = r.write(exec)

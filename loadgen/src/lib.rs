@@ -10,6 +10,10 @@
 //! and prints the summary. The `hiccup` binary measures the machine's own
 //! stalls ([`hiccup`]).
 //!
+//! Against a Raft cluster of gateways (`--target A,B,C`), sessions log on
+//! to whichever node leads and follow the leader when it goes away; the
+//! report then says what the failovers cost ([`FailoverSummary`]).
+//!
 //! Threads: loadgen itself uses one (the caller's), which sleeps whenever it
 //! has nothing to do. See `docs/targets.md` for what more cores would buy.
 
@@ -43,6 +47,7 @@ pub use run::run;
 // public so that they can be named.
 pub use flow::orders::{RequestKind, Unanswered};
 pub use measure::cpu::{CpuTime, CpuUsage, ThreadCpu};
+pub use measure::failover::{FailoverSummary, Gap};
 pub use measure::recorder::Counts;
 pub use measure::report::{Check, LatencySummary};
 pub use transport::session::SessionError;

@@ -85,6 +85,7 @@ pub fn run(options: &Options, log: Log<'_>) -> Result<Summary, RunError> {
         tick: options.tick,
         drain: options.drain,
         instruments: options.instruments,
+        sessions: options.sessions,
     };
     log(&format!(
         "loadgen: {} orders at {}/s: {} warm-up + {} measured, {} sessions, {} instruments{}",
@@ -232,6 +233,10 @@ fn summarize(
     let achieved_rate = rec.counts.sent_measured as f64 / window_s;
     let answered_rate = rec.counts.answered_measured as f64 / window_s;
     let requested = schedule.rate();
+    // Orders not sent because their session had no leader (a failover):
+    // the achieved percentage is of the orders due while one served, so it
+    // still says whether loadgen kept up; the failover section counts them.
+    let not_sent = outcome.failover.as_ref().map_or(0, |f| f.not_sent_measured) as f64;
     let achieved_pct = if outcome.failure.is_some() {
         // A run that stopped early did not achieve its rate, whatever it sent.
         100.0 * rec.counts.sent_measured as f64
@@ -239,9 +244,12 @@ fn summarize(
                 .total()
                 .saturating_sub(schedule.warmup_orders())
                 .max(1) as f64
+    } else if not_sent > 0.0 {
+        100.0 * rec.counts.sent_measured as f64 / (requested as f64 * window_s - not_sent).max(1.0)
     } else {
         100.0 * achieved_rate / requested as f64
     };
+    // Requests lost in a failover are not in it: they are the failover's.
     let unanswered = outcome.unanswered.len() as u64;
     let scope = options.transport.scope();
     let mut checks = checks(
@@ -318,5 +326,6 @@ fn summarize(
         notes,
         floor: None,
         cpu: outcome.cpu,
+        failover: outcome.failover,
     }
 }

@@ -1,5 +1,6 @@
 //! Short real runs: the inproc pipeline, the in-process gateway over TCP,
-//! and a gateway that goes away in the middle.
+//! a gateway that goes away in the middle, and a (fake) cluster whose
+//! leader goes away.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
@@ -8,8 +9,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use gateway::protocol::{
-    Accepted, ClientMessage, Decoded, Envelope, Exec, LogonAck, MAX_FRAME_BYTES, OrderRef,
-    ServerMessage, decode_frame, encode_frame,
+    Accepted, ClientMessage, Decoded, Envelope, Exec, LogonAck, MAX_FRAME_BYTES, NotLeader,
+    OrderRef, ServerMessage, decode_frame, encode_frame,
 };
 use loadgen::mix::parse_mix;
 use loadgen::options::Layout;
@@ -414,4 +415,138 @@ fn the_binary_exits_non_zero_when_the_gateway_goes_away() {
         std::fs::read_to_string(&record).unwrap().lines().count(),
         20
     );
+}
+
+/// A fake cluster node serving one connection at a time. `Leads(n)`:
+/// takes logons, accepts new orders, and after `n` answers (if any) drops
+/// the connection and stops listening. `Names(addr)`: answers each Logon
+/// with `NotLeader` naming `addr`, and closes.
+#[derive(Clone, Copy)]
+enum Node {
+    Leads(Option<usize>),
+    Names(std::net::SocketAddr),
+}
+
+fn fake_node(listener: TcpListener, node: Node) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { return };
+            let mut buf = vec![0u8; 1 << 16];
+            let (mut len, mut seq, mut answered) = (0, 0u64, 0);
+            let mut send = |sock: &mut std::net::TcpStream, msg: ServerMessage| {
+                seq += 1;
+                let mut frame = [0u8; MAX_FRAME_BYTES];
+                let n = encode_frame(&Envelope { seq, msg }, &mut frame).unwrap();
+                sock.write_all(&frame[..n]).is_ok()
+            };
+            let done = 'conn: loop {
+                let n = match sock.read(&mut buf[len..]) {
+                    Ok(0) | Err(_) => break 'conn false,
+                    Ok(n) => n,
+                };
+                len += n;
+                let mut pos = 0;
+                while let Ok(Decoded::Message { envelope, consumed }) =
+                    decode_frame::<ClientMessage>(&buf[pos..len])
+                {
+                    pos += consumed;
+                    let reply = match (node, envelope.msg) {
+                        (Node::Names(leader), ClientMessage::Logon(_)) => {
+                            send(
+                                &mut sock,
+                                ServerMessage::NotLeader(NotLeader::new(Some((3, leader)))),
+                            );
+                            break 'conn false;
+                        }
+                        (Node::Leads(_), ClientMessage::Logon(l)) => {
+                            ServerMessage::LogonAck(LogonAck {
+                                account: l.account,
+                                heartbeat_interval_ms: 5_000,
+                                max_msgs_per_sec: 0,
+                            })
+                        }
+                        (Node::Leads(_), ClientMessage::Logout) => break 'conn false,
+                        (Node::Leads(limit), ClientMessage::NewOrder(o)) => {
+                            if limit.is_some_and(|n| answered >= n) {
+                                continue;
+                            }
+                            answered += 1;
+                            ServerMessage::Accepted(Accepted {
+                                order: OrderRef {
+                                    client_order_id: o.client_order_id,
+                                    order_id: o.client_order_id,
+                                    instrument: o.instrument,
+                                },
+                                exec: Exec {
+                                    seq: o.client_order_id,
+                                    index: 0,
+                                    transact_time_ns: 0,
+                                },
+                            })
+                        }
+                        _ => continue,
+                    };
+                    if !send(&mut sock, reply) {
+                        break 'conn false;
+                    }
+                }
+                buf.copy_within(pos..len, 0);
+                len -= pos;
+                if let Node::Leads(Some(limit)) = node
+                    && answered >= limit
+                {
+                    // Leave time for loadgen to send more, unanswered, then go.
+                    std::thread::sleep(Duration::from_millis(50));
+                    break 'conn true;
+                }
+            };
+            drop(sock);
+            if done {
+                // Gone for good: the listener closes with the thread.
+                return;
+            }
+        }
+    })
+}
+
+#[test]
+fn a_session_follows_not_leader_to_the_new_leader_and_counts_what_was_lost() {
+    let _serial = serial();
+    let bind = || TcpListener::bind("127.0.0.1:0").unwrap();
+    let (a, b, c) = (bind(), bind(), bind());
+    let (a_addr, b_addr, c_addr) = (
+        a.local_addr().unwrap(),
+        b.local_addr().unwrap(),
+        c.local_addr().unwrap(),
+    );
+    let old = fake_node(a, Node::Leads(Some(200)));
+    // B is a follower that names C; C leads after A.
+    let _follower = fake_node(b, Node::Names(c_addr));
+    let _new = fake_node(c, Node::Leads(None));
+    let mut options = short("2k");
+    options.sessions = 1;
+    options.target = Some(format!("{a_addr},{b_addr},{c_addr}"));
+    options.mix = parse_mix("passive=1").unwrap();
+    options.drain = Duration::from_secs(2);
+    let s = run(&options);
+    old.join().unwrap();
+    let report = s.render();
+    assert_eq!(s.failure, None, "{report}");
+    let f = s.failover.clone().expect("a failover is reported");
+    assert_eq!(f.failovers, 1, "{report}");
+    assert_eq!(f.gaps[0].leader, Some(c_addr.to_string()), "{report}");
+    assert!(
+        f.gaps[0].gap_ns.is_some() && f.answered_after > 0,
+        "{report}"
+    );
+    // Every order is accounted for, once: answered, lost in flight, or not
+    // sent while no leader served; and all but the lost were answered.
+    assert!(f.in_flight > 0, "A went with orders in flight: {report}");
+    assert_eq!(s.counts.sent + f.not_sent, 2_000, "{report}");
+    assert_eq!(s.counts.answered + f.in_flight, s.counts.sent, "{report}");
+    assert_eq!(s.unanswered, 0, "{report}");
+    assert_eq!(s.counts.unexpected, 0, "{report}");
+    assert!(s.checks.iter().any(|c| c.key == "tcp.unanswered" && c.pass));
+    assert!(s.driven.starts_with("gateway cluster at "), "{}", s.driven);
+    assert!(report.contains("unanswered (failover)"), "{report}");
 }

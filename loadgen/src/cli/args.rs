@@ -68,8 +68,15 @@ pub struct Cli {
     #[arg(long, default_value = "passive=50,cancel=30,replace=10,aggressive=10", value_parser = mix_arg)]
     pub mix: Mix,
 
-    /// Drive the gateway at HOST:PORT instead of starting one.
-    #[arg(long, value_name = "HOST:PORT")]
+    /// Drive the gateway at HOST:PORT instead of starting one. A cluster:
+    /// every node's client address, comma-separated (HOST:PORT,HOST:PORT,...).
+    /// Each session then logs on to whichever node leads (following
+    /// NotLeader, for up to 10s), and when its node goes away mid-run it
+    /// logs on to the new leader and carries on: requests in flight are
+    /// counted as lost in the failover, orders due meanwhile as not sent
+    /// (both outside the unanswered check; the report's failover line has
+    /// them and the gap). With one address, losing it fails the run.
+    #[arg(long, value_name = "HOST:PORT[,HOST:PORT...]")]
     pub target: Option<String>,
 
     /// tcp: over TCP to a gateway. inproc: the engine's pipeline in this

@@ -123,7 +123,8 @@ pub struct Options {
     pub seed: u64,
     pub durability: Durability,
     pub mix: Mix,
-    /// `HOST:PORT` of an external gateway; `None` starts one in-process.
+    /// `HOST:PORT` of an external gateway, or a cluster's nodes'
+    /// comma-separated; `None` starts one in-process.
     pub target: Option<String>,
     pub transport: TransportKind,
     pub tick: Duration,

@@ -97,6 +97,8 @@ impl Default for OrderState {
 /// What one execution report meant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Observed {
+    /// The session of the order it is about (0 if unknown).
+    pub session: u16,
     /// It answered a request: which kind, and when that request was meant to be sent.
     pub answer: Option<(RequestKind, u64)>,
     /// It was the first fill of an aggressive order meant to be sent then.
@@ -234,6 +236,7 @@ impl OrderTable {
             seen.unexpected = true;
             return seen;
         };
+        seen.session = o.session;
         if exec.order_id != 0 {
             o.order_id = exec.order_id;
         }
@@ -343,6 +346,35 @@ impl OrderTable {
         if o.done && o.pending.is_none() {
             self.orders.remove(coid);
         }
+    }
+
+    /// A cancel or replace the workload decided on was not sent (its
+    /// session had no connection): its order goes back on the live list.
+    pub fn not_sent(&mut self, action: &Action) {
+        if let Action::Cancel { coid, .. } | Action::Replace { coid, .. } = *action {
+            self.settle(coid);
+        }
+    }
+
+    /// Session `session` lost its connection: its requests in flight will
+    /// never be answered. They stop waiting and are returned (oldest
+    /// first). Their orders stay known, neither live nor waiting, since the
+    /// next leader may have them (the old one may have committed them
+    /// before it went), so later reports about them are understood.
+    pub fn abandon_session(&mut self, session: u16) -> Vec<Unanswered> {
+        let lost: Vec<Unanswered> = self
+            .unanswered()
+            .into_iter()
+            .filter(|u| u.session == session)
+            .collect();
+        for u in &lost {
+            if let Some(o) = self.orders.get_mut(u.client_order_id)
+                && o.pending.take().is_some()
+            {
+                self.pending -= 1;
+            }
+        }
+        lost
     }
 
     /// Every request still waiting, oldest first.
@@ -479,6 +511,63 @@ mod tests {
         assert_eq!(seen.answer, Some((RequestKind::Cancel, 10)));
         assert!(t.unanswered().is_empty());
         assert_eq!(t.tracked(), 0);
+    }
+
+    #[test]
+    fn a_lost_session_abandons_its_requests_and_their_orders_stay_known() {
+        let mut t = OrderTable::new(1);
+        let on = |session, coid| {
+            let Action::New(mut n) = new(coid, false) else {
+                unreachable!()
+            };
+            n.session = session;
+            Action::New(n)
+        };
+        t.on_send(&on(0, 1), 10);
+        t.on_exec(&exec(1, ExecKind::Accepted));
+        t.on_send(&on(1, 2), 20);
+        t.on_send(&on(0, 3), 30);
+        let (coid, ..) = t.take_live(0, 0).unwrap();
+        let cancel = Action::Cancel {
+            session: 0,
+            coid,
+            symbol: 1,
+        };
+        t.on_send(&cancel, 40);
+        assert_eq!(t.pending(), 3);
+        let lost = t.abandon_session(0);
+        let coids: Vec<u64> = lost.iter().map(|u| u.client_order_id).collect();
+        assert_eq!(
+            coids,
+            [3, 1],
+            "oldest first: the new order, then the cancel"
+        );
+        assert_eq!(t.pending(), 1, "session 1's order still waits");
+        assert!(t.unanswered().iter().all(|u| u.session == 1));
+        // A later report about a lost order is understood, not unexpected.
+        let fill = ExecKind::Fill {
+            price: 100,
+            qty: 10,
+            leaves: Some(0),
+        };
+        let seen = t.on_exec(&exec(3, fill));
+        assert!(!seen.unexpected && seen.answer.is_none());
+        assert_eq!(t.live_count(0), 0, "order 1's fate is unknown: not live");
+    }
+
+    #[test]
+    fn an_unsent_cancel_puts_its_order_back_on_the_live_list() {
+        let mut t = OrderTable::new(1);
+        t.on_send(&new(1, false), 0);
+        t.on_exec(&exec(1, ExecKind::Accepted));
+        let (coid, ..) = t.take_live(0, 0).unwrap();
+        assert_eq!(t.live_count(0), 0);
+        t.not_sent(&Action::Cancel {
+            session: 0,
+            coid,
+            symbol: 1,
+        });
+        assert_eq!((t.live_count(0), t.pending()), (1, 0));
     }
 
     #[test]

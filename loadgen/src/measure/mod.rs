@@ -6,6 +6,7 @@
 
 pub(crate) mod clock;
 pub mod cpu;
+pub(crate) mod failover;
 pub mod hiccup;
 pub(crate) mod histlog;
 pub(crate) mod host;

@@ -85,6 +85,19 @@ impl Progress {
         self.printed = true;
     }
 
+    /// A line about something that happened (a session lost its node, say),
+    /// on a line of its own; printed even when quiet, as setup messages are.
+    pub fn event(&mut self, line: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = if self.enabled && self.tty && self.printed {
+            // The progress line is rewritten after it.
+            writeln!(err, "\r\x1b[K{line}")
+        } else {
+            writeln!(err, "{line}")
+        };
+        let _ = err.flush();
+    }
+
     /// Ends the line (in a terminal) so the report starts on its own.
     pub fn finish(&mut self) {
         if self.enabled && self.tty && self.printed {

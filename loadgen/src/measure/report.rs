@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 use crate::cli::rate::Rate;
 use crate::flow::orders::Unanswered;
 use crate::measure::cpu::CpuUsage;
+use crate::measure::failover::FailoverSummary;
 use crate::measure::hiccup::Floor;
 use crate::measure::host::HostFacts;
 use crate::measure::recorder::Counts;
@@ -131,6 +132,11 @@ pub struct Summary {
     /// The CPU the whole process (loadgen and, in process, what it drives)
     /// used over the measured window; `None` without `/proc`.
     pub cpu: Option<CpuUsage>,
+    /// Against a cluster, only when a session lost its node: the failovers,
+    /// their longest gap, and the requests they left unanswered (in flight,
+    /// and not sent), which `unanswered` and its check leave out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failover: Option<FailoverSummary>,
 }
 
 impl Summary {
@@ -342,6 +348,7 @@ impl Summary {
         self.render_setup(&mut s);
         self.render_rate(&mut s);
         self.render_counts(&mut s);
+        self.render_failover(&mut s);
         s.push('\n');
         self.render_latencies(&mut s);
         s.push('\n');
@@ -398,9 +405,13 @@ impl Summary {
     /// The rate asked for, achieved and answered, and the targets' own rate
     /// when it is another.
     fn render_rate(&self, s: &mut String) {
+        let of_what = match &self.failover {
+            Some(f) if f.not_sent_measured > 0 => " of the orders due while a leader served",
+            _ => "",
+        };
         let _ = writeln!(
             s,
-            "rate      requested {}/s, achieved {}/s ({:.2}%), answered {}/s",
+            "rate      requested {}/s, achieved {}/s ({:.2}%{of_what}), answered {}/s",
             format_rate(self.requested_rate as f64),
             format_rate(self.achieved_rate),
             self.achieved_pct,
@@ -457,6 +468,54 @@ impl Summary {
                 String::new()
             }
         );
+    }
+
+    /// Against a cluster whose sessions lost their node: how many failovers,
+    /// the longest gap, what they left unanswered, and each one's timeline.
+    fn render_failover(&self, s: &mut String) {
+        let Some(f) = &self.failover else {
+            return;
+        };
+        let secs = |ns: u64| format!("{:.3}s", ns as f64 / 1e9);
+        let _ = writeln!(
+            s,
+            "failover  {} failover{}, longest gap {} (from the first unanswered request to the \
+             first answer from the new leader); left unanswered {}: {} in flight (never \
+             answered; the old leader may have committed them), {} not sent (due while no \
+             leader served); answered after it {}",
+            f.failovers,
+            if f.failovers == 1 { "" } else { "s" },
+            f.longest_gap_ns
+                .map_or_else(|| "-".to_string(), format_latency),
+            f.left_unanswered,
+            f.in_flight,
+            f.not_sent,
+            f.answered_after,
+        );
+        for (i, g) in f.gaps.iter().enumerate() {
+            let back = match (g.restored_ns, &g.leader) {
+                (Some(at), Some(leader)) => format!("all sessions on {leader} at {}", secs(at)),
+                (None, Some(leader)) => {
+                    format!("not all sessions back by the end (last to {leader})")
+                }
+                _ => "no session back by the end".to_string(),
+            };
+            let gap = match (g.answered_ns, g.gap_ns) {
+                (Some(at), Some(gap)) => {
+                    format!("first answer at {}: gap {}", secs(at), format_latency(gap))
+                }
+                _ => "no answer from a new leader by the end".to_string(),
+            };
+            let _ = writeln!(
+                s,
+                "          #{} from {} (connection lost at {}), {back}, {gap}; {} in flight, {} not sent",
+                i + 1,
+                secs(g.from_ns),
+                secs(g.lost_ns),
+                g.in_flight,
+                g.not_sent,
+            );
+        }
     }
 
     /// The latency table: a row per percentile, a column group per latency
@@ -535,6 +594,16 @@ impl Summary {
                     c.target,
                     verdict(c.pass)
                 );
+                if c.key.ends_with(".unanswered")
+                    && let Some(f) = &self.failover
+                {
+                    let _ = writeln!(
+                        s,
+                        "  {:<22} {:>10}  not checked: {} in flight when a node went, {} not \
+                         sent while none led (see failover)",
+                        "unanswered (failover)", f.left_unanswered, f.in_flight, f.not_sent
+                    );
+                }
             }
         }
         if let (Some(p99), Some(max)) = (self.send_lag.p99_ns, self.send_lag.max_ns) {
@@ -920,7 +989,61 @@ mod tests {
                     ],
                 }
             }),
+            failover: None,
         }
+    }
+
+    #[test]
+    fn a_failover_has_its_lines_and_json_only_when_there_was_one() {
+        use crate::measure::failover::{FailoverSummary, Gap};
+        let plain = summary(false);
+        let json = serde_json::to_value(&plain).unwrap();
+        assert!(json.get("failover").is_none(), "{json}");
+        assert!(!plain.render().contains("failover"));
+        let mut s = summary(false);
+        s.failover = Some(FailoverSummary {
+            failovers: 1,
+            longest_gap_ns: Some(1_430_000_000),
+            left_unanswered: 28_499,
+            in_flight: 87,
+            not_sent: 28_412,
+            not_sent_measured: 28_000,
+            answered_after: 171_000,
+            gaps: vec![Gap {
+                from_ns: 3_002_000_000,
+                lost_ns: 3_004_000_000,
+                restored_ns: Some(4_380_000_000),
+                answered_ns: Some(4_432_000_000),
+                gap_ns: Some(1_430_000_000),
+                leader: Some("127.0.0.1:7002".into()),
+                in_flight: 87,
+                not_sent: 28_412,
+            }],
+            in_flight_first: vec![],
+        });
+        let text = s.render();
+        let mut from = 0;
+        for part in [
+            "(99.98% of the orders due while a leader served)",
+            "\norders ",
+            "\nfailover  1 failover, longest gap 1.43s",
+            "left unanswered 28499: 87 in flight",
+            "28412 not sent",
+            "answered after it 171000\n",
+            "          #1 from 3.002s (connection lost at 3.004s), all sessions on \
+             127.0.0.1:7002 at 4.380s, first answer at 4.432s: gap 1.43s; 87 in flight, \
+             28412 not sent\n",
+            "\n  unanswered ",
+            "\n  unanswered (failover)       28499  not checked",
+            "\n  achieved ",
+        ] {
+            let at = text[from..].find(part).map(|i| i + from);
+            assert!(at.is_some(), "{part:?} not after byte {from} in\n{text}");
+            from = at.unwrap_or(from) + 1;
+        }
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["failover"]["longest_gap_ns"], 1_430_000_000u64);
+        assert_eq!(json["failover"]["gaps"][0]["leader"], "127.0.0.1:7002");
     }
 
     #[test]

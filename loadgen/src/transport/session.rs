@@ -42,6 +42,23 @@ pub enum SessionError {
         addr: SocketAddr,
         timeout: Duration,
     },
+    #[error("session {session}: {addr} is a cluster node that does not lead{}", not_leader_note(.leader))]
+    NotLeader {
+        session: u16,
+        addr: SocketAddr,
+        /// The leader's client address, as that node knows it.
+        leader: Option<SocketAddr>,
+    },
+    #[error(
+        "session {session}: no node took the logon within {waited:?} (a cluster with no \
+         leader, or no node running?); last answers: {tried}"
+    )]
+    NoLeader {
+        session: u16,
+        waited: Duration,
+        /// Each address tried, with what it last answered.
+        tried: String,
+    },
     #[error("session {session}: the gateway closed the connection{}", logout_note(.logout))]
     Closed {
         session: u16,
@@ -55,6 +72,16 @@ pub enum SessionError {
     },
     #[error("session {session}: the gateway sent a frame loadgen cannot read: {message}")]
     Protocol { session: u16, message: String },
+}
+
+fn not_leader_note(leader: &Option<SocketAddr>) -> String {
+    match leader {
+        Some(addr) => format!(
+            " (the leader is {addr}): give --target every node's address, comma-separated, \
+             and loadgen logs on to whichever leads"
+        ),
+        None => " (no leader now: an election is under way)".to_string(),
+    }
 }
 
 fn logout_note(logout: &Option<LogoutReason>) -> String {
@@ -80,7 +107,13 @@ pub struct Granted {
 #[derive(Debug)]
 pub struct Session {
     pub index: u16,
+    /// The node it is connected (or connecting) to.
+    pub addr: SocketAddr,
     stream: mio::net::TcpStream,
+    /// A non-blocking connect not yet seen complete (`start`).
+    connecting: bool,
+    /// The account it logs on as.
+    account: u32,
     /// Encoded frames not yet written: `out[out_pos..]`.
     out: Vec<u8>,
     out_pos: usize,
@@ -124,9 +157,53 @@ impl Session {
         stream.set_nodelay(true).map_err(io_err)?;
         // mio requires a non-blocking socket.
         stream.set_nonblocking(true).map_err(io_err)?;
-        let mut session = Session {
+        let mut session = Session::new(index, addr, mio::net::TcpStream::from_std(stream), false);
+        // mio sockets are non-blocking; the logon waits by polling the socket
+        // with a short sleep, which is fine once per session at start.
+        session.queue_logon(account, password)?;
+        let deadline = Instant::now() + timeout;
+        let clock = Clock::start();
+        loop {
+            if session.poll_logon(&clock)?.is_some() {
+                return Ok(session);
+            }
+            if Instant::now() >= deadline {
+                return Err(SessionError::LogonTimeout {
+                    session: index,
+                    addr,
+                    timeout,
+                });
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    /// Starts connecting to `addr` without blocking, with the `Logon` of
+    /// `account` queued: `poll_logon` moves it on.
+    pub fn start(
+        index: u16,
+        addr: SocketAddr,
+        account: u32,
+        password: [u8; gateway::auth::PASSWORD_LEN],
+    ) -> Result<Session, SessionError> {
+        let stream =
+            mio::net::TcpStream::connect(addr).map_err(|source| SessionError::Connect {
+                session: index,
+                addr,
+                source,
+            })?;
+        let mut session = Session::new(index, addr, stream, true);
+        session.queue_logon(account, password)?;
+        Ok(session)
+    }
+
+    fn new(index: u16, addr: SocketAddr, stream: mio::net::TcpStream, connecting: bool) -> Session {
+        Session {
             index,
-            stream: mio::net::TcpStream::from_std(stream),
+            addr,
+            stream,
+            connecting,
+            account: 0,
             out: Vec::with_capacity(1 << 20),
             out_pos: 0,
             inbuf: vec![0; READ_CHUNK * 4],
@@ -140,54 +217,91 @@ impl Session {
             logout: None,
             logging_out: false,
             frames_queued: 0,
-        };
-        // mio sockets are non-blocking; the logon waits by polling the socket
-        // with a short sleep, which is fine once per session at start.
-        session.queue(ClientMessage::Logon(gateway::protocol::Logon {
+        }
+    }
+
+    fn queue_logon(
+        &mut self,
+        account: u32,
+        password: [u8; gateway::auth::PASSWORD_LEN],
+    ) -> Result<(), SessionError> {
+        self.account = account;
+        self.queue(ClientMessage::Logon(gateway::protocol::Logon {
             account,
             cancel_on_disconnect: false,
             password,
-        }))?;
-        let deadline = Instant::now() + timeout;
-        let clock = Clock::start();
+        }))
+    }
+
+    /// Moves the logon on without blocking: finishes the connect, writes the
+    /// `Logon`, reads the answer. `Some` once the gateway granted it; a
+    /// refused logon, and a cluster node that does not lead (`NotLeader`),
+    /// are errors.
+    pub fn poll_logon(&mut self, clock: &Clock) -> Result<Option<Granted>, SessionError> {
+        if self.connecting {
+            let failed = |source| SessionError::Connect {
+                session: self.index,
+                addr: self.addr,
+                source,
+            };
+            match self.stream.peer_addr() {
+                Ok(_) => {
+                    self.connecting = false;
+                    // Replies and orders are small; Nagle would hold them back.
+                    self.stream
+                        .set_nodelay(true)
+                        .map_err(|source| SessionError::Io {
+                            session: self.index,
+                            source,
+                        })?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    return match self.stream.take_error() {
+                        Ok(None) => Ok(None),
+                        Ok(Some(source)) | Err(source) => Err(failed(source)),
+                    };
+                }
+                Err(source) => return Err(failed(source)),
+            }
+        }
+        self.flush()?;
         let mut granted = None;
         let mut rejected = None;
-        while granted.is_none() && rejected.is_none() {
-            session.flush()?;
-            session.read(&clock, true, |msg, _| match msg {
-                ServerMessage::LogonAck(ack) => {
-                    granted = Some(Granted {
-                        heartbeat_interval: Duration::from_millis(u64::from(
-                            ack.heartbeat_interval_ms.max(1),
-                        )),
-                        max_msgs_per_sec: ack.max_msgs_per_sec,
-                    });
-                }
-                ServerMessage::LogonReject(r) => rejected = Some(format!("{:?}", r.reason)),
-                _ => {}
-            })?;
-            if let Some(reason) = rejected.take() {
-                return Err(SessionError::LogonRejected {
-                    session: index,
-                    account,
-                    reason,
+        let mut not_leader = None;
+        let read = self.read(clock, true, |msg, _| match msg {
+            ServerMessage::LogonAck(ack) => {
+                granted = Some(Granted {
+                    heartbeat_interval: Duration::from_millis(u64::from(
+                        ack.heartbeat_interval_ms.max(1),
+                    )),
+                    max_msgs_per_sec: ack.max_msgs_per_sec,
                 });
             }
-            if granted.is_none() {
-                if Instant::now() >= deadline {
-                    return Err(SessionError::LogonTimeout {
-                        session: index,
-                        addr,
-                        timeout,
-                    });
-                }
-                std::thread::sleep(Duration::from_micros(200));
-            }
+            ServerMessage::LogonReject(r) => rejected = Some(format!("{:?}", r.reason)),
+            ServerMessage::NotLeader(n) => not_leader = Some(n.leader_addr()),
+            _ => {}
+        });
+        // The answer first: the gateway closes the connection right after
+        // a refusal, often in the same read.
+        if let Some(reason) = rejected {
+            return Err(SessionError::LogonRejected {
+                session: self.index,
+                account: self.account,
+                reason,
+            });
         }
+        if let Some(leader) = not_leader {
+            return Err(SessionError::NotLeader {
+                session: self.index,
+                addr: self.addr,
+                leader,
+            });
+        }
+        read?;
         if let Some(g) = granted {
-            session.granted = g;
+            self.granted = g;
         }
-        Ok(session)
+        Ok(granted)
     }
 
     /// The socket, for registering with a poll.

@@ -75,7 +75,7 @@ pub fn setup(
             })
         }
         (TransportKind::Tcp, Some(target)) => {
-            let addr = resolve(target)?;
+            let addrs = resolve_all(target)?;
             if options.durability != journal::Durability::Os {
                 log(
                     "note: --durability has no effect with --target (the gateway has its own setting)",
@@ -85,19 +85,49 @@ pub fn setup(
                 Some(path) => Credentials::load(path)?,
                 None => Credentials::default(),
             };
-            let t = TcpTransport::connect(
-                addr,
-                options.sessions,
-                options.first_account,
-                &credentials,
-                options.idle.with_tick(options.tick),
-                clock,
-            )?;
+            let idle = options.idle.with_tick(options.tick);
+            let (t, driven) = match addrs.as_slice() {
+                [addr] => {
+                    let t = TcpTransport::connect(
+                        *addr,
+                        options.sessions,
+                        options.first_account,
+                        &credentials,
+                        idle,
+                        clock,
+                    )?;
+                    (t, format!("gateway at {addr}"))
+                }
+                nodes => {
+                    let list: Vec<String> = nodes.iter().map(ToString::to_string).collect();
+                    log(&format!(
+                        "loadgen: logging on to whichever of {} leads",
+                        list.join(", ")
+                    ));
+                    let t = TcpTransport::connect_cluster(
+                        nodes,
+                        options.sessions,
+                        options.first_account,
+                        &credentials,
+                        idle,
+                        clock,
+                    )?;
+                    let leader = t.node().map(|a| a.to_string()).unwrap_or_default();
+                    log(&format!("loadgen: {leader} leads"));
+                    (
+                        t,
+                        format!(
+                            "gateway cluster at {} (leader at the start: {leader})",
+                            list.join(", ")
+                        ),
+                    )
+                }
+            };
             warn_throttle(&t, options, log);
             Ok(Setup {
                 transport: Box::new(t),
                 local: None,
-                driven: format!("gateway at {addr}"),
+                driven,
                 durability: None,
                 topology: None,
                 pin: None,
@@ -158,6 +188,21 @@ pub fn setup(
             })
         }
     }
+}
+
+/// Resolves `--target`: one `HOST:PORT`, or a cluster's nodes, comma-separated.
+fn resolve_all(target: &str) -> Result<Vec<SocketAddr>, RunError> {
+    let parts: Vec<&str> = target.split(',').map(str::trim).collect();
+    if parts.len() > 1 && parts.iter().any(|p| p.is_empty()) {
+        return Err(RunError::Config(format!(
+            "--target `{target}` has an empty address: give HOST:PORT or HOST:PORT,HOST:PORT,..."
+        )));
+    }
+    if parts.len() == 1 {
+        // One address, as it always was (not trimmed).
+        return Ok(vec![resolve(target)?]);
+    }
+    parts.into_iter().map(resolve).collect()
 }
 
 /// Resolves `HOST:PORT` with a clear error.
