@@ -20,7 +20,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -132,13 +132,26 @@ impl Shared {
 }
 
 /// A running replica: its raft thread, and what the owner asks of it.
-#[derive(Debug)]
 pub struct Node {
     id: u64,
     shared: Arc<Shared>,
     inbox: Sender<Input>,
+    /// Ends the Raft thread's wait after something was put in its inbox
+    /// (`Transport::waker`).
+    wake_raft: Option<WakeRaft>,
     thread: Option<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
+}
+
+type WakeRaft = Arc<dyn Fn() + Send + Sync>;
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("id", &self.id)
+            .field("leader", &self.leader())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The last command a node's Raft log says is committed: where a
@@ -208,6 +221,7 @@ impl Node {
         let raw = RawNode::new(&raft_config, store, &crate::logger::logger(config.id))?;
         let (inbox, rx) = channel();
         let transport = transport(inbox.clone())?;
+        let wake_raft = transport.waker();
         let (committed_tx, committed_rx) = channel();
         let shared = Arc::new(Shared::default());
         let stop = Arc::new(AtomicBool::new(false));
@@ -236,6 +250,7 @@ impl Node {
             id: config.id,
             shared,
             inbox,
+            wake_raft,
             thread: Some(thread),
             stop,
         };
@@ -304,6 +319,7 @@ impl Node {
         Arc::new(Link {
             shared: Arc::clone(&self.shared),
             inbox: self.inbox.clone(),
+            wake_raft: self.wake_raft.clone(),
         })
     }
 }
@@ -311,6 +327,9 @@ impl Node {
 impl Drop for Node {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        if let Some(wake) = &self.wake_raft {
+            wake();
+        }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -329,10 +348,16 @@ impl LeaderWatch {
 }
 
 /// The serving pipeline's side of a node (`pipeline::Replicator`).
-#[derive(Debug)]
 struct Link {
     shared: Arc<Shared>,
     inbox: Sender<Input>,
+    wake_raft: Option<WakeRaft>,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link").finish_non_exhaustive()
+    }
 }
 
 impl Replicator for Link {
@@ -348,6 +373,9 @@ impl Replicator for Link {
         let _ = self
             .inbox
             .send(Input::Propose(batch::encode(&records, first, last)));
+        if let Some(wake) = &self.wake_raft {
+            wake();
+        }
     }
 }
 
@@ -375,24 +403,17 @@ struct Driver {
 /// How often a node looks for an engine snapshot to compact its log to.
 const COMPACTION_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Inputs taken per turn before the node handles its `Ready`: proposals
-/// and acknowledgements that arrive together go out (and to disk) together.
-const MAX_INPUTS_PER_TURN: usize = 4096;
-
 impl Driver {
     fn run(&mut self, rx: Receiver<Input>, stop: &AtomicBool) {
         let mut next_tick = Instant::now() + TICK;
+        let mut inputs = Vec::new();
         while !stop.load(Ordering::Relaxed) {
             let wait = next_tick.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(wait) {
-                Ok(input) => {
-                    self.take(input);
-                    for input in rx.try_iter().take(MAX_INPUTS_PER_TURN) {
-                        self.take(input);
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
+            if self.transport.wait(&rx, wait, &mut inputs).is_err() {
+                return;
+            }
+            for input in inputs.drain(..) {
+                self.take(input);
             }
             let now = Instant::now();
             if now >= next_tick {

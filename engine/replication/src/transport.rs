@@ -4,21 +4,27 @@
 //! Raft tolerates loss, reordering and duplication, so a transport may
 //! drop: a message to a peer that cannot be reached now, or whose queue is
 //! full, is dropped rather than waited for, and Raft sends again. The node
-//! thread therefore never blocks on the network.
+//! thread never blocks on the network.
 //!
-//! On TCP each node listens on its `raft` address; for each peer one sender
-//! thread keeps one connection, and each accepted connection has a reader
-//! thread that hands messages to the node's inbox. A frame is `len: u32 |
-//! protobuf Message`, little endian.
+//! On TCP the node's own thread does the I/O (mio): it writes each peer's
+//! messages on one connection it keeps to that peer, reads the
+//! connections the peers opened to it, and sleeps in `epoll` between
+//! Raft's ticks, woken by a socket, by a proposal (`Transport::waker`), or
+//! by the tick. No thread sits between the sockets and Raft: a message
+//! costs the two threads at its ends one wake-up each, where a reader and
+//! a writer thread per connection cost two more, each a trip through the
+//! hypervisor on a VM (docs/replication.md, "Measurements"). A frame is
+//! `len: u32 | protobuf Message`, little endian.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufReader, BufWriter, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError, sync_channel};
+use std::io::{ErrorKind, Read, Write};
+use std::net::SocketAddr;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
 use protobuf::Message as _;
 use raft::prelude::Message;
 
@@ -26,206 +32,382 @@ use crate::error::ReplicationError;
 use crate::membership::Membership;
 use crate::node::Input;
 
-/// Sends a node's outgoing Raft messages. Must not block.
+/// Moves a node's Raft messages. Neither method may block beyond `wait`'s timeout.
 pub trait Transport: Send + 'static {
+    /// Sends (or queues, or drops) messages to their peers.
     fn send(&mut self, messages: Vec<Message>);
+
+    /// Waits up to `timeout` for input: messages from peers, and whatever
+    /// arrives in the node's inbox (proposals). Everything received goes
+    /// into `into`, in order of arrival. `Err` when the inbox is closed.
+    fn wait(
+        &mut self,
+        inbox: &Receiver<Input>,
+        timeout: Duration,
+        into: &mut Vec<Input>,
+    ) -> Result<(), Disconnected>;
+
+    /// What a thread that put something in the inbox calls to end a
+    /// `wait` at once (`None`: the inbox itself wakes `wait`).
+    fn waker(&self) -> Option<Arc<dyn Fn() + Send + Sync>>;
 }
 
-/// Messages queued per peer before new ones are dropped.
-const PEER_QUEUE: usize = 4096;
+/// The node's inbox was closed: the node is stopping.
+#[derive(Debug, Clone, Copy)]
+pub struct Disconnected;
+
+/// Inputs taken per `wait` at most: proposals and acknowledgements that
+/// arrive together go out (and to disk) together.
+const MAX_INPUTS_PER_WAIT: usize = 4096;
+
+/// Waits on the inbox alone (transports that deliver into it).
+fn wait_on_inbox(
+    inbox: &Receiver<Input>,
+    timeout: Duration,
+    into: &mut Vec<Input>,
+) -> Result<(), Disconnected> {
+    match inbox.recv_timeout(timeout) {
+        Ok(input) => into.push(input),
+        Err(RecvTimeoutError::Timeout) => return Ok(()),
+        Err(RecvTimeoutError::Disconnected) => return Err(Disconnected),
+    }
+    into.extend(inbox.try_iter().take(MAX_INPUTS_PER_WAIT));
+    Ok(())
+}
+
+/// Bytes queued for one peer before its messages are dropped (a peer that
+/// reads nothing: stopped, or cut off).
+const MAX_QUEUED: usize = 64 << 20;
 /// The largest frame accepted: a bound on what a broken peer can make us allocate.
-const MAX_FRAME: usize = 64 << 20;
+const MAX_FRAME: usize = 256 << 20;
+/// How long after a failed connection to a peer the next attempt waits.
+const RECONNECT_AFTER: Duration = Duration::from_millis(100);
+
+const WAKER: Token = Token(0);
+const LISTENER: Token = Token(1);
+/// Tokens of the connections to peers: `PEER_BASE + peer id`.
+const PEER_BASE: usize = 1 << 32;
+/// Tokens of accepted connections start here.
+const ACCEPTED_BASE: usize = 2;
+
+/// A peer this node sends to.
+struct Peer {
+    addr: SocketAddr,
+    stream: Option<TcpStream>,
+    /// Connected (a new connection is writable once its connect finished).
+    ready: bool,
+    /// Frames not yet written.
+    out: Vec<u8>,
+    next_attempt: Instant,
+}
+
+/// A connection a peer opened to this node.
+struct Inbound {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
 
 /// Raft over TCP between the nodes of a cluster file.
 pub struct TcpTransport {
-    peers: HashMap<u64, SyncSender<Message>>,
-    stop: Arc<AtomicBool>,
-    addr: SocketAddr,
-    accepted: Arc<Mutex<Vec<TcpStream>>>,
-    /// Joined on drop, so the listening socket is closed when the
-    /// transport is gone (a restarting node binds the address again).
-    acceptor: Option<std::thread::JoinHandle<()>>,
+    poll: Poll,
+    events: Events,
+    waker: Arc<Waker>,
+    listener: TcpListener,
+    peers: HashMap<u64, Peer>,
+    inbound: HashMap<Token, Inbound>,
+    next_token: usize,
+    frame: Vec<u8>,
 }
 
 impl std::fmt::Debug for TcpTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TcpTransport")
-            .field("addr", &self.addr)
+            .field("listener", &self.listener.local_addr().ok())
             .finish_non_exhaustive()
     }
 }
 
 impl TcpTransport {
-    /// Listens on node `id`'s raft address, delivering to `inbox`, and
-    /// starts a sender per peer (which connects when it first has something to send).
-    pub fn start(
-        id: u64,
-        membership: &Membership,
-        inbox: Sender<Input>,
-    ) -> Result<TcpTransport, ReplicationError> {
+    /// Listens on node `id`'s raft address; connects to each peer when it
+    /// first has something to send it.
+    pub fn start(id: u64, membership: &Membership) -> Result<TcpTransport, ReplicationError> {
         let me = membership.member(id)?;
-        let listener = TcpListener::bind(me.raft).map_err(|source| ReplicationError::Listen {
+        let listen = |source| ReplicationError::Listen {
             addr: me.raft,
             source,
-        })?;
-        let addr = listener.local_addr().unwrap_or(me.raft);
-        let stop = Arc::new(AtomicBool::new(false));
-        let accepted = Arc::new(Mutex::new(Vec::new()));
-        let acceptor = {
-            let (stop, accepted) = (Arc::clone(&stop), Arc::clone(&accepted));
-            std::thread::Builder::new()
-                .name("raft-accept".into())
-                .spawn(move || accept_loop(listener, inbox, stop, accepted))
-                .map_err(ReplicationError::Thread)?
         };
-        let mut peers = HashMap::new();
-        for peer in membership.nodes.iter().filter(|n| n.id != id) {
-            let (tx, rx) = sync_channel(PEER_QUEUE);
-            let (to, stop) = (peer.raft, Arc::clone(&stop));
-            std::thread::Builder::new()
-                .name(format!("raft-send-{}", peer.id))
-                .spawn(move || send_loop(to, rx, stop))
-                .map_err(ReplicationError::Thread)?;
-            peers.insert(peer.id, tx);
-        }
+        let poll = Poll::new().map_err(listen)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(listen)?);
+        let mut listener = TcpListener::bind(me.raft).map_err(listen)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)
+            .map_err(listen)?;
+        let peers = membership
+            .nodes
+            .iter()
+            .filter(|n| n.id != id)
+            .map(|n| {
+                let peer = Peer {
+                    addr: n.raft,
+                    stream: None,
+                    ready: false,
+                    out: Vec::new(),
+                    next_attempt: Instant::now(),
+                };
+                (n.id, peer)
+            })
+            .collect();
         Ok(TcpTransport {
+            poll,
+            events: Events::with_capacity(256),
+            waker,
+            listener,
             peers,
-            stop,
-            addr,
-            accepted,
-            acceptor: Some(acceptor),
+            inbound: HashMap::new(),
+            next_token: ACCEPTED_BASE,
+            frame: Vec::new(),
         })
+    }
+
+    /// Writes what peer `id` has queued, as far as its socket takes it.
+    fn flush(&mut self, id: u64) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        if peer.stream.is_none() {
+            if Instant::now() < peer.next_attempt {
+                peer.out.clear();
+                return;
+            }
+            match TcpStream::connect(peer.addr) {
+                Ok(mut stream) => {
+                    let token = Token(PEER_BASE + id as usize);
+                    let registered = self.poll.registry().register(
+                        &mut stream,
+                        token,
+                        Interest::WRITABLE | Interest::READABLE,
+                    );
+                    if registered.is_err() {
+                        peer.next_attempt = Instant::now() + RECONNECT_AFTER;
+                        peer.out.clear();
+                        return;
+                    }
+                    let _ = stream.set_nodelay(true);
+                    peer.stream = Some(stream);
+                    peer.ready = false;
+                }
+                Err(_) => {
+                    peer.next_attempt = Instant::now() + RECONNECT_AFTER;
+                    peer.out.clear();
+                    return;
+                }
+            }
+        }
+        if !peer.ready {
+            return;
+        }
+        let Some(stream) = peer.stream.as_mut() else {
+            return;
+        };
+        let mut written = 0;
+        let mut failed = false;
+        while written < peer.out.len() {
+            match stream.write(&peer.out[written..]) {
+                Ok(0) => {
+                    failed = true;
+                    break;
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if failed {
+            // A frame may be half written: drop the connection and what is
+            // queued (Raft sends again), and reconnect later.
+            if let Some(mut stream) = peer.stream.take() {
+                let _ = self.poll.registry().deregister(&mut stream);
+            }
+            peer.out.clear();
+            peer.next_attempt = Instant::now() + RECONNECT_AFTER;
+        } else {
+            peer.out.drain(..written);
+        }
+    }
+
+    fn accept(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((mut stream, _)) => {
+                    let token = Token(self.next_token);
+                    self.next_token += 1;
+                    if self
+                        .poll
+                        .registry()
+                        .register(&mut stream, token, Interest::READABLE)
+                        .is_ok()
+                    {
+                        let _ = stream.set_nodelay(true);
+                        self.inbound.insert(
+                            token,
+                            Inbound {
+                                stream,
+                                buf: Vec::new(),
+                            },
+                        );
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // Out of descriptors, say: try again at the next event.
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Reads what a peer sent and decodes whole frames into `into`.
+    fn read(&mut self, token: Token, into: &mut Vec<Input>) {
+        let Some(conn) = self.inbound.get_mut(&token) else {
+            return;
+        };
+        let mut closed = false;
+        let mut chunk = [0u8; 64 << 10];
+        loop {
+            match conn.stream.read(&mut chunk) {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(n) => conn.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        let mut at = 0;
+        while let Some(len) = conn.buf.get(at..at + 4) {
+            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            if len > MAX_FRAME {
+                tracing::warn!("a raft peer sent a {len}-byte frame: connection closed");
+                closed = true;
+                break;
+            }
+            let Some(frame) = conn.buf.get(at + 4..at + 4 + len) else {
+                break;
+            };
+            match Message::parse_from_bytes(frame) {
+                Ok(m) => into.push(Input::Raft(Box::new(m))),
+                Err(e) => {
+                    tracing::warn!(
+                        "a raft peer sent a message that does not decode ({e}): connection closed"
+                    );
+                    closed = true;
+                    break;
+                }
+            }
+            at += 4 + len;
+        }
+        conn.buf.drain(..at);
+        if closed && let Some(mut conn) = self.inbound.remove(&token) {
+            let _ = self.poll.registry().deregister(&mut conn.stream);
+        }
     }
 }
 
 impl Transport for TcpTransport {
     fn send(&mut self, messages: Vec<Message>) {
+        let mut touched = HashSet::new();
         for m in messages {
-            if let Some(peer) = self.peers.get(&m.to)
-                && let Err(TrySendError::Full(_)) = peer.try_send(m)
-            {
-                tracing::debug!("raft queue to a peer is full: a message dropped");
-            }
-        }
-    }
-}
-
-impl Drop for TcpTransport {
-    /// Stops the threads: the senders when their queues close, the
-    /// acceptor when woken by a connection, the readers when their
-    /// connections are shut.
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.peers.clear();
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(100));
-        let accepted = self.accepted.lock().unwrap_or_else(PoisonError::into_inner);
-        for stream in accepted.iter() {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-        drop(accepted);
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-    }
-}
-
-fn accept_loop(
-    listener: TcpListener,
-    inbox: Sender<Input>,
-    stop: Arc<AtomicBool>,
-    accepted: Arc<Mutex<Vec<TcpStream>>>,
-) {
-    for stream in listener.incoming() {
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let Ok(stream) = stream else { continue };
-        let _ = stream.set_nodelay(true);
-        if let Ok(clone) = stream.try_clone() {
-            let mut list = accepted.lock().unwrap_or_else(PoisonError::into_inner);
-            list.retain(|s| s.peer_addr().is_ok());
-            list.push(clone);
-        }
-        let inbox = inbox.clone();
-        let _ = std::thread::Builder::new()
-            .name("raft-recv".into())
-            .spawn(move || read_loop(stream, inbox));
-    }
-}
-
-fn read_loop(stream: TcpStream, inbox: Sender<Input>) {
-    let mut reader = BufReader::with_capacity(256 << 10, stream);
-    let mut frame = Vec::new();
-    loop {
-        let mut len = [0; 4];
-        if reader.read_exact(&mut len).is_err() {
-            return;
-        }
-        let len = u32::from_le_bytes(len) as usize;
-        if len > MAX_FRAME {
-            tracing::warn!("a raft peer sent a {len}-byte frame: connection closed");
-            return;
-        }
-        frame.resize(len, 0);
-        if reader.read_exact(&mut frame).is_err() {
-            return;
-        }
-        match Message::parse_from_bytes(&frame) {
-            Ok(m) => {
-                if inbox.send(Input::Raft(Box::new(m))).is_err() {
-                    return;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(
-                    "a raft peer sent a message that does not decode ({e}): connection closed"
-                );
-                return;
-            }
-        }
-    }
-}
-
-fn send_loop(to: SocketAddr, queue: Receiver<Message>, stop: Arc<AtomicBool>) {
-    let mut conn: Option<BufWriter<TcpStream>> = None;
-    let mut frame = Vec::new();
-    while let Ok(first) = queue.recv() {
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        if conn.is_none() {
-            // Unreachable peer: drop this message (Raft resends) rather than
-            // queue behind a connect; try again with the next one.
-            conn = TcpStream::connect_timeout(&to, Duration::from_millis(200))
-                .ok()
-                .map(|s| {
-                    let _ = s.set_nodelay(true);
-                    BufWriter::with_capacity(256 << 10, s)
-                });
-        }
-        let Some(writer) = conn.as_mut() else {
-            continue;
-        };
-        let mut next = Some(first);
-        let mut ok = true;
-        while let Some(m) = next {
-            frame.clear();
-            frame.extend_from_slice(&[0; 4]);
-            if m.write_to_vec(&mut frame).is_err() {
-                next = queue.try_recv().ok();
+            let Some(peer) = self.peers.get_mut(&m.to) else {
+                continue;
+            };
+            if peer.out.len() > MAX_QUEUED {
                 continue;
             }
-            let len = (frame.len() - 4) as u32;
-            frame[..4].copy_from_slice(&len.to_le_bytes());
-            if writer.write_all(&frame).is_err() {
-                ok = false;
-                break;
+            self.frame.clear();
+            self.frame.extend_from_slice(&[0; 4]);
+            if m.write_to_vec(&mut self.frame).is_err() {
+                continue;
             }
-            next = queue.try_recv().ok();
+            let len = (self.frame.len() - 4) as u32;
+            self.frame[..4].copy_from_slice(&len.to_le_bytes());
+            peer.out.extend_from_slice(&self.frame);
+            touched.insert(m.to);
         }
-        if !ok || writer.flush().is_err() {
-            conn = None;
+        for id in touched {
+            self.flush(id);
         }
+    }
+
+    fn wait(
+        &mut self,
+        inbox: &Receiver<Input>,
+        timeout: Duration,
+        into: &mut Vec<Input>,
+    ) -> Result<(), Disconnected> {
+        let mut pending = inbox.try_iter().take(MAX_INPUTS_PER_WAIT).peekable();
+        let timeout = if pending.peek().is_some() {
+            Duration::ZERO
+        } else {
+            timeout
+        };
+        into.extend(pending);
+        if let Err(e) = self.poll.poll(&mut self.events, Some(timeout))
+            && e.kind() != ErrorKind::Interrupted
+        {
+            tracing::warn!("raft transport poll failed: {e}");
+        }
+        let tokens: Vec<(Token, bool, bool)> = self
+            .events
+            .iter()
+            .map(|e| (e.token(), e.is_readable(), e.is_writable() || e.is_error()))
+            .collect();
+        for (token, readable, writable) in tokens {
+            match token {
+                WAKER => {}
+                LISTENER => self.accept(),
+                Token(t) if t >= PEER_BASE => {
+                    let id = (t - PEER_BASE) as u64;
+                    if let Some(peer) = self.peers.get_mut(&id) {
+                        if writable || readable {
+                            let alive = peer.stream.as_ref().is_some_and(|s| {
+                                s.take_error().ok().flatten().is_none() && s.peer_addr().is_ok()
+                            });
+                            if alive {
+                                peer.ready = true;
+                            } else if let Some(mut stream) = peer.stream.take() {
+                                let _ = self.poll.registry().deregister(&mut stream);
+                                peer.out.clear();
+                                peer.next_attempt = Instant::now() + RECONNECT_AFTER;
+                            }
+                        }
+                        self.flush(id);
+                    }
+                }
+                token => self.read(token, into),
+            }
+        }
+        match inbox.try_recv() {
+            Ok(input) => into.push(input),
+            Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return Err(Disconnected),
+        }
+        into.extend(inbox.try_iter().take(MAX_INPUTS_PER_WAIT));
+        Ok(())
+    }
+
+    fn waker(&self) -> Option<Arc<dyn Fn() + Send + Sync>> {
+        let waker = Arc::clone(&self.waker);
+        Some(Arc::new(move || {
+            let _ = waker.wake();
+        }))
     }
 }
 
@@ -275,6 +457,19 @@ pub struct LocalTransport {
 }
 
 impl Transport for LocalTransport {
+    fn wait(
+        &mut self,
+        inbox: &Receiver<Input>,
+        timeout: Duration,
+        into: &mut Vec<Input>,
+    ) -> Result<(), Disconnected> {
+        wait_on_inbox(inbox, timeout, into)
+    }
+
+    fn waker(&self) -> Option<Arc<dyn Fn() + Send + Sync>> {
+        None
+    }
+
     fn send(&mut self, messages: Vec<Message>) {
         let inner = self.net.inner();
         for m in messages {

@@ -123,8 +123,8 @@ pub fn run_node(
             journal_dir: Some(journal_dir.clone()),
         };
         let membership = cluster.membership.clone();
-        let (node, committed_rx) = Node::start(node_config, move |inbox| {
-            Ok(Box::new(TcpTransport::start(me.id, &membership, inbox)?) as Box<dyn Transport>)
+        let (node, committed_rx) = Node::start(node_config, move |_inbox| {
+            Ok(Box::new(TcpTransport::start(me.id, &membership)?) as Box<dyn Transport>)
         })?;
         info!(
             "node {} following (raft {}, engine at command {engine_seq}, clients on {} get \
