@@ -20,6 +20,8 @@ pub enum ReplicationError {
         #[source]
         source: std::io::Error,
     },
+    #[error("journal: {0}")]
+    Journal(#[from] journal::JournalError),
     #[error("cannot start the replication thread: {0}")]
     Thread(#[source] std::io::Error),
 }

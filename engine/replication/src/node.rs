@@ -158,8 +158,53 @@ impl std::fmt::Debug for Node {
 /// restarting node must cut its journal back to, since anything after it
 /// may have been run by this node as leader and never committed.
 pub fn committed_seq(dir: &std::path::Path) -> Result<u64, ReplicationError> {
+    // (`agreed_seq` is where a journal is cut: this and its own check.)
     let log = LogStore::open(dir, &[], Durability::None)?;
     Ok(last_seq_through(&log, log.hard_state().commit))
+}
+
+/// Where a restarting node must cut its journal: the last command up to
+/// which its journal agrees, record for record, with what its Raft log
+/// says is committed. A node that led may have journaled commands that
+/// never committed, under numbers a newer leader then gave to commands of
+/// its own: the cut is before the first such record, not merely at the
+/// commit (the commit may already cover the newer leader's commands).
+pub fn agreed_seq(
+    raft_dir: &std::path::Path,
+    journal_dir: &std::path::Path,
+) -> Result<u64, ReplicationError> {
+    let log = LogStore::open(raft_dir, &[], Durability::None)?;
+    let commit = log.hard_state().commit;
+    let committed = last_seq_through(&log, commit);
+    let (snap_index, snap_seq) = log.snapshot_point();
+    let mut expected = std::collections::HashMap::new();
+    for i in snap_index + 1..=commit {
+        let Some(entry) = log.entry(i) else { break };
+        for record in batch::records(&entry.data) {
+            let r = record.map_err(|e| ReplicationError::Log {
+                path: raft_dir.to_owned(),
+                message: format!("committed entry {i} does not decode: {e}"),
+            })?;
+            expected.insert(r.seq, r);
+        }
+    }
+    if !journal::exists(journal_dir) {
+        return Ok(committed);
+    }
+    let first_retained = journal::first_retained_seq(journal_dir)?.unwrap_or(1);
+    let from = first_retained.max(snap_seq + 1);
+    let mut agreed = committed;
+    let mut diverged = false;
+    journal::read_journal(journal_dir, from - 1, |r| {
+        if diverged || r.seq > committed {
+            return;
+        }
+        if expected.get(&r.seq) != Some(r) {
+            diverged = true;
+            agreed = r.seq - 1;
+        }
+    })?;
+    Ok(agreed)
 }
 
 /// The last command in the batches at indexes `..=index`.
@@ -432,8 +477,16 @@ impl Driver {
     fn take(&mut self, input: Input) {
         match input {
             Input::Propose(data) => {
-                // Refused when not leader: the owner is deposed and will restart.
-                let _ = self.raw.propose(Vec::new(), data);
+                // Only a leader proposes its own batches. raft-rs would
+                // forward a follower's proposal to the leader, which would
+                // commit a deposed node's batch under command numbers it
+                // has given to commands of its own: dropped instead (the
+                // node is deposed, and restarts from the committed history).
+                if self.raw.raft.state == StateRole::Leader
+                    && !self.shared.deposed.load(Ordering::Relaxed)
+                {
+                    let _ = self.raw.propose(Vec::new(), data);
+                }
             }
             Input::Raft(mut m) => {
                 match m.get_msg_type() {
@@ -647,7 +700,13 @@ impl Driver {
         }
         if let Some(last) = newest {
             self.shared.committed_seq.store(last, Ordering::Relaxed);
-            if let Some(release) = self.shared.release.get() {
+            // Only while leading: once a newer leader's entries commit here
+            // (this node deposed in the same step), the command numbers are
+            // that leader's, not those of what this engine ran.
+            if let Some(release) = self.shared.release.get()
+                && self.raw.raft.state == StateRole::Leader
+                && !self.shared.deposed.load(Ordering::Relaxed)
+            {
                 release.publish(last);
             }
             self.shared.wake();

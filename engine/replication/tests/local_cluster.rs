@@ -214,6 +214,26 @@ fn a_leader_cut_off_releases_nothing_after_the_cut_and_is_deposed() {
         isolated.node.committed_seq() == new_last
     });
     assert_eq!(others[0].engine, others[1].engine);
+    // Its J still hands over what it had sequenced: a deposed node's
+    // batch must not reach the new leader (raft-rs forwards a follower's
+    // proposals), where it would be committed under numbers the new leader
+    // gave to commands of its own.
+    let stale = records(before + 1, before + 20);
+    isolated
+        .node
+        .replicator()
+        .replicate(stale, before + 1, before + 20);
+    std::thread::sleep(Duration::from_millis(300));
+    others.iter_mut().for_each(Replica::apply);
+    for r in &others {
+        assert_eq!(
+            r.engine.len() as u64,
+            new_last,
+            "a deposed node's batch was committed"
+        );
+        assert_eq!(r.node.committed_seq(), new_last);
+    }
+    assert_eq!(gate.released(), before, "and it released nothing meanwhile");
 }
 
 #[test]

@@ -97,14 +97,14 @@ pub fn run_node(
         .member(cluster.node)
         .map_err(replication::ReplicationError::from)?;
     loop {
-        let committed = replication::committed_seq(&cluster.raft_dir)?;
         let journal_dir = &config.pipeline.journal_dir;
+        let committed = replication::agreed_seq(&cluster.raft_dir, journal_dir)?;
         if journal::exists(journal_dir) {
             let cut = journal::truncate_after(journal_dir, committed)?;
             if cut.records > 0 || cut.snapshots > 0 {
                 warn!(
                     "node {}: cut {} commands after {committed} (run while leading, never \
-                     committed) and {} snapshots from {}",
+                     committed as they are) and {} snapshots from {}",
                     me.id,
                     cut.records,
                     cut.snapshots,
