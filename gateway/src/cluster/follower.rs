@@ -22,8 +22,9 @@ const TURN: Duration = Duration::from_millis(5);
 
 /// How following ended.
 pub(crate) enum Followed {
-    /// The node leads and its journal holds every committed command.
-    MayLead,
+    /// The node leads and its journal holds every committed command
+    /// (closing the pipeline took this long).
+    MayLead(std::time::Duration),
     /// Asked to stop.
     Stopped,
 }
@@ -37,6 +38,11 @@ pub(crate) enum Followed {
 pub(crate) fn start_pipeline(config: &PipelineConfig) -> Result<Pipeline, ClusterError> {
     let mut config = config.clone();
     config.replication = None;
+    // No snapshot when it stops: it stops to hand its journal to the
+    // gateway as the node is elected, and writing the books out then would
+    // hold up order entry (recovery replays from the last periodic
+    // snapshot instead: docs/replication.md, "Failover").
+    config.snapshot_on_shutdown = false;
     let publisher = config
         .resolve()
         .map_err(pipeline::PipelineError::from)?
@@ -85,7 +91,7 @@ pub(crate) fn follow(
             }
             Err(RecvTimeoutError::Timeout) => {
                 if may_lead {
-                    break Followed::MayLead;
+                    break Followed::MayLead(std::time::Duration::ZERO);
                 }
             }
             Err(RecvTimeoutError::Disconnected) => {
@@ -97,9 +103,13 @@ pub(crate) fn follow(
         }
         pipeline.poll();
     };
+    let closing = std::time::Instant::now();
     let report = pipeline.shutdown()?;
     tracing::debug!(?report, "follower pipeline stopped");
-    Ok(outcome)
+    Ok(match outcome {
+        Followed::MayLead(_) => Followed::MayLead(closing.elapsed()),
+        stopped => stopped,
+    })
 }
 
 /// The leader's snapshot replaces this engine's state: the pipeline

@@ -144,11 +144,11 @@ pub fn run_node(
         };
         let followed = follower::follow(pipeline, &config.pipeline, &node, &committed_rx, stop)?;
         drop(redirect);
-        match followed {
+        let closing = match followed {
             Followed::Stopped => return Ok(()),
-            Followed::MayLead => {}
-        }
-        match lead(config, &me, &node, stop)? {
+            Followed::MayLead(closing) => closing,
+        };
+        match lead(config, &me, &node, closing, stop)? {
             Led::Stopped => return Ok(()),
             Led::Deposed => {
                 warn!(
@@ -175,6 +175,7 @@ fn lead(
     config: &GatewayConfig,
     me: &replication::Member,
     node: &Node,
+    closing: Duration,
     stop: &AtomicBool,
 ) -> Result<Led, ClusterError> {
     let started = Instant::now();
@@ -185,10 +186,13 @@ fn lead(
     let gateway = Gateway::start_with_stop(config, Arc::clone(&gateway_stop))?;
     node.wake_with(gateway.wake_hook());
     info!(
-        "node {} leads (term {}): serving clients on {} ({} ms to open order entry)",
+        "node {} leads (term {}): serving clients on {} ({} ms to open order entry: {} ms \
+         closing the follower's pipeline, {} ms starting the gateway)",
         me.id,
         node.term(),
         gateway.local_addr(),
+        (closing + started.elapsed()).as_millis(),
+        closing.as_millis(),
         started.elapsed().as_millis()
     );
     let led = loop {
