@@ -141,17 +141,7 @@ fn kill_9_the_leader_under_load_and_nothing_acknowledged_is_lost() {
     // Give the followers a few heartbeats to learn the last commit, then
     // stop every node and compare what each holds.
     std::thread::sleep(Duration::from_millis(500));
-    let states: Vec<_> = (0..3)
-        .map(|i| {
-            assert!(
-                cluster.stop(i),
-                "node {} did not stop cleanly:\n{}",
-                i + 1,
-                cluster.log(i)
-            );
-            journal_state(&cluster.journal(i))
-        })
-        .collect();
+    let states = cluster.stop_all();
     assert_same_history(&states);
     let restarted = cluster.log(leader);
     eprintln!(
@@ -207,17 +197,7 @@ fn a_follower_restarted_from_an_empty_directory_catches_up_by_snapshot_and_log()
     send(&mut s, 1001..=1500, Duration::from_micros(500));
     await_acks(&mut s, 1500);
     std::thread::sleep(Duration::from_millis(1000));
-    let states: Vec<_> = (0..3)
-        .map(|i| {
-            assert!(
-                cluster.stop(i),
-                "node {} did not stop cleanly:\n{}",
-                i + 1,
-                cluster.log(i)
-            );
-            journal_state(&cluster.journal(i))
-        })
-        .collect();
+    let states = cluster.stop_all();
     let log = cluster.log(follower);
     assert!(
         log.contains("installed the leader's snapshot"),

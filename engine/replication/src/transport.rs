@@ -19,7 +19,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -71,7 +71,18 @@ fn wait_on_inbox(
         Err(RecvTimeoutError::Timeout) => return Ok(()),
         Err(RecvTimeoutError::Disconnected) => return Err(Disconnected),
     }
-    into.extend(inbox.try_iter().take(MAX_INPUTS_PER_WAIT));
+    drain(inbox, into)
+}
+
+/// Takes what the inbox holds now (at most `MAX_INPUTS_PER_WAIT`).
+fn drain(inbox: &Receiver<Input>, into: &mut Vec<Input>) -> Result<(), Disconnected> {
+    for _ in 0..MAX_INPUTS_PER_WAIT {
+        match inbox.try_recv() {
+            Ok(input) => into.push(input),
+            Err(TryRecvError::Empty) => break,
+            Err(TryRecvError::Disconnected) => return Err(Disconnected),
+        }
+    }
     Ok(())
 }
 
@@ -352,13 +363,13 @@ impl Transport for TcpTransport {
         timeout: Duration,
         into: &mut Vec<Input>,
     ) -> Result<(), Disconnected> {
-        let mut pending = inbox.try_iter().take(MAX_INPUTS_PER_WAIT).peekable();
-        let timeout = if pending.peek().is_some() {
+        let before = into.len();
+        drain(inbox, into)?;
+        let timeout = if into.len() > before {
             Duration::ZERO
         } else {
             timeout
         };
-        into.extend(pending);
         if let Err(e) = self.poll.poll(&mut self.events, Some(timeout))
             && e.kind() != ErrorKind::Interrupted
         {
@@ -394,13 +405,7 @@ impl Transport for TcpTransport {
                 token => self.read(token, into),
             }
         }
-        match inbox.try_recv() {
-            Ok(input) => into.push(input),
-            Err(std::sync::mpsc::TryRecvError::Empty) => {}
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => return Err(Disconnected),
-        }
-        into.extend(inbox.try_iter().take(MAX_INPUTS_PER_WAIT));
-        Ok(())
+        drain(inbox, into)
     }
 
     fn waker(&self) -> Option<Arc<dyn Fn() + Send + Sync>> {

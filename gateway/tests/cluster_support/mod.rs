@@ -151,6 +151,22 @@ impl Cluster {
         }
     }
 
+    /// Stops every node (SIGTERM), each of which must exit cleanly, and
+    /// reads back what each journal holds.
+    pub fn stop_all(&mut self) -> Vec<(Vec<journal::Record>, u64)> {
+        (0..self.nodes.len())
+            .map(|i| {
+                assert!(
+                    self.stop(i),
+                    "node {} did not stop cleanly:\n{}",
+                    i + 1,
+                    self.log(i)
+                );
+                journal_state(&self.journal(i))
+            })
+            .collect()
+    }
+
     /// The node serving clients: the one whose client address takes a
     /// `Logon`, asked in turn until `timeout`. Returns its index.
     pub fn leader(&self, timeout: Duration) -> Option<usize> {
