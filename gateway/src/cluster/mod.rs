@@ -164,7 +164,9 @@ pub fn run_node(
 }
 
 /// How often the leading node looks at its Raft state and the gateway.
-const WATCH: Duration = Duration::from_millis(5);
+/// (Only for restarting: a deposed node's output stops at once, from the
+/// Raft thread, whatever this is.)
+const WATCH: Duration = Duration::from_millis(20);
 
 /// How long a leader asked to stop waits for the cluster to commit what it
 /// has sequenced before it gives up on releasing it.
