@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cluster_support::*;
-use gateway::protocol::ServerMessage;
+use gateway::protocol::{ClientMessage, MassCancel, ServerMessage};
 
 /// One account's client: sends orders at a steady pace to whichever node
 /// leads, reconnecting (following `NotLeader`) when its node goes away,
@@ -130,6 +130,26 @@ fn kill_9_the_leader_under_load_and_nothing_acknowledged_is_lost() {
             live.len()
         );
         assert_reproduced(account, live, &replayed);
+        // Ownership is sequenced state: on the new leader the account
+        // still owns what rests, and can cancel it all.
+        s.send(ClientMessage::MassCancel(MassCancel {
+            instrument: 0,
+            side: None,
+        }));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let count = loop {
+            assert!(
+                Instant::now() < deadline,
+                "account {account}: no MassCancelAck"
+            );
+            if let Some(ServerMessage::MassCancelAck(ack)) = s.recv() {
+                break ack.count;
+            }
+        };
+        assert!(
+            count > 0,
+            "account {account}: nothing of its own rests on the new leader"
+        );
     }
     let fills = live
         .iter()
