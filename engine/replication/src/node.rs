@@ -154,15 +154,6 @@ impl std::fmt::Debug for Node {
     }
 }
 
-/// The last command a node's Raft log says is committed: where a
-/// restarting node must cut its journal back to, since anything after it
-/// may have been run by this node as leader and never committed.
-pub fn committed_seq(dir: &std::path::Path) -> Result<u64, ReplicationError> {
-    // (`agreed_seq` is where a journal is cut: this and its own check.)
-    let log = LogStore::open(dir, &[], Durability::None)?;
-    Ok(last_seq_through(&log, log.hard_state().commit))
-}
-
 /// Where a restarting node must cut its journal: the last command up to
 /// which its journal agrees, record for record, with what its Raft log
 /// says is committed. A node that led may have journaled commands that
