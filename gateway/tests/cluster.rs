@@ -53,14 +53,7 @@ fn trader(
         std::thread::sleep(Duration::from_millis(2));
     }
     if let Some(s) = session.as_mut() {
-        let quiet = Instant::now() + Duration::from_millis(500);
-        while Instant::now() < quiet {
-            if let Some(m) = s.recv()
-                && m.exec().is_some()
-            {
-                reports.push(m);
-            }
-        }
+        s.drain_reports(Duration::from_millis(500), &mut reports);
     }
     reports
 }

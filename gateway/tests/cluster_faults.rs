@@ -297,14 +297,7 @@ fn trader(
         std::thread::sleep(Duration::from_millis(2));
     }
     if let Some(s) = session.as_mut() {
-        let quiet = Instant::now() + Duration::from_millis(500);
-        while Instant::now() < quiet {
-            if let Some(m) = s.recv()
-                && m.exec().is_some()
-            {
-                traded.reports.push(m);
-            }
-        }
+        s.drain_reports(Duration::from_millis(500), &mut traded.reports);
     }
     traded
 }

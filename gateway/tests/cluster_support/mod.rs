@@ -294,6 +294,19 @@ impl Session {
         }
     }
 
+    /// Keeps reading for `quiet`, adding every execution report to `into`:
+    /// what was still on its way when a client stopped sending.
+    pub fn drain_reports(&mut self, quiet: Duration, into: &mut Vec<ServerMessage>) {
+        let until = Instant::now() + quiet;
+        while Instant::now() < until {
+            if let Some(m) = self.recv()
+                && m.exec().is_some()
+            {
+                into.push(m);
+            }
+        }
+    }
+
     /// Every report of this account after `(0, 0)` up to its logon, as
     /// the node recomputes them from its journal.
     pub fn replay_all(&mut self) -> Vec<ServerMessage> {
