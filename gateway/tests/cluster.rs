@@ -203,8 +203,13 @@ fn a_follower_restarted_from_an_empty_directory_catches_up_by_snapshot_and_log()
     std::fs::remove_dir_all(cluster.raft_dir(follower)).unwrap();
     send(&mut s, 501..=1000, Duration::ZERO);
     await_acks(&mut s, 1000);
-    // The leader compacts its log (it looks once a second).
-    std::thread::sleep(Duration::from_millis(2500));
+    // The leader compacts its log (it looks once a second, onto the newest
+    // engine snapshot the cluster has committed; on a loaded machine the
+    // snapshot can take a while to be written, so wait for it).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cluster.log(leader).contains("compacted the Raft log") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     cluster.spawn(follower);
     // It catches up while the cluster keeps trading.
     send(&mut s, 1001..=1500, Duration::from_micros(500));

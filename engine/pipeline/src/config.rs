@@ -138,6 +138,16 @@ pub enum PipelineError {
     StageFailed(StageFailure),
     #[error("cannot start the snapshot writer thread: {0}")]
     Snapshots(std::io::Error),
+    #[error(
+        "the engine handed over writes the journal in {from}, not {to}: resume with the \
+         handing pipeline's journal directory"
+    )]
+    HandoverElsewhere { from: PathBuf, to: PathBuf },
+    #[error(
+        "the pipeline could not hand over its engine and journal: a stage stopped without \
+         giving them back (recover from the journal instead)"
+    )]
+    HandoverIncomplete,
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::config::PipelineError;
 use super::doorbell::{Doorbell, WakeHook};
 use super::gate::DurableGate;
+use super::handover::{Handback, Handover};
 use super::health::{Health, StageFailure};
 use super::hosted::HostedStages;
 use super::output_stage::OutputSink;
@@ -27,7 +28,9 @@ pub struct ShutdownReport {
 
 /// A started pipeline (see `pipeline::start`). Publish commands through
 /// it; released events arrive at the `OutputSink` it was started with.
-/// `shutdown` drains both rings, fsyncs the journal and joins every thread.
+/// `shutdown` drains both rings, fsyncs the journal and joins every thread;
+/// `hand_over` drains them too, and gives the engine and journal to the
+/// next pipeline.
 pub struct Pipeline {
     publisher: Publisher,
     /// The stages this thread runs (`Placement::Hosted` or `AllHosted`):
@@ -49,6 +52,8 @@ pub struct Pipeline {
     report: ShutdownReport,
     /// What the stages have done (`stats.rs`).
     stats: Arc<PipelineStats>,
+    /// Where the stages leave the engine and journal on `hand_over`.
+    handback: Arc<Handback>,
 }
 
 impl Pipeline {
@@ -67,6 +72,7 @@ impl Pipeline {
         depth: Vec<(Symbol, DepthView, DepthView)>,
         report: ShutdownReport,
         stats: Arc<PipelineStats>,
+        handback: Arc<Handback>,
     ) -> Self {
         Pipeline {
             publisher,
@@ -82,6 +88,7 @@ impl Pipeline {
             depth,
             report,
             stats,
+            handback,
         }
     }
 
@@ -266,6 +273,28 @@ impl Pipeline {
     /// last events), and joins their threads (hosted J and O: polls them
     /// until done). Errors name the failed stage.
     pub fn shutdown(self) -> Result<ShutdownReport, PipelineError> {
+        self.stop()
+    }
+
+    /// Stops as `shutdown` does, every command published executed,
+    /// journalled and its events released, but instead of closing the
+    /// journal and snapshotting the books, hands the engine and the open
+    /// journal writer to the next pipeline (`pipeline::resume`): a cluster
+    /// node taking the lead starts serving on the engine it followed with
+    /// (`handover.rs`).
+    pub fn hand_over(self) -> Result<Handover, PipelineError> {
+        let handback = Arc::clone(&self.handback);
+        handback.request();
+        let report = self.stop()?;
+        let (engine, writer) = handback.take().ok_or(PipelineError::HandoverIncomplete)?;
+        Ok(Handover {
+            engine,
+            writer,
+            last_seq: report.last_seq,
+        })
+    }
+
+    fn stop(self) -> Result<ShutdownReport, PipelineError> {
         let Pipeline {
             publisher,
             mut hosted,

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use super::gate::DurableGate;
 use super::guard::{guarded, guarded_batch};
+use super::handover::Handback;
 use super::health::Health;
 use super::replicator::Replicator;
 use super::slots::Inbound;
@@ -28,6 +29,8 @@ pub(crate) struct JournalStage {
     timed: bool,
     /// A cluster's log (`replicator.rs`), with the batch being gathered for it.
     replication: Option<Replication>,
+    /// Where the writer goes when the pipeline hands over (`handover.rs`).
+    handback: Arc<Handback>,
 }
 
 /// The batch J gathers for the replicator: the same records it journals.
@@ -49,6 +52,7 @@ impl JournalStage {
         stats: Arc<PipelineStats>,
         timed: bool,
         replicator: Option<Arc<dyn Replicator>>,
+        handback: Arc<Handback>,
     ) -> Self {
         JournalStage {
             writer: Some(writer),
@@ -61,6 +65,7 @@ impl JournalStage {
                 records: Vec::with_capacity(BATCH_CAPACITY),
                 first: 0,
             }),
+            handback,
         }
     }
 
@@ -122,11 +127,26 @@ impl JournalStage {
 impl Drop for JournalStage {
     /// Shutdown: write and fsync whatever the setting, so a clean stop
     /// leaves the whole journal on disk, then open the gate for the rest.
+    /// Handing over, the writer stays open for the next pipeline, committed
+    /// as the setting asks: the process goes on, so an fsync would buy
+    /// nothing the setting did not already promise.
     fn drop(&mut self) {
-        let Some(writer) = self.writer.take() else {
+        let Some(mut writer) = self.writer.take() else {
             return;
         };
         if self.health.failed() {
+            return;
+        }
+        if self.handback.wanted() {
+            match writer.commit() {
+                Ok(durable) => {
+                    self.gate.publish(durable);
+                    self.handback.give_writer(writer);
+                }
+                Err(e) => self
+                    .health
+                    .fail(STAGE, format!("handing the journal over: {e}")),
+            }
             return;
         }
         match writer.close() {

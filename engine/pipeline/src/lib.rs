@@ -8,7 +8,8 @@
 //! `matching_stage` (M), `output_stage` (O), `hosted` (those stages as
 //! pollers the publisher's thread drives), `gate` (the durable sequence J
 //! publishes and O waits on), `replicator` (the seam a replicated log
-//! plugs into: O then waits on what the cluster committed), `wait` (spin / yield / park), `health` and
+//! plugs into: O then waits on what the cluster committed), `handover` (a
+//! drained pipeline's engine and journal, given to the next), `wait` (spin / yield / park), `health` and
 //! `guard` (a failed stage stops the pipeline with its name), `handle` (the
 //! running `Pipeline`). `docs/pipeline.md` explains the design, and
 //! `docs/architecture.md` maps every crate.
@@ -18,6 +19,7 @@ pub mod doorbell;
 pub mod gate;
 mod guard;
 mod handle;
+mod handover;
 mod health;
 mod hosted;
 mod journal_stage;
@@ -36,6 +38,7 @@ mod wiring;
 
 pub use config::{PipelineConfig, PipelineError};
 pub use handle::{Pipeline, ShutdownReport};
+pub use handover::Handover;
 pub use health::StageFailure;
 pub use output_stage::OutputSink;
 pub use placement::Placement;
@@ -45,4 +48,4 @@ pub use slots::{Inbound, Output};
 pub use stats::{FSYNC_BUCKETS, FsyncStats, PipelineStats, StageCounters};
 pub use topology::{Topology, TopologyError};
 pub use wait::{StageWait, WaitPolicy, WaitSetting};
-pub use wiring::start;
+pub use wiring::{resume, start};

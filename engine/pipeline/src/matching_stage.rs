@@ -13,6 +13,7 @@ use disruptor::{MissingFreeSlots, Producer, SingleConsumerBarrier, SingleProduce
 
 use super::doorbell::Doorbell;
 use super::guard::{guarded, guarded_batch};
+use super::handover::Handback;
 use super::health::Health;
 use super::slots::{Inbound, Output};
 use super::snapshots::Snapshots;
@@ -185,9 +186,12 @@ pub(crate) struct MatchingStage {
     /// Snapshots while trading, if configured.
     snapshots: Option<Snapshots>,
     stats: Arc<PipelineStats>,
+    /// Where the engine goes when the pipeline hands over (`handover.rs`).
+    handback: Arc<Handback>,
 }
 
 impl MatchingStage {
+    #[allow(clippy::too_many_arguments)] // called once, by `wire`
     pub fn new(
         engine: Engine,
         outbox: Outbox,
@@ -196,6 +200,7 @@ impl MatchingStage {
         snapshot_dir: Option<PathBuf>,
         snapshots: Option<Snapshots>,
         stats: Arc<PipelineStats>,
+        handback: Arc<Handback>,
     ) -> Self {
         stats.matched(last_seq);
         MatchingStage {
@@ -206,6 +211,7 @@ impl MatchingStage {
             snapshot_dir,
             snapshots,
             stats,
+            handback,
         }
     }
 
@@ -267,7 +273,8 @@ impl MatchingStage {
 
 impl Drop for MatchingStage {
     /// Shutdown: publish what is pending, and snapshot the books so the
-    /// next start has nothing to replay.
+    /// next start has nothing to replay. Handing over, the engine goes to
+    /// the next pipeline instead, which has nothing to replay either.
     fn drop(&mut self) {
         if let Some(snapshots) = &mut self.snapshots {
             snapshots.close();
@@ -276,6 +283,20 @@ impl Drop for MatchingStage {
             return;
         }
         self.outbox.flush();
+        if self.handback.wanted() {
+            // An engine without instruments is a few empty vectors: what
+            // is left behind in this stage, which is being dropped.
+            match Engine::new(self.engine.config().clone()) {
+                Ok(empty) => {
+                    let engine = std::mem::replace(&mut self.engine, empty);
+                    self.handback.give_engine(engine);
+                }
+                Err(e) => self
+                    .health
+                    .fail(STAGE, format!("handing the engine over: {e}")),
+            }
+            return;
+        }
         if let Some(dir) = &self.snapshot_dir
             && self.last_seq > 0
             && let Err(e) = write_snapshot(dir, &self.engine, self.last_seq)

@@ -1,4 +1,6 @@
-//! The one function that builds the pipeline.
+//! The one function that builds the pipeline (`wire`), and its two ways
+//! in: `start` (recover or create the journal) and `resume` (an engine and
+//! journal another pipeline handed over: `handover.rs`).
 
 use std::sync::Arc;
 
@@ -8,6 +10,7 @@ use super::config::{PipelineConfig, PipelineError};
 use super::doorbell::Doorbell;
 use super::gate::DurableGate;
 use super::handle::{Pipeline, ShutdownReport};
+use super::handover::{Handback, Handover};
 use super::health::Health;
 use super::hosted::{Hosted, HostedMatching, HostedStages};
 use super::journal_stage::JournalStage;
@@ -17,11 +20,53 @@ use super::publisher::Publisher;
 use super::replicator::ReleaseGate;
 use super::slots::{Inbound, Output};
 use super::snapshots::Snapshots;
-use super::startup::open_or_create;
+use super::startup::{Started, from_handover, open_or_create};
 use super::stats::PipelineStats;
+use super::topology::Topology;
 use matching::types::Side;
 
-/// Starts the pipeline: recovers (or creates) the journal, then wires
+/// Starts the pipeline: recovers (or creates) the journal, then wires the
+/// stages around the engine (`wire`).
+pub fn start(
+    config: PipelineConfig,
+    sink: impl OutputSink + Send + 'static,
+) -> Result<Pipeline, PipelineError> {
+    check_rings(&config)?;
+    // Cores checked, placement decided: once, here (`PipelineConfig::resolve`).
+    let topology = config.resolve()?;
+    let started = open_or_create(&config)?;
+    wire(config, topology, started, sink)
+}
+
+/// Starts the pipeline on the engine and open journal another pipeline
+/// handed over (`Pipeline::hand_over`): nothing to recover, nothing to
+/// replay. Everything else (placement, threads, sink, replicator) is this
+/// `config`'s, so a cluster node's follower pipeline becomes the gateway's.
+/// The journal directory must be the same.
+pub fn resume(
+    config: PipelineConfig,
+    handover: Handover,
+    sink: impl OutputSink + Send + 'static,
+) -> Result<Pipeline, PipelineError> {
+    check_rings(&config)?;
+    let topology = config.resolve()?;
+    let started = from_handover(&config, handover)?;
+    wire(config, topology, started, sink)
+}
+
+fn check_rings(config: &PipelineConfig) -> Result<(), PipelineError> {
+    for (name, size) in [
+        ("inbound", config.inbound_ring),
+        ("outbound", config.outbound_ring),
+    ] {
+        if size < 64 || !size.is_power_of_two() {
+            return Err(PipelineError::RingSize { name, size });
+        }
+    }
+    Ok(())
+}
+
+/// Wires the stages around a started engine and journal:
 ///
 /// ```text
 ///  Publisher ──▶ inbound ring ──┬──▶ J  journal: append; per batch commit
@@ -56,24 +101,15 @@ use matching::types::Side;
 ///  Publisher ─▶ inbound ring ─▶ outbound ring
 ///  (Pipeline::poll: J, then M (inbound poller) → outbound, then O → OutputSink)
 /// ```
-pub fn start(
+fn wire(
     config: PipelineConfig,
+    topology: Topology,
+    started: Started,
     sink: impl OutputSink + Send + 'static,
 ) -> Result<Pipeline, PipelineError> {
-    for (name, size) in [
-        ("inbound", config.inbound_ring),
-        ("outbound", config.outbound_ring),
-    ] {
-        if size < 64 || !size.is_power_of_two() {
-            return Err(PipelineError::RingSize { name, size });
-        }
-    }
-    // Cores checked, placement decided: once, here (`PipelineConfig::resolve`).
-    let topology = config.resolve()?;
     let placement = topology.placement;
-
-    let started = open_or_create(&config)?;
     let health = Arc::new(Health::default());
+    let handback = Arc::new(Handback::default());
     let gate = Arc::new(DurableGate::new(started.last_seq));
     // What O waits on: the journal's gate, or with a replicator the
     // cluster's commit, which only the replicator moves (replicator.rs).
@@ -124,7 +160,8 @@ pub fn start(
         let stats = Arc::clone(&stats);
         let timed = config.durability == journal::Durability::Fsync;
         let replicator = config.replication.clone();
-        move || JournalStage::new(writer, gate, health, stats, timed, replicator)
+        let handback = Arc::clone(&handback);
+        move || JournalStage::new(writer, gate, health, stats, timed, replicator, handback)
     };
 
     // O: the outbound ring's consumer.
@@ -181,6 +218,7 @@ pub fn start(
             ),
         };
         let stats = Arc::clone(&stats);
+        let handback = Arc::clone(&handback);
         move || {
             MatchingStage::new(
                 engine,
@@ -190,6 +228,7 @@ pub fn start(
                 snapshot_dir,
                 snapshots,
                 stats,
+                handback,
             )
         }
     };
@@ -267,5 +306,6 @@ pub fn start(
         depth,
         ShutdownReport::default(),
         stats,
+        handback,
     ))
 }

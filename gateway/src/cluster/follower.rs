@@ -4,14 +4,15 @@
 //! The pipeline is the one a leader runs (journal, matching, output), with
 //! nobody to send output to: a follower serves no clients. It stops when
 //! the node may lead (Raft says it leads and has handed over every
-//! committed batch): the journal is then closed whole, and the gateway that
-//! starts next recovers from it like any restart.
+//! committed batch), and hands its engine and open journal to the gateway
+//! that starts next (`pipeline::Pipeline::hand_over`): order entry opens
+//! on the books as they stand, with nothing recovered or replayed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use pipeline::{Output, Pipeline, PipelineConfig, Placement, Topology};
+use pipeline::{Handover, Output, Pipeline, PipelineConfig, Placement, Topology};
 use replication::{Committed, Node};
 
 use super::ClusterError;
@@ -24,9 +25,9 @@ const TURN: Duration = Duration::from_millis(20);
 
 /// How following ended.
 pub(crate) enum Followed {
-    /// The node leads and its journal holds every committed command
-    /// (closing the pipeline took this long).
-    MayLead(std::time::Duration),
+    /// The node leads, and the engine and journal handed over hold every
+    /// committed command (draining the pipeline took this long).
+    MayLead(Box<Handover>, Duration),
     /// Asked to stop.
     Stopped,
 }
@@ -40,10 +41,10 @@ pub(crate) enum Followed {
 pub(crate) fn start_pipeline(config: &PipelineConfig) -> Result<Pipeline, ClusterError> {
     let mut config = config.clone();
     config.replication = None;
-    // No snapshot when it stops: it stops to hand its journal to the
-    // gateway as the node is elected, and writing the books out then would
-    // hold up order entry (recovery replays from the last periodic
-    // snapshot instead: docs/replication.md, "Failover").
+    // No snapshot when it stops: it stops when the node stops or is
+    // elected (then its engine goes to the gateway as it is), and writing
+    // the books out would only hold either up (a restart replays from the
+    // last periodic snapshot instead).
     config.snapshot_on_shutdown = false;
     let publisher = config
         .resolve()
@@ -64,9 +65,9 @@ pub(crate) fn follow(
     committed: &Receiver<Committed>,
     stop: &AtomicBool,
 ) -> Result<Followed, ClusterError> {
-    let outcome = loop {
+    let may_lead = loop {
         if stop.load(Ordering::Relaxed) {
-            break Followed::Stopped;
+            break false;
         }
         if let Some(why) = node.failure() {
             return Err(ClusterError::Replication(why));
@@ -93,7 +94,7 @@ pub(crate) fn follow(
             }
             Err(RecvTimeoutError::Timeout) => {
                 if may_lead {
-                    break Followed::MayLead(std::time::Duration::ZERO);
+                    break true;
                 }
             }
             Err(RecvTimeoutError::Disconnected) => {
@@ -105,13 +106,14 @@ pub(crate) fn follow(
         }
         pipeline.poll();
     };
-    let closing = std::time::Instant::now();
-    let report = pipeline.shutdown()?;
-    tracing::debug!(?report, "follower pipeline stopped");
-    Ok(match outcome {
-        Followed::MayLead(_) => Followed::MayLead(closing.elapsed()),
-        stopped => stopped,
-    })
+    if !may_lead {
+        let report = pipeline.shutdown()?;
+        tracing::debug!(?report, "follower pipeline stopped");
+        return Ok(Followed::Stopped);
+    }
+    let draining = Instant::now();
+    let handover = pipeline.hand_over()?;
+    Ok(Followed::MayLead(Box::new(handover), draining.elapsed()))
 }
 
 /// The leader's snapshot replaces this engine's state: the pipeline

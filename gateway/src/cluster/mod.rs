@@ -8,12 +8,17 @@
 //!   ┌──▶ follow: committed batches ─▶ own pipeline (J, M, O; no clients)
 //!   │          client address answers NotLeader(leader's address)
 //!   │          │ Raft: this node leads, and holds every committed command
+//!   │          │ (the engine and open journal pass to the gateway as they are)
 //!   │          ▼
 //!   │    lead: the gateway, its J handing batches to Raft, its O released
 //!   │          by the majority's commit (durability `quorum`)
 //!   │          │ deposed (a newer leader, or cut off from the majority)
 //!   └──────────┘
 //! ```
+//!
+//! Taking the lead hands the follower's engine and open journal to the
+//! gateway (`pipeline::Pipeline::hand_over`): nothing is recovered or
+//! replayed, so order entry opens as soon as the election is won.
 //!
 //! Leading ends only by restarting: as leader the engine ran commands
 //! before the cluster committed them, and an engine cannot un-run one, so
@@ -144,11 +149,11 @@ pub fn run_node(
         };
         let followed = follower::follow(pipeline, &config.pipeline, &node, &committed_rx, stop)?;
         drop(redirect);
-        let closing = match followed {
+        let (handover, draining) = match followed {
             Followed::Stopped => return Ok(()),
-            Followed::MayLead(closing) => closing,
+            Followed::MayLead(handover, draining) => (*handover, draining),
         };
-        match lead(config, &me, &node, closing, stop)? {
+        match lead(config, &me, &node, handover, draining, stop)? {
             Led::Stopped => return Ok(()),
             Led::Deposed => {
                 warn!(
@@ -177,7 +182,8 @@ fn lead(
     config: &GatewayConfig,
     me: &replication::Member,
     node: &Node,
-    closing: Duration,
+    handover: pipeline::Handover,
+    draining: Duration,
     stop: &AtomicBool,
 ) -> Result<Led, ClusterError> {
     let started = Instant::now();
@@ -185,17 +191,19 @@ fn lead(
     config.listen = me.client;
     config.pipeline.replication = Some(node.replicator());
     let gateway_stop = Arc::new(AtomicBool::new(false));
-    let gateway = Gateway::start_with_stop(config, Arc::clone(&gateway_stop))?;
+    let engine_seq = handover.last_seq();
+    let gateway = Gateway::take_over(config, Arc::clone(&gateway_stop), handover)?;
     node.wake_with(gateway.wake_hook());
     info!(
-        "node {} leads (term {}): serving clients on {} ({} ms to open order entry: {} ms \
-         closing the follower's pipeline, {} ms starting the gateway)",
+        "node {} leads (term {}): serving clients on {} from command {engine_seq} ({} µs to \
+         open order entry: {} µs draining the follower's pipeline, {} µs starting the \
+         gateway on its engine)",
         me.id,
         node.term(),
         gateway.local_addr(),
-        (closing + started.elapsed()).as_millis(),
-        closing.as_millis(),
-        started.elapsed().as_millis()
+        (draining + started.elapsed()).as_micros(),
+        draining.as_micros(),
+        started.elapsed().as_micros()
     );
     let led = loop {
         std::thread::sleep(WATCH);

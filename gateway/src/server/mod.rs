@@ -133,6 +133,26 @@ impl Gateway {
         config: GatewayConfig,
         stop: Arc<AtomicBool>,
     ) -> Result<Gateway, GatewayError> {
+        Self::launch(config, stop, None)
+    }
+
+    /// As `start_with_stop`, on the engine and open journal another
+    /// pipeline handed over (`pipeline::Pipeline::hand_over`): a cluster
+    /// node elected leader opens order entry on the engine it followed
+    /// with, recovering and replaying nothing.
+    pub fn take_over(
+        config: GatewayConfig,
+        stop: Arc<AtomicBool>,
+        handover: pipeline::Handover,
+    ) -> Result<Gateway, GatewayError> {
+        Self::launch(config, stop, Some(handover))
+    }
+
+    fn launch(
+        config: GatewayConfig,
+        stop: Arc<AtomicBool>,
+        handover: Option<pipeline::Handover>,
+    ) -> Result<Gateway, GatewayError> {
         let poll = Poll::new().map_err(GatewayError::Poll)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(GatewayError::Poll)?);
         let replies_closed = Arc::new(AtomicBool::new(false));
@@ -140,7 +160,10 @@ impl Gateway {
         let mut pipeline_config = config.pipeline.clone();
         let wake = stages::place(&mut pipeline_config)?.then(|| Arc::clone(&waker));
         let (bridge, replies) = bridge::reply_ring(REPLY_RING, wake, Arc::clone(&replies_closed));
-        let pipeline = pipeline::start(pipeline_config, bridge)?;
+        let pipeline = match handover {
+            None => pipeline::start(pipeline_config, bridge)?,
+            Some(handover) => pipeline::resume(pipeline_config, handover, bridge)?,
+        };
         // With O hosted on the loop and M on its own core, M rings the loop
         // awake when it publishes events for a command the loop is waiting
         // on, and only then (`Pipeline::arm_wake`).
