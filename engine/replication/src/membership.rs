@@ -102,7 +102,7 @@ struct NodeEntry {
 }
 
 /// The defaults: failover measured at well under 2 s with them
-/// (docs/replication.md, "Failover").
+/// (docs/replication.md, "Measurements").
 fn default_election_ms() -> u64 {
     500
 }

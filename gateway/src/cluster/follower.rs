@@ -19,8 +19,9 @@ use super::ClusterError;
 
 /// How long the loop waits for a committed batch before looking at the
 /// node's state again: bounds how late a follower notices it may lead
-/// (20 ms of a failover's 1.3-1.6 s), and is what an idle follower costs
-/// (50 wake-ups a second; with the Raft thread's ticks, about 0.005 cores).
+/// (a small part of a failover, whose parts docs/replication.md,
+/// "Measurements", breaks down), and is what an idle follower costs (50
+/// wake-ups a second; with the Raft thread's ticks, the idle figure there).
 const TURN: Duration = Duration::from_millis(20);
 
 /// How following ended.
