@@ -408,7 +408,7 @@ impl Replicator for Link {
         // release gate holds O, and so the clients, behind the commit.
         let _ = self
             .inbox
-            .send(Input::Propose(batch::encode(&records, first, last)));
+            .send(Input::Propose(batch::encode(records, first, last)));
         if let Some(wake) = &self.wake_raft {
             wake();
         }

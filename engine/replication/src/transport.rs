@@ -91,6 +91,8 @@ fn drain(inbox: &Receiver<Input>, into: &mut Vec<Input>) -> Result<(), Disconnec
 const MAX_QUEUED: usize = 64 << 20;
 /// The largest frame accepted: a bound on what a broken peer can make us allocate.
 const MAX_FRAME: usize = 256 << 20;
+/// Bytes taken from a socket per `read` call.
+const READ_CHUNK: usize = 64 << 10;
 /// How long after a failed connection to a peer the next attempt waits.
 const RECONNECT_AFTER: Duration = Duration::from_millis(100);
 
@@ -128,6 +130,13 @@ pub struct TcpTransport {
     inbound: HashMap<Token, Inbound>,
     next_token: usize,
     frame: Vec<u8>,
+    /// What one `read` takes from a socket; kept, so that reading neither
+    /// allocates nor zeroes 64 KiB per call.
+    chunk: Box<[u8]>,
+    /// The events of one `wait`, and the peers one `send` wrote to: kept
+    /// from call to call (the Raft thread calls both for every batch).
+    tokens: Vec<(Token, bool, bool)>,
+    touched: Vec<u64>,
 }
 
 impl std::fmt::Debug for TcpTransport {
@@ -177,6 +186,9 @@ impl TcpTransport {
             inbound: HashMap::new(),
             next_token: ACCEPTED_BASE,
             frame: Vec::new(),
+            chunk: vec![0; READ_CHUNK].into_boxed_slice(),
+            tokens: Vec::with_capacity(256),
+            touched: Vec::with_capacity(membership.nodes.len()),
         })
     }
 
@@ -282,13 +294,13 @@ impl TcpTransport {
 
     /// Reads what a peer sent and decodes whole frames into `into`.
     fn read(&mut self, token: Token, into: &mut Vec<Input>) {
+        let chunk = &mut self.chunk;
         let Some(conn) = self.inbound.get_mut(&token) else {
             return;
         };
         let mut closed = false;
-        let mut chunk = [0u8; 64 << 10];
         loop {
-            match conn.stream.read(&mut chunk) {
+            match conn.stream.read(chunk) {
                 Ok(0) => {
                     closed = true;
                     break;
@@ -334,7 +346,8 @@ impl TcpTransport {
 
 impl Transport for TcpTransport {
     fn send(&mut self, messages: Vec<Message>) {
-        let mut touched = HashSet::new();
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.clear();
         for m in messages {
             let Some(peer) = self.peers.get_mut(&m.to) else {
                 continue;
@@ -350,11 +363,14 @@ impl Transport for TcpTransport {
             let len = (self.frame.len() - 4) as u32;
             self.frame[..4].copy_from_slice(&len.to_le_bytes());
             peer.out.extend_from_slice(&self.frame);
-            touched.insert(m.to);
+            if !touched.contains(&m.to) {
+                touched.push(m.to);
+            }
         }
-        for id in touched {
+        for &id in &touched {
             self.flush(id);
         }
+        self.touched = touched;
     }
 
     fn wait(
@@ -375,12 +391,14 @@ impl Transport for TcpTransport {
         {
             tracing::warn!("raft transport poll failed: {e}");
         }
-        let tokens: Vec<(Token, bool, bool)> = self
-            .events
-            .iter()
-            .map(|e| (e.token(), e.is_readable(), e.is_writable() || e.is_error()))
-            .collect();
-        for (token, readable, writable) in tokens {
+        let mut tokens = std::mem::take(&mut self.tokens);
+        tokens.clear();
+        tokens.extend(
+            self.events
+                .iter()
+                .map(|e| (e.token(), e.is_readable(), e.is_writable() || e.is_error())),
+        );
+        for &(token, readable, writable) in &tokens {
             match token {
                 WAKER => {}
                 LISTENER => self.accept(),
@@ -405,6 +423,7 @@ impl Transport for TcpTransport {
                 token => self.read(token, into),
             }
         }
+        self.tokens = tokens;
         drain(inbox, into)
     }
 
