@@ -17,7 +17,8 @@ RUSTFLAGS="--cfg loom --cfg planted_bug" cargo test -q -p pipeline --test loom -
 # A lost wake-up is a deadlock; loom reports it, and the process then aborts
 # while unwinding (see the tests), so each runs alone and must fail with
 # loom's report.
-for test in doorbell_never_loses_a_wake_up doorbell_hook_never_loses_a_wake_up; do
+for test in doorbell_never_loses_a_wake_up doorbell_hook_never_loses_a_wake_up \
+    doorbell_close_never_leaves_a_sleeper_asleep; do
     echo "== loom: planted bug, $test looks before it sleeps (loom must report a deadlock)"
     if out=$(RUSTFLAGS="--cfg loom --cfg planted_bug" RUST_BACKTRACE=0 \
         cargo test -q -p pipeline --test loom -- --exact "$test" 2>&1); then

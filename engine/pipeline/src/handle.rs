@@ -300,6 +300,7 @@ impl Pipeline {
             mut hosted,
             health,
             mut report,
+            outbound_bell,
             ..
         } = self;
         report.last_seq = publisher.next_seq() - 1;
@@ -316,7 +317,12 @@ impl Pipeline {
         }
         // Dropping the producer ends the inbound ring: J and M drain it and
         // exit; M's exit drops the outbound producer, so O drains and exits.
-        // The disruptor joins each thread in turn.
+        // The disruptor joins each thread in turn. Closing the doorbells
+        // first wakes the stages asleep on them, and keeps them awake, so
+        // each sees its ring end at once rather than at the end of a
+        // bounded sleep (`doorbell.rs`).
+        publisher.bell().close();
+        outbound_bell.close();
         // (The hosted pollers go after the producer, as they did when the
         // publisher held them.)
         drop(publisher);

@@ -56,6 +56,11 @@ impl Publisher {
         self.bell.ring(self.slots - 1);
     }
 
+    /// The doorbell J and M sleep on.
+    pub(crate) fn bell(&self) -> &'static Doorbell {
+        self.bell
+    }
+
     /// The sequence the next command will get.
     pub fn next_seq(&self) -> u64 {
         self.next_seq

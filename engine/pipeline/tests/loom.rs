@@ -93,6 +93,27 @@ fn doorbell_never_loses_a_wake_up() {
     });
 }
 
+/// A stage asleep when its pipeline stops: `close` always wakes it (it then
+/// sees the disruptor's shutdown at once), whatever the interleaving.
+/// (Under `--cfg planted_bug`: as above, the sleeper looks before it listens.)
+#[test]
+fn doorbell_close_never_leaves_a_sleeper_asleep() {
+    loom::model(|| {
+        // In `ManuallyDrop` behind std's `Arc`: see the next test.
+        let bell = std::sync::Arc::new(ManuallyDrop::new(Doorbell::new(-1)));
+        let closer = {
+            let bell = std::sync::Arc::clone(&bell);
+            thread::spawn(move || bell.close())
+        };
+        // Nothing is ever published: only the close can end this sleep.
+        bell.sleep_for(0);
+        closer.join().unwrap();
+        drop(ManuallyDrop::into_inner(
+            std::sync::Arc::try_unwrap(bell).unwrap(),
+        ));
+    });
+}
+
 /// The same for a sleeper that cannot listen (the gateway's poll loop in
 /// `epoll_wait`): it arms the doorbell, looks once more, and sleeps; the
 /// producer's ring calls the hook (here: a loom `Notify`) while it is armed.
