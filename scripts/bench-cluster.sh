@@ -7,7 +7,7 @@
 #   scripts/bench-cluster.sh --failover 3         # kill the leader mid-run, 3 times
 #
 # Latency mode: starts a single gateway and a three-node cluster (release
-# builds, --insecure-no-auth, durability os on every node), then runs
+# builds, --insecure-no-auth, --durability on every node), then runs
 # `loadgen --target` against the single node and the cluster's leader in
 # turn (single, cluster, single, cluster, ...) at the same rate, and prints
 # each run's order→ack P50/P99, achieved rate, unanswered orders, and the
@@ -27,6 +27,8 @@
 #   --duration D    measured time per run [5s]
 #   --runs N        runs of each (latency mode) [3]
 #   --failover N    failover mode, N kills [off]
+#   --durability D  every node's own copy: os or fsync (the gateway's
+#                   default) [os]
 #   --out DIR       logs and JSON reports [target/bench/cluster]
 set -euo pipefail
 
@@ -36,6 +38,7 @@ rate="100k"
 duration="5s"
 runs=3
 failover=0
+durability="os"
 out="target/bench/cluster"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -43,9 +46,10 @@ while [ $# -gt 0 ]; do
         --duration) duration="$2"; shift 2 ;;
         --runs) runs="$2"; shift 2 ;;
         --failover) failover="$2"; shift 2 ;;
+        --durability) durability="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         -h | --help)
-            sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -90,7 +94,7 @@ trap cleanup EXIT
 
 start_node() {
     RUST_LOG=info,raft=warn "$gateway" --cluster "$out/cluster.toml" --node "$1" \
-        --journal "$out/journal-$1" --durability os --insecure-no-auth \
+        --journal "$out/journal-$1" --durability "$durability" --insecure-no-auth \
         >>"$out/node-$1.log" 2>&1 &
     node_pid[$1]=$!
 }
@@ -176,7 +180,7 @@ if [ "$failover" -gt 0 ]; then
 fi
 
 RUST_LOG=warn "$gateway" --listen "127.0.0.1:$single_port" --journal "$out/single-journal" \
-    --durability os --insecure-no-auth >>"$out/single.log" 2>&1 &
+    --durability "$durability" --insecure-no-auth >>"$out/single.log" 2>&1 &
 single_pid=$!
 pids+=("$single_pid")
 l=$(leader)
