@@ -5,8 +5,8 @@
 //! to answer) and, once elected, leads with the gateway's (its threads,
 //! its reply ring, its replicator). Closing the first and recovering the
 //! second from the journal replays every command since the last snapshot
-//! and fsyncs a journal the same process is about to append to: hundreds
-//! of milliseconds of a failover (docs/replication.md, "Failover").
+//! and fsyncs a journal the same process is about to append to: most of a
+//! failover once the election is won (docs/replication.md, "Measurements").
 //! Instead the first pipeline drains, and its stages give back what they
 //! own instead of closing it: M its engine, J its open journal writer.
 //! The second pipeline starts on them (`pipeline::resume`) exactly as it

@@ -9,9 +9,9 @@
 //! pollers the publisher's thread drives), `gate` (the durable sequence J
 //! publishes and O waits on), `replicator` (the seam a replicated log
 //! plugs into: O then waits on what the cluster committed), `handover` (a
-//! drained pipeline's engine and journal, given to the next), `wait` (spin / yield / park), `health` and
-//! `guard` (a failed stage stops the pipeline with its name), `handle` (the
-//! running `Pipeline`). `docs/pipeline.md` explains the design, and
+//! drained pipeline's engine and journal, given to the next), `wait`
+//! (spin / yield / park), `health` and `guard` (a failed stage stops the
+//! pipeline with its name), `handle` (the running `Pipeline`). `docs/pipeline.md` explains the design, and
 //! `docs/architecture.md` maps every crate.
 
 mod config;
