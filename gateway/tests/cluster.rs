@@ -60,6 +60,7 @@ fn trader(
 
 #[test]
 fn kill_9_the_leader_under_load_and_nothing_acknowledged_is_lost() {
+    let _alone = one_at_a_time();
     let mut cluster = Cluster::start("kill9", 3, &[]);
     let leader = cluster
         .leader(Duration::from_secs(30))
@@ -171,6 +172,7 @@ fn kill_9_the_leader_under_load_and_nothing_acknowledged_is_lost() {
 
 #[test]
 fn a_follower_restarted_from_an_empty_directory_catches_up_by_snapshot_and_log() {
+    let _alone = one_at_a_time();
     // Engine snapshots every 200 commands, so the leader's Raft log is
     // compacted and the new node must be sent a snapshot.
     let mut cluster = Cluster::start("empty", 3, &["--snapshot-every", "200"]);
@@ -211,9 +213,25 @@ fn a_follower_restarted_from_an_empty_directory_catches_up_by_snapshot_and_log()
         std::thread::sleep(Duration::from_millis(100));
     }
     cluster.spawn(follower);
-    // It catches up while the cluster keeps trading.
-    send(&mut s, 1001..=1500, Duration::from_micros(500));
-    await_acks(&mut s, 1500);
+    // It catches up while the cluster keeps trading: orders go on, answered
+    // as they go, until the new node has installed the leader's snapshot
+    // and restarted its engine from it (a loaded machine can take seconds
+    // just to start a node), then 100 more, which it takes from the log.
+    let installed = |c: &Cluster| {
+        let log = c.log(follower);
+        log.find("installed the leader's snapshot")
+            .is_some_and(|at| log[at..].contains("pipeline::startup: recovered"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut next = 1001;
+    while next <= 1500 || (!installed(&cluster) && Instant::now() < deadline) {
+        send(&mut s, next..=next + 49, Duration::from_micros(500));
+        next += 50;
+        await_acks(&mut s, next as usize - 1);
+    }
+    send(&mut s, next..=next + 99, Duration::from_micros(500));
+    next += 100;
+    await_acks(&mut s, next as usize - 1);
     std::thread::sleep(Duration::from_millis(1000));
     let states = cluster.stop_all();
     let log = cluster.log(follower);

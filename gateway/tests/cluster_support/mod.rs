@@ -15,6 +15,17 @@ use gateway::protocol::{
     ReportReplayRequest, ServerMessage, Side, TimeInForce, decode_frame, encode_frame,
 };
 
+/// Cluster tests in one binary run one at a time: each starts three nodes
+/// and loads them, and two clusters at once on a 2-vCPU machine starve
+/// each other into timeouts that say nothing about either.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static CLUSTERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A test that failed holding it poisons it; the next may still run.
+    CLUSTERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Loopback ports free now (bound and released: the nodes bind them next).
 pub fn free_ports(n: usize) -> Vec<u16> {
     let listeners: Vec<TcpListener> = (0..n)
