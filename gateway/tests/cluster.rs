@@ -243,3 +243,41 @@ fn a_follower_restarted_from_an_empty_directory_catches_up_by_snapshot_and_log()
     assert_same_history(&states);
     assert!(states[leader].0.last().unwrap().seq >= 1500);
 }
+
+/// A cluster of one is a gateway: it elects itself, serves, and after a
+/// `kill -9` starts again from its own log and journal with every order it
+/// acknowledged.
+#[test]
+fn a_cluster_of_one_serves_alone_and_restarts_with_everything_acknowledged() {
+    let _alone = one_at_a_time();
+    let mut cluster = Cluster::start("one", 1, &[]);
+    let trade = |cluster: &Cluster, orders: std::ops::RangeInclusive<u64>| {
+        assert_eq!(cluster.leader(Duration::from_secs(30)), Some(0));
+        let mut s = logon_leader(&cluster.clients, 1, Duration::from_secs(5)).unwrap();
+        let expected = orders.clone().count();
+        for n in orders {
+            let (side, price) = order_at(n);
+            s.order(n, side, price);
+        }
+        let (mut answered, deadline) = (0, Instant::now() + Duration::from_secs(30));
+        while answered < expected && Instant::now() < deadline {
+            if let Some(ServerMessage::Accepted(_) | ServerMessage::Rejected(_)) = s.recv() {
+                answered += 1;
+            }
+        }
+        assert_eq!(answered, expected, "every order answered");
+    };
+    trade(&cluster, 1..=200);
+    cluster.kill(0);
+    cluster.spawn(0);
+    trade(&cluster, 201..=300);
+    let states = cluster.stop_all();
+    let log = cluster.log(0);
+    assert_eq!(log.matches(" leads (term").count(), 2, "{log}");
+    let seqs: Vec<u64> = states[0].0.iter().map(|r| r.seq).collect();
+    assert!(
+        seqs.len() >= 300 && seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "one journal holds both runs' orders, in sequence: {} records",
+        seqs.len()
+    );
+}
