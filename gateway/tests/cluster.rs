@@ -179,31 +179,17 @@ fn a_follower_restarted_from_an_empty_directory_catches_up_by_snapshot_and_log()
     let leader = cluster.leader(Duration::from_secs(30)).unwrap();
     let mut s = logon_leader(&cluster.clients, 1, Duration::from_secs(5)).unwrap();
     let mut acks = 0;
-    let send = |s: &mut Session, range: std::ops::RangeInclusive<u64>, pace: Duration| {
-        for n in range {
-            let (side, price) = order_at(n);
-            s.order(n, side, price);
-            std::thread::sleep(pace);
-        }
-    };
     let mut await_acks = |s: &mut Session, n: usize| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while acks < n && Instant::now() < deadline {
-            if let Some(m) = s.recv()
-                && matches!(m, ServerMessage::Accepted(_) | ServerMessage::Rejected(_))
-            {
-                acks += 1;
-            }
-        }
+        acks += s.answers(n - acks, Duration::from_secs(30));
         assert_eq!(acks, n, "every order answered");
     };
-    send(&mut s, 1..=500, Duration::ZERO);
+    s.orders(1..=500, Duration::ZERO);
     await_acks(&mut s, 500);
     let follower = (leader + 1) % 3;
     cluster.kill(follower);
     std::fs::remove_dir_all(cluster.journal(follower)).unwrap();
     std::fs::remove_dir_all(cluster.raft_dir(follower)).unwrap();
-    send(&mut s, 501..=1000, Duration::ZERO);
+    s.orders(501..=1000, Duration::ZERO);
     await_acks(&mut s, 1000);
     // The leader compacts its log (it looks once a second, onto the newest
     // engine snapshot the cluster has committed; on a loaded machine the
@@ -225,11 +211,11 @@ fn a_follower_restarted_from_an_empty_directory_catches_up_by_snapshot_and_log()
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut next = 1001;
     while next <= 1500 || (!installed(&cluster) && Instant::now() < deadline) {
-        send(&mut s, next..=next + 49, Duration::from_micros(500));
+        s.orders(next..=next + 49, Duration::from_micros(500));
         next += 50;
         await_acks(&mut s, next as usize - 1);
     }
-    send(&mut s, next..=next + 99, Duration::from_micros(500));
+    s.orders(next..=next + 99, Duration::from_micros(500));
     next += 100;
     await_acks(&mut s, next as usize - 1);
     std::thread::sleep(Duration::from_millis(1000));
@@ -255,16 +241,8 @@ fn a_cluster_of_one_serves_alone_and_restarts_with_everything_acknowledged() {
         assert_eq!(cluster.leader(Duration::from_secs(30)), Some(0));
         let mut s = logon_leader(&cluster.clients, 1, Duration::from_secs(5)).unwrap();
         let expected = orders.clone().count();
-        for n in orders {
-            let (side, price) = order_at(n);
-            s.order(n, side, price);
-        }
-        let (mut answered, deadline) = (0, Instant::now() + Duration::from_secs(30));
-        while answered < expected && Instant::now() < deadline {
-            if let Some(ServerMessage::Accepted(_) | ServerMessage::Rejected(_)) = s.recv() {
-                answered += 1;
-            }
-        }
+        s.orders(orders, Duration::ZERO);
+        let answered = s.answers(expected, Duration::from_secs(30));
         assert_eq!(answered, expected, "every order answered");
     };
     trade(&cluster, 1..=200);

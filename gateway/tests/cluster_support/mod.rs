@@ -270,6 +270,29 @@ impl Session {
         }));
     }
 
+    /// Sends an order per client order id in `coids` (side and price from
+    /// `order_at`), `pace` apart.
+    pub fn orders(&mut self, coids: std::ops::RangeInclusive<u64>, pace: Duration) {
+        for n in coids {
+            let (side, price) = order_at(n);
+            self.order(n, side, price);
+            std::thread::sleep(pace);
+        }
+    }
+
+    /// Reads until `n` orders are answered (accepted or rejected) or
+    /// `within` has passed; returns how many were.
+    pub fn answers(&mut self, n: usize, within: Duration) -> usize {
+        let deadline = Instant::now() + within;
+        let mut answered = 0;
+        while answered < n && Instant::now() < deadline {
+            if let Some(ServerMessage::Accepted(_) | ServerMessage::Rejected(_)) = self.recv() {
+                answered += 1;
+            }
+        }
+        answered
+    }
+
     /// The next message, or `None` after one read timeout (or closed).
     pub fn recv(&mut self) -> Option<ServerMessage> {
         loop {
