@@ -135,6 +135,12 @@ impl<S: OutputSink + Send> HostedStages for Hosted<S> {
         }
         self.poll_matching();
         let mut released = 0;
+        // Held events the gate now covers go before any newer ones.
+        let mut lent = lent;
+        if let Some(seq) = self.output.release_held(lent.as_deref_mut()) {
+            self.released = seq;
+        }
+        let limit = limit.min(self.output.room());
         match self.output_poller.take(limit as u64) {
             Ok(mut guard) => {
                 let events = &mut guard;

@@ -4,7 +4,15 @@
 //! journal's durable sequence covers that command. O remembers the last
 //! durable sequence it read, so in the common case (J ahead) it checks a
 //! local number, not the shared gate.
+//!
+//! O waits for the gate, except where the gate's mover may be the thread
+//! O runs on: hosted on the gateway's poll loop in a cluster, where the
+//! leader's Raft step (which moves the gate on the majority's commit) can
+//! run on that loop too. There O holds what is not committed yet and
+//! releases it on a later poll (`holding`), and the loop stays free to
+//! read orders and step Raft meanwhile.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::gate::DurableGate;
@@ -43,6 +51,18 @@ pub(crate) struct OutputStage<S> {
     health: Arc<Health>,
     wait: StageWait,
     stats: Arc<PipelineStats>,
+    /// Held events, oldest first, and how many it may hold (`holding`).
+    held: Option<Held>,
+}
+
+/// Events taken from the outbound ring but not released yet: their
+/// commands are not committed. Allocated once, at most `limit`: the
+/// caller takes no more from the ring than there is room for (`room`), so
+/// a commit that does not come stops M through the full rings, as a
+/// waiting O would.
+struct Held {
+    events: VecDeque<Output>,
+    limit: usize,
 }
 
 impl<S: OutputSink> OutputStage<S> {
@@ -61,7 +81,28 @@ impl<S: OutputSink> OutputStage<S> {
             health,
             wait,
             stats,
+            held: None,
         }
+    }
+
+    /// Hosted under a gate this thread may be the one to move: hold up to
+    /// `limit` events not yet released instead of waiting for the gate
+    /// (module doc). `handle_batch` then never waits.
+    pub fn holding(mut self, limit: usize) -> Self {
+        self.held = Some(Held {
+            events: VecDeque::with_capacity(limit),
+            limit,
+        });
+        self
+    }
+
+    /// How many more events `handle_batch` may be given now (unbounded
+    /// unless `holding`).
+    #[inline]
+    pub fn room(&self) -> usize {
+        self.held
+            .as_ref()
+            .map_or(usize::MAX, |h| h.limit - h.events.len())
     }
 
     /// The processor's step: `on_event`, with a panic (in the sink, say)
@@ -85,6 +126,13 @@ impl<S: OutputSink> OutputStage<S> {
         n: usize,
         mut lent: Option<&mut dyn OutputSink>,
     ) -> Option<u64> {
+        if let Some(held) = &mut self.held {
+            held.events.extend(outputs.take(n).copied());
+            if n > 0 {
+                self.stats.output.batch();
+            }
+            return self.release_held(lent);
+        }
         let mut released = None;
         if let Err(message) = guarded_batch(outputs, n, |output, end| {
             if !self.durable_for(output) {
@@ -114,6 +162,45 @@ impl<S: OutputSink> OutputStage<S> {
                 self.stats.output.batch();
             }
         }
+    }
+
+    /// Releases the held events the gate now covers, oldest first, to
+    /// `lent` or the own sink (see `handle_batch`). After a failure nothing
+    /// held is ever released.
+    pub fn release_held<'s>(
+        &mut self,
+        mut lent: Option<&mut (dyn OutputSink + 's)>,
+    ) -> Option<u64> {
+        let held = self.held.as_mut()?;
+        if held.events.is_empty() {
+            return None;
+        }
+        if self.health.failed() {
+            held.events.clear();
+            return None;
+        }
+        self.durable = self.gate.durable();
+        let durable = self.durable;
+        let sink = &mut self.sink;
+        let mut released = None;
+        if let Err(message) = guarded(|| {
+            while let Some(output) = held.events.front().copied()
+                && output.seq <= durable
+            {
+                held.events.pop_front();
+                let end = held.events.front().is_none_or(|next| next.seq > durable);
+                match lent.as_deref_mut() {
+                    Some(sink) => release(sink, &output, end),
+                    None => release(sink, &output, end),
+                }
+                if output.last {
+                    released = Some(output.seq);
+                }
+            }
+        }) {
+            self.health.fail(STAGE, message);
+        }
+        released
     }
 
     /// Waits until the command behind `output` is durable: `false` if the

@@ -153,7 +153,18 @@ fn wire(
             Arc::clone(&health),
             Arc::clone(&stats),
         );
-        move || OutputStage::new(sink, gate, health, o_wait, stats)
+        // Hosted in a cluster, O's gate may be moved by the very thread it
+        // runs on (the leader's Raft step on the gateway's loop): it holds
+        // rather than waits (output_stage.rs), at most a ring's worth.
+        let hold = (placement.hosts_stages() && config.replication.is_some())
+            .then_some(config.outbound_ring);
+        move || {
+            let stage = OutputStage::new(sink, gate, health, o_wait, stats);
+            match hold {
+                Some(limit) => stage.holding(limit),
+                None => stage,
+            }
+        }
     };
     let journal_stage = {
         let (gate, health, writer) = (Arc::clone(&gate), Arc::clone(&health), started.writer);

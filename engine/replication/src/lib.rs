@@ -27,5 +27,5 @@ pub use batch::{encode as encode_batch, records as batch_records, span as batch_
 pub use error::ReplicationError;
 pub use log_store::LogStore;
 pub use membership::{Member, Membership, MembershipError};
-pub use node::{Committed, Input, LeaderWatch, Node, NodeConfig, agreed_seq};
+pub use node::{Committed, HostedRaft, Input, LeaderWatch, Node, NodeConfig, agreed_seq};
 pub use transport::{LocalNet, TcpTransport, Transport};

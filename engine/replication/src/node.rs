@@ -11,19 +11,25 @@
 //! ```
 //!
 //! The thread sleeps on its inbox between Raft's ticks (`membership::TICK`),
-//! so an idle node costs a wake-up per tick, not a core. Everything it
+//! so an idle node costs a wake-up per tick, not a core. A leader whose
+//! journal stage runs on the gateway's poll loop takes the step onto that
+//! loop too (`Node::host`, `HostedRaft`): a batch then goes from J to the
+//! peers' sockets, and a majority's acknowledgement to O, with no thread
+//! woken in between (two wake-ups fewer per commit: docs/replication.md,
+//! "Measurements"). Everything it
 //! shares with the pipeline's side is in `Shared`: the role, the leader,
 //! and two signals the node's owner acts on: `can_lead` (this node leads
 //! and holds every committed command: open order entry) and `deposed` (it
 //! was serving and has lost the lead: stop, and restart from what is
 //! committed, since its engine may have run commands that never will be).
 
+use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, OnceLock};
-use std::thread::JoinHandle;
-use std::time::Instant;
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
 
 use journal::Durability;
 use pipeline::{ReleaseGate, Replicator};
@@ -34,7 +40,7 @@ use crate::batch;
 use crate::error::ReplicationError;
 use crate::log_store::LogStore;
 use crate::membership::{Membership, TICK};
-use crate::transport::Transport;
+use crate::transport::{self, Transport};
 
 /// What the raft thread is handed.
 #[derive(Debug)]
@@ -102,6 +108,10 @@ struct Shared {
     failed: OnceLock<String>,
     release: OnceLock<ReleaseGate>,
     wake: OnceLock<WakeHook>,
+    /// The thread that steps the node once it is hosted (`HostedRaft`):
+    /// on it, nobody needs waking, since the stepping thread is the
+    /// owner's loop, awake.
+    host: OnceLock<ThreadId>,
 }
 
 /// What wakes the node's owner (a `mio::Waker` in the gateway).
@@ -125,9 +135,18 @@ impl Shared {
     }
 
     fn wake(&self) {
-        if let Some(wake) = self.wake.get() {
+        if let Some(wake) = self.wake.get()
+            && !self.on_host()
+        {
             (wake.0)();
         }
+    }
+
+    /// Called on the thread that hosts the step (`HostedRaft`).
+    fn on_host(&self) -> bool {
+        self.host
+            .get()
+            .is_some_and(|&host| host == std::thread::current().id())
     }
 }
 
@@ -139,8 +158,14 @@ pub struct Node {
     /// Ends the Raft thread's wait after something was put in its inbox
     /// (`Transport::waker`).
     wake_raft: Option<WakeRaft>,
-    thread: Option<JoinHandle<()>>,
+    /// The Raft thread; it gives the driver back when it ends.
+    thread: Option<JoinHandle<Driver>>,
     stop: Arc<AtomicBool>,
+    /// Asks the Raft thread to end and give its driver back (`Node::host`).
+    hand_off: Arc<AtomicBool>,
+    /// The transport's readiness fd, if it can be stepped from another
+    /// thread's poll (`Transport::raw_fd`).
+    hostable: Option<RawFd>,
 }
 
 type WakeRaft = Arc<dyn Fn() + Send + Sync>;
@@ -258,12 +283,17 @@ impl Node {
         let (inbox, rx) = channel();
         let transport = transport(inbox.clone())?;
         let wake_raft = transport.waker();
+        let hostable = transport.raw_fd();
         let (committed_tx, committed_rx) = channel();
         let shared = Arc::new(Shared::default());
         let stop = Arc::new(AtomicBool::new(false));
+        let hand_off = Arc::new(AtomicBool::new(false));
         let mut driver = Driver {
             raw,
             transport,
+            inbox: rx,
+            inputs: Vec::new(),
+            next_tick: Instant::now() + TICK,
             shared: Arc::clone(&shared),
             committed: committed_tx,
             handed_seq: config.engine_seq,
@@ -276,10 +306,13 @@ impl Node {
             driver.hand_snapshot(&snapshot)?;
         }
         let thread = {
-            let stop = Arc::clone(&stop);
+            let (stop, hand_off) = (Arc::clone(&stop), Arc::clone(&hand_off));
             std::thread::Builder::new()
                 .name(format!("raft-{}", config.id))
-                .spawn(move || driver.run(rx, &stop))
+                .spawn(move || {
+                    driver.run(&stop, &hand_off);
+                    driver
+                })
                 .map_err(ReplicationError::Thread)?
         };
         let node = Node {
@@ -289,6 +322,8 @@ impl Node {
             wake_raft,
             thread: Some(thread),
             stop,
+            hand_off,
+            hostable,
         };
         Ok((node, committed_rx))
     }
@@ -350,6 +385,30 @@ impl Node {
         self.shared.abandon(why);
     }
 
+    /// Ends the Raft thread and returns its step, for the caller's own loop
+    /// to run (`HostedRaft`). A leader whose J runs on the gateway's poll
+    /// loop hosts the step there: proposals and commits then cross no
+    /// thread. `None` when the transport cannot be polled from another
+    /// loop (`LocalNet`: the thread keeps running), or the thread has
+    /// already ended (stopped, or failed: `failure` says why).
+    pub fn host(&mut self) -> Option<HostedRaft> {
+        let fd = self.hostable?;
+        let thread = self.thread.take()?;
+        self.hand_off.store(true, Ordering::Relaxed);
+        if let Some(wake) = &self.wake_raft {
+            wake();
+        }
+        let driver = thread.join().ok()?;
+        if self.shared.failed.get().is_some() {
+            return None;
+        }
+        Some(HostedRaft {
+            driver,
+            fd,
+            failed: false,
+        })
+    }
+
     /// The `Replicator` for this node's serving pipeline.
     pub fn replicator(&self) -> Arc<dyn Replicator> {
         Arc::new(Link {
@@ -409,15 +468,76 @@ impl Replicator for Link {
         let _ = self
             .inbox
             .send(Input::Propose(batch::encode(records, first, last)));
-        if let Some(wake) = &self.wake_raft {
+        // Hosted on this very thread, the step takes the proposal when the
+        // loop turns it next, with no wake-up.
+        if let Some(wake) = &self.wake_raft
+            && !self.shared.on_host()
+        {
             wake();
         }
+    }
+}
+
+/// A node's Raft step, run by its owner's loop instead of a thread of its
+/// own (`Node::host`). The loop registers `raw_fd` for readability (the
+/// transport's sockets and the inbox's waker), and calls `turn` when it
+/// fires, after it hands the node a batch, and at the latest when the
+/// last `turn` said the next tick is due.
+pub struct HostedRaft {
+    driver: Driver,
+    fd: RawFd,
+    failed: bool,
+}
+
+impl std::fmt::Debug for HostedRaft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostedRaft")
+            .field("fd", &self.fd)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HostedRaft {
+    /// Readable when there is input: register it (edge-triggered is enough:
+    /// a `turn(true)` takes everything there is).
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd
+    }
+
+    /// Takes what has arrived (from the sockets too if `woken`, otherwise
+    /// only the proposals handed over on this thread), ticks when due, and
+    /// runs raft-rs's Ready: appends, sends, commits, and moves the release
+    /// gate. Returns how long the caller may wait before the next turn:
+    /// zero when this one moved the commit (the released output is the
+    /// caller's to send), else until the next tick. After the log fails it
+    /// does nothing (`Node::failure` says why; the pipeline was abandoned).
+    pub fn turn(&mut self, woken: bool) -> Duration {
+        if self.failed {
+            return Duration::MAX;
+        }
+        let shared = &self.driver.shared;
+        let _ = shared.host.set(std::thread::current().id());
+        let committed = shared.committed_seq.load(Ordering::Relaxed);
+        if !self.driver.step(woken.then_some(Duration::ZERO)) {
+            self.failed = true;
+            return Duration::MAX;
+        }
+        if self.driver.shared.committed_seq.load(Ordering::Relaxed) != committed {
+            return Duration::ZERO;
+        }
+        self.driver
+            .next_tick
+            .saturating_duration_since(Instant::now())
     }
 }
 
 struct Driver {
     raw: RawNode<LogStore>,
     transport: Box<dyn Transport>,
+    /// Proposals (and, on `LocalNet`, peers' messages), and the inputs of one step.
+    inbox: Receiver<Input>,
+    inputs: Vec<Input>,
+    next_tick: Instant,
     shared: Arc<Shared>,
     committed: Sender<Committed>,
     /// The last command handed to the owner (or held by its engine).
@@ -440,29 +560,47 @@ struct Driver {
 const COMPACTION_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Driver {
-    fn run(&mut self, rx: Receiver<Input>, stop: &AtomicBool) {
-        let mut next_tick = Instant::now() + TICK;
-        let mut inputs = Vec::new();
-        while !stop.load(Ordering::Relaxed) {
-            let wait = next_tick.saturating_duration_since(Instant::now());
-            if self.transport.wait(&rx, wait, &mut inputs).is_err() {
-                return;
-            }
-            for input in inputs.drain(..) {
-                self.take(input);
-            }
-            let now = Instant::now();
-            if now >= next_tick {
-                self.raw.tick();
-                next_tick = now + TICK;
-            }
-            if let Err(message) = self.on_ready() {
-                tracing::error!("replication stopped: {message}");
-                let _ = self.shared.failed.set(message.clone());
-                self.shared.abandon(message);
+    /// The Raft thread: steps until stopped, handed off (`Node::host`),
+    /// or unable to go on.
+    fn run(&mut self, stop: &AtomicBool, hand_off: &AtomicBool) {
+        while !stop.load(Ordering::Relaxed) && !hand_off.load(Ordering::Relaxed) {
+            let wait = self.next_tick.saturating_duration_since(Instant::now());
+            if !self.step(Some(wait)) {
                 return;
             }
         }
+    }
+
+    /// One step: takes input (waiting up to `wait` on the transport; with
+    /// `None`, only what the inbox holds now), ticks when due, and runs the
+    /// Ready. `false` once the node can go no further: its inbox closed
+    /// (the node is stopping), or its log failed (then `failed` is set and
+    /// the serving pipeline abandoned).
+    fn step(&mut self, wait: Option<Duration>) -> bool {
+        let mut inputs = std::mem::take(&mut self.inputs);
+        let taken = match wait {
+            Some(wait) => self.transport.wait(&self.inbox, wait, &mut inputs),
+            None => transport::drain(&self.inbox, &mut inputs),
+        };
+        if taken.is_err() {
+            return false;
+        }
+        for input in inputs.drain(..) {
+            self.take(input);
+        }
+        self.inputs = inputs;
+        let now = Instant::now();
+        if now >= self.next_tick {
+            self.raw.tick();
+            self.next_tick = now + TICK;
+        }
+        if let Err(message) = self.on_ready() {
+            tracing::error!("replication stopped: {message}");
+            let _ = self.shared.failed.set(message.clone());
+            self.shared.abandon(message);
+            return false;
+        }
+        true
     }
 
     fn take(&mut self, input: Input) {

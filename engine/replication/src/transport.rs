@@ -19,6 +19,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -50,6 +51,13 @@ pub trait Transport: Send + 'static {
     /// What a thread that put something in the inbox calls to end a
     /// `wait` at once (`None`: the inbox itself wakes `wait`).
     fn waker(&self) -> Option<Arc<dyn Fn() + Send + Sync>>;
+
+    /// An fd that is readable whenever `wait` would find input (the
+    /// sockets, and the waker), for a node stepped from another loop's
+    /// poll (`Node::host`). `None`: only `wait` itself can wait.
+    fn raw_fd(&self) -> Option<RawFd> {
+        None
+    }
 }
 
 /// The node's inbox was closed: the node is stopping.
@@ -75,7 +83,7 @@ fn wait_on_inbox(
 }
 
 /// Takes what the inbox holds now (at most `MAX_INPUTS_PER_WAIT`).
-fn drain(inbox: &Receiver<Input>, into: &mut Vec<Input>) -> Result<(), Disconnected> {
+pub(crate) fn drain(inbox: &Receiver<Input>, into: &mut Vec<Input>) -> Result<(), Disconnected> {
     for _ in 0..MAX_INPUTS_PER_WAIT {
         match inbox.try_recv() {
             Ok(input) => into.push(input),
@@ -432,6 +440,12 @@ impl Transport for TcpTransport {
         Some(Arc::new(move || {
             let _ = waker.wake();
         }))
+    }
+
+    /// The transport's own epoll fd: readable while it has events, so
+    /// another poll can watch it (epoll nests).
+    fn raw_fd(&self) -> Option<RawFd> {
+        Some(self.poll.as_raw_fd())
     }
 }
 

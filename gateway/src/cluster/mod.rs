@@ -28,6 +28,7 @@
 //! has the design and its measurements.
 
 mod follower;
+mod raft_on_loop;
 mod redirect;
 
 use std::path::PathBuf;
@@ -39,8 +40,9 @@ use replication::{Membership, Node, NodeConfig, TcpTransport, Transport};
 use tracing::{info, warn};
 
 use crate::config::GatewayConfig;
-use crate::server::{Gateway, GatewayError};
+use crate::server::{Gateway, GatewayError, LoopGuest};
 use follower::Followed;
+use raft_on_loop::RaftOnLoop;
 use redirect::Redirect;
 
 /// A node's place in its cluster.
@@ -128,7 +130,7 @@ pub fn run_node(
             journal_dir: Some(journal_dir.clone()),
         };
         let membership = cluster.membership.clone();
-        let (node, committed_rx) = Node::start(node_config, move |_inbox| {
+        let (mut node, committed_rx) = Node::start(node_config, move |_inbox| {
             Ok(Box::new(TcpTransport::start(me.id, &membership)?) as Box<dyn Transport>)
         })?;
         info!(
@@ -153,7 +155,7 @@ pub fn run_node(
             Followed::Stopped => return Ok(()),
             Followed::MayLead(handover, draining) => (*handover, draining),
         };
-        match lead(config, &me, &node, handover, draining, stop)? {
+        match lead(config, &me, &mut node, handover, draining, stop)? {
             Led::Stopped => return Ok(()),
             Led::Deposed => {
                 warn!(
@@ -181,7 +183,7 @@ const STOP_GRACE: Duration = Duration::from_secs(2);
 fn lead(
     config: &GatewayConfig,
     me: &replication::Member,
-    node: &Node,
+    node: &mut Node,
     handover: pipeline::Handover,
     draining: Duration,
     stop: &AtomicBool,
@@ -192,12 +194,25 @@ fn lead(
     config.pipeline.replication = Some(node.replicator());
     let gateway_stop = Arc::new(AtomicBool::new(false));
     let engine_seq = handover.last_seq();
-    let gateway = Gateway::take_over(config, Arc::clone(&gateway_stop), handover)?;
+    // The Raft step goes where J goes: onto the poll loop when J runs
+    // there (raft_on_loop.rs), else it keeps its thread.
+    let guest = if Gateway::stages_on_loop(&config)? {
+        node.host()
+            .map(|raft| Box::new(RaftOnLoop(raft)) as Box<dyn LoopGuest>)
+    } else {
+        None
+    };
+    let raft_on = if guest.is_some() {
+        "the poll loop"
+    } else {
+        "its own thread"
+    };
+    let gateway = Gateway::take_over(config, Arc::clone(&gateway_stop), handover, guest)?;
     node.wake_with(gateway.wake_hook());
     info!(
-        "node {} leads (term {}): serving clients on {} from command {engine_seq} ({} µs to \
-         open order entry: {} µs draining the follower's pipeline, {} µs starting the \
-         gateway on its engine)",
+        "node {} leads (term {}): serving clients on {} from command {engine_seq}, Raft \
+         stepped on {raft_on} ({} µs to open order entry: {} µs draining the follower's \
+         pipeline, {} µs starting the gateway on its engine)",
         me.id,
         node.term(),
         gateway.local_addr(),

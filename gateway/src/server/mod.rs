@@ -36,6 +36,8 @@
 //!   for (report replays, logon checks).
 //! - `bridge.rs`: the reply ring from the output stage back to the loop.
 //! - `stages.rs`: where the pipeline's stages run, and what that asks of the loop.
+//! - `loop_guest.rs`: other work on the loop's thread (a cluster leader's
+//!   Raft step).
 
 mod accounts;
 mod bridge;
@@ -43,6 +45,7 @@ mod client_orders;
 mod connection;
 mod execution_reports;
 mod logon_check;
+mod loop_guest;
 mod market_data;
 mod operator;
 mod order_entry;
@@ -67,6 +70,7 @@ use mio::net::TcpListener;
 use mio::{Interest, Poll, Waker};
 use pipeline::{self, PipelineError};
 
+pub use loop_guest::LoopGuest;
 pub use poll_loop::LoopStats;
 
 use crate::auth::Auth;
@@ -133,25 +137,37 @@ impl Gateway {
         config: GatewayConfig,
         stop: Arc<AtomicBool>,
     ) -> Result<Gateway, GatewayError> {
-        Self::launch(config, stop, None)
+        Self::launch(config, stop, None, None)
     }
 
     /// As `start_with_stop`, on the engine and open journal another
     /// pipeline handed over (`pipeline::Pipeline::hand_over`): a cluster
     /// node elected leader opens order entry on the engine it followed
     /// with, recovering and replaying nothing.
+    /// `guest` runs on the poll loop's thread (`LoopGuest`): the leader's
+    /// Raft step, when `stages_on_loop` says J runs there.
     pub fn take_over(
         config: GatewayConfig,
         stop: Arc<AtomicBool>,
         handover: pipeline::Handover,
+        guest: Option<Box<dyn LoopGuest>>,
     ) -> Result<Gateway, GatewayError> {
-        Self::launch(config, stop, Some(handover))
+        Self::launch(config, stop, Some(handover), guest)
+    }
+
+    /// Whether a gateway started on `config` runs J and O on its poll
+    /// loop's thread (`stages.rs`): then work that follows J's every batch
+    /// belongs there too (`take_over`'s guest).
+    pub fn stages_on_loop(config: &GatewayConfig) -> Result<bool, GatewayError> {
+        let mut pipeline_config = config.pipeline.clone();
+        Ok(!stages::place(&mut pipeline_config)?)
     }
 
     fn launch(
         config: GatewayConfig,
         stop: Arc<AtomicBool>,
         handover: Option<pipeline::Handover>,
+        guest: Option<Box<dyn LoopGuest>>,
     ) -> Result<Gateway, GatewayError> {
         let poll = Poll::new().map_err(GatewayError::Poll)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(GatewayError::Poll)?);
@@ -287,6 +303,7 @@ impl Gateway {
             logons,
             metrics,
             startup,
+            guest,
         )
         .map_err(GatewayError::Poll)?;
         let thread = std::thread::Builder::new()

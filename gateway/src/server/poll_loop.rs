@@ -30,6 +30,7 @@ use super::bridge::ReplyPoller;
 use super::connection::ReadOutcome;
 use super::execution_reports::{ExecutionReports, Router};
 use super::logon_check::{LogonCheck, Logons};
+use super::loop_guest::LoopGuest;
 use super::market_data::{MarketData, SubscribeError};
 use super::operator::{Controls, PendingControl};
 use super::order_entry::{OrderEntry, Progress};
@@ -51,6 +52,8 @@ use idtable::IdTable;
 
 pub const LISTENER: Token = Token(0);
 pub const WAKER: Token = Token(1);
+/// The loop guest's source (`loop_guest.rs`).
+const GUEST: Token = Token(2);
 
 /// How often timeouts and heartbeats are checked, and the longest idle wait.
 const TICK: Duration = Duration::from_millis(50);
@@ -121,6 +124,10 @@ pub struct PollLoop {
     /// the last tick's log line covered.
     refused: Refused,
     refused_logged: Refused,
+    /// A cluster leader's Raft step, run on this thread (`loop_guest.rs`),
+    /// and how long its last turn said the loop may sleep.
+    guest: Option<Box<dyn LoopGuest>>,
+    guest_due: Duration,
     /// The time of this loop turn.
     now: Instant,
     sessions_accepted: u64,
@@ -142,7 +149,11 @@ impl PollLoop {
         logons: Option<Logons>,
         metrics: Option<Arc<Metrics>>,
         startup: Vec<Command>,
+        mut guest: Option<Box<dyn LoopGuest>>,
     ) -> io::Result<Self> {
+        if let Some(guest) = &mut guest {
+            guest.register(poll.registry(), GUEST)?;
+        }
         let published = pipeline.durable_seq();
         let mut sessions = SessionTable::new(poll.registry().try_clone()?);
         let mut registry = Registry::with_slots(REGISTRY_SLOTS);
@@ -201,6 +212,14 @@ impl PollLoop {
             frames_in: 0,
             refused: Refused::default(),
             refused_logged: Refused::default(),
+            // Registering reports what is already waiting: the first poll
+            // returns with it.
+            guest_due: if guest.is_some() {
+                Duration::ZERO
+            } else {
+                Duration::MAX
+            },
+            guest,
             now: Instant::now(),
             sessions_accepted: 0,
         })
@@ -232,7 +251,8 @@ impl PollLoop {
                 if armed { TICK } else { Duration::ZERO }
             } else {
                 TICK
-            };
+            }
+            .min(self.guest_due);
             // 1. poll
             if let Err(e) = self.poll.poll(&mut events, Some(timeout))
                 && e.kind() != io::ErrorKind::Interrupted
@@ -246,11 +266,14 @@ impl PollLoop {
             let now = Instant::now();
             self.now = now;
             let released = self.reports.released;
-            // 2. dispatch
+            // 2. dispatch (the guest first: a majority's acknowledgement
+            // releases reports this turn drains)
+            let guest_woken = events.iter().any(|e| e.token() == GUEST);
+            self.turn_guest(guest_woken);
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(now),
-                    WAKER => {}
+                    WAKER | GUEST => {}
                     Token(t) => {
                         let slot = t - FIRST_SESSION;
                         if event.is_readable() || event.is_read_closed() {
@@ -275,6 +298,8 @@ impl PollLoop {
             self.drain_replies();
             self.deliver_replays();
             self.finish_logons(now);
+            // The batch J just wrote goes to the peers now, not next turn.
+            self.turn_guest(false);
             // 5. flush
             self.sessions.flush(now);
             if !events.is_empty() || self.reports.released != released {
@@ -312,6 +337,7 @@ impl PollLoop {
             if self.pipeline.failure().is_some() {
                 break;
             }
+            self.turn_guest(true);
             self.drain_replies();
             self.sessions.flush(Instant::now());
             std::thread::yield_now();
@@ -786,6 +812,9 @@ impl PollLoop {
             )? {
                 Progress::Done => return Ok(()),
                 Progress::RingFull => {
+                    // In a cluster the rings drain as fast as the majority
+                    // commits: the guest's step is what moves that.
+                    self.turn_guest(true);
                     self.drain_replies();
                     self.sessions.flush(Instant::now());
                     std::thread::yield_now();
@@ -802,6 +831,13 @@ impl PollLoop {
             if let Some(info) = self.registry.get(id) {
                 self.entry.cancel_orphan(id, info.instrument);
             }
+        }
+    }
+
+    /// Runs the loop guest, if there is one (`loop_guest.rs`).
+    fn turn_guest(&mut self, woken: bool) {
+        if let Some(guest) = &mut self.guest {
+            self.guest_due = guest.turn(woken);
         }
     }
 

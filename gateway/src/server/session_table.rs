@@ -29,8 +29,8 @@ use crate::protocol::{
 };
 
 /// The poll token of the session in slot 0; tokens below are the
-/// listener's and the waker's.
-pub const FIRST_SESSION: usize = 2;
+/// listener's, the waker's and the loop guest's (`poll_loop.rs`).
+pub const FIRST_SESSION: usize = 3;
 
 #[derive(Debug)]
 pub struct SessionTable {
