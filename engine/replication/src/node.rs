@@ -661,7 +661,15 @@ impl Driver {
             let snapshot = ready.snapshot().clone();
             self.install(snapshot)?;
         }
-        self.apply(ready.take_committed_entries())?;
+        // Committed entries go where they delay least: a leader's release
+        // the reports waiting on them before its disk write; a follower's
+        // to its engine after it has acknowledged the new entries, so the
+        // pipeline thread it wakes does not take the core before the
+        // acknowledgement, which the leader's clients wait for, has gone.
+        let mut committed = ready.take_committed_entries();
+        if self.raw.raft.state == StateRole::Leader {
+            self.apply(std::mem::take(&mut committed))?;
+        }
         let store = self.raw.mut_store();
         if !ready.entries().is_empty() {
             store
@@ -678,6 +686,7 @@ impl Driver {
             let messages = ready.take_persisted_messages();
             self.send(messages);
         }
+        self.apply(committed)?;
         let mut light = self.raw.advance(ready);
         if let Some(commit) = light.commit_index() {
             self.raw.mut_store().set_commit(commit);
