@@ -232,11 +232,13 @@ fn a_follower_restarted_from_an_empty_directory_catches_up_by_snapshot_and_log()
 
 /// A cluster of one is a gateway: it elects itself, serves, and after a
 /// `kill -9` starts again from its own log and journal with every order it
-/// acknowledged.
+/// acknowledged. With `fsync` (the other tests run `os`), so the leader's
+/// Raft step runs on a thread of its own again, not on the poll loop
+/// (gateway/src/cluster/raft_on_loop.rs).
 #[test]
 fn a_cluster_of_one_serves_alone_and_restarts_with_everything_acknowledged() {
     let _alone = one_at_a_time();
-    let mut cluster = Cluster::start("one", 1, &[]);
+    let mut cluster = Cluster::start("one", 1, &["--durability", "fsync"]);
     let trade = |cluster: &Cluster, orders: std::ops::RangeInclusive<u64>| {
         assert_eq!(cluster.leader(Duration::from_secs(30)), Some(0));
         let mut s = logon_leader(&cluster.clients, 1, Duration::from_secs(5)).unwrap();
@@ -252,6 +254,7 @@ fn a_cluster_of_one_serves_alone_and_restarts_with_everything_acknowledged() {
     let states = cluster.stop_all();
     let log = cluster.log(0);
     assert_eq!(log.matches(" leads (term").count(), 2, "{log}");
+    assert_eq!(log.matches("Raft stepped on its own thread").count(), 2, "{log}");
     let seqs: Vec<u64> = states[0].0.iter().map(|r| r.seq).collect();
     assert!(
         seqs.len() >= 300 && seqs.windows(2).all(|w| w[1] == w[0] + 1),

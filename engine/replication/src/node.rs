@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, OnceLock};
-use std::thread::{JoinHandle, ThreadId};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use journal::Durability;
@@ -108,10 +108,19 @@ struct Shared {
     failed: OnceLock<String>,
     release: OnceLock<ReleaseGate>,
     wake: OnceLock<WakeHook>,
-    /// The thread that steps the node once it is hosted (`HostedRaft`):
-    /// on it, nobody needs waking, since the stepping thread is the
-    /// owner's loop, awake.
-    host: OnceLock<ThreadId>,
+    /// The thread that steps the node while it is hosted (`HostedRaft`),
+    /// as `this_thread()` numbers it; 0 while the Raft thread steps it. On
+    /// the host nobody needs waking: it is the owner's loop, awake.
+    host: AtomicU64,
+}
+
+/// This thread's number, for `Shared::host`: unique in the process, never 0.
+fn this_thread() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static ME: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    ME.with(|me| *me)
 }
 
 /// What wakes the node's owner (a `mio::Waker` in the gateway).
@@ -144,9 +153,9 @@ impl Shared {
 
     /// Called on the thread that hosts the step (`HostedRaft`).
     fn on_host(&self) -> bool {
-        self.host
-            .get()
-            .is_some_and(|&host| host == std::thread::current().id())
+        // Relaxed: only the hosting thread writes its own number, and only
+        // that thread can find it equal to its own.
+        self.host.load(Ordering::Relaxed) == this_thread()
     }
 }
 
@@ -305,16 +314,7 @@ impl Node {
         if let Some(snapshot) = behind_snapshot {
             driver.hand_snapshot(&snapshot)?;
         }
-        let thread = {
-            let (stop, hand_off) = (Arc::clone(&stop), Arc::clone(&hand_off));
-            std::thread::Builder::new()
-                .name(format!("raft-{}", config.id))
-                .spawn(move || {
-                    driver.run(&stop, &hand_off);
-                    driver
-                })
-                .map_err(ReplicationError::Thread)?
-        };
+        let thread = spawn(config.id, driver, &stop, &hand_off)?;
         let node = Node {
             id: config.id,
             shared,
@@ -403,10 +403,22 @@ impl Node {
             return None;
         }
         Some(HostedRaft {
-            driver,
+            driver: Box::new(driver),
             fd,
             failed: false,
         })
+    }
+
+    /// Gives a hosted step back to a Raft thread of its own (a leader whose
+    /// J has a thread: `fsync`).
+    pub fn resume(&mut self, hosted: HostedRaft) -> Result<(), ReplicationError> {
+        if self.thread.is_some() {
+            return Ok(());
+        }
+        self.shared.host.store(0, Ordering::Relaxed);
+        self.hand_off.store(false, Ordering::Relaxed);
+        self.thread = Some(spawn(self.id, *hosted.driver, &self.stop, &self.hand_off)?);
+        Ok(())
     }
 
     /// The `Replicator` for this node's serving pipeline.
@@ -429,6 +441,24 @@ impl Drop for Node {
             let _ = thread.join();
         }
     }
+}
+
+/// Starts a Raft thread stepping `driver` until the node stops or hands
+/// the step off (`Node::host`); joining it gives the driver back.
+fn spawn(
+    id: u64,
+    mut driver: Driver,
+    stop: &Arc<AtomicBool>,
+    hand_off: &Arc<AtomicBool>,
+) -> Result<JoinHandle<Driver>, ReplicationError> {
+    let (stop, hand_off) = (Arc::clone(stop), Arc::clone(hand_off));
+    std::thread::Builder::new()
+        .name(format!("raft-{id}"))
+        .spawn(move || {
+            driver.run(&stop, &hand_off);
+            driver
+        })
+        .map_err(ReplicationError::Thread)
 }
 
 /// Who leads, as a node last knew it (`Node::watch`).
@@ -484,7 +514,8 @@ impl Replicator for Link {
 /// fires, after it hands the node a batch, and at the latest when the
 /// last `turn` said the next tick is due.
 pub struct HostedRaft {
-    driver: Driver,
+    /// Boxed: it moves from loop to loop, and raft-rs's state is large.
+    driver: Box<Driver>,
     fd: RawFd,
     failed: bool,
 }
@@ -516,7 +547,7 @@ impl HostedRaft {
             return Duration::MAX;
         }
         let shared = &self.driver.shared;
-        let _ = shared.host.set(std::thread::current().id());
+        shared.host.store(this_thread(), Ordering::Relaxed);
         let committed = shared.committed_seq.load(Ordering::Relaxed);
         if !self.driver.step(woken.then_some(Duration::ZERO)) {
             self.failed = true;

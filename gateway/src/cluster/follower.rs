@@ -1,5 +1,8 @@
 //! A follower's engine: committed batches published into a pipeline of its
 //! own, so that it holds the same books as the leader, command for command.
+//! The loop that publishes them also runs the node's Raft step
+//! (raft_on_loop.rs): one thread takes an append off the socket,
+//! acknowledges it, and applies what it commits.
 //!
 //! The pipeline is the one a leader runs (journal, matching, output), with
 //! nobody to send output to: a follower serves no clients. It stops when
@@ -9,26 +12,29 @@
 //! on the books as they stand, with nothing recovered or replayed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use pipeline::{Handover, Output, Pipeline, PipelineConfig, Placement, Topology};
-use replication::{Committed, Node};
+use replication::{Committed, HostedRaft, Node};
 
 use super::ClusterError;
+use super::raft_on_loop::FollowerRaft;
 
-/// How long the loop waits for a committed batch before looking at the
-/// node's state again: bounds how late a follower notices it may lead
-/// (a small part of a failover, whose parts docs/replication.md,
-/// "Measurements", breaks down), and is what an idle follower costs (50
-/// wake-ups a second; with the Raft thread's ticks, the idle figure there).
+/// The longest the loop waits before looking at the node's state again.
+/// With the Raft step on this loop (the TCP transport), Raft's tick
+/// (10 ms) comes sooner, and an idle follower costs those wake-ups only
+/// (docs/replication.md has the idle figure). Without it, how long the
+/// loop waits for a committed batch: it bounds how late a follower
+/// notices it may lead.
 const TURN: Duration = Duration::from_millis(20);
 
 /// How following ended.
 pub(crate) enum Followed {
     /// The node leads, and the engine and journal handed over hold every
-    /// committed command (draining the pipeline took this long).
-    MayLead(Box<Handover>, Duration),
+    /// committed command (draining the pipeline took this long). The Raft
+    /// step, if this loop ran it, goes on to the leader's loop or thread.
+    MayLead(Box<Handover>, Duration, Option<HostedRaft>),
     /// Asked to stop.
     Stopped,
 }
@@ -59,13 +65,22 @@ pub(crate) fn start_pipeline(config: &PipelineConfig) -> Result<Pipeline, Cluste
 }
 
 /// Publishes committed batches until the node may lead, or `stop`.
+/// This loop runs the node's Raft step too (raft_on_loop.rs), where the
+/// transport allows (`Node::host`; otherwise the Raft thread hands batches
+/// over through `committed` as they commit).
 pub(crate) fn follow(
     mut pipeline: Pipeline,
     config: &PipelineConfig,
-    node: &Node,
+    node: &mut Node,
     committed: &Receiver<Committed>,
     stop: &AtomicBool,
 ) -> Result<Followed, ClusterError> {
+    let mut raft = match node.host() {
+        Some(raft) => Some(FollowerRaft::new(raft).map_err(|e| {
+            ClusterError::Replication(format!("cannot poll the Raft transport: {e}"))
+        })?),
+        None => None,
+    };
     let may_lead = loop {
         if stop.load(Ordering::Relaxed) {
             break false;
@@ -73,10 +88,21 @@ pub(crate) fn follow(
         if let Some(why) = node.failure() {
             return Err(ClusterError::Replication(why));
         }
+        if let Some(raft) = &mut raft {
+            raft.step(TURN);
+        }
         // Read before draining: every batch handed over before `can_lead`
         // turned true is in the channel by the time it is seen true.
         let may_lead = node.can_lead();
-        match committed.recv_timeout(TURN) {
+        let next = match raft {
+            // The step just ran here: take what it handed over, no waiting.
+            Some(_) => committed.try_recv().map_err(|e| match e {
+                TryRecvError::Empty => RecvTimeoutError::Timeout,
+                TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+            }),
+            None => committed.recv_timeout(TURN),
+        };
+        match next {
             Ok(first) => {
                 for item in std::iter::once(first).chain(committed.try_iter()) {
                     pipeline = match item {
@@ -114,7 +140,11 @@ pub(crate) fn follow(
     }
     let draining = Instant::now();
     let handover = pipeline.hand_over()?;
-    Ok(Followed::MayLead(Box::new(handover), draining.elapsed()))
+    Ok(Followed::MayLead(
+        Box::new(handover),
+        draining.elapsed(),
+        raft.map(FollowerRaft::into_inner),
+    ))
 }
 
 /// The leader's snapshot replaces this engine's state: the pipeline

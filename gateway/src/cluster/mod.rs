@@ -36,7 +36,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use replication::{Membership, Node, NodeConfig, TcpTransport, Transport};
+use replication::{HostedRaft, Membership, Node, NodeConfig, TcpTransport, Transport};
 use tracing::{info, warn};
 
 use crate::config::GatewayConfig;
@@ -149,13 +149,14 @@ pub fn run_node(
                 source,
             })?
         };
-        let followed = follower::follow(pipeline, &config.pipeline, &node, &committed_rx, stop)?;
+        let followed =
+            follower::follow(pipeline, &config.pipeline, &mut node, &committed_rx, stop)?;
         drop(redirect);
-        let (handover, draining) = match followed {
+        let (handover, draining, raft) = match followed {
             Followed::Stopped => return Ok(()),
-            Followed::MayLead(handover, draining) => (*handover, draining),
+            Followed::MayLead(handover, draining, raft) => (*handover, draining, raft),
         };
-        match lead(config, &me, &mut node, handover, draining, stop)? {
+        match lead(config, &me, &mut node, handover, draining, raft, stop)? {
             Led::Stopped => return Ok(()),
             Led::Deposed => {
                 warn!(
@@ -186,6 +187,7 @@ fn lead(
     node: &mut Node,
     handover: pipeline::Handover,
     draining: Duration,
+    raft: Option<HostedRaft>,
     stop: &AtomicBool,
 ) -> Result<Led, ClusterError> {
     let started = Instant::now();
@@ -195,12 +197,16 @@ fn lead(
     let gateway_stop = Arc::new(AtomicBool::new(false));
     let engine_seq = handover.last_seq();
     // The Raft step goes where J goes: onto the poll loop when J runs
-    // there (raft_on_loop.rs), else it keeps its thread.
-    let guest = if Gateway::stages_on_loop(&config)? {
-        node.host()
-            .map(|raft| Box::new(RaftOnLoop(raft)) as Box<dyn LoopGuest>)
-    } else {
-        None
+    // there (raft_on_loop.rs), else onto a thread of its own.
+    let guest = match raft {
+        Some(raft) if Gateway::stages_on_loop(&config)? => {
+            Some(Box::new(RaftOnLoop(raft)) as Box<dyn LoopGuest>)
+        }
+        Some(raft) => {
+            node.resume(raft)?;
+            None
+        }
+        None => None,
     };
     let raft_on = if guest.is_some() {
         "the poll loop"

@@ -1,24 +1,31 @@
-//! The leader's Raft step as a guest of the gateway's poll loop.
+//! The Raft step on the thread that uses what it commits, instead of a
+//! Raft thread of its own (`replication::HostedRaft`).
 //!
-//! Where J runs on the loop (durability `os`: its write is a `write(2)`),
-//! the step runs there too: J's batch is proposed and sent to the peers in
-//! the turn J wrote it, and the peers' acknowledgements wake the loop
-//! itself, which releases the reports they commit in the same turn. Two
-//! thread hand-offs fewer per commit than with a Raft thread between them
-//! (docs/replication.md, "Measurements"). With `fsync` J has a thread of
-//! its own, so that no fdatasync holds the loop, and the Raft step, which
-//! fsyncs the node's own log, keeps one too.
+//! - A follower's loop (`follower.rs`) waits on the transport itself
+//!   (`FollowerRaft`): an append is acknowledged, and a committed batch
+//!   reaches the engine, with no thread woken in between.
+//! - A leader whose J runs on the gateway's poll loop (durability `os`:
+//!   J's write is a `write(2)`) runs the step there (`RaftOnLoop`, a
+//!   `LoopGuest`): J's batch is proposed and sent to the peers in the turn
+//!   J wrote it, and the peers' acknowledgements wake the loop itself,
+//!   which releases the reports they commit in the same turn.
+//!
+//! Each removes thread hand-offs from every commit: wake-ups that on a
+//! small or shared machine are each a wait for a core (docs/replication.md,
+//! "Measurements"). With `fsync` a leader's J has a thread of its own, so
+//! that no fdatasync holds the poll loop, and the Raft step, which fsyncs
+//! the node's own log, gets one back (`Node::resume`).
 
 use std::io;
 use std::time::Duration;
 
 use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
 use replication::HostedRaft;
 
 use crate::server::LoopGuest;
 
-/// `replication::HostedRaft`, registered by its transport's epoll fd.
+/// `HostedRaft` as a guest of the gateway's poll loop.
 pub(crate) struct RaftOnLoop(pub HostedRaft);
 
 impl LoopGuest for RaftOnLoop {
@@ -28,5 +35,49 @@ impl LoopGuest for RaftOnLoop {
 
     fn turn(&mut self, woken: bool) -> Duration {
         self.0.turn(woken)
+    }
+}
+
+/// `HostedRaft` on a loop with nothing else to wait on: a poll of its own.
+pub(crate) struct FollowerRaft {
+    poll: Poll,
+    events: Events,
+    raft: HostedRaft,
+    /// How long the last turn said the next may wait.
+    due: Duration,
+}
+
+impl FollowerRaft {
+    pub fn new(raft: HostedRaft) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut SourceFd(&raft.raw_fd()), Token(0), Interest::READABLE)?;
+        Ok(FollowerRaft {
+            poll,
+            events: Events::with_capacity(4),
+            raft,
+            // Registering reports what is already waiting: the first wait
+            // returns with it.
+            due: Duration::ZERO,
+        })
+    }
+
+    /// Waits up to `at_most` (less if Raft's next tick is sooner) for
+    /// input, then turns the step.
+    pub fn step(&mut self, at_most: Duration) {
+        let woken = match self
+            .poll
+            .poll(&mut self.events, Some(at_most.min(self.due)))
+        {
+            Ok(()) => !self.events.is_empty(),
+            // Interrupted, or worse: look at everything.
+            Err(_) => true,
+        };
+        self.due = self.raft.turn(woken);
+    }
+
+    /// The step, for the gateway's loop or a thread (when the node leads).
+    pub fn into_inner(self) -> HostedRaft {
+        self.raft
     }
 }

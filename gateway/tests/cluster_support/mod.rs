@@ -98,14 +98,19 @@ impl Cluster {
             .append(true)
             .open(self.dir.join(format!("node-{}.log", i + 1)))
             .unwrap();
+        // `os` unless the test asks otherwise.
+        let durability = if self.extra.iter().any(|a| a == "--durability") {
+            &[][..]
+        } else {
+            &["--durability", "os"][..]
+        };
         let child = Command::new(env!("CARGO_BIN_EXE_gateway"))
             .arg("--cluster")
             .arg(&self.file)
             .args(["--node", &(i + 1).to_string(), "--journal"])
             .arg(self.journal(i))
+            .args(durability)
             .args([
-                "--durability",
-                "os",
                 "--insecure-no-auth",
                 "--max-orders-per-book",
                 "8192",
