@@ -254,7 +254,11 @@ fn a_cluster_of_one_serves_alone_and_restarts_with_everything_acknowledged() {
     let states = cluster.stop_all();
     let log = cluster.log(0);
     assert_eq!(log.matches(" leads (term").count(), 2, "{log}");
-    assert_eq!(log.matches("Raft stepped on its own thread").count(), 2, "{log}");
+    assert_eq!(
+        log.matches("Raft stepped on its own thread").count(),
+        2,
+        "{log}"
+    );
     let seqs: Vec<u64> = states[0].0.iter().map(|r| r.seq).collect();
     assert!(
         seqs.len() >= 300 && seqs.windows(2).all(|w| w[1] == w[0] + 1),

@@ -1,22 +1,25 @@
-//! One replica: the thread that drives raft-rs's `RawNode`.
+//! One replica: the step that drives raft-rs's `RawNode`, on a thread of
+//! its own or on its owner's loop.
 //!
 //! ```text
-//!  leader:   J ──batch──▶ inbox ─▶ raft thread ─▶ log store (write/fsync) ─▶ peers
+//!  leader:   J ──batch──▶ inbox ─▶ Raft step ─▶ log store (write/fsync) ─▶ peers
 //!                                      │ majority has it (committed)
 //!                                      └──▶ release gate ──▶ O sends reports
-//!  follower: peers ─▶ inbox ─▶ raft thread ─▶ log store ─▶ ack
+//!  follower: peers ─▶ inbox ─▶ Raft step ─▶ log store ─▶ ack
 //!                                      │ committed
 //!                                      └──▶ `Committed` batches ─▶ the node's own
 //!                                           pipeline (same seqs, same ingest times)
 //! ```
 //!
-//! The thread sleeps on its inbox between Raft's ticks (`membership::TICK`),
-//! so an idle node costs a wake-up per tick, not a core. A leader whose
-//! journal stage runs on the gateway's poll loop takes the step onto that
-//! loop too (`Node::host`, `HostedRaft`): a batch then goes from J to the
-//! peers' sockets, and a majority's acknowledgement to O, with no thread
-//! woken in between (two wake-ups fewer per commit: docs/replication.md,
-//! "Measurements"). Everything it
+//! `Node::start` starts the step on a Raft thread, which sleeps on the
+//! transport between Raft's ticks (`membership::TICK`), so an idle node
+//! costs a wake-up per tick, not a core. The owner may take the step onto
+//! its own loop (`Node::host`, `HostedRaft`), and give it back
+//! (`Node::resume`): the gateway runs it on the loop that uses what it
+//! commits (a follower's apply loop; a leader's poll loop when J runs
+//! there), so a batch goes from J to the peers' sockets, and a majority's
+//! acknowledgement to O, with no thread woken in between
+//! (docs/replication.md, "What runs"). Everything it
 //! shares with the pipeline's side is in `Shared`: the role, the leader,
 //! and two signals the node's owner acts on: `can_lead` (this node leads
 //! and holds every committed command: open order entry) and `deposed` (it
@@ -42,7 +45,7 @@ use crate::log_store::LogStore;
 use crate::membership::{Membership, TICK};
 use crate::transport::{self, Transport};
 
-/// What the raft thread is handed.
+/// What the Raft step is handed.
 #[derive(Debug)]
 pub enum Input {
     /// A journal batch to replicate (leader), framed by `batch::encode`.
@@ -93,7 +96,7 @@ pub struct NodeConfig {
     pub journal_dir: Option<PathBuf>,
 }
 
-/// The state the raft thread shares with the node's owner.
+/// The state the Raft step shares with the node's owner.
 #[derive(Debug, Default)]
 struct Shared {
     leader: AtomicU64,
@@ -159,7 +162,8 @@ impl Shared {
     }
 }
 
-/// A running replica: its raft thread, and what the owner asks of it.
+/// A running replica: its Raft thread (unless its owner hosts the step),
+/// and what the owner asks of it.
 pub struct Node {
     id: u64,
     shared: Arc<Shared>,
@@ -374,7 +378,7 @@ impl Node {
         self.shared.deposed.load(Ordering::Relaxed)
     }
 
-    /// Why the raft thread stopped, if it failed (a log it cannot write).
+    /// Why the Raft step stopped, if it failed (a log it cannot write).
     pub fn failure(&self) -> Option<String> {
         self.shared.failed.get().cloned()
     }

@@ -142,7 +142,7 @@ pub struct TcpTransport {
     /// allocates nor zeroes 64 KiB per call.
     chunk: Box<[u8]>,
     /// The events of one `wait`, and the peers one `send` wrote to: kept
-    /// from call to call (the Raft thread calls both for every batch).
+    /// from call to call (the Raft step calls both for every batch).
     tokens: Vec<(Token, bool, bool)>,
     touched: Vec<u64>,
 }

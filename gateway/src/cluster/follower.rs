@@ -16,10 +16,10 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use pipeline::{Handover, Output, Pipeline, PipelineConfig, Placement, Topology};
-use replication::{Committed, HostedRaft, Node};
+use replication::{Committed, Node};
 
 use super::ClusterError;
-use super::raft_on_loop::FollowerRaft;
+use super::raft_on_loop::PolledRaft;
 
 /// The longest the loop waits before looking at the node's state again.
 /// With the Raft step on this loop (the TCP transport), Raft's tick
@@ -34,7 +34,7 @@ pub(crate) enum Followed {
     /// The node leads, and the engine and journal handed over hold every
     /// committed command (draining the pipeline took this long). The Raft
     /// step, if this loop ran it, goes on to the leader's loop or thread.
-    MayLead(Box<Handover>, Duration, Option<HostedRaft>),
+    MayLead(Box<Handover>, Duration, Option<PolledRaft>),
     /// Asked to stop.
     Stopped,
 }
@@ -76,7 +76,7 @@ pub(crate) fn follow(
     stop: &AtomicBool,
 ) -> Result<Followed, ClusterError> {
     let mut raft = match node.host() {
-        Some(raft) => Some(FollowerRaft::new(raft).map_err(|e| {
+        Some(raft) => Some(PolledRaft::new(raft).map_err(|e| {
             ClusterError::Replication(format!("cannot poll the Raft transport: {e}"))
         })?),
         None => None,
@@ -143,7 +143,7 @@ pub(crate) fn follow(
     Ok(Followed::MayLead(
         Box::new(handover),
         draining.elapsed(),
-        raft.map(FollowerRaft::into_inner),
+        raft,
     ))
 }
 

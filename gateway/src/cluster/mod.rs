@@ -36,13 +36,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use replication::{HostedRaft, Membership, Node, NodeConfig, TcpTransport, Transport};
+use replication::{Membership, Node, NodeConfig, TcpTransport, Transport};
 use tracing::{info, warn};
 
 use crate::config::GatewayConfig;
 use crate::server::{Gateway, GatewayError, LoopGuest};
 use follower::Followed;
-use raft_on_loop::RaftOnLoop;
+use raft_on_loop::{PolledRaft, RaftOnLoop};
 use redirect::Redirect;
 
 /// A node's place in its cluster.
@@ -187,7 +187,7 @@ fn lead(
     node: &mut Node,
     handover: pipeline::Handover,
     draining: Duration,
-    raft: Option<HostedRaft>,
+    raft: Option<PolledRaft>,
     stop: &AtomicBool,
 ) -> Result<Led, ClusterError> {
     let started = Instant::now();
@@ -203,7 +203,7 @@ fn lead(
             Some(Box::new(RaftOnLoop(raft)) as Box<dyn LoopGuest>)
         }
         Some(raft) => {
-            node.resume(raft)?;
+            node.resume(raft.into_inner())?;
             None
         }
         None => None,

@@ -2,7 +2,7 @@
 //! Raft thread of its own (`replication::HostedRaft`).
 //!
 //! - A follower's loop (`follower.rs`) waits on the transport itself
-//!   (`FollowerRaft`): an append is acknowledged, and a committed batch
+//!   (`PolledRaft`): an append is acknowledged, and a committed batch
 //!   reaches the engine, with no thread woken in between.
 //! - A leader whose J runs on the gateway's poll loop (durability `os`:
 //!   J's write is a `write(2)`) runs the step there (`RaftOnLoop`, a
@@ -25,21 +25,32 @@ use replication::HostedRaft;
 
 use crate::server::LoopGuest;
 
-/// `HostedRaft` as a guest of the gateway's poll loop.
-pub(crate) struct RaftOnLoop(pub HostedRaft);
+/// `HostedRaft` as a guest of the gateway's poll loop: registered there,
+/// and in a poll of its own for `LoopGuest::wait`.
+pub(crate) struct RaftOnLoop(pub PolledRaft);
 
 impl LoopGuest for RaftOnLoop {
     fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
-        registry.register(&mut SourceFd(&self.0.raw_fd()), token, Interest::READABLE)
+        registry.register(
+            &mut SourceFd(&self.0.raft.raw_fd()),
+            token,
+            Interest::READABLE,
+        )
     }
 
     fn turn(&mut self, woken: bool) -> Duration {
         self.0.turn(woken)
     }
+
+    fn wait(&mut self, at_most: Duration) -> Duration {
+        self.0.step(at_most);
+        self.0.due
+    }
 }
 
-/// `HostedRaft` on a loop with nothing else to wait on: a poll of its own.
-pub(crate) struct FollowerRaft {
+/// `HostedRaft` with a poll of its own: what a follower's loop waits on,
+/// and a leader's poll loop when it must wait for the commit alone.
+pub(crate) struct PolledRaft {
     poll: Poll,
     events: Events,
     raft: HostedRaft,
@@ -47,12 +58,12 @@ pub(crate) struct FollowerRaft {
     due: Duration,
 }
 
-impl FollowerRaft {
+impl PolledRaft {
     pub fn new(raft: HostedRaft) -> io::Result<Self> {
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut SourceFd(&raft.raw_fd()), Token(0), Interest::READABLE)?;
-        Ok(FollowerRaft {
+        Ok(PolledRaft {
             poll,
             events: Events::with_capacity(4),
             raft,
@@ -73,10 +84,16 @@ impl FollowerRaft {
             // Interrupted, or worse: look at everything.
             Err(_) => true,
         };
-        self.due = self.raft.turn(woken);
+        self.turn(woken);
     }
 
-    /// The step, for the gateway's loop or a thread (when the node leads).
+    /// Turns the step without waiting (`HostedRaft::turn`).
+    pub fn turn(&mut self, woken: bool) -> Duration {
+        self.due = self.raft.turn(woken);
+        self.due
+    }
+
+    /// The step, for a thread of its own (when the node leads with `fsync`).
     pub fn into_inner(self) -> HostedRaft {
         self.raft
     }

@@ -23,4 +23,10 @@ pub trait LoopGuest: Send {
     /// Returns how long the loop may sleep before the next call: zero when
     /// it released output the loop must now send.
     fn turn(&mut self, woken: bool) -> Duration;
+
+    /// Waits up to `at_most` for its own source alone, then turns, and
+    /// returns as `turn` does. The loop calls this instead of its poll
+    /// while too much of its output waits on the guest (`poll_loop.rs`,
+    /// `UNCOMMITTED`): it reads no more orders until the guest catches up.
+    fn wait(&mut self, at_most: Duration) -> Duration;
 }
