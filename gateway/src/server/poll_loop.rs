@@ -14,6 +14,12 @@
 //!
 //! Timers (logon timeout, heartbeats) are checked every `TICK`. One thread
 //! owns all session state, so nothing here takes a lock.
+//!
+//! A cluster leader's Raft step can share the loop (`loop_guest.rs`): it
+//! turns after the poll (acknowledgements in, commits out, before the
+//! drain releases them) and after the drain (J's new batch to the peers);
+//! while too many commands wait on its commit, the loop waits for it
+//! alone instead of polling (`UNCOMMITTED`).
 
 use std::io;
 use std::sync::Arc;
