@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use journal::Durability;
 use matching::Event;
-use pipeline::{PipelineError, ReleaseGate, Replicator};
+use pipeline::{Output, Pipeline, PipelineError, ReleaseGate, Replicator};
 use pipeline_support::{Placement, TempDir, collector, config, engine_events, placed, stream};
+use testkit::workload::Workload;
 
 /// A replicator that commits only when the test says so.
 #[derive(Debug, Default)]
@@ -39,13 +40,30 @@ impl Replicator for Manual {
     fn replicate(&self, _records: Vec<u8>, _first: u64, _last: u64) {}
 }
 
-fn lasts(seen: &Mutex<Vec<pipeline::Output>>) -> Vec<u64> {
+fn lasts(seen: &Mutex<Vec<Output>>) -> Vec<u64> {
     let seen = seen.lock().unwrap();
     seen.iter().filter(|o| o.last).map(|o| o.seq).collect()
 }
 
+/// A pipeline whose O is hosted under `Manual`'s gate, with rings of
+/// `ring` slots: what it releases, the gate, and the pipeline.
+fn start_held(
+    dir: &TempDir,
+    workload: &Workload,
+    ring: usize,
+) -> (Arc<Mutex<Vec<Output>>>, Arc<Manual>, Pipeline) {
+    let (seen, sink) = collector();
+    let manual = Arc::new(Manual::default());
+    let mut cfg = config(dir.path(), workload.instruments.clone(), Durability::Os);
+    cfg.inbound_ring = ring;
+    cfg.outbound_ring = ring;
+    cfg.replication = Some(Arc::clone(&manual) as Arc<dyn Replicator>);
+    let p = pipeline::start(placed(cfg, Placement::AllHosted), sink).unwrap();
+    (seen, manual, p)
+}
+
 /// Polls the hosted stages `n` times (each returns: none waits).
-fn poll(p: &mut pipeline::Pipeline, n: usize) {
+fn poll(p: &mut Pipeline, n: usize) {
     for _ in 0..n {
         p.poll_up_to(usize::MAX);
     }
@@ -55,15 +73,9 @@ fn poll(p: &mut pipeline::Pipeline, n: usize) {
 fn uncommitted_events_are_held_and_released_in_order_as_the_commit_moves() {
     let dir = TempDir::new("held");
     let workload = stream(300, 21); // 2,000 resting orders first: 2,300 commands
-    let (seen, sink) = collector();
-    let manual = Arc::new(Manual::default());
-    let mut cfg = config(dir.path(), workload.instruments.clone(), Durability::Os);
     // Room for every event held: this test is about order, the next one
     // about the bound.
-    cfg.inbound_ring = 4096;
-    cfg.outbound_ring = 4096;
-    cfg.replication = Some(Arc::clone(&manual) as Arc<dyn Replicator>);
-    let mut p = pipeline::start(placed(cfg, Placement::AllHosted), sink).unwrap();
+    let (seen, manual, mut p) = start_held(&dir, &workload, 4096);
     let (first, rest) = workload.commands.split_at(100);
     assert_eq!(
         p.publisher().try_publish_batch(1, first).unwrap(),
@@ -97,13 +109,7 @@ fn uncommitted_events_are_held_and_released_in_order_as_the_commit_moves() {
 fn without_a_commit_the_rings_fill_and_an_abandoned_pipeline_releases_nothing() {
     let dir = TempDir::new("held-full");
     let workload = stream(5_000, 22);
-    let (seen, sink) = collector();
-    let manual = Arc::new(Manual::default());
-    let mut cfg = config(dir.path(), workload.instruments.clone(), Durability::Os);
-    cfg.inbound_ring = 64;
-    cfg.outbound_ring = 64;
-    cfg.replication = Some(Arc::clone(&manual) as Arc<dyn Replicator>);
-    let mut p = pipeline::start(placed(cfg, Placement::AllHosted), sink).unwrap();
+    let (seen, manual, mut p) = start_held(&dir, &workload, 64);
     // O holds at most a ring's worth: with nothing committed, publishing
     // stops being accepted however long the stages are polled.
     let mut accepted = 0;

@@ -409,7 +409,7 @@ impl Node {
         Some(HostedRaft {
             driver: Box::new(driver),
             fd,
-            failed: false,
+            stopped: false,
         })
     }
 
@@ -521,7 +521,9 @@ pub struct HostedRaft {
     /// Boxed: it moves from loop to loop, and raft-rs's state is large.
     driver: Box<Driver>,
     fd: RawFd,
-    failed: bool,
+    /// The step can go no further (its log failed, or the node is
+    /// stopping: `Driver::step`).
+    stopped: bool,
 }
 
 impl std::fmt::Debug for HostedRaft {
@@ -544,17 +546,18 @@ impl HostedRaft {
     /// runs raft-rs's Ready: appends, sends, commits, and moves the release
     /// gate. Returns how long the caller may wait before the next turn:
     /// zero when this one moved the commit (the released output is the
-    /// caller's to send), else until the next tick. After the log fails it
-    /// does nothing (`Node::failure` says why; the pipeline was abandoned).
+    /// caller's to send), else until the next tick. Once the step has
+    /// stopped (its log failed: `Node::failure` says why, and the pipeline
+    /// was abandoned; or the node is stopping) it does nothing.
     pub fn turn(&mut self, woken: bool) -> Duration {
-        if self.failed {
+        if self.stopped {
             return Duration::MAX;
         }
         let shared = &self.driver.shared;
         shared.host.store(this_thread(), Ordering::Relaxed);
         let committed = shared.committed_seq.load(Ordering::Relaxed);
         if !self.driver.step(woken.then_some(Duration::ZERO)) {
-            self.failed = true;
+            self.stopped = true;
             return Duration::MAX;
         }
         if self.driver.shared.committed_seq.load(Ordering::Relaxed) != committed {

@@ -43,8 +43,7 @@ impl LoopGuest for RaftOnLoop {
     }
 
     fn wait(&mut self, at_most: Duration) -> Duration {
-        self.0.step(at_most);
-        self.0.due
+        self.0.step(at_most)
     }
 }
 
@@ -74,8 +73,8 @@ impl PolledRaft {
     }
 
     /// Waits up to `at_most` (less if Raft's next tick is sooner) for
-    /// input, then turns the step.
-    pub fn step(&mut self, at_most: Duration) {
+    /// input, then turns the step; returns as `turn` does.
+    pub fn step(&mut self, at_most: Duration) -> Duration {
         let woken = match self
             .poll
             .poll(&mut self.events, Some(at_most.min(self.due)))
@@ -84,7 +83,7 @@ impl PolledRaft {
             // Interrupted, or worse: look at everything.
             Err(_) => true,
         };
-        self.turn(woken);
+        self.turn(woken)
     }
 
     /// Turns the step without waiting (`HostedRaft::turn`).
