@@ -56,6 +56,9 @@ const VERSION: u32 = 3;
 const VERSION_WITHOUT_CONTROLS: u32 = 2;
 const INSTRUMENT_CONTROL_LEN: usize = 4 + 1 + 1 + 8 + 1 + 8 + 8;
 const ORDER_LEN: usize = 4 + 8 + 4 + 8 + 1 + 8 + 8 + 1;
+/// An account with no positions: id, six limits, blocked, positions count.
+const ACCOUNT_MIN_LEN: usize = 4 + (8 + 8 + 4 + 4 + 8 + 8) + 1 + 4;
+const POSITION_LEN: usize = 4 + 16 + 8;
 
 /// The content of a snapshot file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -380,9 +383,10 @@ fn read_controls(r: &mut Reader<'_>) -> Result<Controls, String> {
         });
     }
     let count = r.u32().ok_or_else(truncated)? as usize;
-    // Each account takes at least 53 bytes: no count can ask for more
-    // memory than the file could hold.
-    if r.rest.len() < count.saturating_mul(53) {
+    // No count can ask for more memory than the file could hold. (This
+    // said 53 bytes, 4 more than an account without positions takes, and
+    // refused every snapshot whose last accounts held none.)
+    if r.rest.len() < count.saturating_mul(ACCOUNT_MIN_LEN) {
         return Err(format!("{count} accounts do not fit in the file"));
     }
     let mut accounts = Vec::with_capacity(count);
@@ -398,7 +402,7 @@ fn read_controls(r: &mut Reader<'_>) -> Result<Controls, String> {
         };
         let blocked = flag(r.u8().ok_or_else(truncated)?, "blocked")?;
         let positions = r.u32().ok_or_else(truncated)? as usize;
-        if r.rest.len() < positions.saturating_mul(28) {
+        if r.rest.len() < positions.saturating_mul(POSITION_LEN) {
             return Err(format!("{positions} positions do not fit in the file"));
         }
         let mut list = Vec::with_capacity(positions);

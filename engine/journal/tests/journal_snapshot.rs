@@ -361,6 +361,31 @@ fn workload_with_controls(commands: usize, seed: u64) -> testkit::workload::Work
     w
 }
 
+/// Accounts with limits and nothing traded: each takes its fewest bytes, and
+/// they end the file. A gateway with an accounts file starts this way
+/// (every trader's limits, sequenced before any order).
+#[test]
+fn accounts_with_limits_and_no_positions_round_trip() {
+    use matching::{AccountLimits, Command};
+    let dir = tempdir();
+    let w = workload(10, 33);
+    let limits: Vec<Command> = (1..=8)
+        .map(|account| Command::Limits {
+            account,
+            limits: AccountLimits {
+                max_open_orders: 100,
+                ..AccountLimits::NONE
+            },
+        })
+        .collect();
+    let (engine, _) = run_direct(&w.instruments, &limits);
+    let controls = engine.controls();
+    assert_eq!(controls.accounts.len(), 8);
+    assert!(controls.accounts.iter().all(|a| a.positions.is_empty()));
+    let path = write_snapshot(dir.path(), &engine, 8).unwrap();
+    assert_eq!(read_snapshot(&path).unwrap().controls, controls);
+}
+
 #[test]
 fn controls_survive_a_snapshot_and_recovery_makes_the_same_decisions() {
     let w = workload_with_controls(4_000, 31);
