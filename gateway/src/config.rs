@@ -16,8 +16,11 @@ pub struct SessionLimits {
     /// Messages per second a session may send (token bucket, burst = one
     /// second's worth); over it, the session is closed with a reason.
     pub max_msgs_per_sec: u32,
-    /// Bytes of replies a session may have waiting to be written; a client
-    /// that stops reading fills it and is closed, so nobody waits for it.
+    /// Bytes of replies a session may have waiting to be written. Above a
+    /// quarter of it the gateway reads no more of the session's orders
+    /// (push-back); a client that then reads nothing for a heartbeat
+    /// interval, or whose buffer fills anyway, is closed as a slow reader,
+    /// so nobody waits for it (docs/protocol.md, "Slow readers").
     pub outbound_buffer_bytes: usize,
     /// The kernel send buffer of each session socket (`SO_SNDBUF`), or the
     /// kernel's autotuning when `None`. A small one bounds the memory a

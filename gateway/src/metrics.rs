@@ -58,7 +58,7 @@ pub struct LoopTotals {
     pub session_rejects: Vec<u64>,
     pub logon_rejects: Vec<u64>,
     /// Sessions now: awaiting logon, authenticating, logged on, closing.
-    pub sessions: [i64; 4],
+    pub sessions: [i64; 5],
     pub published_seq: u64,
     pub released_seq: u64,
     pub durable_seq: u64,
@@ -381,10 +381,14 @@ impl Metrics {
                 last.controls[i],
             );
         }
-        for (state, n) in ["awaiting_logon", "authenticating", "logged_on", "closing"]
-            .iter()
-            .zip(now.sessions)
-        {
+        let states = [
+            "awaiting_logon",
+            "authenticating",
+            "logged_on",
+            "closing",
+            "pushed_back",
+        ];
+        for (state, n) in states.iter().zip(now.sessions) {
             self.sessions.get_or_create(&label("state", state)).set(n);
         }
         let seq = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);

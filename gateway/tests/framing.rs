@@ -624,7 +624,7 @@ fn every_message_fits_the_maximum_frame() {
         .into_iter()
         .map(|m| common::payload(m).len());
     let largest = client.chain(server).max().unwrap();
-    assert_eq!(largest, 76);
+    assert_eq!(largest, LARGEST_PAYLOAD);
     assert!(largest <= MAX_FRAME_LEN);
 }
 

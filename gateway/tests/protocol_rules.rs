@@ -12,7 +12,7 @@ use gateway::Gateway;
 use gateway::protocol::{
     ClientMessage, Logon, LogoutReason, ServerMessage, SessionRejectReason, Side, TimeInForce,
 };
-use support::{Client, TempDir, config, slow_reader_config};
+use support::{Client, SLOW_READER_AFTER, TempDir, config, slow_reader_config};
 
 /// Sends `n` heartbeats in one write, so the gateway sees them at once.
 fn flood(c: &mut Client, n: usize) {
@@ -229,9 +229,11 @@ fn each_logon_refusal_is_sent_in_its_documented_case_then_closed() {
     gw.shutdown().unwrap();
 }
 
-/// docs/protocol.md, "Slow readers": a client whose outbound buffer fills
-/// gets `Logout { SLOW_READER }` after everything queued before it, then
-/// the connection closes; nothing follows the logout.
+/// docs/protocol.md, "Slow readers": a client that sends without reading
+/// is pushed back (the gateway reads no more of its orders), and when it
+/// has read nothing for a heartbeat interval it gets `Logout { SLOW_READER }`
+/// after everything queued before it, then the connection closes; nothing
+/// follows the logout.
 #[test]
 fn a_slow_reader_is_told_so_before_the_close() {
     let dir = TempDir::new("slow-reader-logout");
@@ -239,11 +241,13 @@ fn a_slow_reader_is_told_so_before_the_close() {
     let mut slow = Client::logon_with_small_receive_buffer(gw.local_addr(), 1);
     // Far more replies than the buffers hold, sent without reading.
     let bytes = slow.resting_bids(5_000);
-    slow.send_raw(&bytes);
-    // Not reading for a moment: the gateway finds its buffer full. The
-    // client must then read within the logout grace to get the logout.
-    std::thread::sleep(Duration::from_millis(150));
+    let writer = slow.writer();
+    let sending = std::thread::spawn(move || writer.send_raw(&bytes));
+    // Not reading for longer than the gateway waits. The client must then
+    // read within the logout grace to get the logout.
+    std::thread::sleep(SLOW_READER_AFTER + Duration::from_millis(300));
     let seen = until_closed(&mut slow);
+    sending.join().unwrap();
     let last = seen.last();
     assert!(
         matches!(last, Some(ServerMessage::Logout(l)) if l.reason == LogoutReason::SlowReader),
@@ -254,4 +258,38 @@ fn a_slow_reader_is_told_so_before_the_close() {
     assert!(seen.len() < 5_000, "the client was cut off: {}", seen.len());
     let stats = gw.shutdown().unwrap();
     assert!(stats.sessions_closed_for_cause >= 1);
+}
+
+/// docs/protocol.md, "Slow readers": a client that stops reading for less
+/// than a heartbeat interval is pushed back, not closed: when it reads
+/// again, every order it sent is answered, in order. Its replies are
+/// ten times what its outbound buffer holds, so without the push-back it
+/// would have been closed as a slow reader.
+#[test]
+fn a_client_that_pauses_reading_is_pushed_back_and_answered_in_full() {
+    let dir = TempDir::new("push-back");
+    let gw = Gateway::start(slow_reader_config(&dir)).unwrap();
+    let mut client = Client::logon_with_small_receive_buffer(gw.local_addr(), 1);
+    // Under the test books' 4,096 orders.
+    const ORDERS: u64 = 4_000;
+    let bytes = client.resting_bids(ORDERS);
+    let writer = client.writer();
+    // The sends block while the gateway pushes back: from another thread.
+    let sending = std::thread::spawn(move || writer.send_raw(&bytes));
+    std::thread::sleep(SLOW_READER_AFTER / 4);
+    let mut next = 0;
+    while next < ORDERS {
+        match client.recv() {
+            Some(ServerMessage::Accepted(a)) => {
+                assert_eq!(a.order.client_order_id, next, "answered in order");
+                next += 1;
+            }
+            Some(ServerMessage::Heartbeat) => {}
+            other => panic!("after {next} acceptances: {other:?}"),
+        }
+    }
+    sending.join().unwrap();
+    client.send(ClientMessage::Heartbeat);
+    let stats = gw.shutdown().unwrap();
+    assert_eq!(stats.sessions_closed_for_cause, 0, "{stats:?}");
 }

@@ -93,8 +93,10 @@ struct Args {
     /// Milliseconds a new connection has to send its Logon.
     #[arg(long, default_value_t = 5_000)]
     logon_timeout_ms: u64,
-    /// Bytes of replies a session may have waiting to be written; a client
-    /// that reads slower fills it and is closed as a slow reader.
+    /// Bytes of replies a session may have waiting to be written. Above a
+    /// quarter of it the session's orders are not read until it reads its
+    /// replies (push-back); if it reads nothing for a heartbeat interval,
+    /// or the buffer fills, it is closed as a slow reader.
     #[arg(long, default_value_t = 8 << 20)]
     outbound_buffer: usize,
     /// The kernel send buffer of each session socket (SO_SNDBUF), in

@@ -16,7 +16,9 @@ use thiserror::Error;
 
 use super::envelope::{Envelope, Message, decode_payload, encode_payload, payload_len, peek_seq};
 use super::error::{DecodeError, EncodeError};
-pub use super::limits::{LEN_PREFIX, MAX_FRAME_BYTES, MAX_FRAME_LEN};
+pub use super::limits::{
+    LARGEST_FRAME, LARGEST_PAYLOAD, LEN_PREFIX, MAX_FRAME_BYTES, MAX_FRAME_LEN,
+};
 
 /// What [`decode_frame`] found at the start of a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -47,8 +47,8 @@ pub use envelope::{
 };
 pub use error::{DecodeError, EncodeError};
 pub use frame::{
-    Decoded, FrameError, LEN_PREFIX, MAX_FRAME_BYTES, MAX_FRAME_LEN, decode_frame, encode_frame,
-    frame_len,
+    Decoded, FrameError, LARGEST_FRAME, LARGEST_PAYLOAD, LEN_PREFIX, MAX_FRAME_BYTES,
+    MAX_FRAME_LEN, decode_frame, encode_frame, frame_len,
 };
 pub use sequence::{FIRST_SEQ, SeqCheck, SeqTracker};
 pub use server::{

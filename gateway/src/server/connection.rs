@@ -16,8 +16,22 @@ use mio::net::TcpStream;
 use crate::protocol::{Envelope, MAX_FRAME_BYTES, SeqTracker, ServerMessage, encode_frame};
 
 /// Bytes of unread input a session buffers: many frames, so one `read`
-/// call takes a whole burst.
+/// call takes a whole burst. It is also what the poll loop reads of a
+/// session in one turn, so a session whose outbound buffer is small gets
+/// a smaller one (`read_buffer_len`).
 pub const READ_BUFFER: usize = 64 * 1024;
+
+/// The high-water mark of a session's output, as a fraction of its
+/// buffer: above it the gateway reads no more of the session's input
+/// (`Session::may_read`). A quarter leaves three quarters of the buffer
+/// for what is already on its way to the session when it stops: the
+/// replies to orders read but not yet answered, fills of its resting
+/// orders, market data.
+const HIGH_WATER_DIVISOR: usize = 4;
+/// The low-water mark: once the client has read its output down to this,
+/// the gateway reads its input again. Half the high-water mark, so a client
+/// reading just at the mark is not paused and resumed at every message.
+const LOW_WATER_DIVISOR: usize = 8;
 
 /// What a read found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +48,15 @@ pub enum ReadOutcome {
 /// The outbound buffer is full: the client stopped reading.
 #[derive(Debug)]
 pub struct SlowReader;
+
+/// The read buffer of a session whose outbound buffer holds `write_limit`
+/// bytes: at most a sixteenth of that, so the replies to one turn's read
+/// (a reply or two per order, each about an order frame's size) fit
+/// easily in the room above the high-water mark, whatever the outbound
+/// buffer's size; and at least one frame of the largest size.
+fn read_buffer_len(write_limit: usize) -> usize {
+    (write_limit / 16).clamp(MAX_FRAME_BYTES, READ_BUFFER)
+}
 
 #[derive(Debug)]
 pub struct Connection {
@@ -61,7 +84,7 @@ impl Connection {
         Connection {
             stream,
             outbound: SeqTracker::new(),
-            read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
+            read_buf: vec![0; read_buffer_len(write_limit)].into_boxed_slice(),
             read_pos: 0,
             read_len: 0,
             write_buf: Vec::with_capacity(write_limit.min(1 << 16)),
@@ -77,12 +100,10 @@ impl Connection {
     /// for the next flush.
     #[inline]
     pub fn send(&mut self, msg: ServerMessage, now: Instant) -> Result<(), SlowReader> {
-        if self.write_buf.len() - self.write_pos + MAX_FRAME_BYTES > self.write_limit {
+        if self.backlog() + MAX_FRAME_BYTES > self.write_limit {
             // Full: give the socket a chance first. Only a client whose
             // socket will not take more is a slow reader.
-            if self.flush(now).is_err()
-                || self.write_buf.len() - self.write_pos + MAX_FRAME_BYTES > self.write_limit
-            {
+            if self.flush(now).is_err() || self.backlog() + MAX_FRAME_BYTES > self.write_limit {
                 return Err(SlowReader);
             }
         }
@@ -120,6 +141,25 @@ impl Connection {
 
     pub fn has_output(&self) -> bool {
         self.write_pos < self.write_buf.len()
+    }
+
+    /// Output queued and not yet written, in bytes.
+    #[inline]
+    pub fn backlog(&self) -> usize {
+        self.write_buf.len() - self.write_pos
+    }
+
+    /// More output waits than the high-water mark (`HIGH_WATER_DIVISOR`),
+    /// counting `owed` bytes more: replies on their way.
+    #[inline]
+    pub fn above_high_water(&self, owed: usize) -> bool {
+        self.backlog() + owed > self.write_limit / HIGH_WATER_DIVISOR
+    }
+
+    /// The output waiting is down to the low-water mark (`LOW_WATER_DIVISOR`).
+    #[inline]
+    pub fn at_low_water(&self) -> bool {
+        self.backlog() <= self.write_limit / LOW_WATER_DIVISOR
     }
 
     /// Writes as much queued output as the socket takes. `Ok(true)` when

@@ -43,16 +43,16 @@ use super::order_entry::{OrderEntry, Progress};
 use super::order_status::{mass_status, order_status};
 use super::registry::{OrderInfo, Registry};
 use super::report_replay::{self, Job, ReportReplay};
-use super::session::{LOGOUT_GRACE, Phase, Timer, Verdict, known_account};
+use super::session::{LOGOUT_GRACE, Phase, Reading, Timer, Verdict, known_account};
 use super::session_table::{FIRST_SESSION, SessionTable};
 use super::stages::Stages;
 use crate::auth::Role;
 use crate::config::SessionLimits;
 use crate::metrics::{LoopTotals, Metrics};
 use crate::protocol::{
-    ClientMessage, ControlAction, Decoded, LogonRejectReason, LogoutReason, MassCancelAck,
-    MassStatusEnd, Reject, ReplayStatus, ReportReplayEnd, ReportReplayRequest, ServerMessage,
-    SessionRejectReason, decode_frame,
+    ClientMessage, ControlAction, Decoded, LARGEST_FRAME, LogonRejectReason, LogoutReason,
+    MassCancelAck, MassStatusEnd, Reject, ReplayStatus, ReportReplayEnd, ReportReplayRequest,
+    ServerMessage, SessionRejectReason, decode_frame,
 };
 use idtable::IdTable;
 
@@ -91,6 +91,13 @@ const HOSTED_POLL: usize = 1 << 16;
 /// 4 ms of orders at 500k/s: far above what a commit has in flight when
 /// it keeps up (docs/replication.md, "Measurements").
 const UNCOMMITTED: u64 = 2048;
+
+/// What the replies to one command in flight are counted as, against a
+/// session's high-water mark before more of its input is read
+/// (`Session::may_read`): one execution report, the largest (a `Fill`
+/// frame). An order that fills against many gets more; the room above the
+/// mark is for that.
+const REPLY_BYTES: usize = LARGEST_FRAME;
 
 /// Counters reported when the loop ends.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -144,6 +151,9 @@ pub struct PollLoop {
     /// and how long its last turn said the loop may sleep.
     guest: Option<Box<dyn LoopGuest>>,
     guest_due: Duration,
+    /// This turn's sessions to read without a poll event
+    /// (`SessionTable::take_to_read`).
+    to_read: Vec<usize>,
     /// The time of this loop turn.
     now: Instant,
     sessions_accepted: u64,
@@ -236,6 +246,7 @@ impl PollLoop {
                 Duration::MAX
             },
             guest,
+            to_read: Vec::with_capacity(1024),
             now: Instant::now(),
             sessions_accepted: 0,
         })
@@ -260,7 +271,8 @@ impl PollLoop {
             let in_flight = self.stages.hosted() && self.reports.released < self.entry.published;
             let busy = self.stages.keep_polling(self.now.duration_since(last_busy));
             let mut armed = false;
-            let timeout = if busy {
+            let lagging = self.lagging();
+            let timeout = if busy || (self.sessions.any_to_read() && !lagging) {
                 Duration::ZERO
             } else if in_flight {
                 armed = self.pipeline.arm_wake();
@@ -271,7 +283,7 @@ impl PollLoop {
             .min(self.guest_due);
             // 1. poll (or, while the guest is far behind, wait for it alone:
             // the sockets' readiness stays in the poll for later)
-            if self.lagging() {
+            if lagging {
                 events.clear();
                 if let Some(guest) = &mut self.guest {
                     self.guest_due = guest.wait(TICK);
@@ -292,6 +304,9 @@ impl PollLoop {
             // releases reports this turn drains)
             let guest_woken = events.iter().any(|e| e.token() == GUEST);
             self.turn_guest(guest_woken);
+            if !lagging {
+                self.read_listed(now);
+            }
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(now),
@@ -416,28 +431,56 @@ impl PollLoop {
         }
     }
 
-    /// Reads and handles everything a session sent; to the end of the
-    /// stream if `closed` (the client closed its side).
+    /// Reads and handles what a session sent: up to a read buffer's worth
+    /// a turn, to the end of the stream if `closed` (the client closed its
+    /// side). Nothing while the session is pushed back (its output above
+    /// the high-water mark, `Session::may_read`).
     fn read_session(&mut self, slot: usize, now: Instant, closed: bool) {
-        loop {
-            let Some(session) = self.sessions.get_mut(slot) else {
-                return;
-            };
-            if session.is_draining() {
-                if !session.conn.drain_input() {
-                    self.sessions.close(slot);
-                }
-                return;
+        let Some(session) = self.sessions.get_mut(slot) else {
+            return;
+        };
+        if session.is_draining() {
+            if !session.conn.drain_input() {
+                self.sessions.close(slot);
             }
-            // A read error closes the session like an orderly close does.
-            let outcome = session.conn.fill(closed).unwrap_or(ReadOutcome::Closed);
-            self.decode_frames(slot, now);
-            match outcome {
-                ReadOutcome::Closed => return self.sessions.close(slot),
-                ReadOutcome::Drained => return,
-                ReadOutcome::Full => {}
-            }
+            return;
         }
+        let in_flight = self.entry.published.saturating_sub(self.reports.released);
+        let owed = usize::try_from(in_flight)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(REPLY_BYTES);
+        match session.may_read(now, owed) {
+            Reading::Now => {}
+            Reading::Later => return self.sessions.read_later(slot),
+            // Its resumption lists it to be read (`SessionTable::flush`).
+            Reading::Paused => return,
+        }
+        // A read error closes the session like an orderly close does.
+        let outcome = session.conn.fill(closed).unwrap_or(ReadOutcome::Closed);
+        self.decode_frames(slot, now);
+        match outcome {
+            ReadOutcome::Closed => self.sessions.close(slot),
+            ReadOutcome::Drained => {}
+            // More may wait: read it next turn, after this turn's orders
+            // are published and answered, so that the replies a session's
+            // input causes are counted against its high-water mark before
+            // more of it is read, and one busy session cannot hold the
+            // turn from the others.
+            ReadOutcome::Full => self.sessions.read_later(slot),
+        }
+    }
+
+    /// Reads the sessions listed for this turn: those whose read buffer
+    /// filled, and those resumed after a push-back. To the end of the
+    /// stream: a close the poll reported while they were not being read
+    /// is seen only so.
+    fn read_listed(&mut self, now: Instant) {
+        let mut listed = std::mem::take(&mut self.to_read);
+        self.sessions.take_to_read(&mut listed);
+        for &slot in &listed {
+            self.read_session(slot, now, true);
+        }
+        self.to_read = listed;
     }
 
     fn decode_frames(&mut self, slot: usize, now: Instant) {
@@ -915,11 +958,12 @@ impl PollLoop {
         let Some(metrics) = &self.metrics else {
             return;
         };
-        let mut sessions = [0i64; 4];
+        let mut sessions = [0i64; 5];
         for slot in 0..self.sessions.slots() {
             if let Some(s) = self.sessions.get(slot) {
                 let state = match s.phase {
                     _ if s.is_closing() => 3,
+                    _ if s.is_paused() => 4,
                     Phase::AwaitingLogon => 0,
                     Phase::Authenticating => 1,
                     Phase::LoggedOn(_) => 2,

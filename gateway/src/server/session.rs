@@ -64,6 +64,16 @@ pub enum Verdict {
     RefuseLogon(LogonRejectReason),
 }
 
+/// Whether to read a session's input (see [`Session::may_read`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    Now,
+    /// After the pipeline has answered more of what is in flight.
+    Later,
+    /// Not until the client has read its output down (`Session::resume`).
+    Paused,
+}
+
 /// What a session's clock asks for (see [`Session::timer`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timer {
@@ -112,6 +122,10 @@ pub struct Session {
     /// at once would make the kernel answer the client's in-flight data with
     /// a reset, which can destroy the Logout before the client reads it.
     draining_since: Option<Instant>,
+    /// Since when the gateway has not been reading this session's input:
+    /// its output went above the high-water mark (push-back,
+    /// docs/protocol.md, "Slow readers"). `None` while it is read.
+    paused_since: Option<Instant>,
 }
 
 impl Session {
@@ -132,6 +146,7 @@ impl Session {
             replay_asking: false,
             operator: false,
             draining_since: None,
+            paused_since: None,
         }
     }
 
@@ -226,6 +241,14 @@ impl Session {
             return (now.duration_since(since) > LOGOUT_GRACE).then_some(Timer::Close);
         }
         let heartbeat = limits.heartbeat_interval;
+        if let Some(since) = self.paused_since {
+            // Pushed back, and the client has taken none of its output for
+            // a heartbeat interval: it is not reading. (Its silence is not
+            // counted meanwhile: the gateway is not reading it.)
+            let stalled = since.max(self.conn.last_sent);
+            return (now.duration_since(stalled) > heartbeat)
+                .then_some(Timer::Logout(LogoutReason::SlowReader));
+        }
         match self.phase {
             Phase::AwaitingLogon
                 if now.duration_since(self.connected_at) > limits.logon_timeout =>
@@ -265,6 +288,53 @@ impl Session {
     /// `true` after our FIN: input is read only to see the client close.
     pub fn is_draining(&self) -> bool {
         self.draining_since.is_some()
+    }
+
+    /// Whether to read the session's input now, given `owed`: the bytes of
+    /// the replies to every command in flight, any of which may be this
+    /// session's. Not while its output is above the high-water mark: the
+    /// gateway stops reading a client that does not read its replies (the
+    /// kernel's buffers then fill and TCP stops the client sending),
+    /// rather than queue replies it cannot hold; paused from here until
+    /// `resume` finds the output drained. And not yet while the replies
+    /// owed would take it there: its input waits for the pipeline to
+    /// answer what it has, not for the client.
+    #[inline]
+    pub fn may_read(&mut self, now: Instant, owed: usize) -> Reading {
+        if self.paused_since.is_none() && self.conn.above_high_water(0) {
+            self.paused_since = Some(now);
+        }
+        if self.paused_since.is_some() {
+            Reading::Paused
+        } else if self.conn.above_high_water(owed) {
+            Reading::Later
+        } else {
+            Reading::Now
+        }
+    }
+
+    /// Pushed back: its input is not read until its client reads its
+    /// output down (`may_read`).
+    pub fn is_paused(&self) -> bool {
+        self.paused_since.is_some()
+    }
+
+    /// After a flush: a paused session whose client has read its output
+    /// down to the low-water mark is read again. `true` if it was paused
+    /// and is not any more: its input must then be read without waiting
+    /// for a poll event (readiness is edge-triggered, and the edge came
+    /// while it was paused). The pause does not count as the client's
+    /// silence.
+    #[inline]
+    pub fn resume(&mut self, now: Instant) -> bool {
+        match self.paused_since {
+            Some(since) if self.conn.at_low_water() => {
+                self.paused_since = None;
+                self.last_received += now.saturating_duration_since(since);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// After a flush that wrote everything: an ending session sends its FIN

@@ -40,6 +40,9 @@ pub struct SessionTable {
     /// Slots with output to write this turn (each listed once: see
     /// `Connection::queued`).
     to_flush: Vec<usize>,
+    /// Slots whose input is to be read without a poll event: their read
+    /// buffer filled last turn, or they were paused and have resumed.
+    to_read: Vec<usize>,
     registry: mio::Registry,
     /// Connections open only to be refused (`open_refused`).
     refused: usize,
@@ -64,6 +67,7 @@ impl SessionTable {
             free: Vec::new(),
             generation: 0,
             to_flush: Vec::with_capacity(1024),
+            to_read: Vec::with_capacity(1024),
             registry,
             refused: 0,
             closed_for_cause: 0,
@@ -256,11 +260,36 @@ impl SessionTable {
             match session.conn.flush(now) {
                 Ok(true) => session.written(now),
                 Ok(false) => {}
-                Err(_) => self.close(slot),
+                Err(_) => {
+                    self.close(slot);
+                    continue;
+                }
+            }
+            if session.resume(now) {
+                self.to_read.push(slot);
             }
         }
         self.to_flush = to_flush;
         self.to_flush.clear();
+    }
+
+    /// Lists the session to be read next turn without a poll event.
+    pub fn read_later(&mut self, slot: usize) {
+        self.to_read.push(slot);
+    }
+
+    /// `true` while some session is listed to be read (`read_later`,
+    /// or resumed by a flush): the loop must not sleep.
+    pub fn any_to_read(&self) -> bool {
+        !self.to_read.is_empty()
+    }
+
+    /// Moves the listed sessions into `out` (emptied first; the list takes
+    /// its buffer): sessions read from it may list themselves again for
+    /// the next turn.
+    pub fn take_to_read(&mut self, out: &mut Vec<usize>) {
+        out.clear();
+        std::mem::swap(&mut self.to_read, out);
     }
 
     /// Ends the session with `Logout { reason }`, closing it once written.

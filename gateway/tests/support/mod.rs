@@ -49,17 +49,33 @@ pub fn config(dir: &TempDir) -> GatewayConfig {
     config
 }
 
-/// `config` with small outbound buffers, so a client that stops reading
-/// is found a slow reader quickly.
+/// `config` with small outbound buffers and a heartbeat interval of a
+/// second, so a client that stops reading is pushed back soon and found a
+/// slow reader a second later (docs/protocol.md, "Slow readers").
 pub fn slow_reader_config(dir: &TempDir) -> GatewayConfig {
     let mut config = config(dir);
     config.limits.outbound_buffer_bytes = 32 * 1024;
     config.limits.socket_send_buffer = Some(8 * 1024);
+    config.limits.heartbeat_interval = SLOW_READER_AFTER;
     config
 }
 
+/// How long `slow_reader_config`'s gateway waits for a pushed-back client
+/// to read before it ends the session: its heartbeat interval.
+pub const SLOW_READER_AFTER: Duration = Duration::from_secs(1);
+
 pub fn start(dir: &TempDir) -> Gateway {
     Gateway::start(config(dir)).unwrap()
+}
+
+/// Writes raw frames to a client's socket (`Client::writer`).
+pub struct Writer(TcpStream);
+
+impl Writer {
+    pub fn send_raw(&self, bytes: &[u8]) {
+        // The gateway may have closed us already (that is what some tests check).
+        let _ = (&self.0).write_all(bytes);
+    }
 }
 
 pub struct Client {
@@ -192,6 +208,12 @@ impl Client {
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
         let _ = self.stream.write_all(bytes);
+    }
+
+    /// A second handle on the socket, to write from another thread while
+    /// this one reads (a write blocks while the gateway pushes back).
+    pub fn writer(&self) -> Writer {
+        Writer(self.stream.try_clone().unwrap())
     }
 
     pub fn order(
