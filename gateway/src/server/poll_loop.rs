@@ -152,7 +152,7 @@ pub struct PollLoop {
     guest: Option<Box<dyn LoopGuest>>,
     guest_due: Duration,
     /// This turn's sessions to read without a poll event
-    /// (`SessionTable::take_to_read`).
+    /// (`SessionTable::take_listed`).
     to_read: Vec<usize>,
     /// The time of this loop turn.
     now: Instant,
@@ -451,7 +451,7 @@ impl PollLoop {
             .saturating_mul(REPLY_BYTES);
         match session.may_read(now, owed) {
             Reading::Now => {}
-            Reading::Later => return self.sessions.read_later(slot),
+            Reading::Later => return self.sessions.hold(slot),
             // Its resumption lists it to be read (`SessionTable::flush`).
             Reading::Paused => return,
         }
@@ -471,12 +471,12 @@ impl PollLoop {
     }
 
     /// Reads the sessions listed for this turn: those whose read buffer
-    /// filled, and those resumed after a push-back. To the end of the
-    /// stream: a close the poll reported while they were not being read
-    /// is seen only so.
+    /// filled, those resumed after a push-back, and those held for the
+    /// pipeline. To the end of the stream: a close the poll reported
+    /// while they were not being read is seen only so.
     fn read_listed(&mut self, now: Instant) {
         let mut listed = std::mem::take(&mut self.to_read);
-        self.sessions.take_to_read(&mut listed);
+        self.sessions.take_listed(&mut listed);
         for &slot in &listed {
             self.read_session(slot, now, true);
         }

@@ -126,6 +126,10 @@ pub struct Session {
     /// its output went above the high-water mark (push-back,
     /// docs/protocol.md, "Slow readers"). `None` while it is read.
     paused_since: Option<Instant>,
+    /// In one of the session table's lists of sessions to read without a
+    /// poll event (`SessionTable::read_later`, `hold`): a flag here, so
+    /// that listing never has to search a list.
+    pub listed: bool,
 }
 
 impl Session {
@@ -147,6 +151,7 @@ impl Session {
             operator: false,
             draining_since: None,
             paused_since: None,
+            listed: false,
         }
     }
 

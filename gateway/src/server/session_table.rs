@@ -40,9 +40,14 @@ pub struct SessionTable {
     /// Slots with output to write this turn (each listed once: see
     /// `Connection::queued`).
     to_flush: Vec<usize>,
-    /// Slots whose input is to be read without a poll event: their read
-    /// buffer filled last turn, or they were paused and have resumed.
+    /// Slots whose input is to be read next turn without a poll event:
+    /// their read buffer filled, or they resumed after a push-back. The
+    /// loop does not sleep while there are any.
     to_read: Vec<usize>,
+    /// Slots whose input waits for the pipeline to answer more of what is
+    /// in flight (`Reading::Later`): tried again each turn, but nothing to
+    /// stay awake for (the replies wake the loop).
+    held: Vec<usize>,
     registry: mio::Registry,
     /// Connections open only to be refused (`open_refused`).
     refused: usize,
@@ -68,6 +73,7 @@ impl SessionTable {
             generation: 0,
             to_flush: Vec::with_capacity(1024),
             to_read: Vec::with_capacity(1024),
+            held: Vec::with_capacity(1024),
             registry,
             refused: 0,
             closed_for_cause: 0,
@@ -266,7 +272,7 @@ impl SessionTable {
                 }
             }
             if session.resume(now) {
-                self.to_read.push(slot);
+                self.read_later(slot);
             }
         }
         self.to_flush = to_flush;
@@ -275,21 +281,42 @@ impl SessionTable {
 
     /// Lists the session to be read next turn without a poll event.
     pub fn read_later(&mut self, slot: usize) {
-        self.to_read.push(slot);
+        if let Some(session) = self.get_mut(slot)
+            && !session.listed
+        {
+            session.listed = true;
+            self.to_read.push(slot);
+        }
     }
 
-    /// `true` while some session is listed to be read (`read_later`,
-    /// or resumed by a flush): the loop must not sleep.
+    /// Lists the session to be read when the pipeline has answered more
+    /// (tried each turn).
+    pub fn hold(&mut self, slot: usize) {
+        if let Some(session) = self.get_mut(slot)
+            && !session.listed
+        {
+            session.listed = true;
+            self.held.push(slot);
+        }
+    }
+
+    /// `true` while some session is listed to be read next turn
+    /// (`read_later`): the loop must not sleep.
     pub fn any_to_read(&self) -> bool {
         !self.to_read.is_empty()
     }
 
-    /// Moves the listed sessions into `out` (emptied first; the list takes
-    /// its buffer): sessions read from it may list themselves again for
-    /// the next turn.
-    pub fn take_to_read(&mut self, out: &mut Vec<usize>) {
+    /// Moves the listed sessions, both lists, into `out` (emptied first),
+    /// and unlists them: reading them may list them again.
+    pub fn take_listed(&mut self, out: &mut Vec<usize>) {
         out.clear();
-        std::mem::swap(&mut self.to_read, out);
+        out.append(&mut self.to_read);
+        out.append(&mut self.held);
+        for &slot in out.iter() {
+            if let Some(session) = self.get_mut(slot) {
+                session.listed = false;
+            }
+        }
     }
 
     /// Ends the session with `Logout { reason }`, closing it once written.
