@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use gateway::Gateway;
 use gateway::protocol::{ServerMessage, Side, TimeInForce};
-use support::{Client, TempDir, config};
+use support::{Client, TempDir, config, slow_reader_config};
 
 /// `GET path`: the status line and the body.
 fn get(addr: SocketAddr, path: &str) -> (String, String) {
@@ -197,5 +197,39 @@ fn risk_refusals_and_controls_are_counted() {
             && sample(t, r#"venue_controls_total{action="Halt"}"#) == Some(1.0)
     });
     drop((op, seven));
+    gw.shutdown().unwrap();
+}
+
+/// docs/protocol.md, "Slow readers": a client that sends without reading
+/// shows as pushed back while it does not read, and as logged on again
+/// once it has read its replies (every one of which arrives).
+#[test]
+fn a_pushed_back_session_shows_in_the_sessions_by_state() {
+    let dir = TempDir::new("metrics-push-back");
+    let mut cfg = slow_reader_config(&dir);
+    cfg.metrics = Some("127.0.0.1:0".parse().unwrap());
+    let gw = Gateway::start(cfg).unwrap();
+    let metrics = gw.metrics_addr().unwrap();
+    let pushed_back = r#"venue_sessions{state="pushed_back"}"#;
+    let logged_on = r#"venue_sessions{state="logged_on"}"#;
+    let mut client = Client::logon_with_small_receive_buffer(gw.local_addr(), 1);
+    // Under the test books' 4,096 orders; replies far over the 32 KiB buffer.
+    const ORDERS: u64 = 4_000;
+    let bytes = client.resting_bids(ORDERS);
+    let writer = client.writer();
+    let sending = std::thread::spawn(move || writer.send_raw(&bytes));
+    scrape_until(metrics, |t| sample(t, pushed_back) == Some(1.0));
+    let mut accepted = 0;
+    while accepted < ORDERS {
+        match client.recv() {
+            Some(ServerMessage::Accepted(_)) => accepted += 1,
+            Some(ServerMessage::Heartbeat) => {}
+            other => panic!("after {accepted} acceptances: {other:?}"),
+        }
+    }
+    sending.join().unwrap();
+    scrape_until(metrics, |t| {
+        sample(t, pushed_back) == Some(0.0) && sample(t, logged_on) == Some(1.0)
+    });
     gw.shutdown().unwrap();
 }
