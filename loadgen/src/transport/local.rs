@@ -59,14 +59,16 @@ impl LocalGateway {
         config.pipeline.snapshot_on_shutdown = false;
         config.auth = Some(gateway::Auth::Accounts(std::sync::Arc::new(accounts)));
         config.max_sessions = config.max_sessions.max(usize::from(sessions) + 1);
-        // Past saturation loadgen itself falls behind (it shares the host),
-        // and with the gateway's usual 8 MiB per session it was closed as a
-        // slow reader within tens of milliseconds, ending the run instead
-        // of measuring it. Its own gateway holds a second's worth of
-        // replies at a few million a second instead, so an overloaded run
-        // reports its achieved rate and its (large) latencies. The buffer
-        // grows only as far as the backlog does. An external gateway
-        // (`--target`) keeps its own limit.
+        // Past saturation loadgen itself falls behind (it shares the host).
+        // Before the gateway pushed back on clients that do not read, the
+        // usual 8 MiB per session closed it as a slow reader within tens of
+        // milliseconds, ending the run instead of measuring it; now that
+        // would hold its orders back (docs/protocol.md, "Slow readers").
+        // Its own gateway holds a second's worth of replies at a few
+        // million a second instead, so an overloaded run measures the
+        // gateway's backlog, not the push-back's. The buffer grows only as
+        // far as the backlog does. An external gateway (`--target`) keeps
+        // its own limit.
         config.limits.outbound_buffer_bytes = config
             .limits
             .outbound_buffer_bytes
