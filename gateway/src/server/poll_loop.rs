@@ -3,10 +3,13 @@
 //! A turn is five steps:
 //!
 //! 1. **poll**: wait for socket readiness (or the reply waker);
-//! 2. **dispatch**: read every readable session, decode its frames, let the
-//!    session's rules decide on each (`session.rs`) and hand orders to order
-//!    entry (`order_entry.rs`) and subscriptions to market data
-//!    (`market_data.rs`);
+//! 2. **dispatch**: read every readable session (and those listed to be
+//!    read without an event: a read buffer that filled last turn, a
+//!    push-back that ended), decode its frames, let the session's rules
+//!    decide on each (`session.rs`) and hand orders to order entry
+//!    (`order_entry.rs`) and subscriptions to market data
+//!    (`market_data.rs`). A session whose client is not reading its
+//!    replies is not read (push-back: `Session::may_read`);
 //! 3. **publish** the turn's commands in one batch;
 //! 4. **drain** the released events into execution reports
 //!    (`execution_reports.rs`) and market data;
