@@ -190,6 +190,12 @@ impl LogStore {
         &self.hard_state
     }
 
+    /// The entries held after the snapshot, and the bytes of their data.
+    pub fn kept(&self) -> (usize, usize) {
+        let bytes = self.entries.iter().map(|e| e.data.len()).sum();
+        (self.entries.len(), bytes)
+    }
+
     /// The entry at `index`, if the log holds it.
     pub fn entry(&self, index: u64) -> Option<&Entry> {
         let at = index.checked_sub(self.snap.index + 1)?;

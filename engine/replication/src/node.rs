@@ -808,6 +808,9 @@ impl Driver {
         if engine_seq <= snap_seq {
             return Ok(());
         }
+        // Timed for the log line: it runs in the Raft step, on the loop
+        // that commits (docs/replication.md, "What is not done").
+        let started = Instant::now();
         // The entry holding the snapshot's last command: the compaction point.
         let (first, _) = store.snapshot_point();
         let Some(index) = (first + 1..=applied).find(|&i| {
@@ -846,9 +849,12 @@ impl Driver {
             .mut_store()
             .compact(snapshot, last)
             .map_err(|e| e.to_string())?;
+        let (kept, bytes) = self.raw.store().kept();
         tracing::info!(
             "compacted the Raft log to index {index} (commands to {last}, on the engine \
-             snapshot at {engine_seq})"
+             snapshot at {engine_seq}) in {:.1} ms, keeping {kept} entries ({} MB)",
+            started.elapsed().as_secs_f64() * 1e3,
+            bytes as f64 / 1e6
         );
         Ok(())
     }
