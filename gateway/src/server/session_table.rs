@@ -330,8 +330,26 @@ impl SessionTable {
             self.closed_for_cause += 1;
             tracing::warn!(account, peer = ?peer, reason = ?reason, "logged out for cause");
         }
-        self.send(slot, ServerMessage::Logout(Logout { reason }), now);
+        self.send_last(slot, ServerMessage::Logout(Logout { reason }));
         self.close_after_flush(slot, now);
+    }
+
+    /// Queues a session's last message (its Logout, its LogonReject), over
+    /// the buffer's limit if it must: the session is ending for its own
+    /// reason, which the client is told, not turned into a slow reader's
+    /// end (nor counted twice).
+    fn send_last(&mut self, slot: usize, msg: ServerMessage) {
+        let Some(session) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        if session.is_closing() {
+            return;
+        }
+        self.sent.count(&msg);
+        session.conn.send_last(msg);
+        if !session.conn.blocked {
+            self.queue(slot);
+        }
     }
 
     /// Refuses a logon with `reason`, closing once the answer is written.
@@ -342,11 +360,7 @@ impl SessionTable {
             let peer = self.get(slot).and_then(|s| s.peer);
             tracing::warn!(peer = ?peer, reason = ?reason, "logon refused");
         }
-        self.send(
-            slot,
-            ServerMessage::LogonReject(LogonReject { reason }),
-            now,
-        );
+        self.send_last(slot, ServerMessage::LogonReject(LogonReject { reason }));
         self.close_after_flush(slot, now);
     }
 
