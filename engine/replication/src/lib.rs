@@ -8,15 +8,17 @@
 //! through their own pipelines, so every node holds the same books.
 //!
 //! The files: `membership` (the cluster file), `log_store` (the node's
-//! durable Raft log), `transport` (TCP between nodes; an in-process
-//! network with faults for tests), `node` (the step that drives raft-rs,
-//! on a thread of its own or hosted by the owner's loop), `batch` (an
+//! durable Raft log), `log_segments` (its files), `transport` (TCP
+//! between nodes; an in-process network with faults for tests), `node`
+//! (the step that drives raft-rs, on a thread of its own or hosted by the
+//! owner's loop), `batch` (an
 //! entry's data), `snapshot` (a Raft snapshot's data: an engine snapshot
 //! and the records after it), `logger` (raft-rs's logs into `tracing`).
 //! docs/replication.md explains the design and its measurements.
 
 mod batch;
 mod error;
+mod log_segments;
 mod log_store;
 mod logger;
 pub mod membership;

@@ -5,28 +5,36 @@
 //! said them: its term and vote (`HardState`), the entries it acknowledged,
 //! and the voters (`ConfState`). raft-rs leaves storage to its user; this
 //! store keeps the log in memory for raft-rs to read (it implements
-//! `raft::Storage`) and makes it durable the plainest way there is: an
-//! append-only file of checksummed records, written (and, with durability
-//! `fsync`, fdatasync'd) before the messages that promise them are sent,
-//! and replayed at start.
+//! `raft::Storage`) and makes it durable the plainest way there is:
+//! append-only files of checksummed records (`log_segments`), written
+//! (and, with durability `fsync`, fdatasync'd) before the messages that
+//! promise them are sent, and replayed at start.
 //!
 //! A record is `len: u32 | crc32c: u32 | kind: u8 | body`, little endian,
 //! the checksum over kind and body. Entries that conflict with a new
 //! leader's are not rewritten: the new ones are appended, and replay
 //! applies records in order, truncating the old tail exactly as it was
 //! live. A torn last record (a crash mid-write) is cut off at open; a bad
-//! record before the end is refused.
+//! record anywhere else is refused.
 //!
 //! Compaction: once the engine has a snapshot covering a prefix of the
 //! log, that prefix is replaced by a Raft snapshot (`compact`): the engine
 //! snapshot's bytes plus the records after it up to the end of one entry,
-//! kept in `raft.snap`, and the log file is rewritten with only what
-//! follows. A follower that needs a compacted entry is sent the snapshot
-//! instead, and installs it (`install`). So memory and disk stay bounded
-//! by what was appended since the engine's last snapshot.
+//! kept in `raft.snap`, and a record saying where the log now starts. The
+//! segments it covers are deleted; nothing is rewritten. A follower that
+//! needs a compacted entry is sent the snapshot instead, and installs it
+//! (`install`: a new segment that starts from the snapshot, the older ones
+//! deleted). So memory holds what was appended since the engine's last
+//! snapshot, and disk that plus one segment.
+//!
+//! Replay reads the segments twice: first for the snapshot they end at,
+//! then applying every record with that snapshot as the start, so that
+//! the entries it covers (some of them in segments already deleted) are
+//! skipped. A skipped entry still truncates the entries after it, as its
+//! append did live.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use journal::Durability;
@@ -35,8 +43,8 @@ use raft::prelude::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use raft::{GetEntriesContext, RaftState, StorageError};
 
 use crate::error::ReplicationError;
+use crate::log_segments::{Found, SEGMENT_BYTES, Segments, log_error};
 
-const LOG_FILE: &str = "raft.log";
 const SNAP_FILE: &str = "raft.snap";
 const HEADER: usize = 9;
 
@@ -44,8 +52,11 @@ const KIND_ENTRY: u8 = 1;
 const KIND_HARD_STATE: u8 = 2;
 const KIND_CONF_STATE: u8 = 3;
 /// `last_seq: u64 | SnapshotMetadata`: entries up to the index are gone
-/// (compacted, or replaced by an installed snapshot).
+/// (compacted); the entries after it stay.
 const KIND_SNAPSHOT: u8 = 4;
+/// As `KIND_SNAPSHOT`, for a leader's snapshot installed: every entry
+/// held before it is gone, those after its index too.
+const KIND_INSTALL: u8 = 5;
 
 /// The durable Raft log of one node.
 pub struct LogStore {
@@ -59,7 +70,7 @@ pub struct LogStore {
     snapshot: Option<Snapshot>,
     hard_state: HardState,
     conf_state: ConfState,
-    file: File,
+    segments: Segments,
     dir: PathBuf,
     /// Records made since the last `persist`.
     pending: Vec<u8>,
@@ -72,16 +83,64 @@ impl std::fmt::Debug for LogStore {
             .field("dir", &self.dir)
             .field("first_index", &(self.snap.index + 1))
             .field("entries", &self.entries.len())
+            .field("segments", &self.segments.count())
             .field("durability", &self.durability)
             .finish_non_exhaustive()
     }
 }
 
-fn log_error(path: &Path, what: &str, e: impl std::fmt::Display) -> ReplicationError {
-    ReplicationError::Log {
-        path: path.to_owned(),
-        message: format!("{what}: {e}"),
+/// One whole record in a segment's bytes.
+struct Record<'a> {
+    at: usize,
+    kind: u8,
+    body: &'a [u8],
+}
+
+/// The whole records of `bytes`, in order, then `Err(at)` where they stop
+/// if they stop early: a torn last record (`Torn`) or a bad one before
+/// the end (`Damaged`).
+enum Stop {
+    Torn(usize),
+    Damaged(usize),
+}
+
+fn records(bytes: &[u8]) -> (Vec<Record<'_>>, Option<Stop>) {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let Some(header) = bytes.get(at..at + HEADER) else {
+            return (out, Some(Stop::Torn(at)));
+        };
+        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        let end = at + HEADER + len;
+        let Some(record) = bytes.get(at + 8..end) else {
+            return (out, Some(Stop::Torn(at)));
+        };
+        if crc32c::crc32c(record) != crc {
+            let stop = if end == bytes.len() {
+                Stop::Torn(at)
+            } else {
+                Stop::Damaged(at)
+            };
+            return (out, Some(stop));
+        }
+        out.push(Record {
+            at,
+            kind: record[0],
+            body: &record[1..],
+        });
+        at = end;
     }
+    (out, None)
+}
+
+fn parse_snapshot(body: &[u8]) -> Result<(u64, SnapshotMetadata), String> {
+    let (seq, meta) = body
+        .split_first_chunk::<8>()
+        .ok_or("short snapshot record")?;
+    let meta = SnapshotMetadata::parse_from_bytes(meta).map_err(|e| e.to_string())?;
+    Ok((u64::from_le_bytes(*seq), meta))
 }
 
 impl LogStore {
@@ -92,17 +151,17 @@ impl LogStore {
         voters: &[u64],
         durability: Durability,
     ) -> Result<LogStore, ReplicationError> {
-        let path = dir.join(LOG_FILE);
-        std::fs::create_dir_all(dir).map_err(|e| log_error(&path, "cannot create", e))?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(|e| log_error(&path, "cannot open", e))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|e| log_error(&path, "cannot read", e))?;
+        LogStore::open_with_segments_of(dir, voters, durability, SEGMENT_BYTES)
+    }
+
+    /// `open`, starting a new segment once one holds `segment_bytes`.
+    pub fn open_with_segments_of(
+        dir: &Path,
+        voters: &[u64],
+        durability: Durability,
+        segment_bytes: u64,
+    ) -> Result<LogStore, ReplicationError> {
+        let (segments, found) = Segments::open(dir, segment_bytes)?;
         let mut store = LogStore {
             entries: Vec::new(),
             snap: SnapshotMetadata::default(),
@@ -110,28 +169,13 @@ impl LogStore {
             snapshot: None,
             hard_state: HardState::default(),
             conf_state: ConfState::default(),
-            file,
+            segments,
             dir: dir.to_owned(),
             pending: Vec::new(),
             durability,
         };
-        let valid = store
-            .replay(&bytes)
-            .map_err(|message| ReplicationError::Log {
-                path: path.clone(),
-                message,
-            })?;
-        if valid < bytes.len() {
-            tracing::warn!(
-                "{}: cut a torn last record ({} bytes) left by a crash mid-write",
-                path.display(),
-                bytes.len() - valid
-            );
-            store
-                .file
-                .set_len(valid as u64)
-                .map_err(|e| log_error(&path, "cannot cut the torn tail", e))?;
-        }
+        let (max_index, newest_whole) = store.replay(&found)?;
+        store.segments.opened(&max_index, newest_whole)?;
         if store.snap.index > 0 {
             store.snapshot = read_snapshot_file(dir, store.snap.index)?;
         }
@@ -139,6 +183,7 @@ impl LogStore {
             let conf = ConfState::from((voters.to_vec(), vec![]));
             store.conf_state = conf.clone();
             store.record(KIND_CONF_STATE, &conf);
+            let path = store.segments.newest_path().to_owned();
             store
                 .persist()
                 .map_err(|e| log_error(&path, "cannot write", e))?;
@@ -151,6 +196,7 @@ impl LogStore {
         self.append_in_memory(entries)?;
         for e in entries {
             self.record(KIND_ENTRY, e);
+            self.segments.holds_entry(e.index);
         }
         Ok(())
     }
@@ -196,6 +242,11 @@ impl LogStore {
         (self.entries.len(), bytes)
     }
 
+    /// How many segment files the log is in now.
+    pub fn segment_count(&self) -> usize {
+        self.segments.count()
+    }
+
     /// The entry at `index`, if the log holds it.
     pub fn entry(&self, index: u64) -> Option<&Entry> {
         let at = index.checked_sub(self.snap.index + 1)?;
@@ -218,41 +269,68 @@ impl LogStore {
 
     /// Writes what was recorded since the last call, and with durability
     /// `fsync` waits for the disk. Raft may promise it only after this.
+    /// A segment that is full is closed, and the next one started.
     pub fn persist(&mut self) -> std::io::Result<()> {
         if self.pending.is_empty() || self.durability == Durability::None {
             self.pending.clear();
             return Ok(());
         }
-        self.file.write_all(&self.pending)?;
+        let sync = self.durability == Durability::Fsync;
+        self.segments.write(&self.pending, sync)?;
         self.pending.clear();
-        if self.durability == Durability::Fsync {
-            self.file.sync_data()?;
+        if self.segments.full() {
+            let header = self.state_records(KIND_SNAPSHOT);
+            self.segments
+                .roll(&header, sync)
+                .map_err(std::io::Error::other)?;
         }
         Ok(())
     }
 
     /// Replaces the log up to `snapshot`'s index with it: the snapshot is
-    /// written to `raft.snap`, and the log file rewritten with only the
-    /// entries after it. `last_seq`: the last command the snapshot holds.
-    pub fn compact(&mut self, snapshot: Snapshot, last_seq: u64) -> Result<(), ReplicationError> {
+    /// written to `raft.snap`, a record of it to the log, and the segments
+    /// it covers are deleted. `last_seq`: the last command it holds.
+    /// Returns how many segments were deleted.
+    pub fn compact(
+        &mut self,
+        snapshot: Snapshot,
+        last_seq: u64,
+    ) -> Result<usize, ReplicationError> {
         let index = snapshot.get_metadata().index;
         if index <= self.snap.index || index > self.last() {
-            return Ok(());
+            return Ok(0);
         }
         let drop = (index - self.snap.index) as usize;
         self.entries.drain(..drop);
-        self.set_snapshot(snapshot, last_seq)
+        self.set_snapshot(snapshot, last_seq)?;
+        let mut body = self.snap_seq.to_le_bytes().to_vec();
+        let _ = self.snap.write_to_vec(&mut body);
+        self.record_bytes(KIND_SNAPSHOT, &body);
+        let path = self.segments.newest_path().to_owned();
+        self.persist()
+            .map_err(|e| log_error(&path, "cannot write", e))?;
+        if self.durability == Durability::None {
+            return Ok(0);
+        }
+        self.segments.delete_covered(index)
     }
 
     /// Installs a snapshot a leader sent: every entry goes (the snapshot
-    /// holds their effect), and the commit moves to its index.
+    /// holds their effect), and the commit moves to its index. The log
+    /// starts again in a new segment, and the older ones are deleted.
     pub fn install(&mut self, snapshot: Snapshot, last_seq: u64) -> Result<(), ReplicationError> {
         let meta = snapshot.get_metadata();
         self.entries.clear();
         self.hard_state.term = self.hard_state.term.max(meta.term);
         self.hard_state.commit = self.hard_state.commit.max(meta.index);
         self.conf_state = meta.get_conf_state().clone();
-        self.set_snapshot(snapshot, last_seq)
+        self.set_snapshot(snapshot, last_seq)?;
+        // Whatever was recorded and not written is replaced by the state.
+        self.pending.clear();
+        let header = self.state_records(KIND_INSTALL);
+        self.segments.roll(&header, true)?;
+        self.segments.delete_all_but_newest()?;
+        Ok(())
     }
 
     fn set_snapshot(&mut self, snapshot: Snapshot, last_seq: u64) -> Result<(), ReplicationError> {
@@ -260,34 +338,21 @@ impl LogStore {
         self.snap_seq = last_seq;
         write_snapshot_file(&self.dir, &snapshot)?;
         self.snapshot = Some(snapshot);
-        self.rewrite()
+        Ok(())
     }
 
-    /// Rewrites the log file with the current state only: a new file,
-    /// fsynced, renamed over the old one.
-    fn rewrite(&mut self) -> Result<(), ReplicationError> {
-        let path = self.dir.join(LOG_FILE);
-        self.pending.clear();
+    /// The records that start a segment: the configuration, the snapshot
+    /// (as a record of `kind`), the term and vote.
+    fn state_records(&mut self, kind: u8) -> Vec<u8> {
+        let before = std::mem::take(&mut self.pending);
         self.record(KIND_CONF_STATE, &self.conf_state.clone());
-        let mut body = self.snap_seq.to_le_bytes().to_vec();
-        let _ = self.snap.write_to_vec(&mut body);
-        self.record_bytes(KIND_SNAPSHOT, &body);
-        self.record(KIND_HARD_STATE, &self.hard_state.clone());
-        for e in self.entries.clone() {
-            self.record(KIND_ENTRY, &e);
+        if self.snap.index > 0 || kind == KIND_INSTALL {
+            let mut body = self.snap_seq.to_le_bytes().to_vec();
+            let _ = self.snap.write_to_vec(&mut body);
+            self.record_bytes(kind, &body);
         }
-        let bytes = std::mem::take(&mut self.pending);
-        let temp = self.dir.join(format!("{LOG_FILE}.tmp"));
-        let written = File::create(&temp)
-            .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()))
-            .and_then(|()| std::fs::rename(&temp, &path))
-            .and_then(|()| File::open(&self.dir).and_then(|d| d.sync_all()));
-        written.map_err(|e| log_error(&path, "cannot rewrite", e))?;
-        self.file = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|e| log_error(&path, "cannot reopen", e))?;
-        Ok(())
+        self.record(KIND_HARD_STATE, &self.hard_state.clone());
+        std::mem::replace(&mut self.pending, before)
     }
 
     fn record(&mut self, kind: u8, body: &impl protobuf::Message) {
@@ -307,61 +372,92 @@ impl LogStore {
         self.pending[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
     }
 
-    /// Applies every whole record; returns how many bytes were whole. A
-    /// torn last record is left out; a bad record followed by more is an
-    /// error (the log is damaged, not torn).
-    fn replay(&mut self, bytes: &[u8]) -> Result<usize, String> {
-        let mut at = 0;
-        while at < bytes.len() {
-            let Some(header) = bytes.get(at..at + HEADER) else {
-                return Ok(at);
+    /// Applies every whole record of the segments, oldest first. Returns
+    /// the highest entry index each segment held, and how many bytes of
+    /// the newest were whole. A torn last record of the newest segment is
+    /// left out; any other bad or torn record is an error (the log is
+    /// damaged, not torn).
+    fn replay(&mut self, found: &[Found]) -> Result<(Vec<u64>, u64), ReplicationError> {
+        let newest = found.len().saturating_sub(1);
+        let mut parsed = Vec::with_capacity(found.len());
+        for (i, segment) in found.iter().enumerate() {
+            let (records, stop) = records(&segment.bytes);
+            let whole = match stop {
+                None => segment.bytes.len(),
+                Some(Stop::Torn(at)) if i == newest => at,
+                Some(Stop::Torn(at) | Stop::Damaged(at)) => {
+                    return Err(ReplicationError::Log {
+                        path: segment.path.clone(),
+                        message: format!(
+                            "record at byte {at} fails its checksum and is not the last: \
+                             the log is damaged"
+                        ),
+                    });
+                }
             };
-            let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-            let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-            let end = at + HEADER + len;
-            let Some(record) = bytes.get(at + 8..end) else {
-                return Ok(at);
-            };
-            if crc32c::crc32c(record) != crc {
-                if end == bytes.len() {
-                    return Ok(at);
-                }
-                return Err(format!(
-                    "record at byte {at} fails its checksum and is not the last: the log is damaged"
-                ));
-            }
-            let body = &record[1..];
-            let damaged = |e: &dyn std::fmt::Display| format!("record at byte {at}: {e}");
-            match record[0] {
-                KIND_ENTRY => {
-                    let entry = Entry::parse_from_bytes(body).map_err(|e| damaged(&e))?;
-                    self.append_in_memory(&[entry]).map_err(|e| damaged(&e))?;
-                }
-                KIND_HARD_STATE => {
-                    self.hard_state = HardState::parse_from_bytes(body).map_err(|e| damaged(&e))?;
-                }
-                KIND_CONF_STATE => {
-                    self.conf_state = ConfState::parse_from_bytes(body).map_err(|e| damaged(&e))?;
-                }
-                KIND_SNAPSHOT => {
-                    let (seq, meta) = body
-                        .split_first_chunk::<8>()
-                        .ok_or_else(|| damaged(&"short snapshot record"))?;
-                    let meta = SnapshotMetadata::parse_from_bytes(meta).map_err(|e| damaged(&e))?;
-                    let keep_from = meta.index.saturating_sub(self.snap.index) as usize;
-                    if keep_from >= self.entries.len() {
-                        self.entries.clear();
-                    } else {
-                        self.entries.drain(..keep_from);
-                    }
-                    self.snap = meta;
-                    self.snap_seq = u64::from_le_bytes(*seq);
-                }
-                kind => return Err(damaged(&format!("unknown record kind {kind}"))),
-            }
-            at = end;
+            parsed.push((records, whole));
         }
-        Ok(at)
+        // First the snapshot the log ends at: the start of what replay keeps.
+        for (segment, (records, _)) in found.iter().zip(&parsed) {
+            for r in records
+                .iter()
+                .filter(|r| r.kind == KIND_SNAPSHOT || r.kind == KIND_INSTALL)
+            {
+                let (seq, meta) = parse_snapshot(r.body).map_err(|e| damaged(segment, r, &e))?;
+                self.snap = meta;
+                self.snap_seq = seq;
+            }
+        }
+        let mut max_index = Vec::with_capacity(found.len());
+        for (segment, (records, _)) in found.iter().zip(&parsed) {
+            let mut max = 0;
+            for r in records {
+                self.apply(r)
+                    .map_err(|e| damaged(segment, r, &e))?
+                    .inspect(|&index| max = max.max(index));
+            }
+            max_index.push(max);
+        }
+        let newest_whole = parsed.last().map_or(0, |(_, whole)| *whole as u64);
+        Ok((max_index, newest_whole))
+    }
+
+    /// Applies one record in replay; an entry's index is returned.
+    fn apply(&mut self, r: &Record<'_>) -> Result<Option<u64>, String> {
+        match r.kind {
+            KIND_ENTRY => {
+                let entry = Entry::parse_from_bytes(r.body).map_err(|e| e.to_string())?;
+                let index = entry.index;
+                if index <= self.snap.index {
+                    // Covered by the snapshot; its append cut what followed.
+                    self.entries.clear();
+                } else {
+                    self.append_in_memory(&[entry])?;
+                }
+                return Ok(Some(index));
+            }
+            KIND_HARD_STATE => {
+                self.hard_state = HardState::parse_from_bytes(r.body).map_err(|e| e.to_string())?;
+            }
+            KIND_CONF_STATE => {
+                self.conf_state = ConfState::parse_from_bytes(r.body).map_err(|e| e.to_string())?;
+            }
+            KIND_SNAPSHOT => {
+                let (_, meta) = parse_snapshot(r.body)?;
+                let covered = self.entries.partition_point(|e| e.index <= meta.index);
+                self.entries.drain(..covered);
+            }
+            KIND_INSTALL => self.entries.clear(),
+            kind => return Err(format!("unknown record kind {kind}")),
+        }
+        Ok(None)
+    }
+}
+
+fn damaged(segment: &Found, r: &Record<'_>, e: &dyn std::fmt::Display) -> ReplicationError {
+    ReplicationError::Log {
+        path: segment.path.clone(),
+        message: format!("record at byte {}: {e}", r.at),
     }
 }
 
@@ -517,7 +613,7 @@ mod tests {
                 .expect("append");
             log.persist().expect("persist");
         }
-        let path = dir.path().join(LOG_FILE);
+        let path = dir.path().join("raft-00000000000000000000.log");
         let whole = std::fs::read(&path).expect("read");
         std::fs::write(&path, &whole[..whole.len() - 3]).expect("tear");
         let log = LogStore::open(dir.path(), &[1], Durability::Os).expect("torn tail is cut");

@@ -845,14 +845,16 @@ impl Driver {
         meta.term = entry.term;
         meta.set_conf_state(self.raw.raft.prs().conf().to_conf_state());
         snapshot.data = crate::snapshot::encode(engine_seq, &engine, &tail, last).into();
-        self.raw
+        let deleted = self
+            .raw
             .mut_store()
             .compact(snapshot, last)
             .map_err(|e| e.to_string())?;
         let (kept, bytes) = self.raw.store().kept();
         tracing::info!(
             "compacted the Raft log to index {index} (commands to {last}, on the engine \
-             snapshot at {engine_seq}) in {:.1} ms, keeping {kept} entries ({} MB)",
+             snapshot at {engine_seq}) in {:.1} ms, keeping {kept} entries ({} MB), \
+             deleting {deleted} segment(s)",
             started.elapsed().as_secs_f64() * 1e3,
             bytes as f64 / 1e6
         );
