@@ -111,7 +111,8 @@ impl Segments {
             );
             numbers.push(0);
         }
-        if numbers.is_empty() {
+        let created = numbers.is_empty();
+        if created {
             numbers.push(0);
         }
         let mut list = Vec::with_capacity(numbers.len());
@@ -135,6 +136,10 @@ impl Segments {
         }
         let newest = &list[list.len() - 1].path;
         let file = append_to(newest)?;
+        if created {
+            // The new file's name, on disk with the directory.
+            sync_dir(dir).map_err(|e| log_error(dir, "cannot sync", e))?;
+        }
         let len = found[found.len() - 1].bytes.len() as u64;
         Ok((
             Segments {

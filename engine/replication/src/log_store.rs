@@ -179,15 +179,21 @@ impl LogStore {
         if store.snap.index > 0 {
             store.snapshot = read_snapshot_file(dir, store.snap.index)?;
         }
-        if store.conf_state.voters.is_empty() {
-            let conf = ConfState::from((voters.to_vec(), vec![]));
-            store.conf_state = conf.clone();
-            store.record(KIND_CONF_STATE, &conf);
-            let path = store.segments.newest_path().to_owned();
-            store
-                .persist()
-                .map_err(|e| log_error(&path, "cannot write", e))?;
+        let new_voters = store.conf_state.voters.is_empty();
+        if new_voters {
+            store.conf_state = ConfState::from((voters.to_vec(), vec![]));
         }
+        if newest_whole == 0 {
+            // A new log, or a segment whose header a crash tore: it starts
+            // with the state, so it can be the oldest one left one day.
+            store.pending = store.state_records(KIND_SNAPSHOT);
+        } else if new_voters {
+            store.record(KIND_CONF_STATE, &store.conf_state.clone());
+        }
+        let path = store.segments.newest_path().to_owned();
+        store
+            .persist()
+            .map_err(|e| log_error(&path, "cannot write", e))?;
         Ok(store)
     }
 
@@ -619,12 +625,11 @@ mod tests {
         let log = LogStore::open(dir.path(), &[1], Durability::Os).expect("torn tail is cut");
         assert_eq!(log.last_index().expect("last"), 1);
         drop(log);
+        // The first record (the voters) damaged, with records after it.
         let mut damaged = whole.clone();
-        let conf_len = {
-            let len = u32::from_le_bytes([whole[0], whole[1], whole[2], whole[3]]) as usize;
-            HEADER + len
-        };
-        damaged[conf_len + HEADER] ^= 0xff;
+        let first_len = u32::from_le_bytes([whole[0], whole[1], whole[2], whole[3]]) as usize;
+        assert!(first_len > 1 && HEADER + first_len < whole.len());
+        damaged[HEADER] ^= 0xff;
         std::fs::write(&path, &damaged).expect("damage");
         let err = LogStore::open(dir.path(), &[1], Durability::Os).expect_err("damaged");
         assert!(err.to_string().contains("damaged"), "{err}");

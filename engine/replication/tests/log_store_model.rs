@@ -322,3 +322,55 @@ fn a_replaced_tail_stays_replaced_after_compaction() {
     ])
     .expect("the model");
 }
+
+/// A crash tears the header of a segment just started: the segment is
+/// started again from the state at open, so once the older segments are
+/// deleted it still says who the voters are and where the log starts.
+#[test]
+fn a_torn_segment_header_is_written_again_at_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let entry = |i: u64| Entry {
+        index: i,
+        term: 1,
+        data: vec![i as u8; 20].into(),
+        ..Default::default()
+    };
+    let mut log = open(dir.path());
+    let mut i = 0;
+    while log.segment_count() == 1 {
+        i += 1;
+        log.append(&[entry(i)]).expect("append");
+        log.persist().expect("persist");
+    }
+    drop(log);
+    let files = segment_files(dir.path());
+    let (newest, header) = files.iter().next_back().expect("two segments");
+    assert!(header.len() > 5);
+    std::fs::write(dir.path().join(newest), &header[..5]).expect("tear");
+    let other_voters = |dir: &Path| {
+        LogStore::open_with_segments_of(dir, &[9], Durability::Os, SEGMENT).expect("open")
+    };
+    let mut log = other_voters(dir.path());
+    assert_eq!(log.last_index().expect("last"), i);
+    let last = i + 3;
+    for j in i + 1..=last {
+        log.append(&[entry(j)]).expect("append");
+    }
+    log.set_commit(last);
+    log.persist().expect("persist");
+    let segments = log.segment_count();
+    log.compact(snapshot(last, 1, &[1, 2, 3]), 7)
+        .expect("compact");
+    assert!(log.segment_count() < segments, "the older ones go");
+    drop(log);
+    let log = other_voters(dir.path());
+    let state = log.initial_state().expect("state");
+    assert_eq!(
+        state.conf_state.voters,
+        vec![1, 2, 3],
+        "kept its own voters"
+    );
+    assert_eq!(state.hard_state.commit, last);
+    assert_eq!(log.snapshot_point(), (last, 7));
+    assert_eq!(log.last_index().expect("last"), last);
+}
