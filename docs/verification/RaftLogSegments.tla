@@ -11,8 +11,9 @@
 (* log now starts after entry n"; the snapshot file it names was fsynced   *)
 (* before the record was written) are appended to the newest segment.  A  *)
 (* full segment is closed and a new one started with a header: the         *)
-(* current snapshot record.  Compaction moves the snapshot and appends its *)
-(* record; then the oldest segments whose entries it covers are unlinked.  *)
+(* current snapshot record, synced.  Compaction moves the snapshot and     *)
+(* appends its record; the oldest segments whose entries a snapshot record *)
+(* on disk in the newest segment covers are unlinked.                      *)
 (*                                                                         *)
 (* The disk: what is written sits in the page cache, and reaches the disk  *)
 (* in order within a file (replay stops at the first torn record, so a     *)
@@ -28,20 +29,20 @@
 (* promised those entries to the leader (with durability fsync it waits    *)
 (* for them), so losing one is losing a vote it counted.                   *)
 (*                                                                         *)
-(* SyncBeforeDelete = FALSE is the bug RaftLogSegmentsBroken.tla shows TLC *)
-(* finding: unlinking covered segments before the record of the snapshot   *)
-(* that covers them is on disk.                                            *)
+(* RecordOnDiskFirst = FALSE is the bug RaftLogSegmentsBroken.tla shows   *)
+(* TLC finding: unlinking covered segments before the record of the        *)
+(* snapshot that covers them is on disk.                                   *)
 (***************************************************************************)
 EXTENDS Naturals, Sequences, FiniteSets
 
 CONSTANTS
     MaxIndex,         \* entries appended over the whole run
     MaxRolls,         \* segments started over the whole run
-    SyncBeforeDelete  \* TRUE = the design, FALSE = the bug
+    RecordOnDiskFirst \* TRUE = the design, FALSE = the bug
 
 ASSUME /\ MaxIndex \in Nat \ {0}
        /\ MaxRolls \in Nat
-       /\ SyncBeforeDelete \in BOOLEAN
+       /\ RecordOnDiskFirst \in BOOLEAN
 
 VARIABLES
     segs,        \* Seq of [recs: Seq(Rec), synced: Nat], oldest first;
@@ -126,25 +127,31 @@ NewlyOnDisk(s) ==
 
 \* The newest segment is full: it is synced (so no later file reaches the
 \* disk ahead of it, which would leave a gap), and a new one starts with
-\* the snapshot record.
+\* the snapshot record, synced with the directory.
 Roll ==
     /\ rolls < MaxRolls
     /\ rolls' = rolls + 1
-    /\ segs' = Append(SyncedNewest(segs), [recs |-> << SnapRec(snap) >>, synced |-> 0])
+    /\ segs' = Append(SyncedNewest(segs), [recs |-> << SnapRec(snap) >>, synced |-> 1])
     /\ everOnDisk' = everOnDisk \cup NewlyOnDisk(segs)
     /\ UNCHANGED << last, commit, snap >>
 
-\* The oldest segment, covered by the snapshot, is unlinked; the design
-\* first waits for the newest segment (holding the snapshot's record).
+\* The last snapshot record on disk in the newest segment (0: none): the
+\* code knows it is there after a synced write (durability fsync) or a
+\* roll (the header), and deletes only what it covers.
+NewestSnapOnDisk ==
+    LET n  == segs[Len(segs)]
+        p  == SubSeq(n.recs, 1, n.synced)
+        ss == {j \in DOMAIN p : p[j].k = "s"}
+    IN IF ss = {} THEN 0 ELSE p[Max(ss)].i
+
+\* The oldest segment, covered, is unlinked.  The design: covered by the
+\* snapshot record on disk in the newest segment.  The bug: by the
+\* snapshot in memory, whose record may still be in the page cache.
 DeleteOldest ==
     /\ Len(segs) > 1
-    /\ MaxEntry(segs[1]) <= snap
-    /\ IF SyncBeforeDelete
-       THEN /\ segs' = Tail(SyncedNewest(segs))
-            /\ everOnDisk' = everOnDisk \cup NewlyOnDisk(segs)
-       ELSE /\ segs' = Tail(segs)
-            /\ UNCHANGED everOnDisk
-    /\ UNCHANGED << last, commit, snap, rolls >>
+    /\ MaxEntry(segs[1]) <= (IF RecordOnDiskFirst THEN NewestSnapOnDisk ELSE snap)
+    /\ segs' = Tail(segs)
+    /\ UNCHANGED << last, commit, snap, rolls, everOnDisk >>
 
 \* Everything appended, committed, compacted, written back and deleted
 \* that can be: stop (TLC's deadlock check reports any other state in

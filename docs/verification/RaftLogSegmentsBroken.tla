@@ -1,9 +1,9 @@
 ------------------------ MODULE RaftLogSegmentsBroken ------------------------
 (***************************************************************************)
 (* The Raft log's segments, broken on purpose: covered segments are        *)
-(* unlinked without first waiting for the newest segment, which holds the  *)
-(* record of the snapshot that covers them.  Everything else is            *)
-(* RaftLogSegments.tla unchanged; the cfg sets SyncBeforeDelete = FALSE.   *)
+(* unlinked as soon as the snapshot in memory covers them, while its       *)
+(* record may still be in the page cache.  Everything else is              *)
+(* RaftLogSegments.tla unchanged; the cfg sets RecordOnDiskFirst = FALSE.  *)
 (*                                                                         *)
 (* TLC must report NothingOnDiskIsLost violated: a power loss leaves       *)
 (* neither the deleted entries nor the snapshot record that replaced them. *)
@@ -11,5 +11,5 @@
 (***************************************************************************)
 EXTENDS RaftLogSegments
 
-ASSUME SyncBeforeDelete = FALSE
+ASSUME RecordOnDiskFirst = FALSE
 =============================================================================

@@ -21,7 +21,9 @@
 //! log, that prefix is replaced by a Raft snapshot (`compact`): the engine
 //! snapshot's bytes plus the records after it up to the end of one entry,
 //! kept in `raft.snap`, and a record saying where the log now starts. The
-//! segments it covers are deleted; nothing is rewritten. A follower that
+//! segments it covers are deleted once that record is on disk (at once
+//! with durability `fsync`, at the next segment with `os`); nothing is
+//! rewritten. A follower that
 //! needs a compacted entry is sent the snapshot instead, and installs it
 //! (`install`: a new segment that starts from the snapshot, the older ones
 //! deleted). So memory holds what was appended since the engine's last
@@ -286,17 +288,27 @@ impl LogStore {
         self.pending.clear();
         if self.segments.full() {
             let header = self.state_records(KIND_SNAPSHOT);
-            self.segments
-                .roll(&header, sync)
+            self.segments.roll(&header).map_err(std::io::Error::other)?;
+            // The new segment's header, on disk, names the snapshot.
+            let deleted = self
+                .segments
+                .delete_covered(self.snap.index)
                 .map_err(std::io::Error::other)?;
+            if deleted > 0 {
+                tracing::info!(
+                    "deleted {deleted} Raft log segment(s) the snapshot at index {} covers",
+                    self.snap.index
+                );
+            }
         }
         Ok(())
     }
 
     /// Replaces the log up to `snapshot`'s index with it: the snapshot is
-    /// written to `raft.snap`, a record of it to the log, and the segments
-    /// it covers are deleted. `last_seq`: the last command it holds.
-    /// Returns how many segments were deleted.
+    /// written to `raft.snap`, a record of it to the log, and with
+    /// durability `fsync` the segments it covers are deleted (with `os`,
+    /// at the next roll). `last_seq`: the last command it holds. Returns
+    /// how many segments were deleted.
     pub fn compact(
         &mut self,
         snapshot: Snapshot,
@@ -315,7 +327,10 @@ impl LogStore {
         let path = self.segments.newest_path().to_owned();
         self.persist()
             .map_err(|e| log_error(&path, "cannot write", e))?;
-        if self.durability == Durability::None {
+        // With `fsync` the record is on disk now, and the segments it
+        // covers can go; with `os` they go at the next roll, whose synced
+        // header repeats it (log_segments.rs says why it must be on disk).
+        if self.durability != Durability::Fsync {
             return Ok(0);
         }
         self.segments.delete_covered(index)
@@ -334,7 +349,7 @@ impl LogStore {
         // Whatever was recorded and not written is replaced by the state.
         self.pending.clear();
         let header = self.state_records(KIND_INSTALL);
-        self.segments.roll(&header, true)?;
+        self.segments.roll(&header)?;
         self.segments.delete_all_but_newest()?;
         Ok(())
     }

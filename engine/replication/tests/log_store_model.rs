@@ -67,7 +67,11 @@ fn op() -> impl Strategy<Value = Op> {
 const SEGMENT: u64 = 256;
 
 fn open(dir: &Path) -> LogStore {
-    LogStore::open_with_segments_of(dir, &[1, 2, 3], Durability::Os, SEGMENT).expect("open")
+    open_with(dir, Durability::Os)
+}
+
+fn open_with(dir: &Path, durability: Durability) -> LogStore {
+    LogStore::open_with_segments_of(dir, &[1, 2, 3], durability, SEGMENT).expect("open")
 }
 
 fn segment_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -118,10 +122,10 @@ fn snapshot(index: u64, term: u64, voters: &[u64]) -> Snapshot {
     s
 }
 
-fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+fn run(ops: Vec<Op>, durability: Durability) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().expect("tempdir");
     let dir = dir.path();
-    let mut log = open(dir);
+    let mut log = open_with(dir, durability);
     let mut m = Model {
         voters: vec![1, 2, 3],
         ..Model::default()
@@ -201,7 +205,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Reopen => {
                 log.persist().expect("persist");
                 drop(log);
-                log = open(dir);
+                log = open_with(dir, durability);
                 check(&log, &m)?;
             }
             Op::Resurrect => {
@@ -213,7 +217,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         std::fs::write(dir.join(name), bytes).expect("put back");
                     }
                 }
-                log = open(dir);
+                log = open_with(dir, durability);
                 check(&log, &m)?;
             }
         }
@@ -221,7 +225,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         check(&log, &m)?;
     }
     drop(log);
-    let log = open(dir);
+    let log = open_with(dir, durability);
     check(&log, &m)
 }
 
@@ -229,41 +233,59 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn the_log_on_disk_is_the_model_after_every_reopen(ops in prop::collection::vec(op(), 1..80)) {
-        run(ops)?;
+    fn the_log_on_disk_is_the_model_after_every_reopen(
+        ops in prop::collection::vec(op(), 1..80),
+        fsync in any::<bool>(),
+    ) {
+        run(ops, if fsync { Durability::Fsync } else { Durability::Os })?;
     }
 }
 
+/// With `fsync` the segments a snapshot covers go at the compaction; with
+/// `os` at the next roll, whose synced header names the snapshot.
 #[test]
 fn covered_segments_are_deleted_and_the_rest_kept() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut log = open(dir.path());
-    for i in 1..=100u64 {
-        let e = Entry {
+    for durability in [Durability::Fsync, Durability::Os] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log = open_with(dir.path(), durability);
+        let entry = |i: u64| Entry {
             index: i,
             term: 1,
             data: vec![i as u8; 20].into(),
             ..Default::default()
         };
-        log.append(&[e]).expect("append");
-        log.persist().expect("persist");
+        for i in 1..=100u64 {
+            log.append(&[entry(i)]).expect("append");
+            log.persist().expect("persist");
+        }
+        let before = log.segment_count();
+        assert!(before > 5, "small segments roll: {before}");
+        log.set_commit(100);
+        let deleted = log
+            .compact(snapshot(60, 1, &[1, 2, 3]), 600)
+            .expect("compact");
+        let mut last = 100;
+        if durability == Durability::Fsync {
+            assert!(deleted > 0, "at the compaction");
+        } else {
+            assert_eq!(deleted, 0, "not before the snapshot record is on disk");
+            let rolled = log.segment_count();
+            while log.segment_count() >= rolled {
+                last += 1;
+                log.append(&[entry(last)]).expect("append");
+                log.persist().expect("persist");
+            }
+        }
+        let after = log.segment_count();
+        assert!(after < before, "{durability:?}: {before} -> {after}");
+        assert_eq!(segment_files(dir.path()).len(), after);
+        drop(log);
+        let log = open_with(dir.path(), durability);
+        assert_eq!(log.first_index().expect("first"), 61);
+        assert_eq!(log.last_index().expect("last"), last);
+        let snap = log.snapshot(0, 2).expect("snapshot");
+        assert_eq!(snap.data.as_ref(), b"state at 60");
     }
-    let before = log.segment_count();
-    assert!(before > 5, "small segments roll: {before}");
-    log.set_commit(100);
-    log.compact(snapshot(60, 1, &[1, 2, 3]), 600)
-        .expect("compact");
-    let after = log.segment_count();
-    assert!(after < before, "{before} -> {after}");
-    assert_eq!(segment_files(dir.path()).len(), after);
-    drop(log);
-    let log = open(dir.path());
-    assert_eq!(log.first_index().expect("read"), 61);
-    assert_eq!(log.last_index().expect("read"), 100);
-    assert_eq!(
-        log.snapshot(0, 2).expect("snapshot").data.as_ref(),
-        b"state at 60"
-    );
 }
 
 #[test]
@@ -300,7 +322,7 @@ fn a_log_of_the_single_file_layout_is_read_as_segment_zero() {
 /// compacted: the replaced entries after them must not come back.
 #[test]
 fn a_replaced_tail_stays_replaced_after_compaction() {
-    run(vec![
+    let ops = vec![
         Op::Append {
             back: 0,
             count: 5,
@@ -319,11 +341,13 @@ fn a_replaced_tail_stays_replaced_after_compaction() {
         Op::Commit { part: 4 },
         Op::Compact { part: 4 },
         Op::Reopen,
-    ])
-    .expect("the model");
+    ];
+    for durability in [Durability::Os, Durability::Fsync] {
+        run(ops.clone(), durability).expect("the model");
+    }
 }
 
-/// A crash tears the header of a segment just started: the segment is
+/// A crash tears the header of a segment being started: the segment is
 /// started again from the state at open, so once the older segments are
 /// deleted it still says who the voters are and where the log starts.
 #[test]
@@ -348,7 +372,8 @@ fn a_torn_segment_header_is_written_again_at_open() {
     assert!(header.len() > 5);
     std::fs::write(dir.path().join(newest), &header[..5]).expect("tear");
     let other_voters = |dir: &Path| {
-        LogStore::open_with_segments_of(dir, &[9], Durability::Os, SEGMENT).expect("open")
+        // `fsync`: the compaction below deletes at once.
+        LogStore::open_with_segments_of(dir, &[9], Durability::Fsync, SEGMENT).expect("open")
     };
     let mut log = other_voters(dir.path());
     assert_eq!(log.last_index().expect("last"), i);
