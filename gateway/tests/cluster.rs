@@ -61,7 +61,8 @@ fn trader(
 #[test]
 fn kill_9_the_leader_under_load_and_nothing_acknowledged_is_lost() {
     let _alone = one_at_a_time();
-    let mut cluster = Cluster::start("kill9", 3, &[]);
+    // Segments of 64 KiB: the killed leader's restart replays many.
+    let mut cluster = Cluster::start("kill9", 3, &["--raft-segment-bytes", "65536"]);
     let leader = cluster
         .leader(Duration::from_secs(30))
         .unwrap_or_else(|| panic!("no leader; node 1 logged:\n{}", cluster.log(0)));
@@ -174,8 +175,13 @@ fn kill_9_the_leader_under_load_and_nothing_acknowledged_is_lost() {
 fn a_follower_restarted_from_an_empty_directory_catches_up_by_snapshot_and_log() {
     let _alone = one_at_a_time();
     // Engine snapshots every 200 commands, so the leader's Raft log is
-    // compacted and the new node must be sent a snapshot.
-    let mut cluster = Cluster::start("empty", 3, &["--snapshot-every", "200"]);
+    // compacted and the new node must be sent a snapshot; segments of 4 KiB,
+    // so every node's log rolls, and deletes what compaction covers.
+    let mut cluster = Cluster::start(
+        "empty",
+        3,
+        &["--snapshot-every", "200", "--raft-segment-bytes", "4096"],
+    );
     let leader = cluster.leader(Duration::from_secs(30)).unwrap();
     let mut s = logon_leader(&cluster.clients, 1, Duration::from_secs(5)).unwrap();
     let mut acks = 0;
@@ -226,6 +232,20 @@ fn a_follower_restarted_from_an_empty_directory_catches_up_by_snapshot_and_log()
         "the new node was not sent a snapshot:\n{log}"
     );
     assert!(cluster.log(leader).contains("compacted the Raft log"));
+    // Every node rolled its log; the two that ran throughout also deleted
+    // segments their compactions covered (the new node started from the
+    // leader's snapshot, which replaced its whole log).
+    for node in 0..3 {
+        let log = cluster.log(node);
+        assert!(
+            log.contains("started Raft log segment"),
+            "node {node} never rolled:\n{log}"
+        );
+        assert!(
+            node == follower || log.contains("Raft log segment(s) the snapshot"),
+            "node {node} deleted no segment:\n{log}"
+        );
+    }
     assert_same_history(&states);
     assert!(states[leader].0.last().unwrap().seq >= 1500);
 }

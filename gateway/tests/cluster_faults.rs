@@ -324,7 +324,9 @@ fn a_seeded_schedule_of_kills_and_pauses_loses_nothing_acknowledged() {
     let seed: u64 = env_or("CLUSTER_FAULT_SEED", DEFAULT_SEED);
     let secs: f64 = env_or("CLUSTER_FAULT_SECS", DEFAULT_SECS);
     eprintln!("cluster faults: CLUSTER_FAULT_SEED={seed} CLUSTER_FAULT_SECS={secs}");
-    let mut cluster = Cluster::start("faults", 3, &[]);
+    // Segments of 64 KiB: the kills land mid-segment, mid-roll and
+    // between rolls, and every restart replays several.
+    let mut cluster = Cluster::start("faults", 3, &["--raft-segment-bytes", "65536"]);
     let stop = Arc::new(AtomicBool::new(false));
     let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
         run(&mut cluster, Schedule::new(seed), secs, &stop);

@@ -28,6 +28,7 @@ pub mod transport;
 
 pub use batch::{encode as encode_batch, records as batch_records, span as batch_span};
 pub use error::ReplicationError;
+pub use log_segments::{MIN_SEGMENT_BYTES, SEGMENT_BYTES};
 pub use log_store::LogStore;
 pub use membership::{Member, Membership, MembershipError};
 pub use node::{Committed, HostedRaft, Input, LeaderWatch, Node, NodeConfig, agreed_seq};

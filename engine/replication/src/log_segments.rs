@@ -36,7 +36,11 @@ use crate::error::ReplicationError;
 /// A segment is closed, and a new one started, once it holds this much.
 /// Disk use is bounded by what the snapshot does not cover plus one
 /// segment; at 500k/s a segment fills in about five seconds.
-pub(crate) const SEGMENT_BYTES: u64 = 64 << 20;
+pub const SEGMENT_BYTES: u64 = 64 << 20;
+
+/// The smallest segment a node may be given (`gateway --raft-segment-bytes`):
+/// below it, nearly every write would start a segment.
+pub const MIN_SEGMENT_BYTES: u64 = 4096;
 
 /// The single file of a log written before segments.
 const LEGACY_FILE: &str = "raft.log";

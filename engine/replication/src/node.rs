@@ -85,6 +85,9 @@ pub struct NodeConfig {
     pub membership: Membership,
     /// Where this node's Raft log lives.
     pub dir: PathBuf,
+    /// Bytes of one of its segment files ([`crate::SEGMENT_BYTES`] unless
+    /// a test wants them to roll often).
+    pub segment_bytes: u64,
     /// How this node's own copy of the log is made durable before it is
     /// acknowledged: `os` (a write) or `fsync` (a write and an fdatasync).
     pub durability: Durability,
@@ -256,7 +259,12 @@ impl Node {
     ) -> Result<(Node, Receiver<Committed>), ReplicationError> {
         let membership = &config.membership;
         membership.member(config.id)?;
-        let store = LogStore::open(&config.dir, &membership.ids(), config.durability)?;
+        let store = LogStore::open_with_segments_of(
+            &config.dir,
+            &membership.ids(),
+            config.durability,
+            config.segment_bytes,
+        )?;
         let commit = store.hard_state().commit;
         // Applied: the longest committed prefix whose batches the engine
         // already holds. Batches after it are handed over again; the owner

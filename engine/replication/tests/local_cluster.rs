@@ -45,6 +45,9 @@ impl Replica {
             id,
             membership: membership(),
             dir: dir.path().to_owned(),
+            // Small: the log rolls through many segments, and a restart
+            // replays them.
+            segment_bytes: replication::MIN_SEGMENT_BYTES,
             durability: journal::Durability::Os,
             engine_seq: engine.last().copied().unwrap_or(0),
             journal_dir: None,

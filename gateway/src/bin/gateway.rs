@@ -52,6 +52,11 @@ struct Args {
     /// the journal directory's name with `-raft` added.
     #[arg(long, requires = "cluster", value_name = "DIR")]
     raft_dir: Option<PathBuf>,
+    /// Bytes of a Raft log segment file: a full one is synced and the
+    /// next started; compaction deletes whole segments (docs/replication.md,
+    /// "The Raft log on disk"). At least 4096.
+    #[arg(long, requires = "cluster", default_value_t = replication::SEGMENT_BYTES)]
+    raft_segment_bytes: u64,
     /// Instruments file (TOML, see gateway/instruments.example.toml). Default:
     /// the built-in set loadgen also uses (8 instruments, symbols 1-8).
     #[arg(long)]
@@ -367,6 +372,15 @@ fn run_cluster_node(
         );
         return ExitCode::from(2);
     }
+    if args.raft_segment_bytes < replication::MIN_SEGMENT_BYTES {
+        error!(
+            "--raft-segment-bytes {} is too small: give at least {} (the default is {})",
+            args.raft_segment_bytes,
+            replication::MIN_SEGMENT_BYTES,
+            replication::SEGMENT_BYTES
+        );
+        return ExitCode::from(2);
+    }
     let raft_dir = args.raft_dir.clone().unwrap_or_else(|| {
         let mut name = args.journal.file_name().unwrap_or_default().to_os_string();
         name.push("-raft");
@@ -386,6 +400,7 @@ fn run_cluster_node(
         membership,
         node,
         raft_dir,
+        raft_segment_bytes: args.raft_segment_bytes,
     };
     match run_node(config, &cluster, stop) {
         Ok(()) => {

@@ -53,6 +53,8 @@ pub struct ClusterConfig {
     pub node: u64,
     /// Where this node's Raft log lives.
     pub raft_dir: PathBuf,
+    /// Bytes of one of its segment files.
+    pub raft_segment_bytes: u64,
 }
 
 /// Why a cluster node stopped with an error.
@@ -125,6 +127,7 @@ pub fn run_node(
             id: me.id,
             membership: cluster.membership.clone(),
             dir: cluster.raft_dir.clone(),
+            segment_bytes: cluster.raft_segment_bytes,
             durability: config.pipeline.durability,
             engine_seq,
             journal_dir: Some(journal_dir.clone()),
