@@ -286,3 +286,32 @@ fn a_cluster_of_one_serves_alone_and_restarts_with_everything_acknowledged() {
         seqs.len()
     );
 }
+
+/// Setup errors of a cluster node say what was wrong and what to give:
+/// a Raft log segment too small to be of use, and `--durability none`.
+#[test]
+fn a_node_refuses_settings_it_cannot_work_with() {
+    let dir = std::env::temp_dir().join(format!("cluster-refuses-{}", std::process::id()));
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/cluster.example.toml");
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
+            .args(["--cluster", file, "--node", "1", "--insecure-no-auth"])
+            .arg("--journal")
+            .arg(dir.join("journal"))
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&["--raft-segment-bytes", "100"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("give at least 4096"), "{stderr}");
+    let (code, stderr) = run(&["--durability", "none"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("use os or fsync"), "{stderr}");
+    assert!(!dir.join("journal-raft").exists(), "nothing written");
+    let _ = std::fs::remove_dir_all(&dir);
+}
