@@ -1,10 +1,12 @@
 //! The Raft log's files: numbered segments of records, written one at a
 //! time, deleted whole once a snapshot covers every entry in them.
 //!
-//! Why segments: compaction used to rewrite the one log file with the
-//! entries after the snapshot (3 to 25 MB at 500k/s, on the loop that
-//! commits). With segments nothing is rewritten: the snapshot is one
-//! more record, and a segment whose entries it covers is unlinked.
+//! Why segments: compaction used to rewrite the one log file with every
+//! entry after the snapshot, on the loop that commits, and that stalled
+//! commits at 500k/s (docs/replication.md, "The Raft log on disk", has
+//! the measured cost before and after). With segments nothing is
+//! rewritten: the snapshot is one more record, and a segment whose
+//! entries it covers is unlinked.
 //!
 //! The rules that keep a restart exact (docs/replication.md, "The Raft
 //! log on disk"; modelled in docs/verification/RaftLogSegments.tla):
@@ -34,8 +36,10 @@ use std::path::{Path, PathBuf};
 use crate::error::ReplicationError;
 
 /// A segment is closed, and a new one started, once it holds this much.
-/// Disk use is bounded by what the snapshot does not cover plus one
-/// segment; at 500k/s a segment fills in about five seconds.
+/// Disk use is bounded by what the snapshot does not cover plus a segment
+/// or two (with `os`, covered segments wait for the next roll). Each roll
+/// syncs the full segment on the loop that commits: docs/replication.md,
+/// "The window", has what one costs and how often at 500k/s.
 pub const SEGMENT_BYTES: u64 = 64 << 20;
 
 /// The smallest segment a node may be given (`gateway --raft-segment-bytes`):
