@@ -24,6 +24,7 @@ mod logger;
 pub mod membership;
 mod node;
 mod snapshot;
+mod snapshot_writer;
 pub mod transport;
 
 pub use batch::{encode as encode_batch, records as batch_records, span as batch_span};

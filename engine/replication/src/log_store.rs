@@ -250,6 +250,11 @@ impl LogStore {
         (self.entries.len(), bytes)
     }
 
+    /// Where the log's files are.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// How many segment files the log is in now.
     pub fn segment_count(&self) -> usize {
         self.segments.count()
@@ -314,13 +319,32 @@ impl LogStore {
         snapshot: Snapshot,
         last_seq: u64,
     ) -> Result<usize, ReplicationError> {
+        self.compact_to(snapshot, last_seq, true)
+    }
+
+    /// `compact` for a snapshot already in `raft.snap` (written, and
+    /// fsynced, off the loop that commits: `snapshot_writer.rs`).
+    pub(crate) fn compact_written(
+        &mut self,
+        snapshot: Snapshot,
+        last_seq: u64,
+    ) -> Result<usize, ReplicationError> {
+        self.compact_to(snapshot, last_seq, false)
+    }
+
+    fn compact_to(
+        &mut self,
+        snapshot: Snapshot,
+        last_seq: u64,
+        write_file: bool,
+    ) -> Result<usize, ReplicationError> {
         let index = snapshot.get_metadata().index;
         if index <= self.snap.index || index > self.last() {
             return Ok(0);
         }
         let drop = (index - self.snap.index) as usize;
         self.entries.drain(..drop);
-        self.set_snapshot(snapshot, last_seq)?;
+        self.set_snapshot(snapshot, last_seq, write_file)?;
         let mut body = self.snap_seq.to_le_bytes().to_vec();
         let _ = self.snap.write_to_vec(&mut body);
         self.record_bytes(KIND_SNAPSHOT, &body);
@@ -345,7 +369,7 @@ impl LogStore {
         self.hard_state.term = self.hard_state.term.max(meta.term);
         self.hard_state.commit = self.hard_state.commit.max(meta.index);
         self.conf_state = meta.get_conf_state().clone();
-        self.set_snapshot(snapshot, last_seq)?;
+        self.set_snapshot(snapshot, last_seq, true)?;
         // Whatever was recorded and not written is replaced by the state.
         self.pending.clear();
         let header = self.state_records(KIND_INSTALL);
@@ -354,10 +378,19 @@ impl LogStore {
         Ok(())
     }
 
-    fn set_snapshot(&mut self, snapshot: Snapshot, last_seq: u64) -> Result<(), ReplicationError> {
+    /// The snapshot the log starts from; `write_file`: written to
+    /// `raft.snap` here (else it already is), before any record of it.
+    fn set_snapshot(
+        &mut self,
+        snapshot: Snapshot,
+        last_seq: u64,
+        write_file: bool,
+    ) -> Result<(), ReplicationError> {
+        if write_file {
+            write_snapshot_file(&self.dir, &snapshot)?;
+        }
         self.snap = snapshot.get_metadata().clone();
         self.snap_seq = last_seq;
-        write_snapshot_file(&self.dir, &snapshot)?;
         self.snapshot = Some(snapshot);
         Ok(())
     }
@@ -482,7 +515,8 @@ fn damaged(segment: &Found, r: &Record<'_>, e: &dyn std::fmt::Display) -> Replic
     }
 }
 
-fn write_snapshot_file(dir: &Path, snapshot: &Snapshot) -> Result<(), ReplicationError> {
+/// Writes `snapshot` to `raft.snap`: a new file, fsynced, renamed over the old.
+pub(crate) fn write_snapshot_file(dir: &Path, snapshot: &Snapshot) -> Result<(), ReplicationError> {
     let path = dir.join(SNAP_FILE);
     let temp = dir.join(format!("{SNAP_FILE}.tmp"));
     let bytes = snapshot.write_to_bytes().unwrap_or_default();

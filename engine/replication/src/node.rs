@@ -36,13 +36,14 @@ use std::time::{Duration, Instant};
 
 use journal::Durability;
 use pipeline::{ReleaseGate, Replicator};
-use raft::prelude::{Entry, EntryType, Message, MessageType, Snapshot};
+use raft::prelude::{Entry, EntryType, Message, MessageType, Snapshot, SnapshotMetadata};
 use raft::{Config, RawNode, SnapshotStatus, StateRole, Storage as _};
 
 use crate::batch;
 use crate::error::ReplicationError;
 use crate::log_store::LogStore;
 use crate::membership::{Membership, TICK};
+use crate::snapshot_writer::{Done, Job, SnapshotWriter};
 use crate::transport::{self, Transport};
 
 /// What the Raft step is handed.
@@ -322,6 +323,10 @@ impl Node {
             blank,
             journal_dir: config.journal_dir.clone(),
             next_compaction: Instant::now(),
+            writer: match config.journal_dir {
+                Some(_) => Some(SnapshotWriter::start().map_err(ReplicationError::Thread)?),
+                None => None,
+            },
         };
         if let Some(snapshot) = behind_snapshot {
             driver.hand_snapshot(&snapshot)?;
@@ -600,6 +605,8 @@ struct Driver {
     journal_dir: Option<PathBuf>,
     /// When to look for a newer engine snapshot to compact the log to.
     next_compaction: Instant,
+    /// Writes compaction's snapshots off this loop (with `journal_dir`).
+    writer: Option<SnapshotWriter>,
 }
 
 /// How often a node looks for an engine snapshot to compact its log to.
@@ -742,6 +749,10 @@ impl Driver {
         self.apply(light.take_committed_entries())?;
         self.raw.advance_apply();
         self.observe();
+        // A compaction's snapshot written: its record goes in at once.
+        if self.writer.as_ref().is_some_and(SnapshotWriter::busy) {
+            self.compaction_written()?;
+        }
         if Instant::now() >= self.next_compaction {
             self.next_compaction = Instant::now() + COMPACTION_CHECK;
             self.compact()?;
@@ -774,6 +785,10 @@ impl Driver {
              (engine snapshot at {snapshot_seq})",
             snapshot.get_metadata().index
         );
+        // A compaction's write in flight would race this one for raft.snap.
+        if let Some(writer) = self.writer.as_mut() {
+            let _ = writer.finish();
+        }
         self.raw
             .mut_store()
             .install(snapshot.clone(), last)
@@ -801,26 +816,31 @@ impl Driver {
 
     /// Replaces the applied, committed prefix of the log by a snapshot
     /// built on the engine's newest snapshot file the cluster committed.
+    /// The snapshot file is written off this loop (`snapshot_writer.rs`);
+    /// the step that finds it written appends its record.
     fn compact(&mut self) -> Result<(), String> {
+        let Some(writer) = self.writer.as_mut() else {
+            return Ok(());
+        };
+        if writer.busy() {
+            return Ok(());
+        }
         let Some(dir) = self.journal_dir.clone() else {
             return Ok(());
         };
         let committed = self.shared.committed_seq.load(Ordering::Relaxed);
         let applied = self.raw.raft.raft_log.applied;
         let store = self.raw.store();
-        let (_, snap_seq) = store.snapshot_point();
-        let Some((engine_seq, path)) = crate::snapshot::newest_engine_snapshot(&dir, committed)
+        let (first, snap_seq) = store.snapshot_point();
+        let Some((engine_seq, engine_path)) =
+            crate::snapshot::newest_engine_snapshot(&dir, committed)
         else {
             return Ok(());
         };
         if engine_seq <= snap_seq {
             return Ok(());
         }
-        // Timed for the log line: it runs in the Raft step, on the loop
-        // that commits (docs/replication.md, "What is not done").
-        let started = Instant::now();
         // The entry holding the snapshot's last command: the compaction point.
-        let (first, _) = store.snapshot_point();
         let Some(index) = (first + 1..=applied).find(|&i| {
             store
                 .entry(i)
@@ -835,11 +855,6 @@ impl Driver {
         let Some((_, last)) = batch::span(&entry.data) else {
             return Ok(());
         };
-        let engine = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            // Pruned meanwhile: the next check finds the newer one.
-            Err(_) => return Ok(()),
-        };
         let mut tail = Vec::new();
         for record in batch::records(&entry.data) {
             let r = record.map_err(|e| format!("entry {index} does not decode: {e}"))?;
@@ -847,22 +862,62 @@ impl Driver {
                 journal::record::encode(&mut tail, r.seq, r.ts, &r.command);
             }
         }
-        let mut snapshot = Snapshot::default();
-        let meta = snapshot.mut_metadata();
-        meta.index = index;
-        meta.term = entry.term;
+        let mut meta = SnapshotMetadata {
+            index,
+            term: entry.term,
+            ..Default::default()
+        };
         meta.set_conf_state(self.raw.raft.prs().conf().to_conf_state());
-        snapshot.data = crate::snapshot::encode(engine_seq, &engine, &tail, last).into();
+        let job = Job {
+            dir: store.dir().to_owned(),
+            engine_path,
+            engine_seq,
+            tail,
+            last,
+            meta,
+        };
+        writer.submit(job)
+    }
+
+    /// If the writer has finished: the log now starts after its snapshot.
+    fn compaction_written(&mut self) -> Result<(), String> {
+        match self.writer.as_mut().and_then(SnapshotWriter::poll) {
+            Some(Done::Written {
+                snapshot,
+                last,
+                engine_seq,
+                took,
+            }) => self.compacted(snapshot, last, engine_seq, took),
+            Some(Done::Failed(e)) => Err(e),
+            // Pruned meanwhile: the next look finds the newer one.
+            Some(Done::Gone) | None => Ok(()),
+        }
+    }
+
+    /// A snapshot the writer has put on disk: the log now starts after it.
+    fn compacted(
+        &mut self,
+        snapshot: Snapshot,
+        last: u64,
+        engine_seq: u64,
+        took: std::time::Duration,
+    ) -> Result<(), String> {
+        // Timed for the log line: this part runs in the Raft step, on the
+        // loop that commits.
+        let started = Instant::now();
+        let index = snapshot.get_metadata().index;
         let deleted = self
             .raw
             .mut_store()
-            .compact(snapshot, last)
+            .compact_written(snapshot, last)
             .map_err(|e| e.to_string())?;
         let (kept, bytes) = self.raw.store().kept();
         tracing::info!(
             "compacted the Raft log to index {index} (commands to {last}, on the engine \
-             snapshot at {engine_seq}) in {:.1} ms, keeping {kept} entries ({} MB), \
-             deleting {deleted} segment(s)",
+             snapshot at {engine_seq}): snapshot written in {:.1} ms off the loop, the \
+             log in {:.1} ms on it, keeping {kept} entries ({} MB), deleting {deleted} \
+             segment(s)",
+            took.as_secs_f64() * 1e3,
             started.elapsed().as_secs_f64() * 1e3,
             bytes as f64 / 1e6
         );
