@@ -13,7 +13,8 @@
 //! (the step that drives raft-rs, on a thread of its own or hosted by the
 //! owner's loop), `batch` (an
 //! entry's data), `snapshot` (a Raft snapshot's data: an engine snapshot
-//! and the records after it), `logger` (raft-rs's logs into `tracing`).
+//! and the records after it), `snapshot_writer` (compaction's file work,
+//! off the loop that commits), `logger` (raft-rs's logs into `tracing`).
 //! docs/replication.md explains the design and its measurements.
 
 mod batch;
