@@ -161,3 +161,58 @@ fn write(job: Job) -> Done {
         Err(e) => Done::Failed(e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(dir: &std::path::Path, engine_path: PathBuf) -> Job {
+        Job {
+            dir: dir.to_owned(),
+            engine_path,
+            engine_seq: 7,
+            tail: b"tail".to_vec(),
+            last: 9,
+            meta: SnapshotMetadata {
+                index: 3,
+                term: 2,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn writes_the_snapshot_off_the_caller_and_reports_a_pruned_engine_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = dir.path().join("snapshot-7.snap");
+        std::fs::write(&engine, b"engine state").expect("engine file");
+        let mut writer = SnapshotWriter::start().expect("thread");
+        assert!(writer.poll().is_none(), "nothing in flight");
+        writer.submit(job(dir.path(), engine)).expect("submit");
+        assert!(writer.busy());
+        let Some(Done::Written { snapshot, last, .. }) = writer.finish() else {
+            panic!("written");
+        };
+        assert!(!writer.busy());
+        assert_eq!((last, snapshot.get_metadata().index), (9, 3));
+        let parts = crate::snapshot::parts(&snapshot.data).expect("framed");
+        assert_eq!(parts, (7, &b"engine state"[..], &b"tail"[..], 9));
+        let on_disk = std::fs::read(dir.path().join("raft.snap")).expect("raft.snap");
+        assert!(
+            on_disk.len() > snapshot.data.len(),
+            "checksum and metadata too"
+        );
+        // Pruned before the writer read it: reported, nothing written.
+        writer
+            .submit(job(dir.path(), dir.path().join("gone.snap")))
+            .expect("submit");
+        let done = loop {
+            if let Some(done) = writer.poll() {
+                break done;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        assert!(matches!(done, Done::Gone));
+        assert!(writer.finish().is_none(), "nothing in flight");
+    }
+}
