@@ -153,8 +153,14 @@ fn kill_9_the_leader_under_load_and_nothing_acknowledged_is_lost() {
         .count();
     assert!(fills > 0, "the flow crosses");
 
-    // Give the followers a few heartbeats to learn the last commit, then
-    // stop every node and compare what each holds.
+    // The old leader follows again once it has recovered its journal
+    // (seconds on a loaded machine: CI once stopped it 80 ms after it
+    // began to follow). Then give the followers a few heartbeats to learn
+    // the last commit, stop every node and compare what each holds.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cluster.log(leader).matches("following").count() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     std::thread::sleep(Duration::from_millis(500));
     let states = cluster.stop_all();
     assert_same_history(&states);
