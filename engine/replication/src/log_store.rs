@@ -345,9 +345,7 @@ impl LogStore {
         let drop = (index - self.snap.index) as usize;
         self.entries.drain(..drop);
         self.set_snapshot(snapshot, last_seq, write_file)?;
-        let mut body = self.snap_seq.to_le_bytes().to_vec();
-        let _ = self.snap.write_to_vec(&mut body);
-        self.record_bytes(KIND_SNAPSHOT, &body);
+        self.record_snapshot(KIND_SNAPSHOT);
         let path = self.segments.newest_path().to_owned();
         self.persist()
             .map_err(|e| log_error(&path, "cannot write", e))?;
@@ -401,12 +399,18 @@ impl LogStore {
         let before = std::mem::take(&mut self.pending);
         self.record(KIND_CONF_STATE, &self.conf_state.clone());
         if self.snap.index > 0 || kind == KIND_INSTALL {
-            let mut body = self.snap_seq.to_le_bytes().to_vec();
-            let _ = self.snap.write_to_vec(&mut body);
-            self.record_bytes(kind, &body);
+            self.record_snapshot(kind);
         }
         self.record(KIND_HARD_STATE, &self.hard_state.clone());
         std::mem::replace(&mut self.pending, before)
+    }
+
+    /// A record of the snapshot the log starts from (`parse_snapshot`'s
+    /// layout: `last_seq | SnapshotMetadata`), as `kind`.
+    fn record_snapshot(&mut self, kind: u8) {
+        let mut body = self.snap_seq.to_le_bytes().to_vec();
+        let _ = self.snap.write_to_vec(&mut body);
+        self.record_bytes(kind, &body);
     }
 
     fn record(&mut self, kind: u8, body: &impl protobuf::Message) {

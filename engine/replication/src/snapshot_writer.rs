@@ -23,6 +23,9 @@ use raft::prelude::{Snapshot, SnapshotMetadata};
 
 use crate::log_store::write_snapshot_file;
 
+/// The error when the writer thread has ended (it only does if it panicked).
+const GONE: &str = "the Raft snapshot writer thread is gone";
+
 /// What to write: the engine snapshot file and the records after it up
 /// to the end of the entry at `meta.index`.
 pub(crate) struct Job {
@@ -92,7 +95,7 @@ impl SnapshotWriter {
             .as_ref()
             .is_some_and(|jobs| jobs.send(job).is_ok());
         if !sent {
-            return Err("the Raft snapshot writer thread is gone".into());
+            return Err(GONE.into());
         }
         self.busy = true;
         Ok(())
@@ -111,9 +114,7 @@ impl SnapshotWriter {
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => {
                 self.busy = false;
-                Some(Done::Failed(
-                    "the Raft snapshot writer thread is gone".into(),
-                ))
+                Some(Done::Failed(GONE.into()))
             }
         }
     }
@@ -127,7 +128,7 @@ impl SnapshotWriter {
         Some(
             self.done
                 .recv()
-                .unwrap_or_else(|_| Done::Failed("the Raft snapshot writer thread is gone".into())),
+                .unwrap_or_else(|_| Done::Failed(GONE.into())),
         )
     }
 }
